@@ -1,0 +1,146 @@
+# mfa-sweeper: one non-recursive Makefile.
+#
+#   make                  build the sweeper and every plugin into build/
+#   make check            install missing packages, build, run every test
+#   make check SANITIZE=address,undefined
+#   make demo             run the sweeper on a throwaway PostgreSQL
+#   make install          PREFIX=/usr/local DESTDIR=
+#   make deps             apt-get install what is missing (Debian 12)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SYSCONFDIR ?= /etc
+PLUGINDIR ?= $(LIBDIR)/mfa-sweeper/plugins
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+SANITIZE ?=
+
+# Sanitized objects must not mix with plain ones: they get their own tree.
+ifeq ($(SANITIZE),)
+BUILD ?= build
+SANFLAGS :=
+else
+BUILD ?= build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKGS := libpq inih libcurl jansson openssl
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP \
+	-Iinclude -Isrc -DSWEEPER_PLUGIN_DIR='"$(PLUGINDIR)"'
+PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+# Debian packages needed to build, test and run the demo.
+DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
+	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates
+
+CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+BIN := $(BUILD)/mfa-sweeper
+
+PLUGIN_SRCS := $(wildcard plugins/*.c)
+PLUGINS := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
+EXAMPLE_SRCS := $(wildcard plugins/examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:plugins/examples/%.c=$(BUILD)/plugins/examples/%.so)
+
+# Deliberately broken plugins for the loader tests.
+TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
+TEST_PLUGINS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
+	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
+
+.PHONY: all check demo install uninstall deps clean test-progs bench
+
+all: $(BIN) $(PLUGINS) $(EXAMPLES)
+
+$(BIN): $(MAIN_OBJ) $(CORE_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJS) \
+		$(PKG_LIBS) $(CMOCKA_LIBS) -ldl
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
+
+test-progs: all $(TEST_PLUGINS) $(UNIT_BINS) $(TOOL_BINS)
+
+# The package check runs first, in its own make, so that pkg-config sees
+# the libraries it may just have installed.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory test-progs
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash tests/demo/demo.sh
+
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash tests/bench/bench.sh
+
+# apt-get runs only when a package is missing, so this is cheap to repeat.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/sweeper $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mfa-sweeper
+	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 0644 include/sweeper/plugin.h $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h
+	install -m 0644 config/mfa-sweeper.ini \
+		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mfa-sweeper $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h \
+		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+	rm -rf $(DESTDIR)$(PLUGINDIR)
+
+clean:
+	rm -rf build build-san
+
+-include $(DEPFILES)

@@ -1,0 +1,187 @@
+/*
+ * cli.c: command-line parsing with getopt_long.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "xalloc.h"
+
+enum {
+	OPT_USERS_FILE = 256,
+	OPT_NOW,
+	OPT_JSON,
+	OPT_LIST_RULES,
+	OPT_CHECK_CONFIG,
+	OPT_EXPLAIN
+};
+
+static const struct option cli_longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "rule", required_argument, NULL, 'r' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "user-id", required_argument, NULL, 'u' },
+	{ "user-email", required_argument, NULL, 'e' },
+	{ "users-file", required_argument, NULL, OPT_USERS_FILE },
+	{ "now", no_argument, NULL, OPT_NOW },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "list-rules", no_argument, NULL, OPT_LIST_RULES },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+void cli_usage(FILE *out)
+{
+	fputs("usage: mfa-sweeper [-c FILE] [-r RULE]... [-n] [-u ID]... [-e EMAIL]...\n"
+	      "                   [--users-file FILE|-] [--now] [--json] [--list-rules]\n"
+	      "                   [--check-config] [--explain] [-v|-q] [-V] [-h]\n"
+	      "\n"
+	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
+	      "\n"
+	      "  -c, --config FILE     configuration (default $MFA_SWEEPER_CONFIG or\n"
+	      "                        " SWEEPER_DEFAULT_CONFIG ")\n"
+	      "  -r, --rule NAME       run only this rule (repeatable)\n"
+	      "  -n, --dry-run         count what would be deleted; delete nothing\n"
+	      "  -u, --user-id ID      only these users (repeatable)\n"
+	      "  -e, --user-email ADDR only these users (repeatable)\n"
+	      "      --users-file FILE only the users in FILE (- for stdin): one id or\n"
+	      "                        email per line, # comments\n"
+	      "      --now             ignore the user_disabled grace period\n"
+	      "      --json            print the run summary as JSON on stdout\n"
+	      "      --list-rules      list the rules and their options, then exit\n"
+	      "      --check-config    check config, plugins, tables and columns, then exit\n"
+	      "      --explain         show each step's batch statement and plan, then exit\n"
+	      "  -v, --verbose         log every batch\n"
+	      "  -q, --quiet           log errors only\n"
+	      "  -V, --version         print the version and exit\n"
+	      "  -h, --help            print this help and exit\n"
+	      "\n"
+	      "exit codes: 0 ok, 1 a rule failed, 64 usage, 69 database unavailable,\n"
+	      "75 another run holds the lock or interrupted, 78 configuration or plugin error\n",
+	      out);
+}
+
+static void cli_push(char ***items, size_t *n, char *value)
+{
+	*items = xrealloc(*items, (*n + 1) * sizeof(**items));
+	(*items)[(*n)++] = value;
+}
+
+int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
+	      size_t errlen)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->config_path = getenv("MFA_SWEEPER_CONFIG");
+	if (!o->config_path || !*o->config_path)
+		o->config_path = SWEEPER_DEFAULT_CONFIG;
+
+	/* Errors are reported by us, in one line with the fix. */
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		c = getopt_long(argc, argv, ":c:r:nu:e:vqVh", cli_longopts, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'r':
+			cli_push(&o->rules, &o->nrules, optarg);
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'u':
+			if (!*optarg) {
+				snprintf(err, errlen, "--user-id needs a user id");
+				return -1;
+			}
+			cli_push(&o->user_ids, &o->nuser_ids, optarg);
+			break;
+		case 'e':
+			if (!strchr(optarg, '@')) {
+				snprintf(err, errlen,
+					 "--user-email '%s' is not an email "
+					 "address; use --user-id for ids", optarg);
+				return -1;
+			}
+			cli_push(&o->user_emails, &o->nuser_emails, optarg);
+			break;
+		case OPT_USERS_FILE:
+			o->users_file = optarg;
+			break;
+		case OPT_NOW:
+			o->now = 1;
+			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_LIST_RULES:
+			o->list_rules = 1;
+			break;
+		case OPT_CHECK_CONFIG:
+			o->check_config = 1;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'V':
+			o->version = 1;
+			break;
+		case 'h':
+			o->help = 1;
+			break;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value; see "
+				 "mfa-sweeper --help", argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option '%s'; see "
+				 "mfa-sweeper --help", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'; see "
+			 "mfa-sweeper --help", argv[optind]);
+		return -1;
+	}
+	if (o->verbose && o->quiet) {
+		snprintf(err, errlen, "-v and -q cannot be used together");
+		return -1;
+	}
+	if (o->list_rules + o->check_config + o->explain > 1) {
+		snprintf(err, errlen, "use only one of --list-rules, "
+			 "--check-config and --explain");
+		return -1;
+	}
+	return 0;
+}
+
+int cli_scoped(const struct cli_options *o)
+{
+	return o->nuser_ids > 0 || o->nuser_emails > 0 || o->users_file;
+}
+
+void cli_free(struct cli_options *o)
+{
+	free(o->rules);
+	free(o->user_ids);
+	free(o->user_emails);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,51 @@
+/*
+ * cli.h: the command line (DESIGN.md section 4).
+ */
+#ifndef SWEEPER_CLI_H
+#define SWEEPER_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define SWEEPER_VERSION "1.0.0"
+#define SWEEPER_DEFAULT_CONFIG "/etc/mfa-sweeper/mfa-sweeper.ini"
+
+struct cli_options {
+	const char *config_path;   /* -c, else $MFA_SWEEPER_CONFIG, else default */
+	char **rules;              /* -r, repeatable; borrowed from argv */
+	size_t nrules;
+	char **user_ids;           /* -u; borrowed from argv */
+	size_t nuser_ids;
+	char **user_emails;        /* -e; borrowed from argv */
+	size_t nuser_emails;
+	const char *users_file;    /* --users-file, "-" for stdin */
+	int dry_run;
+	int now;
+	int json;
+	int list_rules;
+	int check_config;
+	int explain;
+	int verbose;
+	int quiet;
+	int version;
+	int help;
+};
+
+/*
+ * Parse argv into *o (provided by the caller).  Returns 0, or -1 with one
+ * line in err (a usage error: exit 64).  The arrays are allocated; strings
+ * in them are borrowed from argv.
+ */
+int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
+	      size_t errlen);
+
+/* 1 when the run is restricted to named users. */
+int cli_scoped(const struct cli_options *o);
+
+/* Print the usage text. */
+void cli_usage(FILE *out);
+
+/* Free the arrays cli_parse() allocated. */
+void cli_free(struct cli_options *o);
+
+#endif /* SWEEPER_CLI_H */

@@ -1,0 +1,1536 @@
+/*
+ * config.c: the INI configuration file and its checks.
+ *
+ * inih does the parsing, but it gives its handler no line numbers, splits
+ * lines longer than its buffer, and treats an indented line as the
+ * continuation of the previous value.  Each of those turns a typo into a
+ * silently wrong setting, and a wrong setting here decides which rows get
+ * deleted.  So inih reads the file through config_read_line(), which
+ * counts lines, refuses over-long ones and lines inih would misread, and
+ * hands inih every line without its indentation: a continuation can never
+ * happen, and an indented "key = value" is read as the key it looks like.
+ *
+ * Checks run in file order while inih reads, so the first error reported
+ * is the first one in the file.  Checks that need the whole file (a
+ * [rule.NAME] section for a rule missing from `rules`, secret and
+ * secret_file both set) run after it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ident.h"
+#include "values.h"
+
+#define RULES_DEFAULT "user_disabled, stale_devices, used_backup_codes"
+#define RULE_PREFIX "rule."
+
+/* Longest name the edit distance is computed for; longer ones get no
+ * suggestion. */
+#define SUGGEST_MAX 64
+
+/* PostgreSQL takes lock_timeout and statement_timeout as an int of ms. */
+#define PG_TIMEOUT_MAX_MS 2147483647LL
+
+const struct sweeper_key config_database_keys[] = {
+	{ "dsn", SWEEPER_KEY_STRING, "", NULL,
+	  "libpq connection string or URI; empty uses the PG* environment variables" },
+	{ "lock_timeout", SWEEPER_KEY_DURATION, "2s", NULL,
+	  "how long a batch waits for a row lock before it gives up" },
+	{ "statement_timeout", SWEEPER_KEY_DURATION, "60s", NULL,
+	  "longest time one batch statement may run" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_sweeper_keys[] = {
+	{ "plugin_dir", SWEEPER_KEY_STRING, SWEEPER_PLUGIN_DIR, NULL,
+	  "directory of the rule plugins; relative to the config file's directory" },
+	{ "rules", SWEEPER_KEY_STRING, RULES_DEFAULT, NULL,
+	  "comma-separated rules to run, in this order" },
+	{ "batch_size", SWEEPER_KEY_INT, "5000", NULL,
+	  "rows deleted per batch (one transaction each), 1 to 1000000" },
+	{ "max_runtime", SWEEPER_KEY_DURATION, "0", NULL,
+	  "stop starting new batches after this long; 0 = no limit" },
+	{ "pause", SWEEPER_KEY_DURATION, "0ms", NULL,
+	  "sleep between batches" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_schema_keys[] = {
+	{ "users_table", SWEEPER_KEY_STRING, "accounts_user", NULL,
+	  "users table, table or schema.table" },
+	{ "user_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "users: primary key" },
+	{ "user_email_column", SWEEPER_KEY_STRING, "email", NULL,
+	  "users: email, for --user-email" },
+	{ "mfa_enrolled_column", SWEEPER_KEY_STRING, "mfa_enrolled", NULL,
+	  "users: boolean, true while MFA is on" },
+	{ "mfa_disabled_at_column", SWEEPER_KEY_STRING, "mfa_disabled_at", NULL,
+	  "users: timestamptz of the last MFA disable" },
+	{ "devices_table", SWEEPER_KEY_STRING, "otp_totp_totpdevice", NULL,
+	  "TOTP devices table, table or schema.table" },
+	{ "device_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "devices: unique key that batches walk (the primary key)" },
+	{ "device_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
+	  "devices: the owning user's id" },
+	{ "device_confirmed_column", SWEEPER_KEY_STRING, "confirmed", NULL,
+	  "devices: boolean, true once confirmed" },
+	{ "device_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
+	  "devices: timestamptz of creation; empty if the table has none" },
+	{ "codes_table", SWEEPER_KEY_STRING, "accounts_backupcode", NULL,
+	  "backup codes table, table or schema.table" },
+	{ "code_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "codes: unique key that batches walk (the primary key)" },
+	{ "code_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
+	  "codes: the owning user's id" },
+	{ "code_used_column", SWEEPER_KEY_STRING, "used", NULL,
+	  "codes: boolean, true once used; empty means used_at IS NOT NULL" },
+	{ "code_used_at_column", SWEEPER_KEY_STRING, "used_at", NULL,
+	  "codes: timestamptz of use" },
+	{ "code_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
+	  "codes: timestamptz of creation; empty if the table has none" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_webhook_keys[] = {
+	{ "url", SWEEPER_KEY_STRING, "", NULL,
+	  "http:// or https:// address to post the run summary to; empty = none" },
+	{ "format", SWEEPER_KEY_ENUM, "json", "json|slack",
+	  "json: the run summary; slack: a Slack message" },
+	{ "secret", SWEEPER_KEY_STRING, "", NULL,
+	  "HMAC key to sign requests with; empty = unsigned" },
+	{ "secret_file", SWEEPER_KEY_STRING, "", NULL,
+	  "file holding the HMAC key, instead of secret" },
+	{ "timeout", SWEEPER_KEY_DURATION, "10s", NULL,
+	  "time limit of one delivery attempt" },
+	{ "retries", SWEEPER_KEY_INT, "3", NULL,
+	  "attempts after the first failed one, 0 to 20" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+struct core_section {
+	const char *name;
+	const struct sweeper_key *keys;
+};
+
+static const struct core_section core_sections[] = {
+	{ "database", config_database_keys },
+	{ "sweeper", config_sweeper_keys },
+	{ "schema", config_schema_keys },
+	{ "webhook", config_webhook_keys },
+};
+
+#define NCORE (sizeof(core_sections) / sizeof(core_sections[0]))
+
+/*
+ * A check of one core key's value beyond its declared type.  Writes the
+ * problem and the fix, without the key's name, into `why`.
+ */
+typedef int (*core_check_fn)(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen);
+
+struct core_check {
+	const char *section;
+	const char *key;
+	core_check_fn check;
+};
+
+/* A [rule.NAME] header, remembered to check NAME against `rules`. */
+struct section_mark {
+	char *name;
+	int line;
+};
+
+/* What config_load() carries through inih's callbacks. */
+struct load_state {
+	struct config *cfg;
+	FILE *fp;
+	char *line;              /* getline() buffer */
+	size_t linecap;
+	int lineno;
+	char *section;           /* current section; NULL before the first */
+	size_t entries_alloc;
+	struct section_mark *marks;
+	size_t nmarks;
+	size_t marks_alloc;
+	int failed;              /* err holds the first error: stop */
+	char *err;
+	size_t errlen;
+};
+
+static void buf_vadd(char *buf, size_t size, size_t *len, const char *fmt,
+		     va_list ap)
+{
+	int n;
+
+	if (*len >= size)
+		return;
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
+static void buf_add(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void buf_add(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vadd(buf, size, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Show a section or key name as written, made safe like a value but
+ * without the quotes. */
+static void name_show(const char *name, char *buf, size_t size)
+{
+	char q[VALUE_QUOTE_MAX];
+	size_t len;
+
+	value_quote(name, q, sizeof(q));
+	len = strlen(q);
+	snprintf(buf, size, "%.*s", (int)(len >= 2 ? len - 2 : 0), q + 1);
+}
+
+/*
+ * Write "PATH:LINE: [SECTION] KEY: message" into err; LINE 0 leaves out
+ * the line, a NULL section or key leaves out that part.
+ */
+static void msg_vset(char *err, size_t errlen, const char *path, int line,
+		     const char *section, const char *key, const char *fmt,
+		     va_list ap)
+{
+	char name[VALUE_QUOTE_MAX];
+	size_t len = 0;
+
+	if (!err || errlen == 0)
+		return;
+	err[0] = '\0';
+	if (line > 0)
+		buf_add(err, errlen, &len, "%s:%d: ", path, line);
+	else
+		buf_add(err, errlen, &len, "%s: ", path);
+	if (section) {
+		name_show(section, name, sizeof(name));
+		buf_add(err, errlen, &len, "[%s] ", name);
+	}
+	if (key) {
+		name_show(key, name, sizeof(name));
+		buf_add(err, errlen, &len, "%s: ", name);
+	}
+	buf_vadd(err, errlen, &len, fmt, ap);
+}
+
+static void msg_set(char *err, size_t errlen, const char *path, int line,
+		    const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void msg_set(char *err, size_t errlen, const char *path, int line,
+		    const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vset(err, errlen, path, line, section, key, fmt, ap);
+	va_end(ap);
+}
+
+static void load_error(struct load_state *st, int line, const char *section,
+		       const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Record the first error of a load; later ones are consequences. */
+static void load_error(struct load_state *st, int line, const char *section,
+		       const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->failed)
+		return;
+	st->failed = 1;
+	va_start(ap, fmt);
+	msg_vset(st->err, st->errlen, st->cfg->path, line, section, key, fmt,
+		 ap);
+	va_end(ap);
+}
+
+static void load_oom(struct load_state *st)
+{
+	load_error(st, st->lineno, NULL, NULL,
+		   "out of memory while reading the configuration");
+}
+
+/*
+ * Edit distance with adjacent transpositions, ignoring case: "batchsize"
+ * and "bacth_size" are both one or two edits from "batch_size".  Returns
+ * INT_MAX for names too long to bother with.
+ */
+static int edit_distance(const char *a, const char *b)
+{
+	int d[SUGGEST_MAX + 1][SUGGEST_MAX + 1];
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+	size_t i;
+	size_t j;
+
+	if (la > SUGGEST_MAX || lb > SUGGEST_MAX)
+		return INT_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			int cost = ca != cb;
+			int best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 &&
+			    ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * Whether `candidate` is a likely meant by `typed`: within two edits, and
+ * fewer edits than `typed` has characters, so "x" suggests nothing.
+ */
+static int suggest_better(const char *typed, const char *candidate,
+			  int *best)
+{
+	int d = edit_distance(typed, candidate);
+
+	if (d > 2 || d >= *best || (size_t)d >= strlen(typed))
+		return 0;
+	*best = d;
+	return 1;
+}
+
+static const char *key_suggest(const struct sweeper_key *keys,
+			       const char *typed)
+{
+	const struct sweeper_key *k;
+	const char *found = NULL;
+	int best = INT_MAX;
+
+	for (k = keys; k && k->name; k++) {
+		if (suggest_better(typed, k->name, &best))
+			found = k->name;
+	}
+	return found;
+}
+
+static const struct sweeper_key *key_find(const struct sweeper_key *keys,
+					  const char *name)
+{
+	const struct sweeper_key *k;
+
+	for (k = keys; k && k->name; k++) {
+		if (strcmp(k->name, name) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* "a, b, c" from the names of `keys`. */
+static void key_list(const struct sweeper_key *keys, char *buf, size_t size)
+{
+	const struct sweeper_key *k;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (k = keys; k && k->name; k++)
+		buf_add(buf, size, &len, "%s%s", k == keys ? "" : ", ",
+			k->name);
+}
+
+static const struct core_section *core_section_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCORE; i++) {
+		if (strcmp(core_sections[i].name, name) == 0)
+			return &core_sections[i];
+	}
+	return NULL;
+}
+
+static const struct sweeper_key *core_key_find(const char *section,
+					       const char *key)
+{
+	const struct core_section *cs = core_section_find(section);
+
+	return cs ? key_find(cs->keys, key) : NULL;
+}
+
+/* A value in matching quotes: inih keeps the quotes as part of it. */
+static int is_quoted(const char *value)
+{
+	size_t len = strlen(value);
+
+	return len >= 2 && (value[0] == '"' || value[0] == '\'') &&
+	       value[len - 1] == value[0];
+}
+
+static int quoted_fix(const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char bare[VALUE_QUOTE_MAX];
+	char inner[VALUE_QUOTE_MAX];
+
+	value_quote(value, shown, sizeof(shown));
+	snprintf(bare, sizeof(bare), "%.*s", (int)(strlen(value) - 2),
+		 value + 1);
+	value_quote(bare, inner, sizeof(inner));
+	snprintf(why, whylen,
+		 "%s is in quotes; remove them and write just %s (quotes would be part of the value)",
+		 shown, inner);
+	return -1;
+}
+
+/*
+ * The DSN and the secret may hold passwords: their checks never repeat
+ * the value, so that a typo does not put a password in the journal.
+ */
+static int check_secret_text(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	(void)decl;
+	if (!is_quoted(value))
+		return 0;
+	snprintf(why, whylen,
+		 "the value is in quotes; remove them (quotes would be part of the value)");
+	return -1;
+}
+
+static int check_pg_timeout(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms <= PG_TIMEOUT_MAX_MS)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
+		 shown);
+	return -1;
+}
+
+static int check_int_range(const struct sweeper_key *decl, const char *value,
+			   long long min, long long max, char *why,
+			   size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *problem = "is not a whole number";
+	const char *p;
+	long long n;
+
+	if (value[0] == '\0' || is_quoted(value))
+		return value_check(decl, value, why, whylen);
+	if (uint_parse(value, &n) == 0 && n >= min && n <= max)
+		return 0;
+	/* All digits but refused: the number is just too big or small. */
+	for (p = value; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p == '\0')
+		problem = "is out of range";
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen, "%s %s; write a number from %lld to %lld, e.g. %s = %s",
+		 shown, problem, min, max, decl->name, decl->default_value);
+	return -1;
+}
+
+static int check_batch_size(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 1, 1000000, why, whylen);
+}
+
+static int check_retries(const struct sweeper_key *decl, const char *value,
+			 char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 0, 20, why, whylen);
+}
+
+/* curl takes a timeout of 0 as none: a dead webhook would hang the run. */
+static int check_webhook_timeout(const struct sweeper_key *decl,
+				 const char *value, char *why, size_t whylen)
+{
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms > 0)
+		return 0;
+	snprintf(why, whylen,
+		 "a timeout of 0 would let a dead webhook hang the run; write a duration such as %s = 10s",
+		 decl->name);
+	return -1;
+}
+
+/* A path is taken as written: no shell ever expands a '~' in it. */
+static int check_path(const struct sweeper_key *decl, const char *value,
+		      int may_be_empty, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+
+	if (is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	if (value[0] == '\0' && !may_be_empty) {
+		snprintf(why, whylen,
+			 "the value is empty; write a directory, e.g. %s = %s",
+			 decl->name, decl->default_value);
+		return -1;
+	}
+	if (value[0] == '~') {
+		value_quote(value, shown, sizeof(shown));
+		snprintf(why, whylen,
+			 "%s starts with '~', which is not expanded here; write the full path",
+			 shown);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_plugin_dir(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	return check_path(decl, value, 0, why, whylen);
+}
+
+static int check_secret_file(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	return check_path(decl, value, 1, why, whylen);
+}
+
+static int rule_name_valid(const char *name)
+{
+	const char *p;
+
+	if (!*name)
+		return 0;
+	for (p = name; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int check_rules(const struct sweeper_key *decl, const char *value,
+		       char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	size_t i;
+	size_t j;
+	int ret = -1;
+
+	if (is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	value_quote(value, shown, sizeof(shown));
+	if (list_split(value, &names, &n) != 0) {
+		snprintf(why, whylen,
+			 "%s has an empty name between commas; write the names separated by commas on one line, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+		goto out;
+	}
+	if (n == 0) {
+		snprintf(why, whylen,
+			 "no rules listed; list at least one, e.g. %s = %s",
+			 decl->name, decl->default_value);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!rule_name_valid(names[i])) {
+			value_quote(names[i], shown, sizeof(shown));
+			snprintf(why, whylen,
+				 "%s is not a rule name; rule names use only a-z, 0-9 and _, and commas separate them",
+				 shown);
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(names[i], names[j]) == 0) {
+				value_quote(names[i], shown, sizeof(shown));
+				snprintf(why, whylen,
+					 "%s is listed twice; list each rule once",
+					 shown);
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+out:
+	list_free(names, n);
+	return ret;
+}
+
+/*
+ * A webhook URL often carries its own credential (Slack's do), so the
+ * messages about it never repeat it either.
+ */
+static int check_url(const struct sweeper_key *decl, const char *value,
+		     char *why, size_t whylen)
+{
+	const unsigned char *p;
+	size_t skip;
+
+	if (value[0] == '\0')
+		return 0;
+	if (is_quoted(value)) {
+		snprintf(why, whylen,
+			 "the value is in quotes; remove them (quotes would be part of the URL)");
+		return -1;
+	}
+	if (strncasecmp(value, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(value, "https://", 8) == 0)
+		skip = 8;
+	else
+		skip = 0;
+	if (skip == 0 || value[skip] == '\0' || value[skip] == '/') {
+		snprintf(why, whylen,
+			 "the value is not an http:// or https:// address; write the full address, e.g. %s = https://hooks.example.com/mfa-sweeper, or leave it empty for no webhook",
+			 decl->name);
+		return -1;
+	}
+	for (p = (const unsigned char *)value; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f) {
+			snprintf(why, whylen,
+				 "the address holds a blank or control character (character %zu); percent-encode it (a blank is %%20), or put a comment on its own line",
+				 (size_t)(p - (const unsigned char *)value) + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What a schema key names, for the checks and their messages. */
+enum schema_kind {
+	SCHEMA_TABLE,
+	SCHEMA_COLUMN,
+	SCHEMA_OPTIONAL_COLUMN
+};
+
+static int check_schema(const struct sweeper_key *decl, const char *value,
+			enum schema_kind kind, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char quoted[IDENT_MAX];
+	const char *what = kind == SCHEMA_TABLE ? "table" : "column";
+	int rc;
+
+	if (value[0] == '\0') {
+		if (kind == SCHEMA_OPTIONAL_COLUMN)
+			return 0;
+		snprintf(why, whylen,
+			 "the value is empty; write the %s name, e.g. %s = %s",
+			 what, decl->name, decl->default_value);
+		return -1;
+	}
+	value_quote(value, shown, sizeof(shown));
+
+	/*
+	 * Double quotes are identifier syntax here ("odd.schema".table), but
+	 * single quotes never are: 'accounts_user' would name a table whose
+	 * name has quotes in it.
+	 */
+	if (value[0] == '\'' && is_quoted(value))
+		return quoted_fix(value, why, whylen);
+
+	if (kind == SCHEMA_TABLE)
+		rc = ident_quote(value, quoted, sizeof(quoted));
+	else
+		rc = ident_quote_column(value, quoted, sizeof(quoted));
+	if (rc == 0)
+		return 0;
+	if (kind == SCHEMA_TABLE)
+		snprintf(why, whylen,
+			 "%s is not a table name; write table or schema.table in printable UTF-8, with double quotes around a part that holds a dot, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+	else
+		snprintf(why, whylen,
+			 "%s is not a column name; write one name in printable UTF-8, in double quotes if it holds a dot, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+	return -1;
+}
+
+static int check_table(const struct sweeper_key *decl, const char *value,
+		       char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_TABLE, why, whylen);
+}
+
+static int check_column(const struct sweeper_key *decl, const char *value,
+			char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_COLUMN, why, whylen);
+}
+
+/* Columns a table may lack; the rules then change meaning (DESIGN.md 3). */
+static int check_optional_column(const struct sweeper_key *decl,
+				 const char *value, char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_OPTIONAL_COLUMN, why, whylen);
+}
+
+/* Keys not listed here are checked by value_check() alone. */
+static const struct core_check core_checks[] = {
+	{ "database", "dsn", check_secret_text },
+	{ "database", "lock_timeout", check_pg_timeout },
+	{ "database", "statement_timeout", check_pg_timeout },
+	{ "sweeper", "plugin_dir", check_plugin_dir },
+	{ "sweeper", "rules", check_rules },
+	{ "sweeper", "batch_size", check_batch_size },
+	{ "schema", "users_table", check_table },
+	{ "schema", "user_id_column", check_column },
+	{ "schema", "user_email_column", check_column },
+	{ "schema", "mfa_enrolled_column", check_column },
+	{ "schema", "mfa_disabled_at_column", check_column },
+	{ "schema", "devices_table", check_table },
+	{ "schema", "device_id_column", check_column },
+	{ "schema", "device_user_column", check_column },
+	{ "schema", "device_confirmed_column", check_column },
+	{ "schema", "device_created_at_column", check_optional_column },
+	{ "schema", "codes_table", check_table },
+	{ "schema", "code_id_column", check_column },
+	{ "schema", "code_user_column", check_column },
+	{ "schema", "code_used_column", check_optional_column },
+	{ "schema", "code_used_at_column", check_column },
+	{ "schema", "code_created_at_column", check_optional_column },
+	{ "webhook", "url", check_url },
+	{ "webhook", "secret", check_secret_text },
+	{ "webhook", "secret_file", check_secret_file },
+	{ "webhook", "timeout", check_webhook_timeout },
+	{ "webhook", "retries", check_retries },
+};
+
+static int core_value_check(const char *section,
+			    const struct sweeper_key *decl, const char *value,
+			    char *why, size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(core_checks) / sizeof(core_checks[0]); i++) {
+		if (strcmp(core_checks[i].section, section) == 0 &&
+		    strcmp(core_checks[i].key, decl->name) == 0)
+			return core_checks[i].check(decl, value, why, whylen);
+	}
+	return value_check(decl, value, why, whylen);
+}
+
+const struct config_entry *config_entry_find(const struct config *cfg,
+					     const char *section,
+					     const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nentries; i++) {
+		const struct config_entry *e = &cfg->entries[i];
+
+		if (strcmp(e->section, section) == 0 &&
+		    strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+const char *config_written(const struct config *cfg, const char *section,
+			   const char *key)
+{
+	const struct config_entry *e = config_entry_find(cfg, section, key);
+
+	return e ? e->value : NULL;
+}
+
+/* The written value of a core key, or its default. */
+static const char *core_value(const struct config *cfg, const char *section,
+			      const char *key)
+{
+	const struct sweeper_key *decl;
+	const char *v = config_written(cfg, section, key);
+
+	if (v)
+		return v;
+	decl = core_key_find(section, key);
+	return decl ? decl->default_value : NULL;
+}
+
+const char *config_schema(const struct config *cfg, const char *key)
+{
+	if (!key_find(config_schema_keys, key))
+		return NULL;
+	return core_value(cfg, "schema", key);
+}
+
+/*
+ * Mirror of inih's find_chars_or_comment(): the first of `chars`, or the
+ * ';' of an inline comment (one after a blank), or the end.  The reader
+ * uses it to see a line exactly as inih will.
+ */
+static const char *ini_find(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/* A copy of s[0..len) without surrounding white space, or NULL. */
+static char *dup_trimmed(const char *s, size_t len)
+{
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	return strndup(s, len);
+}
+
+static void section_unknown(struct load_state *st, const char *name)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *found = NULL;
+	int best = INT_MAX;
+	size_t i;
+
+	name_show(name, shown, sizeof(shown));
+	if (strncasecmp(name, "rules.", 6) == 0 ||
+	    strncasecmp(name, "rule_", 5) == 0 ||
+	    strncasecmp(name, "rule:", 5) == 0) {
+		char rest[VALUE_QUOTE_MAX];
+
+		name_show(name + (tolower((unsigned char)name[4]) == 's' ? 6 : 5),
+			  rest, sizeof(rest));
+		load_error(st, st->lineno, NULL, NULL,
+			   "unknown section [%s]; did you mean [rule.%s]?",
+			   shown, rest);
+		return;
+	}
+	for (i = 0; i < NCORE; i++) {
+		if (suggest_better(name, core_sections[i].name, &best))
+			found = core_sections[i].name;
+	}
+	if (found)
+		load_error(st, st->lineno, NULL, NULL,
+			   "unknown section [%s]; did you mean [%s]?", shown,
+			   found);
+	else
+		load_error(st, st->lineno, NULL, NULL,
+			   "unknown section [%s]; the sections are [database], [sweeper], [schema], [webhook] and [rule.NAME]",
+			   shown);
+}
+
+static int mark_add(struct load_state *st, const char *name)
+{
+	if (st->nmarks == st->marks_alloc) {
+		size_t want = st->marks_alloc * 2 + 4;
+		struct section_mark *m;
+
+		m = realloc(st->marks, want * sizeof(*m));
+		if (!m)
+			return -1;
+		st->marks = m;
+		st->marks_alloc = want;
+	}
+	st->marks[st->nmarks].name = strdup(name);
+	if (!st->marks[st->nmarks].name)
+		return -1;
+	st->marks[st->nmarks].line = st->lineno;
+	st->nmarks++;
+	return 0;
+}
+
+/* Read a "[name]" line (inih reads it the same way) into st->section. */
+static void section_read(struct load_state *st, const char *line)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *end = ini_find(line + 1, "]");
+	const char *rest;
+	char *name;
+
+	if (*end != ']') {
+		value_quote(line, shown, sizeof(shown));
+		load_error(st, st->lineno, NULL, NULL,
+			   "section header %s has no closing ']'; write the section name in brackets, e.g. [sweeper]",
+			   shown);
+		return;
+	}
+	for (rest = end + 1; isspace((unsigned char)*rest); rest++)
+		;
+	if (*rest && *rest != ';' && *rest != '#') {
+		value_quote(rest, shown, sizeof(shown));
+		load_error(st, st->lineno, NULL, NULL,
+			   "unexpected %s after the section header; remove it or start a comment with ';'",
+			   shown);
+		return;
+	}
+
+	name = dup_trimmed(line + 1, (size_t)(end - line - 1));
+	if (!name) {
+		load_oom(st);
+		return;
+	}
+	free(st->section);
+	st->section = name;
+
+	if (name[0] == '\0') {
+		load_error(st, st->lineno, NULL, NULL,
+			   "empty section name []; write one of [database], [sweeper], [schema], [webhook] or [rule.NAME]");
+		return;
+	}
+	if (core_section_find(name))
+		return;
+	if (strncmp(name, RULE_PREFIX, strlen(RULE_PREFIX)) != 0) {
+		section_unknown(st, name);
+		return;
+	}
+	if (name[strlen(RULE_PREFIX)] == '\0') {
+		load_error(st, st->lineno, NULL, NULL,
+			   "section [rule.] names no rule; write [rule.NAME] with a NAME from rules = ... in [sweeper]");
+		return;
+	}
+	if (mark_add(st, name) != 0)
+		load_oom(st);
+}
+
+/*
+ * Check a "key = value" line the way inih will split it, so that a line it
+ * would refuse gets a message that says why.
+ */
+static void setting_read(struct load_state *st, const char *line)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *end = ini_find(line, "=:");
+
+	if (*end != '=' && *end != ':') {
+		value_quote(line, shown, sizeof(shown));
+		load_error(st, st->lineno, NULL, NULL,
+			   "%s is not a setting; write key = value, a [section] header, or a comment starting with ';' or '#' (a value cannot go on over several lines)",
+			   shown);
+		return;
+	}
+	if (end == line) {
+		value_quote(line, shown, sizeof(shown));
+		load_error(st, st->lineno, NULL, NULL,
+			   "%s has no key before '%c'; write key = value",
+			   shown, *end);
+	}
+}
+
+/*
+ * The ini_reader: fgets() for inih, one line per call, with each line
+ * checked and reduced to what inih should see.  Returning NULL ends the
+ * parse, which is how an error found here stops it.
+ */
+static char *config_read_line(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	ssize_t n;
+	size_t len;
+	char *p;
+
+	if (st->failed || num < 3)
+		return NULL;
+	errno = 0;
+	n = getline(&st->line, &st->linecap, st->fp);
+	if (n < 0) {
+		if (ferror(st->fp) && !st->failed) {
+			st->failed = 1;
+			snprintf(st->err, st->errlen,
+				 "cannot read '%s': %s; check the path given with -c/--config",
+				 st->cfg->path, strerror(errno ? errno : EIO));
+		}
+		return NULL;
+	}
+	st->lineno++;
+	len = (size_t)n;
+	if (strlen(st->line) != len) {
+		load_error(st, st->lineno, NULL, NULL,
+			   "line holds a NUL byte; the configuration must be a text file");
+		return NULL;
+	}
+
+	/* Windows editors end lines with "\r\n". */
+	while (len > 0 && (st->line[len - 1] == '\n' || st->line[len - 1] == '\r'))
+		st->line[--len] = '\0';
+	p = st->line;
+	if (st->lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (isspace((unsigned char)*p))
+		p++;
+	len = strlen(p);
+	while (len > 0 && isspace((unsigned char)p[len - 1]))
+		p[--len] = '\0';
+
+	/* Comments are not inih's business, however long they are. */
+	if (*p == '\0' || *p == ';' || *p == '#') {
+		strcpy(str, "\n");
+		return str;
+	}
+
+	/*
+	 * inih reads into a buffer of num bytes, and splits a longer line
+	 * into pieces it parses as lines of their own.  A line of num - 1
+	 * characters still fits whole, without its '\n', which inih does
+	 * not need.
+	 */
+	if (len > (size_t)num - 1) {
+		load_error(st, st->lineno, NULL, NULL,
+			   "line too long (over %d characters); shorten it, or put a comment on its own line",
+			   num - 1);
+		return NULL;
+	}
+	if (*p == '[')
+		section_read(st, p);
+	else
+		setting_read(st, p);
+	if (st->failed)
+		return NULL;
+
+	memcpy(str, p, len);
+	if (len + 1 < (size_t)num)
+		str[len++] = '\n';
+	str[len] = '\0';
+	return str;
+}
+
+static int entry_add(struct load_state *st, const char *key, const char *value)
+{
+	struct config *cfg = st->cfg;
+	struct config_entry *e;
+
+	if (cfg->nentries == st->entries_alloc) {
+		size_t want = st->entries_alloc * 2 + 16;
+
+		e = realloc(cfg->entries, want * sizeof(*e));
+		if (!e)
+			return -1;
+		cfg->entries = e;
+		st->entries_alloc = want;
+	}
+	e = &cfg->entries[cfg->nentries];
+	memset(e, 0, sizeof(*e));
+	cfg->nentries++;
+	e->line = st->lineno;
+	e->section = strdup(st->section);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	if (!e->section || !e->key || !e->value)
+		return -1;
+	return 0;
+}
+
+/* Which core section has a key of this name, if any. */
+static const char *core_section_of(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NCORE; i++) {
+		if (key_find(core_sections[i].keys, key))
+			return core_sections[i].name;
+	}
+	return NULL;
+}
+
+static void key_unknown(struct load_state *st, const char *section,
+			const struct sweeper_key *keys, const char *key)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char list[512];
+	const char *found = key_suggest(keys, key);
+	const char *home = core_section_of(key);
+
+	value_quote(key, shown, sizeof(shown));
+	if (found) {
+		load_error(st, st->lineno, section, NULL,
+			   "unknown key %s; did you mean '%s'?", shown, found);
+	} else if (home) {
+		load_error(st, st->lineno, section, NULL,
+			   "unknown key %s; it belongs in [%s]", shown, home);
+	} else {
+		key_list(keys, list, sizeof(list));
+		load_error(st, st->lineno, section, NULL,
+			   "unknown key %s; the keys of [%s] are %s", shown,
+			   section, list);
+	}
+}
+
+/* The ini_handler: one call per "key = value", in file order. */
+static int config_handle_entry(void *user, const char *section,
+			       const char *key, const char *value)
+{
+	struct load_state *st = user;
+	struct config *cfg = st->cfg;
+	const struct config_entry *e;
+	const struct core_section *cs;
+	const struct sweeper_key *decl;
+	char why[512];
+	char shown[VALUE_QUOTE_MAX];
+	size_t i;
+
+	/* inih cuts its copy of the section name at 49 bytes; the reader
+	 * kept the whole one. */
+	(void)section;
+	if (st->failed)
+		return 0;
+	if (!st->section) {
+		const char *home = core_section_of(key);
+
+		value_quote(key, shown, sizeof(shown));
+		if (home)
+			load_error(st, st->lineno, NULL, NULL,
+				   "key %s is outside any section; put it under [%s]",
+				   shown, home);
+		else
+			load_error(st, st->lineno, NULL, NULL,
+				   "key %s is outside any section; put it under its [section] header",
+				   shown);
+		return 0;
+	}
+	if (entry_add(st, key, value) != 0) {
+		load_oom(st);
+		return 0;
+	}
+	e = &cfg->entries[cfg->nentries - 1];
+
+	for (i = 0; i + 1 < cfg->nentries; i++) {
+		const struct config_entry *prev = &cfg->entries[i];
+
+		if (strcmp(prev->section, e->section) == 0 &&
+		    strcmp(prev->key, e->key) == 0) {
+			load_error(st, e->line, e->section, e->key,
+				   "set twice, on lines %d and %d; keep only one",
+				   prev->line, e->line);
+			return 0;
+		}
+	}
+
+	/* [rule.NAME] sections wait for their plugin's declared keys. */
+	cs = core_section_find(e->section);
+	if (!cs)
+		return 1;
+	decl = key_find(cs->keys, e->key);
+	if (!decl) {
+		key_unknown(st, e->section, cs->keys, e->key);
+		return 0;
+	}
+	why[0] = '\0';
+	if (core_value_check(e->section, decl, e->value, why, sizeof(why)) != 0) {
+		load_error(st, e->line, e->section, e->key, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Join a path relative to the config file's directory.  The result is
+ * absolute, because the plugin loader accepts only absolute directories,
+ * and "." and empty components are dropped; ".." is kept, since only the
+ * file system knows what it leads to through a symbolic link.
+ */
+static int path_resolve(const char *config_path, const char *rel, char **out)
+{
+	const char *slash = strrchr(config_path, '/');
+	char *cwd = NULL;
+	char *joined = NULL;
+	char *result = NULL;
+	char *part;
+	char *save = NULL;
+	size_t len = 0;
+	int ret = -1;
+
+	*out = NULL;
+	if (rel[0] == '/') {
+		joined = strdup(rel);
+	} else if (config_path[0] == '/') {
+		if (asprintf(&joined, "%.*s/%s",
+			     (int)(slash - config_path), config_path, rel) < 0)
+			joined = NULL;
+	} else {
+		cwd = getcwd(NULL, 0);
+		if (!cwd)
+			goto out;
+		if (asprintf(&joined, "%s/%.*s/%s", cwd,
+			     slash ? (int)(slash - config_path) : 0,
+			     config_path, rel) < 0)
+			joined = NULL;
+	}
+	if (!joined)
+		goto out;
+
+	/* The result is never longer than the joined path. */
+	result = malloc(strlen(joined) + 2);
+	if (!result)
+		goto out;
+	for (part = strtok_r(joined, "/", &save); part;
+	     part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0)
+			continue;
+		result[len++] = '/';
+		memcpy(result + len, part, strlen(part));
+		len += strlen(part);
+	}
+	if (len == 0)
+		result[len++] = '/';
+	result[len] = '\0';
+	*out = result;
+	result = NULL;
+	ret = 0;
+out:
+	free(cwd);
+	free(joined);
+	free(result);
+	return ret;
+}
+
+/* Parse a checked value (or a default) into *out. */
+static int resolve_duration(struct load_state *st, const char *section,
+			    const char *key, long long *out)
+{
+	if (duration_parse(core_value(st->cfg, section, key), out) == 0)
+		return 0;
+	load_error(st, 0, section, key,
+		   "the built-in default is not a duration; this is a bug in mfa-sweeper, set the key in the file");
+	return -1;
+}
+
+static int resolve_int(struct load_state *st, const char *section,
+		       const char *key, long long *out)
+{
+	if (uint_parse(core_value(st->cfg, section, key), out) == 0)
+		return 0;
+	load_error(st, 0, section, key,
+		   "the built-in default is not a number; this is a bug in mfa-sweeper, set the key in the file");
+	return -1;
+}
+
+/* Fill the typed fields of cfg from the checked entries and defaults. */
+static int config_resolve(struct load_state *st)
+{
+	struct config *cfg = st->cfg;
+	const struct config_entry *e;
+	char *dir = NULL;
+
+	cfg->dsn = core_value(cfg, "database", "dsn");
+	if (resolve_duration(st, "database", "lock_timeout",
+			     &cfg->lock_timeout_ms) != 0 ||
+	    resolve_duration(st, "database", "statement_timeout",
+			     &cfg->statement_timeout_ms) != 0)
+		return -1;
+
+	/*
+	 * cfg->plugin_dir always points to a copy config_free() frees, so
+	 * that a resolved relative path and the default look the same to it.
+	 */
+	e = config_entry_find(cfg, "sweeper", "plugin_dir");
+	if (!e) {
+		dir = strdup(core_value(cfg, "sweeper", "plugin_dir"));
+		if (!dir) {
+			load_oom(st);
+			return -1;
+		}
+	} else if (path_resolve(cfg->path, e->value, &dir) != 0) {
+		load_error(st, e->line, e->section, e->key,
+			   "cannot make the relative path absolute: %s; write an absolute path",
+			   strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	cfg->plugin_dir = dir;
+
+	if (list_split(core_value(cfg, "sweeper", "rules"), &cfg->rules,
+		       &cfg->nrules) != 0) {
+		load_oom(st);
+		return -1;
+	}
+	if (resolve_int(st, "sweeper", "batch_size", &cfg->batch_size) != 0 ||
+	    resolve_duration(st, "sweeper", "max_runtime",
+			     &cfg->max_runtime_ms) != 0 ||
+	    resolve_duration(st, "sweeper", "pause", &cfg->pause_ms) != 0)
+		return -1;
+
+	cfg->webhook_url = core_value(cfg, "webhook", "url");
+	cfg->webhook_format = core_value(cfg, "webhook", "format");
+	cfg->webhook_secret = core_value(cfg, "webhook", "secret");
+	cfg->webhook_secret_file = core_value(cfg, "webhook", "secret_file");
+	if (resolve_duration(st, "webhook", "timeout",
+			     &cfg->webhook_timeout_ms) != 0 ||
+	    resolve_int(st, "webhook", "retries", &cfg->webhook_retries) != 0)
+		return -1;
+	return 0;
+}
+
+static int rule_listed(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nrules; i++) {
+		if (strcmp(cfg->rules[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Checks that need the whole file, run once it is read. */
+static int config_check_whole(struct load_state *st)
+{
+	struct config *cfg = st->cfg;
+	const struct config_entry *secret;
+	const struct config_entry *file;
+	const struct config_entry *later;
+	size_t i;
+
+	for (i = 0; i < st->nmarks; i++) {
+		const char *rule = st->marks[i].name + strlen(RULE_PREFIX);
+		char shown[VALUE_QUOTE_MAX];
+
+		if (rule_listed(cfg, rule))
+			continue;
+		name_show(st->marks[i].name, shown, sizeof(shown));
+		load_error(st, st->marks[i].line, NULL, NULL,
+			   "section [%s] is for a rule not listed in 'rules'; add it to rules = ... in [sweeper] or remove the section",
+			   shown);
+		return -1;
+	}
+
+	secret = config_entry_find(cfg, "webhook", "secret");
+	file = config_entry_find(cfg, "webhook", "secret_file");
+	if (secret && file && secret->value[0] && file->value[0]) {
+		later = secret->line > file->line ? secret : file;
+		load_error(st, later->line, later->section, later->key,
+			   "both secret (line %d) and secret_file (line %d) are set; keep only one of them",
+			   secret->line, file->line);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->nentries; i++) {
+		free(cfg->entries[i].section);
+		free(cfg->entries[i].key);
+		free(cfg->entries[i].value);
+	}
+	free(cfg->entries);
+	free(cfg->path);
+	list_free(cfg->rules, cfg->nrules);
+	/* Always a copy of our own: see config_resolve(). */
+	free((char *)cfg->plugin_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_load(struct config *cfg, const char *path, char *err,
+		size_t errlen)
+{
+	struct load_state st;
+	struct stat sb;
+	size_t i;
+	int rc;
+	int ret = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&st, 0, sizeof(st));
+	st.cfg = cfg;
+	st.err = err;
+	st.errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+
+	cfg->path = strdup(path);
+	if (!cfg->path) {
+		snprintf(err, errlen, "out of memory while reading '%s'", path);
+		goto out;
+	}
+	st.fp = fopen(path, "r");
+	if (!st.fp) {
+		snprintf(err, errlen,
+			 "cannot open '%s': %s; check the path given with -c/--config or MFA_SWEEPER_CONFIG",
+			 path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(st.fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen,
+			 "cannot read '%s': it is a directory; give the configuration file itself with -c/--config",
+			 path);
+		goto out;
+	}
+
+	rc = ini_parse_stream(config_read_line, &st, config_handle_entry, &st);
+	if (st.failed)
+		goto out;
+	if (rc != 0) {
+		/* The reader refuses every line inih would; this is a net. */
+		if (rc > 0)
+			load_error(&st, rc, NULL, NULL,
+				   "cannot parse this line; write key = value, a [section] header, or a comment starting with ';' or '#'");
+		else
+			load_oom(&st);
+		goto out;
+	}
+	if (config_resolve(&st) != 0 || config_check_whole(&st) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (st.fp)
+		fclose(st.fp);
+	free(st.line);
+	free(st.section);
+	for (i = 0; i < st.nmarks; i++)
+		free(st.marks[i].name);
+	free(st.marks);
+	if (ret != 0)
+		config_free(cfg);
+	return ret;
+}
+
+/* "add KEY = ... under [SECTION]" for a missing required key. */
+static void missing_fix(const struct sweeper_key *decl, const char *section,
+			char *buf, size_t size)
+{
+	char list[256];
+	size_t i;
+
+	switch (decl->type) {
+	case SWEEPER_KEY_BOOL:
+		snprintf(buf, size, "add %s = true or %s = false under [%s]",
+			 decl->name, decl->name, section);
+		return;
+	case SWEEPER_KEY_INT:
+		snprintf(buf, size, "add %s = NUMBER under [%s]", decl->name,
+			 section);
+		return;
+	case SWEEPER_KEY_DURATION:
+		snprintf(buf, size,
+			 "add %s = DURATION under [%s], a number and a unit such as 30s, 5m, 24h or 90d",
+			 decl->name, section);
+		return;
+	case SWEEPER_KEY_ENUM:
+		snprintf(list, sizeof(list), "%s",
+			 decl->choices ? decl->choices : "");
+		for (i = 0; list[i]; i++) {
+			if (list[i] == '|')
+				list[i] = '/';
+		}
+		snprintf(buf, size, "add %s = %s under [%s]", decl->name, list,
+			 section);
+		return;
+	case SWEEPER_KEY_STRING:
+		break;
+	}
+	snprintf(buf, size, "add %s = VALUE under [%s]", decl->name, section);
+}
+
+int config_check_rule(const struct config *cfg, const char *rule,
+		      const struct sweeper_key *keys, char *err,
+		      size_t errlen)
+{
+	const struct sweeper_key *decl;
+	char *section = NULL;
+	char shown[VALUE_QUOTE_MAX];
+	char why[512];
+	char list[512];
+	size_t i;
+	int ret = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (asprintf(&section, "%s%s", RULE_PREFIX, rule) < 0) {
+		section = NULL;
+		snprintf(err, errlen, "out of memory checking rule '%s'", rule);
+		goto out;
+	}
+
+	for (i = 0; i < cfg->nentries; i++) {
+		const struct config_entry *e = &cfg->entries[i];
+
+		if (strcmp(e->section, section) != 0)
+			continue;
+		decl = key_find(keys, e->key);
+		if (!decl) {
+			const char *found = key_suggest(keys, e->key);
+
+			value_quote(e->key, shown, sizeof(shown));
+			key_list(keys, list, sizeof(list));
+			if (found)
+				msg_set(err, errlen, cfg->path, e->line, section,
+					NULL, "unknown key %s; did you mean '%s'?",
+					shown, found);
+			else if (!list[0])
+				msg_set(err, errlen, cfg->path, e->line, section,
+					NULL,
+					"unknown key %s; rule '%s' takes no keys, remove it",
+					shown, rule);
+			else
+				msg_set(err, errlen, cfg->path, e->line, section,
+					NULL,
+					"unknown key %s; rule '%s' takes the keys %s",
+					shown, rule, list);
+			goto out;
+		}
+		if (value_check(decl, e->value, why, sizeof(why)) != 0) {
+			msg_set(err, errlen, cfg->path, e->line, section,
+				e->key, "%s", why);
+			goto out;
+		}
+	}
+
+	for (decl = keys; decl && decl->name; decl++) {
+		if (config_written(cfg, section, decl->name))
+			continue;
+		if (!decl->default_value) {
+			missing_fix(decl, section, why, sizeof(why));
+			msg_set(err, errlen, cfg->path, 0, section, decl->name,
+				"required key is missing; %s", why);
+			goto out;
+		}
+		/* A bad default is the plugin's bug, but it would reach the
+		 * plugin just like a bad value from the file. */
+		if (value_check(decl, decl->default_value, why,
+				sizeof(why)) != 0) {
+			msg_set(err, errlen, cfg->path, 0, section, decl->name,
+				"the plugin's default is wrong: %s; set the key in [%s] or fix the plugin",
+				why, section);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(section);
+	return ret;
+}

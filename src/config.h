@@ -1,0 +1,119 @@
+/*
+ * config.h: the INI configuration file (parsed with inih) and its checks.
+ *
+ * config_load() reads the whole file, rejects unknown sections and keys,
+ * duplicate keys and bad values of the core sections ([database],
+ * [sweeper], [schema], [webhook]), and resolves them with their defaults.
+ * [rule.NAME] sections are kept as written; they are checked against the
+ * keys the rule's plugin declares by config_check_rule() once the plugin is
+ * loaded.
+ *
+ * Every error is one line, "FILE:LINE: [SECTION] KEY: problem; fix", or
+ * "FILE: ..." when no line applies (a missing required key).
+ */
+#ifndef SWEEPER_CONFIG_H
+#define SWEEPER_CONFIG_H
+
+#include <stddef.h>
+
+#include "sweeper/plugin.h"
+
+/* One "key = value" line as written. */
+struct config_entry {
+	char *section;   /* "database", "rule.user_disabled", ... */
+	char *key;
+	char *value;     /* blanks and inline comment removed; may be "" */
+	int line;        /* 1-based line number in the file */
+};
+
+struct config {
+	char *path;                       /* the file, as given */
+	struct config_entry *entries;
+	size_t nentries;
+
+	/* [database], resolved with defaults; strings point into entries
+	 * or static defaults, valid until config_free(). */
+	const char *dsn;                  /* default "" = libpq defaults */
+	long long lock_timeout_ms;        /* default 2s */
+	long long statement_timeout_ms;   /* default 60s */
+
+	/* [sweeper] */
+	const char *plugin_dir;           /* default SWEEPER_PLUGIN_DIR */
+	char **rules;                     /* owned; default the three rules */
+	size_t nrules;
+	long long batch_size;             /* default 5000, 1..1000000 */
+	long long max_runtime_ms;         /* default 0 = no limit */
+	long long pause_ms;               /* default 0 */
+
+	/* [webhook] */
+	const char *webhook_url;          /* "" = no webhook */
+	const char *webhook_format;       /* json | slack */
+	const char *webhook_secret;
+	const char *webhook_secret_file;
+	long long webhook_timeout_ms;     /* default 10s */
+	long long webhook_retries;        /* default 3 */
+};
+
+/* Built-in default of plugin_dir, set by the Makefile from PREFIX. */
+#ifndef SWEEPER_PLUGIN_DIR
+#define SWEEPER_PLUGIN_DIR "/usr/local/lib/mfa-sweeper/plugins"
+#endif
+
+/*
+ * Declared keys of the core sections, NULL-name terminated, in the order
+ * of the example config.  Exposed for --list-rules and the tests.
+ */
+extern const struct sweeper_key config_database_keys[];
+extern const struct sweeper_key config_sweeper_keys[];
+extern const struct sweeper_key config_schema_keys[];
+extern const struct sweeper_key config_webhook_keys[];
+
+/*
+ * Read and check the file at `path` into *cfg (which the caller provides;
+ * its previous contents are ignored).  Returns 0 on success.  On failure
+ * returns -1 with one line in `err` (at most `errlen` bytes) and leaves
+ * *cfg safe to pass to config_free().
+ *
+ * Besides the per-key checks it rejects: a file that cannot be read, a
+ * line inih cannot parse, a key outside any section, a [rule.NAME]
+ * section whose NAME is not listed in `rules`, and a `rules` list that is
+ * empty, has duplicates or has a name that is not [a-z0-9_]+.
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+		size_t errlen);
+
+/*
+ * Check the [rule.NAME] section against the keys its plugin declares
+ * (`keys` may be NULL for none): unknown keys, values of the wrong type and
+ * missing required keys are errors.  Returns 0, or -1 with one line in err.
+ */
+int config_check_rule(const struct config *cfg, const char *rule,
+		      const struct sweeper_key *keys, char *err,
+		      size_t errlen);
+
+/*
+ * The value written for `key` in `section`, or NULL if the file does not
+ * set it.  Borrowed, valid until config_free().
+ */
+const char *config_written(const struct config *cfg, const char *section,
+			   const char *key);
+
+/*
+ * The entry for `key` in `section`, or NULL.  Borrowed, valid until
+ * config_free().  For error messages that need the line.
+ */
+const struct config_entry *config_entry_find(const struct config *cfg,
+					     const char *section,
+					     const char *key);
+
+/*
+ * The value of a [schema] key, its default when not written, or NULL for
+ * a key that does not exist.  Borrowed, valid until config_free().
+ */
+const char *config_schema(const struct config *cfg, const char *key);
+
+/* Free everything config_load() allocated; *cfg is zeroed.  Accepts a
+ * zeroed struct. */
+void config_free(struct config *cfg);
+
+#endif /* SWEEPER_CONFIG_H */

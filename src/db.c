@@ -1,0 +1,106 @@
+/*
+ * db.c: connecting to PostgreSQL and running statements with libpq.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+/* Copy libpq's message into err as one line, without its newlines. */
+static void db_message(const char *prefix, const char *msg, const char *state,
+		       char *err, size_t errlen)
+{
+	size_t i;
+
+	if (state && *state)
+		snprintf(err, errlen, "%s%s (SQLSTATE %s)", prefix,
+			 msg ? msg : "", state);
+	else
+		snprintf(err, errlen, "%s%s", prefix, msg ? msg : "");
+	for (i = 0; err[i]; i++) {
+		if (err[i] == '\n' || err[i] == '\r')
+			err[i] = ' ';
+	}
+	/* Drop the trailing blank libpq's final newline became. */
+	while (i > 0 && err[i - 1] == ' ')
+		err[--i] = '\0';
+}
+
+PGconn *db_connect(const char *dsn, char *err, size_t errlen)
+{
+	/*
+	 * With expand_dbname, settings in the dsn override the ones listed
+	 * before it, so these are defaults the operator can change.
+	 */
+	const char *const keys[] = {
+		"connect_timeout", "fallback_application_name", "dbname", NULL
+	};
+	const char *const values[] = { "10", "mfa-sweeper", dsn, NULL };
+	PGconn *conn;
+
+	conn = PQconnectdbParams(keys, values, 1);
+	if (!conn) {
+		snprintf(err, errlen, "cannot connect to the database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		db_message("cannot connect to the database: ",
+			   PQerrorMessage(conn), NULL, err, errlen);
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+int db_lost(PGconn *conn)
+{
+	return PQstatus(conn) != CONNECTION_OK;
+}
+
+/* Describe a failed statement: the server's message, else libpq's. */
+static void db_result_error(PGconn *conn, const PGresult *res, char *err,
+			    size_t errlen)
+{
+	const char *primary = NULL;
+
+	if (res)
+		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (primary)
+		db_message("", primary,
+			   PQresultErrorField(res, PG_DIAG_SQLSTATE), err,
+			   errlen);
+	else
+		db_message("", PQerrorMessage(conn), NULL, err, errlen);
+}
+
+static int db_result_ok(const PGresult *res)
+{
+	return res && (PQresultStatus(res) == PGRES_TUPLES_OK ||
+		       PQresultStatus(res) == PGRES_COMMAND_OK);
+}
+
+int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+	int ret = 0;
+
+	if (!db_result_ok(res)) {
+		db_result_error(conn, res, err, errlen);
+		ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}
+
+PGresult *db_query(PGconn *conn, const char *sql, int nparams,
+		   const char *const *params, char *err, size_t errlen)
+{
+	PGresult *res;
+
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (db_result_ok(res))
+		return res;
+	db_result_error(conn, res, err, errlen);
+	PQclear(res);
+	return NULL;
+}

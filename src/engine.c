@@ -1,0 +1,427 @@
+/*
+ * engine.c: the batching loop.
+ *
+ * Every batch is one transaction: BEGIN, SET LOCAL lock_timeout and
+ * statement_timeout, one statement that selects and deletes the victims,
+ * COMMIT.  A failure anywhere rolls the whole batch back, and a process
+ * killed mid-batch leaves a transaction the server rolls back, so no batch
+ * is ever half applied.  Stops (max_runtime, signals) are honoured only
+ * between batches.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "engine.h"
+#include "ident.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* The run lock's key; documented in README.md for operators. */
+#define ENGINE_LOCK_SQL \
+	"SELECT pg_try_advisory_lock(hashtextextended('mfa-sweeper', 0))"
+
+static long long engine_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int engine_past_deadline(const struct engine *e)
+{
+	struct timespec now;
+
+	if (e->deadline.tv_sec == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > e->deadline.tv_sec ||
+	       (now.tv_sec == e->deadline.tv_sec &&
+		now.tv_nsec >= e->deadline.tv_nsec);
+}
+
+static int engine_stop_requested(const struct engine *e)
+{
+	return e->stop && *e->stop;
+}
+
+/*
+ * Sleep `ms` milliseconds between batches, waking early for a stop
+ * request: a signal interrupts nanosleep() with EINTR.
+ */
+static void engine_pause(const struct engine *e, long long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+		if (engine_stop_requested(e))
+			return;
+	}
+}
+
+int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
+{
+	PGresult *res;
+
+	*held = 0;
+	res = db_query(e->conn, ENGINE_LOCK_SQL, 0, NULL, err, errlen);
+	if (!res)
+		return -1;
+	*held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Find out whether rows of `table` live in more than one physical table
+ * (partitioned, or a parent in an inheritance tree), where a ctid does not
+ * identify a row.  Also proves the table exists.
+ */
+static int engine_table_kind(struct engine *e, const struct rule *r,
+			     const struct step *step, int *by_key, char *err,
+			     size_t errlen)
+{
+	char quoted[IDENT_MAX];
+	const char *params[1];
+	PGresult *res;
+	char why[512];
+
+	*by_key = 0;
+	if (ident_quote(step->table, quoted, sizeof(quoted)) != 0) {
+		snprintf(err, errlen, "rule '%s': invalid table name '%s'",
+			 r->name, step->table);
+		return -1;
+	}
+	params[0] = quoted;
+	res = db_query(e->conn,
+		       "SELECT c.relkind = 'p' OR c.relhassubclass FROM pg_class c"
+		       " WHERE c.oid = to_regclass($1)", 1, params, why,
+		       sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "rule '%s': cannot check table '%s': %s",
+			 r->name, step->table, why);
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen,
+			 "rule '%s': table '%s' does not exist; check the table "
+			 "names in [schema] and the dsn's database", r->name,
+			 step->table);
+		PQclear(res);
+		return -1;
+	}
+	*by_key = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Build one step's first-batch statement into *st and EXPLAIN it.  Returns
+ * the plan, or NULL with one line in err; *st is built (and must be freed
+ * with stmt_free()) only when the plan is returned.
+ */
+static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
+				  const struct step *step, struct stmt *st,
+				  char *err, size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	PGresult *res;
+	char why[1024];
+	int by_key;
+
+	if (engine_table_kind(e, r, step, &by_key, err, errlen) != 0)
+		return NULL;
+	if (stmt_build(st, r, step, STMT_DELETE_FIRST, e->batch_size,
+		       step->user_column ? e->scope : NULL, NULL, by_key, why,
+		       sizeof(why)) != 0) {
+		snprintf(err, errlen, "rule '%s': %s", r->name, why);
+		return NULL;
+	}
+	strbuf_addf(&sql, "EXPLAIN %s", st->sql);
+	res = db_query(e->conn, strbuf_str(&sql), st->nparams, st->params, why,
+		       sizeof(why));
+	strbuf_release(&sql);
+	if (!res) {
+		snprintf(err, errlen,
+			 "rule '%s': step on '%s' does not plan: %s; check the "
+			 "column names in [schema]", r->name, step->table, why);
+		stmt_free(st);
+	}
+	return res;
+}
+
+int engine_preflight(struct engine *e, const struct rule *r, char *err,
+		     size_t errlen)
+{
+	struct stmt st;
+	PGresult *res;
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		res = engine_plan_step(e, r, &r->steps[i], &st, err, errlen);
+		if (!res)
+			return -1;
+		PQclear(res);
+		stmt_free(&st);
+	}
+	return 0;
+}
+
+int engine_explain(struct engine *e, const struct rule *r, FILE *out,
+		   char *err, size_t errlen)
+{
+	struct stmt st;
+	PGresult *res;
+	size_t i;
+	int j;
+
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *step = &r->steps[i];
+
+		res = engine_plan_step(e, r, step, &st, err, errlen);
+		if (!res)
+			return -1;
+		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
+			i + 1, step->label, step->table, st.sql);
+		for (j = 0; j < st.nparams; j++)
+			fprintf(out, "-- $%d = %s\n", j + 1,
+				st.params[j] ? st.params[j] : "NULL");
+		for (j = 0; j < PQntuples(res); j++)
+			fprintf(out, "%s\n", PQgetvalue(res, j, 0));
+		fputc('\n', out);
+		stmt_free(&st);
+		PQclear(res);
+	}
+	fflush(out);
+	return 0;
+}
+
+/* Fill the named users the rule's user filter excludes. */
+static int engine_skipped_users(struct engine *e, const struct rule *r,
+				struct rule_result *res, char *err,
+				size_t errlen)
+{
+	struct stmt st;
+	PGresult *pg;
+	int i;
+
+	if (!e->scope || !r->user_filter)
+		return 0;
+	if (stmt_build(&st, r, NULL, STMT_SKIPPED_USERS, 0, e->scope, NULL, 0,
+		       err, errlen) != 0)
+		return -1;
+	pg = db_query(e->conn, st.sql, st.nparams, st.params, err, errlen);
+	stmt_free(&st);
+	if (!pg)
+		return -1;
+	res->nskipped = (size_t)PQntuples(pg);
+	res->skipped_users = xcalloc(res->nskipped, sizeof(char *));
+	for (i = 0; i < PQntuples(pg); i++)
+		res->skipped_users[i] = xstrdup(PQgetvalue(pg, i, 0));
+	PQclear(pg);
+	return 0;
+}
+
+/* Describe a failed statement, and tell a lost connection apart. */
+static int engine_failure(struct engine *e, const char *what, const char *why,
+			  struct rule_result *res)
+{
+	char msg[1200];
+	int lost = db_lost(e->conn);
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, why);
+	free(res->error);
+	res->error = xstrdup(msg);
+	return lost ? ENGINE_LOST : ENGINE_FAILED;
+}
+
+/*
+ * One batch in its own transaction.  On success stores the rows deleted,
+ * the rows selected and the new cursor (owned by the caller).
+ */
+static int engine_batch(struct engine *e, const struct rule *r,
+			const struct step *step, int by_key, char **cursor,
+			long long *deleted, long long *selected,
+			struct rule_result *res)
+{
+	char begin[160];
+	char why[1024];
+	struct stmt st;
+	PGresult *pg = NULL;
+	int ret = ENGINE_DONE;
+
+	*deleted = 0;
+	*selected = 0;
+	if (stmt_build(&st, r, step, *cursor ? STMT_DELETE_NEXT :
+		       STMT_DELETE_FIRST, e->batch_size, step->user_column ?
+		       e->scope : NULL, *cursor, by_key, why, sizeof(why)) != 0)
+		return engine_failure(e, "cannot build the batch", why, res);
+
+	snprintf(begin, sizeof(begin),
+		 "BEGIN; SET LOCAL lock_timeout = %lld;"
+		 " SET LOCAL statement_timeout = %lld",
+		 e->lock_timeout_ms, e->statement_timeout_ms);
+	if (db_exec(e->conn, begin, why, sizeof(why)) != 0) {
+		ret = engine_failure(e, "cannot begin a batch", why, res);
+		goto out;
+	}
+	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
+	if (!pg) {
+		ret = engine_failure(e, "batch failed and was rolled back", why,
+				     res);
+		goto out;
+	}
+	if (db_exec(e->conn, "COMMIT", why, sizeof(why)) != 0) {
+		/*
+		 * A COMMIT that fails on a live connection did not commit.
+		 * On a lost one the outcome cannot be known from here.
+		 */
+		ret = engine_failure(e, db_lost(e->conn) ?
+				     "connection lost during COMMIT; the last "
+				     "batch may or may not be applied" :
+				     "COMMIT failed; the batch was rolled back",
+				     why, res);
+		goto out;
+	}
+	*deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+	*selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+	if (!PQgetisnull(pg, 0, 2)) {
+		free(*cursor);
+		*cursor = xstrdup(PQgetvalue(pg, 0, 2));
+	}
+out:
+	if (ret != ENGINE_DONE && !db_lost(e->conn)) {
+		/* Ends the failed transaction; harmless when none is open. */
+		PGresult *rb = PQexec(e->conn, "ROLLBACK");
+
+		PQclear(rb);
+	}
+	PQclear(pg);
+	stmt_free(&st);
+	return ret;
+}
+
+static int engine_count_step(struct engine *e, const struct rule *r,
+			     const struct step *step, struct step_result *sr,
+			     struct rule_result *res)
+{
+	struct stmt st;
+	char why[1024];
+	PGresult *pg;
+
+	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
+		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
+		return engine_failure(e, "cannot build the count", why, res);
+	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
+	stmt_free(&st);
+	if (!pg)
+		return engine_failure(e, "count failed", why, res);
+	sr->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+	sr->batches = (sr->deleted + e->batch_size - 1) / e->batch_size;
+	PQclear(pg);
+	return ENGINE_DONE;
+}
+
+static int engine_run_step(struct engine *e, const struct rule *r,
+			   const struct step *step, struct step_result *sr,
+			   struct rule_result *res)
+{
+	char why[1024];
+	char *cursor = NULL;
+	long long deleted, selected, t0;
+	int by_key, rc;
+
+	if (e->dry_run)
+		return engine_count_step(e, r, step, sr, res);
+	if (engine_table_kind(e, r, step, &by_key, why, sizeof(why)) != 0)
+		return engine_failure(e, "preflight", why, res);
+
+	for (;;) {
+		if (engine_stop_requested(e)) {
+			rc = ENGINE_STOPPED;
+			break;
+		}
+		if (engine_past_deadline(e)) {
+			rc = ENGINE_LIMIT;
+			break;
+		}
+		t0 = engine_now_ms();
+		rc = engine_batch(e, r, step, by_key, &cursor, &deleted,
+				  &selected, res);
+		if (rc != ENGINE_DONE)
+			break;
+		if (deleted > 0) {
+			sr->deleted += deleted;
+			sr->batches++;
+			log_msg(SWEEPER_LOG_DEBUG,
+				"rule '%s': %s: batch %lld: %lld rows deleted "
+				"in %lld ms (up to key %s)", r->name, step->table,
+				sr->batches, deleted, engine_now_ms() - t0,
+				cursor ? cursor : "-");
+		}
+		/* Fewer victims than asked for: no matching row is left. */
+		if (selected < e->batch_size)
+			break;
+		engine_pause(e, e->pause_ms);
+	}
+	free(cursor);
+	return rc;
+}
+
+int engine_run_rule(struct engine *e, const struct rule *r,
+		    struct rule_result *res)
+{
+	char why[1024];
+	long long t0 = engine_now_ms(), ts;
+	int rc = ENGINE_DONE;
+	size_t i;
+
+	res->name = r->name;
+	res->nsteps = r->nsteps;
+	res->steps = xcalloc(r->nsteps, sizeof(*res->steps));
+	for (i = 0; i < r->nsteps; i++) {
+		res->steps[i].table = r->steps[i].table;
+		res->steps[i].label = r->steps[i].label;
+	}
+	if (engine_skipped_users(e, r, res, why, sizeof(why)) != 0)
+		rc = engine_failure(e, "cannot check the named users", why, res);
+
+	for (i = 0; i < r->nsteps && rc == ENGINE_DONE; i++) {
+		struct step_result *sr = &res->steps[i];
+
+		if (e->scope && !r->steps[i].user_column) {
+			sr->skipped = "no user column: not run in a scoped run";
+			continue;
+		}
+		ts = engine_now_ms();
+		rc = engine_run_step(e, r, &r->steps[i], sr, res);
+		sr->duration_ms = engine_now_ms() - ts;
+		res->deleted += sr->deleted;
+		res->batches += sr->batches;
+	}
+	res->duration_ms = engine_now_ms() - t0;
+	switch (rc) {
+	case ENGINE_DONE:
+		res->status = RUN_OK;
+		break;
+	case ENGINE_LIMIT:
+		res->status = RUN_PARTIAL;
+		break;
+	case ENGINE_STOPPED:
+		res->status = RUN_INTERRUPTED;
+		break;
+	default:
+		res->status = RUN_FAILED;
+		break;
+	}
+	return rc;
+}

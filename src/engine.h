@@ -1,0 +1,72 @@
+/*
+ * engine.h: runs the rules' steps against the database: the run lock, the
+ * preflight, and the batching loop.
+ */
+#ifndef SWEEPER_ENGINE_H
+#define SWEEPER_ENGINE_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "rule.h"
+#include "statement.h"
+#include "summary.h"
+
+struct engine {
+	PGconn *conn;                     /* borrowed */
+	long long batch_size;
+	long long pause_ms;
+	long long lock_timeout_ms;
+	long long statement_timeout_ms;
+	int dry_run;
+	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
+	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */
+	volatile sig_atomic_t *stop;      /* set by a signal handler */
+};
+
+/* Outcome of engine_run_rule(), in rising order of gravity. */
+enum engine_result {
+	ENGINE_DONE = 0,      /* every step ran to the end */
+	ENGINE_LIMIT,         /* max_runtime reached: stopped between batches */
+	ENGINE_FAILED,        /* a statement failed; the batch was rolled back */
+	ENGINE_STOPPED,       /* a stop was requested (signal) */
+	ENGINE_LOST           /* the connection is gone */
+};
+
+/*
+ * Take the run lock: a session-level advisory lock on
+ * hashtextextended('mfa-sweeper', 0), held until the connection closes.
+ * Returns 0 and sets *held to 1 or 0 (another run holds it), or -1 with
+ * one line in err.
+ */
+int engine_lock(struct engine *e, int *held, char *err, size_t errlen);
+
+/*
+ * Check every step of `r` against the database without changing
+ * anything: the table exists, and the batch statement plans (EXPLAIN), so
+ * a missing column or a broken predicate stops the run before the first
+ * deletion.  Returns 0, or -1 with one line in err naming the rule and
+ * table.
+ */
+int engine_preflight(struct engine *e, const struct rule *r, char *err,
+		     size_t errlen);
+
+/*
+ * Print each step's batch statement, its parameters and its plan to `out`
+ * (--explain).  Returns 0, or -1 with one line in err.
+ */
+int engine_explain(struct engine *e, const struct rule *r, FILE *out,
+		   char *err, size_t errlen);
+
+/*
+ * Run (or, in a dry run, count) every step of `r`, filling `res`, whose
+ * `steps` the engine allocates.  Every batch is one transaction.  Returns
+ * an enum engine_result; res->status and res->error are set to match.
+ */
+int engine_run_rule(struct engine *e, const struct rule *r,
+		    struct rule_result *res);
+
+#endif /* SWEEPER_ENGINE_H */

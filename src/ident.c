@@ -1,0 +1,171 @@
+/*
+ * ident.c: quoting of SQL identifiers taken from configuration.
+ *
+ * Table and column names come from the config file, which the sweeper
+ * trusts less than its own code: whatever a name holds, it must come out
+ * as identifiers and never as SQL.  So every part is always emitted in
+ * double quotes with embedded double quotes doubled, which PostgreSQL
+ * reads back as exactly the text inside, and text that is not clean UTF-8
+ * is refused before it can reach the server.
+ */
+#include <string.h>
+
+#include "ident.h"
+
+/* The output buffer of one quoting call. */
+struct ident_out {
+	char *buf;
+	size_t size;
+	size_t len;
+	int overflow;
+};
+
+static void out_char(struct ident_out *o, char c)
+{
+	if (o->len + 1 < o->size)
+		o->buf[o->len++] = c;
+	else
+		o->overflow = 1;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the
+ * bytes there are not one: overlong forms, surrogates and code points above
+ * U+10FFFF are refused, as RFC 3629 requires.
+ */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	size_t len;
+	size_t i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* 0 when `name` is UTF-8 without control characters, else -1. */
+static int ident_text_check(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	while (*p) {
+		size_t len = utf8_seq_len(p);
+
+		if (len == 0 || *p < 0x20 || *p == 0x7f)
+			return -1;
+		p += len;
+	}
+	return 0;
+}
+
+/*
+ * Copy one part starting at *pp into `o` in double quotes and move *pp to
+ * the '.' or NUL after it.  A part that starts with '"' is read as a quoted
+ * identifier ("" inside stands for one double quote) and must be followed
+ * by '.' or the end.  Any other part runs to the next '.', and a double
+ * quote inside it is just a character: it is doubled like any other, so
+ * `users"; DROP TABLE x; --` stays one identifier.  Returns 0, or -1 for an
+ * empty part or an unterminated quote.
+ */
+static int ident_part(const char **pp, struct ident_out *o)
+{
+	const char *p = *pp;
+	size_t n = 0;
+
+	out_char(o, '"');
+	if (*p == '"') {
+		p++;
+		for (;;) {
+			if (*p == '\0')
+				return -1;
+			if (*p == '"' && p[1] != '"')
+				break;
+			if (*p == '"') {
+				out_char(o, '"');
+				p++;
+			}
+			out_char(o, *p++);
+			n++;
+		}
+		p++;
+		if (*p != '\0' && *p != '.')
+			return -1;
+	} else {
+		for (; *p != '\0' && *p != '.'; p++, n++) {
+			if (*p == '"')
+				out_char(o, '"');
+			out_char(o, *p);
+		}
+	}
+	if (n == 0)
+		return -1;
+	out_char(o, '"');
+	*pp = p;
+	return 0;
+}
+
+static int ident_quote_parts(const char *name, int max_parts, char *buf,
+			     size_t size)
+{
+	struct ident_out o = { buf, size, 0, 0 };
+	const char *p = name;
+	int parts = 0;
+	int ret = -1;
+
+	if (!buf || size == 0)
+		return -1;
+	if (!name || !*name || ident_text_check(name) != 0)
+		goto out;
+
+	for (;;) {
+		if (parts == max_parts)
+			goto out;
+		if (parts > 0)
+			out_char(&o, '.');
+		if (ident_part(&p, &o) != 0)
+			goto out;
+		parts++;
+		if (*p == '\0')
+			break;
+		/* Skip the '.'; a trailing one leaves an empty part. */
+		p++;
+	}
+	if (o.overflow)
+		goto out;
+	ret = 0;
+out:
+	/* Never leave half an identifier behind for a careless caller. */
+	buf[ret == 0 ? o.len : 0] = '\0';
+	return ret;
+}
+
+int ident_quote(const char *name, char *buf, size_t size)
+{
+	return ident_quote_parts(name, 2, buf, size);
+}
+
+int ident_quote_column(const char *name, char *buf, size_t size)
+{
+	return ident_quote_parts(name, 1, buf, size);
+}

@@ -1,0 +1,32 @@
+/*
+ * ident.h: quoting of SQL identifiers taken from configuration.
+ */
+#ifndef SWEEPER_IDENT_H
+#define SWEEPER_IDENT_H
+
+#include <stddef.h>
+
+/*
+ * Quote `name` for use as an SQL identifier.  `name` is "name" or
+ * "schema.name"; a part may itself be written in double quotes to hold a
+ * dot ("\"odd.schema\".table"), with "" for a double quote inside.  Every
+ * part is emitted double-quoted with embedded double quotes doubled, so no
+ * text from config can end the identifier: "a\"b" gives "a""b".
+ *
+ * Writes at most `size` bytes including the NUL into `buf`.  Returns 0, or
+ * -1 when `name` is empty, has an empty part, more than two parts, an
+ * unterminated quote, a control character or a byte sequence that is not
+ * UTF-8, or when the result does not fit.
+ */
+int ident_quote(const char *name, char *buf, size_t size);
+
+/*
+ * Like ident_quote(), but only one part is allowed (column names): a dot
+ * outside double quotes is an error.
+ */
+int ident_quote_column(const char *name, char *buf, size_t size);
+
+/* Longest quoted identifier the sweeper builds, NUL included. */
+#define IDENT_MAX 520
+
+#endif /* SWEEPER_IDENT_H */

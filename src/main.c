@@ -1,0 +1,486 @@
+/*
+ * main.c: one run of mfa-sweeper, from the command line to the exit code.
+ *
+ * Everything that can be wrong with the configuration, the plugins or the
+ * schema is found before the first row is deleted: config, plugin loading,
+ * init() and plan() of every rule, then an EXPLAIN of every step.  Only
+ * then is the run lock taken and the first batch run.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+#include "ident.h"
+#include "log.h"
+#include "rule.h"
+#include "scope.h"
+#include "strbuf.h"
+#include "summary.h"
+#include "xalloc.h"
+
+/* Exit codes of DESIGN.md section 4 (sysexits.h values). */
+enum {
+	EXIT_OK = 0,
+	EXIT_RULE_FAILED = 1,
+	EXIT_USAGE = 64,
+	EXIT_UNAVAILABLE = 69,
+	EXIT_TEMPFAIL = 75,
+	EXIT_CONFIG = 78
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void main_on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/*
+ * Without SA_RESTART, a signal interrupts the pause between batches, so a
+ * stop request is seen at once.
+ */
+static void main_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The rules this run uses: the -r ones, each of which must be enabled. */
+static int main_select_rules(const struct cli_options *o,
+			     const struct config *cfg, char ***names,
+			     size_t *count, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	*names = NULL;
+	*count = 0;
+	if (o->nrules == 0) {
+		*names = xcalloc(cfg->nrules, sizeof(char *));
+		for (i = 0; i < cfg->nrules; i++)
+			(*names)[i] = cfg->rules[i];
+		*count = cfg->nrules;
+		return 0;
+	}
+	*names = xcalloc(o->nrules, sizeof(char *));
+	for (i = 0; i < o->nrules; i++) {
+		for (j = 0; j < cfg->nrules; j++) {
+			if (strcmp(o->rules[i], cfg->rules[j]) == 0)
+				break;
+		}
+		if (j == cfg->nrules) {
+			struct strbuf list = STRBUF_INIT;
+
+			for (j = 0; j < cfg->nrules; j++)
+				strbuf_addf(&list, "%s%s", j ? ", " : "",
+					    cfg->rules[j]);
+			snprintf(err, errlen,
+				 "--rule '%s' is not enabled in '%s'; enabled "
+				 "rules: %s", o->rules[i], cfg->path,
+				 strbuf_str(&list));
+			strbuf_release(&list);
+			free(*names);
+			*names = NULL;
+			return -1;
+		}
+		(*names)[(*count)++] = o->rules[i];
+	}
+	return 0;
+}
+
+static const char *main_key_type(enum sweeper_key_type type)
+{
+	switch (type) {
+	case SWEEPER_KEY_STRING:
+		return "string";
+	case SWEEPER_KEY_BOOL:
+		return "bool";
+	case SWEEPER_KEY_INT:
+		return "int";
+	case SWEEPER_KEY_DURATION:
+		return "duration";
+	case SWEEPER_KEY_ENUM:
+		return "enum";
+	}
+	return "?";
+}
+
+/* --list-rules: load each plugin (no init) and describe it. */
+static int main_list_rules(const struct config *cfg, char **names, size_t n)
+{
+	char err[1024];
+	size_t i;
+	int ret = EXIT_OK;
+
+	for (i = 0; i < n; i++) {
+		struct plugin p;
+		const struct sweeper_key *k;
+
+		if (plugin_load(&p, cfg->plugin_dir, names[i], err,
+				sizeof(err)) != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = EXIT_CONFIG;
+			continue;
+		}
+		printf("%s %s: %s\n", p.desc->name,
+		       p.desc->version ? p.desc->version : "",
+		       p.desc->description ? p.desc->description : "");
+		printf("  plugin: %s\n", p.path);
+		for (k = p.desc->keys; k && k->name; k++) {
+			printf("  [rule.%s] %s (%s%s%s, default %s): %s\n",
+			       p.desc->name, k->name, main_key_type(k->type),
+			       k->choices ? ": " : "",
+			       k->choices ? k->choices : "",
+			       k->default_value ? k->default_value :
+			       "none, required",
+			       k->help ? k->help : "");
+		}
+		plugin_unload(&p);
+	}
+	return ret;
+}
+
+/* The [schema] users columns scoped runs and --check-config rely on. */
+static int main_check_users_table(PGconn *conn, const struct config *cfg,
+				  char *err, size_t errlen)
+{
+	char users[IDENT_MAX], id[IDENT_MAX], email[IDENT_MAX];
+	struct strbuf sql = STRBUF_INIT;
+	char why[1024];
+	int rc = 0;
+
+	if (ident_quote(config_schema(cfg, "users_table"), users, sizeof(users)) ||
+	    ident_quote_column(config_schema(cfg, "user_id_column"), id,
+			       sizeof(id)) ||
+	    ident_quote_column(config_schema(cfg, "user_email_column"), email,
+			       sizeof(email))) {
+		snprintf(err, errlen, "invalid users table or column in [schema]");
+		return -1;
+	}
+	strbuf_addf(&sql, "SELECT %s, %s FROM %s LIMIT 0", id, email, users);
+	if (db_exec(conn, strbuf_str(&sql), why, sizeof(why)) != 0) {
+		snprintf(err, errlen,
+			 "[schema] users_table '%s' with user_id_column '%s' "
+			 "and user_email_column '%s' does not work: %s",
+			 config_schema(cfg, "users_table"),
+			 config_schema(cfg, "user_id_column"),
+			 config_schema(cfg, "user_email_column"), why);
+		rc = -1;
+	}
+	strbuf_release(&sql);
+	return rc;
+}
+
+static void main_log_rule(const struct rule_result *r, int dry_run)
+{
+	int level = r->status == RUN_FAILED ? SWEEPER_LOG_ERROR :
+		    SWEEPER_LOG_INFO;
+
+	log_msg(level, "rule '%s': %s, %lld rows %s in %lld batch%s "
+		"(%lld.%03llds)%s%s", r->name, run_status_name(r->status),
+		r->deleted, dry_run ? "would be deleted" : "deleted",
+		r->batches, r->batches == 1 ? "" : "es",
+		r->duration_ms / 1000, r->duration_ms % 1000,
+		r->error ? ": " : "", r->error ? r->error : "");
+}
+
+/* Mark the rules after `from` as not run, with `status`. */
+static void main_mark_rest(struct run_summary *s, struct rule *rules,
+			   size_t from, enum run_status status,
+			   const char *why)
+{
+	size_t i;
+
+	for (i = from; i < s->nrules; i++) {
+		s->rules[i].name = rules[i].name;
+		s->rules[i].status = status;
+		if (why)
+			s->rules[i].error = xstrdup(why);
+	}
+}
+
+static int main_run(const struct cli_options *o, const struct config *cfg,
+		    struct rule *rules, size_t nrules, struct scope *scope,
+		    PGconn *conn)
+{
+	struct stmt_scope sscope;
+	struct run_summary s;
+	struct engine e;
+	char err[1024];
+	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
+	size_t i;
+
+	if (summary_start(&s, nrules) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "cannot make a run id: no randomness");
+		return EXIT_UNAVAILABLE;
+	}
+	s.dry_run = o->dry_run;
+	memset(&e, 0, sizeof(e));
+	e.conn = conn;
+	e.batch_size = cfg->batch_size;
+	e.pause_ms = cfg->pause_ms;
+	e.lock_timeout_ms = cfg->lock_timeout_ms;
+	e.statement_timeout_ms = cfg->statement_timeout_ms;
+	e.dry_run = o->dry_run;
+	e.stop = &stop_requested;
+	if (cfg->max_runtime_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
+		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
+		e.deadline.tv_nsec += (long)(cfg->max_runtime_ms % 1000) * 1000000L;
+		if (e.deadline.tv_nsec >= 1000000000L) {
+			e.deadline.tv_sec++;
+			e.deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	if (cli_scoped(o)) {
+		sscope.users_table = config_schema(cfg, "users_table");
+		sscope.user_id_column = config_schema(cfg, "user_id_column");
+		sscope.ids = scope->ids_literal;
+		e.scope = &sscope;
+		s.scoped = 1;
+		s.unknown_users = scope->unknown;
+		s.nunknown = scope->nunknown;
+		/* The summary now owns the list. */
+		scope->unknown = NULL;
+		scope->nunknown = 0;
+	}
+
+	/*
+	 * A dry run changes nothing, so it neither needs the lock nor is
+	 * turned away by a run that holds it.
+	 */
+	if (o->dry_run) {
+		held = 1;
+	} else if (engine_lock(&e, &held, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "cannot take the run lock: %s", err);
+		main_mark_rest(&s, rules, 0, RUN_FAILED, err);
+		s.status = RUN_FAILED;
+		exit_code = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_RULE_FAILED;
+		goto report;
+	}
+	if (!held) {
+		log_msg(SWEEPER_LOG_WARN,
+			"another mfa-sweeper run holds the lock on this "
+			"database; nothing done");
+		main_mark_rest(&s, rules, 0, RUN_SKIPPED, NULL);
+		s.status = RUN_SKIPPED;
+		exit_code = EXIT_TEMPFAIL;
+		goto report;
+	}
+
+	for (i = 0; i < nrules; i++) {
+		rc = engine_run_rule(&e, &rules[i], &s.rules[i]);
+		main_log_rule(&s.rules[i], o->dry_run);
+		if (rc == ENGINE_LIMIT) {
+			log_msg(SWEEPER_LOG_WARN,
+				"max_runtime reached; stopping between batches");
+			main_mark_rest(&s, rules, i + 1, RUN_PARTIAL, NULL);
+			break;
+		}
+		if (rc == ENGINE_STOPPED) {
+			log_msg(SWEEPER_LOG_WARN,
+				"stopped by a signal between batches");
+			main_mark_rest(&s, rules, i + 1, RUN_INTERRUPTED, NULL);
+			s.status = RUN_INTERRUPTED;
+			exit_code = EXIT_TEMPFAIL;
+			break;
+		}
+		if (rc == ENGINE_LOST) {
+			log_msg(SWEEPER_LOG_ERROR,
+				"lost the database connection; stopping");
+			main_mark_rest(&s, rules, i + 1, RUN_FAILED,
+				       "not run: database connection lost");
+			s.status = RUN_FAILED;
+			exit_code = EXIT_UNAVAILABLE;
+			break;
+		}
+		if (rc == ENGINE_FAILED)
+			exit_code = EXIT_RULE_FAILED;
+	}
+
+report:
+	summary_finish(&s);
+	if (o->json) {
+		if (summary_print_json(stdout, &s) != 0)
+			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
+	} else if (!o->quiet) {
+		summary_print_table(stdout, &s);
+	}
+	log_msg(SWEEPER_LOG_INFO, "run %s: %s, %lld rows %s in %lld.%03llds",
+		s.run_id, run_status_name(s.status), s.deleted_total,
+		o->dry_run ? "would be deleted" : "deleted",
+		s.duration_ms / 1000, s.duration_ms % 1000);
+	summary_free(&s);
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct sweeper_run_info info;
+	struct cli_options o;
+	struct config cfg;
+	struct scope scope;
+	struct rule *rules = NULL;
+	char **names = NULL;
+	size_t nnames = 0, nopen = 0, i, nsteps = 0;
+	PGconn *conn = NULL;
+	char err[2048];
+	int ret = EXIT_CONFIG;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&scope, 0, sizeof(scope));
+	if (cli_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (o.help) {
+		cli_usage(stdout);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (o.version) {
+		printf("mfa-sweeper %s (plugin ABI %u)\n", SWEEPER_VERSION,
+		       (unsigned)SWEEPER_ABI_VERSION);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (o.verbose)
+		log_set_level(SWEEPER_LOG_DEBUG);
+	if (o.quiet)
+		log_set_level(SWEEPER_LOG_ERROR);
+
+	if (config_load(&cfg, o.config_path, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	if (main_select_rules(&o, &cfg, &names, &nnames, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (o.list_rules) {
+		ret = main_list_rules(&cfg, names, nnames);
+		goto out;
+	}
+
+	/* The users are read before anything else can fail half-way. */
+	for (i = 0; i < o.nuser_ids; i++)
+		scope_add(&scope, o.user_ids[i], 0);
+	for (i = 0; i < o.nuser_emails; i++)
+		scope_add(&scope, o.user_emails[i], 1);
+	if (o.users_file &&
+	    scope_read_file(&scope, o.users_file, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.dry_run = o.dry_run || o.check_config || o.explain;
+	info.now = o.now;
+	info.scoped = cli_scoped(&o);
+
+	rules = xcalloc(nnames, sizeof(*rules));
+	for (i = 0; i < nnames; i++) {
+		if (rule_open(&rules[i], &cfg, names[i], &info, err,
+			      sizeof(err)) != 0) {
+			rule_close(&rules[i]);
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		nopen++;
+		if (rule_plan(&rules[i], err, sizeof(err)) != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		nsteps += rules[i].nsteps;
+	}
+
+	conn = db_connect(cfg.dsn, err, sizeof(err));
+	if (!conn) {
+		log_msg(SWEEPER_LOG_ERROR, "%s; check [database] dsn in '%s'",
+			err, cfg.path);
+		ret = EXIT_UNAVAILABLE;
+		goto out;
+	}
+
+	/* Preflight: every step must plan before anything is deleted. */
+	if ((info.scoped || o.check_config) &&
+	    main_check_users_table(conn, &cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto out;
+	}
+	if (info.scoped && scope_resolve(&scope, conn, &cfg, err,
+					 sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto out;
+	}
+	for (i = 0; i < nnames; i++) {
+		struct stmt_scope sscope = {
+			config_schema(&cfg, "users_table"),
+			config_schema(&cfg, "user_id_column"),
+			scope.ids_literal
+		};
+		struct engine e;
+
+		memset(&e, 0, sizeof(e));
+		e.conn = conn;
+		e.batch_size = cfg.batch_size;
+		e.scope = info.scoped ? &sscope : NULL;
+		if (o.explain)
+			ret = engine_explain(&e, &rules[i], stdout, err,
+					     sizeof(err));
+		else
+			ret = engine_preflight(&e, &rules[i], err, sizeof(err));
+		if (ret != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+			goto out;
+		}
+	}
+	if (o.check_config) {
+		printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
+		       "against the database\n", cfg.path, nnames,
+		       nnames == 1 ? "" : "s", nsteps, nsteps == 1 ? "" : "s");
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (o.explain) {
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (info.scoped && scope.nunknown)
+		log_msg(SWEEPER_LOG_WARN, "%zu named user%s not found",
+			scope.nunknown, scope.nunknown == 1 ? "" : "s");
+
+	main_install_signals();
+	ret = main_run(&o, &cfg, rules, nnames, &scope, conn);
+out:
+	if (conn)
+		PQfinish(conn);
+	for (i = 0; i < nopen; i++)
+		rule_close(&rules[i]);
+	free(rules);
+	free(names);
+	scope_free(&scope);
+	config_free(&cfg);
+	cli_free(&o);
+	return ret;
+}

@@ -1,0 +1,87 @@
+/*
+ * rule.h: one configured rule: its plugin, its validated configuration and
+ * the steps it planned.
+ */
+#ifndef SWEEPER_RULE_H
+#define SWEEPER_RULE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "plugin_loader.h"
+#include "sweeper/plugin.h"
+
+/* Upper bound of parameters in one step predicate or user filter. */
+#define RULE_MAX_PARAMS 64
+
+/* A step as the core keeps it: every string owned by the rule. */
+struct step {
+	char *table;          /* unquoted, as in config */
+	char *key_column;     /* unquoted */
+	char *user_column;    /* unquoted, or NULL */
+	char *predicate;
+	char *label;          /* never NULL: the table when the plugin gave none */
+	char **params;        /* nparams values, entries may be NULL */
+	int nparams;
+};
+
+/*
+ * The host's side of struct sweeper_ctx: plugins receive a pointer to the
+ * `ctx` member and the host API finds the rule from it.
+ */
+struct sweeper_ctx {
+	struct rule *rule;
+};
+
+struct rule {
+	struct sweeper_ctx ctx;
+	char *name;                    /* owned */
+	struct plugin plugin;
+	const struct config *cfg;      /* borrowed, outlives the rule */
+	const struct sweeper_run_info *info; /* borrowed, outlives the rule */
+	int planning;                  /* inside plan(): add_step() allowed */
+	void *state;                   /* the plugin's, freed by its fini() */
+	int initialised;               /* init() succeeded: fini() is owed */
+	char prefix[96];               /* "rule 'NAME': " for log lines */
+
+	struct step *steps;
+	size_t nsteps;
+	size_t steps_alloc;
+
+	char *user_filter;             /* or NULL */
+	char **filter_params;
+	int filter_nparams;
+};
+
+/*
+ * Load the plugin of rule `name` from cfg->plugin_dir, check its [rule.NAME]
+ * section against the keys it declares and call its init().  `r` is
+ * provided by the caller; `cfg` and `info` must outlive it.  Returns 0, or
+ * -1 with one line in err (the run must then stop with exit 78); *r is then
+ * safe for rule_close().
+ */
+int rule_open(struct rule *r, const struct config *cfg, const char *name,
+	      const struct sweeper_run_info *info, char *err, size_t errlen);
+
+/*
+ * Call the plugin's plan() to collect its steps.  Returns 0, or -1 with one
+ * line in err.  A rule that plans no step is valid.
+ */
+int rule_plan(struct rule *r, char *err, size_t errlen);
+
+/*
+ * The value of a declared key of the rule's section: as written, else the
+ * declared default.  NULL when the key is not declared.  Borrowed from the
+ * config or the plugin, valid until rule_close().
+ */
+const char *rule_config_value(const struct rule *r, const char *key,
+			      const struct sweeper_key **decl);
+
+/* Call fini() if owed, unload the plugin, free everything; *r is zeroed.
+ * Accepts a zeroed struct. */
+void rule_close(struct rule *r);
+
+/* The host API table handed to every plugin callback. */
+const struct sweeper_host_api *host_api(void);
+
+#endif /* SWEEPER_RULE_H */

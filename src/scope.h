@@ -1,0 +1,54 @@
+/*
+ * scope.h: runs restricted to named users (--user-id, --user-email,
+ * --users-file).
+ */
+#ifndef SWEEPER_SCOPE_H
+#define SWEEPER_SCOPE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+
+struct scope {
+	char **ids;          /* given ids, owned */
+	size_t nids;
+	char **emails;       /* given emails, owned */
+	size_t nemails;
+	char **found;        /* ids of the users that exist, owned, sorted */
+	size_t nfound;
+	char **unknown;      /* inputs matching no user, owned */
+	size_t nunknown;
+	char *ids_literal;   /* `found` as a PostgreSQL text[] literal */
+};
+
+/* Add one id or email given on the command line (copied). */
+void scope_add(struct scope *s, const char *value, int is_email);
+
+/*
+ * Read a users file ("-" is stdin): one user per line, an email when it
+ * holds '@', an id otherwise; blank lines and lines starting with '#' are
+ * ignored.  Returns 0, or -1 with one line in err naming the file and line.
+ */
+int scope_read_file(struct scope *s, const char *path, char *err,
+		    size_t errlen);
+
+/*
+ * Look the given users up in the [schema] users table: ids by their text
+ * form, emails without regard to case.  Fills found, unknown and
+ * ids_literal.  Returns 0, or -1 with one line in err.
+ */
+int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
+		  char *err, size_t errlen);
+
+/*
+ * A PostgreSQL array literal of the strings, each double-quoted with
+ * backslash and double quote escaped.  The caller frees it.
+ */
+char *scope_text_array(char *const *items, size_t n);
+
+/* Free everything; the struct is zeroed.  Accepts a zeroed struct. */
+void scope_free(struct scope *s);
+
+#endif /* SWEEPER_SCOPE_H */

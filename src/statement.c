@@ -1,0 +1,176 @@
+/*
+ * statement.c: builds the batched DELETE, the dry-run COUNT and the
+ * skipped-users query of a step.  Identifiers are quoted here; values
+ * travel as parameters and are never part of the SQL text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ident.h"
+#include "statement.h"
+#include "strbuf.h"
+
+struct stmt_names {
+	char table[IDENT_MAX];
+	char key[IDENT_MAX];
+	char user[IDENT_MAX];
+	char users[IDENT_MAX];
+	char user_id[IDENT_MAX];
+};
+
+static int stmt_quote(const char *what, const char *name, int column,
+		      char *buf, char *err, size_t errlen)
+{
+	int rc = column ? ident_quote_column(name, buf, IDENT_MAX) :
+			  ident_quote(name, buf, IDENT_MAX);
+
+	if (rc != 0) {
+		snprintf(err, errlen, "invalid %s name '%s'", what, name);
+		return -1;
+	}
+	return 0;
+}
+
+static int stmt_add_param(struct stmt *st, const char *value)
+{
+	st->params[st->nparams++] = value;
+	return st->nparams;
+}
+
+/*
+ * " AND t.user = ANY(ARRAY(SELECT u.id FROM users u WHERE u.id::text =
+ * ANY($n::text[])))": the ids arrive as text, and the users table itself
+ * gives them their type, so the comparison with the step's user column
+ * can use its index whatever the id type is.
+ */
+static void stmt_add_scope(struct strbuf *sql, struct stmt *st,
+			   const struct stmt_names *n, const char *column,
+			   const struct stmt_scope *scope)
+{
+	int p = stmt_add_param(st, scope->ids);
+
+	strbuf_addf(sql,
+		    " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM %s AS %s"
+		    " WHERE %s.%s::text = ANY($%d::text[])))",
+		    SWEEPER_TARGET_ALIAS, column, SWEEPER_USER_ALIAS,
+		    n->user_id, n->users, SWEEPER_USER_ALIAS,
+		    SWEEPER_USER_ALIAS, n->user_id, p);
+}
+
+static int stmt_names_quote(struct stmt_names *n, const struct step *step,
+			    const struct stmt_scope *scope, char *err,
+			    size_t errlen)
+{
+	memset(n, 0, sizeof(*n));
+	if (step) {
+		if (stmt_quote("table", step->table, 0, n->table, err, errlen) ||
+		    stmt_quote("key column", step->key_column, 1, n->key, err,
+			       errlen))
+			return -1;
+		if (step->user_column &&
+		    stmt_quote("user column", step->user_column, 1, n->user,
+			       err, errlen))
+			return -1;
+	}
+	if (scope) {
+		if (stmt_quote("users table", scope->users_table, 0, n->users,
+			       err, errlen) ||
+		    stmt_quote("user id column", scope->user_id_column, 1,
+			       n->user_id, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+int stmt_build(struct stmt *st, const struct rule *rule,
+	       const struct step *step, enum stmt_kind kind, long long limit,
+	       const struct stmt_scope *scope, const char *cursor, int by_key,
+	       char *err, size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct stmt_names n;
+	const char *t = SWEEPER_TARGET_ALIAS;
+	int i, p;
+
+	memset(st, 0, sizeof(*st));
+	if (stmt_names_quote(&n, kind == STMT_SKIPPED_USERS ? NULL : step,
+			     scope, err, errlen) != 0)
+		return -1;
+
+	if (kind == STMT_SKIPPED_USERS) {
+		/* The filter's own parameters are $1..$n, the ids follow. */
+		for (i = 0; i < rule->filter_nparams; i++)
+			stmt_add_param(st, rule->filter_params[i]);
+		p = stmt_add_param(st, scope->ids);
+		strbuf_addf(&sql,
+			    "SELECT %s.%s::text FROM %s AS %s"
+			    " WHERE %s.%s::text = ANY($%d::text[])"
+			    " AND NOT coalesce((%s), false) ORDER BY 1",
+			    SWEEPER_USER_ALIAS, n.user_id, n.users,
+			    SWEEPER_USER_ALIAS, SWEEPER_USER_ALIAS, n.user_id, p,
+			    rule->user_filter);
+		st->sql = strbuf_detach(&sql);
+		return 0;
+	}
+
+	for (i = 0; i < step->nparams; i++)
+		stmt_add_param(st, step->params[i]);
+
+	if (kind == STMT_COUNT) {
+		strbuf_addf(&sql, "SELECT count(*) FROM %s AS %s WHERE (%s)",
+			    n.table, t, step->predicate);
+		if (scope)
+			stmt_add_scope(&sql, st, &n, n.user, scope);
+		st->sql = strbuf_detach(&sql);
+		return 0;
+	}
+
+	/*
+	 * The victims CTE walks the key in order from the cursor, so each
+	 * batch starts where the last one stopped instead of rescanning the
+	 * rows already passed; FOR UPDATE re-checks the predicate against
+	 * the newest version of a row that changed since the snapshot.
+	 */
+	strbuf_addf(&sql,
+		    "WITH victims AS (SELECT %s.ctid AS row_ctid, %s.%s AS row_key"
+		    " FROM %s AS %s WHERE (%s)",
+		    t, t, n.key, n.table, t, step->predicate);
+	if (scope)
+		stmt_add_scope(&sql, st, &n, n.user, scope);
+	if (kind == STMT_DELETE_NEXT) {
+		p = stmt_add_param(st, cursor);
+		strbuf_addf(&sql, " AND %s.%s > $%d", t, n.key, p);
+	}
+	strbuf_addf(&sql,
+		    " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),",
+		    t, n.key, limit, t);
+	/*
+	 * Deleting by ctid is a TID scan of exactly the victims; a ctid is
+	 * only unique within one physical table, so partitioned and
+	 * inherited tables delete by key instead.
+	 */
+	if (by_key)
+		strbuf_addf(&sql,
+			    " gone AS (DELETE FROM %s AS %s WHERE %s.%s ="
+			    " ANY(ARRAY(SELECT row_key FROM victims)) RETURNING 1)",
+			    n.table, t, t, n.key);
+	else
+		strbuf_addf(&sql,
+			    " gone AS (DELETE FROM %s AS %s WHERE %s.ctid ="
+			    " ANY(ARRAY(SELECT row_ctid FROM victims)) RETURNING 1)",
+			    n.table, t, t);
+	strbuf_add(&sql,
+		   " SELECT (SELECT count(*) FROM gone),"
+		   " (SELECT count(*) FROM victims),"
+		   " (SELECT row_key::text FROM victims ORDER BY row_key DESC LIMIT 1)");
+	st->sql = strbuf_detach(&sql);
+	return 0;
+}
+
+void stmt_free(struct stmt *st)
+{
+	free(st->sql);
+	st->sql = NULL;
+	st->nparams = 0;
+}

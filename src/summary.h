@@ -1,0 +1,86 @@
+/*
+ * summary.h: what a run did, and its two renderings: the human table and
+ * the JSON document of DESIGN.md section 6 (built with jansson).
+ */
+#ifndef SWEEPER_SUMMARY_H
+#define SWEEPER_SUMMARY_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+enum run_status {
+	RUN_OK = 0,
+	RUN_PARTIAL,       /* stopped early by a limit, work left */
+	RUN_FAILED,
+	RUN_SKIPPED,       /* another run holds the lock */
+	RUN_INTERRUPTED    /* stopped by a signal */
+};
+
+/* "ok", "partial", "failed", "skipped" or "interrupted". */
+const char *run_status_name(enum run_status status);
+
+struct step_result {
+	const char *table;       /* borrowed from the rule's step */
+	const char *label;       /* borrowed from the rule's step */
+	long long deleted;       /* rows deleted, or would delete (dry run) */
+	long long batches;
+	long long duration_ms;
+	const char *skipped;     /* static reason, or NULL when it ran */
+};
+
+struct rule_result {
+	const char *name;        /* borrowed from the rule */
+	enum run_status status;
+	char *error;             /* owned, or NULL */
+	long long deleted;
+	long long batches;
+	long long duration_ms;
+	struct step_result *steps;   /* owned array */
+	size_t nsteps;
+	char **skipped_users;    /* owned: named users the rule skips */
+	size_t nskipped;
+};
+
+struct run_summary {
+	char run_id[37];         /* random UUID */
+	char host[256];
+	enum run_status status;
+	int dry_run;
+	struct timespec started_at;    /* CLOCK_REALTIME */
+	struct timespec finished_at;
+	long long duration_ms;
+	long long deleted_total;       /* or would delete (dry run) */
+	struct rule_result *rules;     /* owned array */
+	size_t nrules;
+	int scoped;
+	char **unknown_users;          /* owned */
+	size_t nunknown;
+};
+
+/*
+ * Fill run_id, host and started_at, and allocate `nrules` zeroed rule
+ * results.  Returns 0, or -1 when no random run id could be made.
+ */
+int summary_start(struct run_summary *s, size_t nrules);
+
+/* Set finished_at and duration_ms, add up deleted_total and derive the
+ * run's status from the rules' unless it is already skipped, failed or
+ * interrupted. */
+void summary_finish(struct run_summary *s);
+
+/* The JSON document; the caller owns the reference (json_decref()). */
+json_t *summary_json(const struct run_summary *s);
+
+/* Print the JSON document and a newline.  Returns 0, or -1 on a write
+ * error. */
+int summary_print_json(FILE *out, const struct run_summary *s);
+
+/* Print the human table. */
+void summary_print_table(FILE *out, const struct run_summary *s);
+
+/* Free what the summary owns.  Accepts a zeroed struct. */
+void summary_free(struct run_summary *s);
+
+#endif /* SWEEPER_SUMMARY_H */

@@ -1,0 +1,65 @@
+/*
+ * values.h: parsing and checking of configuration values (durations,
+ * booleans, whole numbers, comma lists) and of declared keys' values.
+ */
+#ifndef SWEEPER_VALUES_H
+#define SWEEPER_VALUES_H
+
+#include <stddef.h>
+
+#include "sweeper/plugin.h"
+
+/*
+ * Parse a duration: a whole number followed by one unit of ms, s, m, h or d
+ * ("500ms", "30s", "5m", "24h", "90d"), or a bare "0".  Surrounding blanks
+ * are ignored.  Stores milliseconds in *ms.  Returns 0, or -1 when the text
+ * is not a duration or overflows.
+ */
+int duration_parse(const char *text, long long *ms);
+
+/*
+ * Parse a boolean: true/false, yes/no, on/off, 1/0, any case.  Returns 0
+ * and stores 1 or 0 in *out, or -1.
+ */
+int bool_parse(const char *text, int *out);
+
+/*
+ * Parse a decimal whole number >= 0 without sign or unit.  Returns 0, or -1
+ * when it is not one or does not fit a long long.
+ */
+int uint_parse(const char *text, long long *out);
+
+/*
+ * Split a comma-separated list, trimming blanks around items.  Empty items
+ * ("a,,b", trailing comma) are an error.  An empty or all-blank text gives
+ * zero items.  On success stores a newly allocated array of newly allocated
+ * strings (free with list_free()) and returns 0; -1 on a bad list or when
+ * out of memory.
+ */
+int list_split(const char *text, char ***items, size_t *count);
+
+/* Free what list_split() allocated.  Accepts NULL. */
+void list_free(char **items, size_t count);
+
+/*
+ * Check `value` against a declared key: its type, and for enums its
+ * choices.  Returns 0 when valid.  Otherwise returns -1 and writes into
+ * `why` (at most `whylen` bytes) the problem and the fix, without the
+ * key's name, e.g. "'5x' is not a duration; write a number and a unit:
+ * 500ms, 30s, 5m, 24h, 90d".
+ */
+int value_check(const struct sweeper_key *decl, const char *value,
+		char *why, size_t whylen);
+
+/*
+ * Write `text` into `buf` (at most `size` bytes, NUL included) as it should
+ * appear in a one-line message: in single quotes, with control characters
+ * and bytes that are not UTF-8 written as \xNN, and cut with "..." after 60
+ * bytes.  A NULL text is written as ''.
+ */
+void value_quote(const char *text, char *buf, size_t size);
+
+/* A buffer that always holds what value_quote() writes. */
+#define VALUE_QUOTE_MAX 256
+
+#endif /* SWEEPER_VALUES_H */

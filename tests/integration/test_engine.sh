@@ -1,0 +1,420 @@
+#!/bin/bash
+# The engine: batching, row locks, the advisory lock, dry runs, limits,
+# --explain, the JSON summary contract (DESIGN.md §6), the human table and
+# logging levels.
+. "$(dirname "$0")/../lib/assert.sh"
+
+# N eligible used codes (must-go-bulk-*) plus three that stay.
+codes_db() {
+	fresh_db
+	fx_many_used_codes "$1"
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
+  (301, 'must-stay-u301-unused', false, NULL, now() - interval '400 days'),
+  (301, 'must-stay-u301-used-1d', true, now() - interval '1 day', now() - interval '400 days'),
+  (301, 'must-stay-u301-used-89d', true, now() - interval '89 days', now() - interval '400 days');
+EOF
+}
+
+rows_left() {
+	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
+}
+
+# ------------------------------------------------------------------ batches
+
+t_batch_counts() {
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep_check '^must-go-'
+	assert_json .deleted_total 12 "deleted_total"
+	assert_json '.rules[0].deleted' 12 "rule deleted"
+	assert_json '.rules[0].batches' 3 "rule batches (12 rows, batch_size 5)"
+	assert_json '.rules[0].steps | length' 1 "one step"
+	assert_json '.rules[0].steps[0].deleted' 12 "step deleted"
+	assert_json '.rules[0].steps[0].batches' 3 "step batches"
+}
+
+t_batch_counts_exact_multiple() {
+	codes_db 10
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep_check '^must-go-'
+	# 5 + 5, then an empty batch that is not counted.
+	assert_json '.rules[0].batches' 2 "batches (10 rows, batch_size 5)"
+}
+
+t_batch_size_one() {
+	codes_db 7
+	cfg_std used_backup_codes "batch_size = 1"
+	sweep_check '^must-go-'
+	assert_json '.rules[0].batches' 7 "batches (7 rows, batch_size 1)"
+}
+
+t_nothing_to_delete() {
+	codes_db 0
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep_check 'a^'
+	assert_json '.rules[0].batches' 0 "batches when nothing is eligible"
+	assert_json '.rules[0].status' ok "rule status"
+}
+
+t_skip_locked_row() {
+	codes_db 12
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+SELECT 301, 'locked-eligible', true, now() - interval '100 days', now() - interval '200 days';
+-- more eligible rows after it, so the walk goes on past the locked key
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+SELECT 301, 'must-go-after-' || i, true, now() - interval '100 days', now() - interval '200 days'
+FROM generate_series(1, 4) AS i;
+EOF
+	CFG_LOCK_TIMEOUT=10s cfg_std used_backup_codes "batch_size = 5"
+	bg_session holder "BEGIN; SELECT id FROM accounts_backupcode WHERE code_hash = 'locked-eligible' FOR UPDATE"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "run time in ms with a locked row (lock_timeout 10s)"
+	check_rows '^must-go-'
+	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash = 'locked-eligible'" 1 \
+		"the row locked by another session survives"
+	assert_json .deleted_total 16 "deleted_total"
+	bg_end holder
+}
+
+# ------------------------------------------------------------ advisory lock
+
+t_overlapping_runs() {
+	codes_db 20
+	cfg_std used_backup_codes "batch_size = 1" "pause = 300ms"
+	sweep_bg -c "$CFG" --json
+	wait_until 10 test "$(advisory_lock_held)" = 1 ||
+		die "the first run never took the advisory lock"
+	# Let the first run delete a row or two, then start the second.
+	wait_until 10 test "$(rows_left must-go)" -lt 20 ||
+		die "the first run deleted nothing within 10 s"
+	sweep -c "$CFG" --json
+	assert_exit 75 "exit code of the second, overlapping run"
+	assert_json .status skipped "status of the second run"
+	assert_json .deleted_total 0 "deleted_total of the second run"
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "the second run gives up at once (ms)"
+	local left
+	left=$(rows_left must-go)
+	assert_int_cmp "$left" -gt 0 "the first run is still working when the second ends (rows left)"
+	sweep_bg_wait
+	assert_exit 0 "exit code of the first run"
+	assert_json .status ok "status of the first run"
+	assert_json .deleted_total 20 "the first run deleted every eligible row"
+	assert_eq "$(rows_left must-go)" 0 "eligible rows left"
+	assert_eq "$(rows_left must-stay)" 3 "rows that must stay"
+}
+
+t_lock_held_by_psql() {
+	codes_db 12
+	cfg_std used_backup_codes
+	bg_session holder "SELECT pg_advisory_lock(hashtextextended('mfa-sweeper', 0))"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 75
+	assert_json .status skipped "status"
+	assert_json .deleted_total 0 "deleted_total"
+	check_nothing_deleted
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "run time in ms with the lock held"
+	# Without --json: same exit code, and the log says why.
+	sweep -c "$CFG"
+	assert_exit 75 "exit code without --json"
+	check_nothing_deleted "nothing deleted without --json"
+	# Released: the next run works.
+	bg_end holder
+	wait_until 10 test "$(advisory_lock_held)" = 0 || die "lock not released"
+	sweep_check '^must-go-'
+}
+
+t_lock_is_per_database() {
+	codes_db 12
+	cfg_std used_backup_codes
+	local other
+	other=$(other_db lockother)
+	BG_DB=$other bg_session holder "SELECT pg_advisory_lock(hashtextextended('mfa-sweeper', 0))"
+	# The lock held in another database does not stop this one.
+	sweep_check '^must-go-'
+	bg_end holder
+}
+
+t_lock_released_after_run() {
+	codes_db 3
+	cfg_std used_backup_codes
+	sweep_check '^must-go-'
+	sweep_check 'a^'
+	assert_eq "$(advisory_lock_held)" 0 "no advisory lock left behind"
+}
+
+# ------------------------------------------------------------------ dry run
+
+t_dry_run() {
+	fresh_db
+	fx_user_disabled
+	fx_used_codes
+	cfg_std "user_disabled, used_backup_codes"
+	snap
+	local ud uc
+	ud=$(grep -cE '^(must-go|conf)-u[134]-' "$T_DIR/snap")
+	uc=$(grep -cE '^must-go-u101-' "$T_DIR/snap")
+	sweep -c "$CFG" --json -n
+	assert_exit 0
+	check_nothing_deleted
+	assert_json .dry_run true "dry_run"
+	assert_json .status ok "status"
+	assert_json .would_delete_total $((ud + uc)) "would_delete_total"
+	assert_json .deleted_total 0 "deleted_total"
+	assert_json "$(printf '.rules[] | select(.name == "user_disabled") | .would_delete')" "$ud" "user_disabled would_delete"
+	assert_json "$(printf '.rules[] | select(.name == "used_backup_codes") | .would_delete')" "$uc" "used_backup_codes would_delete"
+	assert_jq '[.rules[].deleted] | all(. == 0)' "every rule has deleted 0"
+	assert_jq '[.rules[].steps[] | has("would_delete") and (.would_delete | type == "number")] | all' \
+		"every step has would_delete"
+	assert_jq '[.rules[].steps[] | has("deleted")] | any | not' \
+		"no step has deleted in a dry run"
+	assert_jq '[.rules[] | ([.steps[].would_delete] | add) == .would_delete] | all' \
+		"steps add up to their rule's would_delete"
+	# Long option, human output, and --dry-run with --now.
+	sweep -c "$CFG" --dry-run --now
+	assert_exit 0 "exit code of --dry-run --now"
+	check_nothing_deleted "--dry-run (human output)"
+	# And the real run deletes what the dry run counted.
+	sweep_check '^(must-go|conf)-u(1|3|4|101)-'
+	assert_json .deleted_total $((ud + uc)) "real run deletes what the dry run counted"
+}
+
+# ------------------------------------------------------------------ limits
+
+t_max_runtime_partial() {
+	codes_db 200
+	cfg_std used_backup_codes "batch_size = 10" "pause = 100ms" "max_runtime = 1s"
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_json .status partial "status"
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "run time in ms with max_runtime = 1s"
+	local deleted left batches
+	deleted=$(j .deleted_total)
+	left=$(rows_left must-go-bulk)
+	assert_int_cmp "$deleted" -gt 0 "deleted_total"
+	assert_int_cmp "$deleted" -lt 200 "deleted_total"
+	assert_eq "$deleted" "$((200 - left))" "deleted_total against rows actually gone"
+	assert_eq "$(rule_json used_backup_codes .deleted)" "$deleted" "rule deleted"
+	# Every row is eligible, so every batch but a half-applied one is full.
+	assert_eq "$((deleted % 10))" 0 "deleted is a multiple of batch_size (no half batch)"
+	batches=$(rule_json used_backup_codes .batches)
+	assert_eq "$batches" "$((deleted / 10))" "batches"
+	assert_eq "$(rows_left must-stay)" 3 "rows that must stay"
+	# A second run finishes the work.
+	cfg_std used_backup_codes "batch_size = 100"
+	sweep -c "$CFG" --json
+	assert_exit 0 "exit code of the second run"
+	assert_json .deleted_total "$left" "the second run deletes the rest"
+}
+
+t_pause_between_batches() {
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 5" "pause = 400ms"
+	sweep_check '^must-go-'
+	# Three batches: at least two pauses.
+	assert_int_cmp "$ELAPSED_MS" -ge 800 "run time in ms with pause = 400ms and 3 batches"
+}
+
+t_rule_fails_at_run_time() {
+	codes_db 12
+	fx_stale_devices
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+SELECT 301, 'boom', true, now() - interval '100 days', now() - interval '200 days';
+CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.code_hash = 'boom' THEN
+    RAISE EXCEPTION 'boom: this row refuses to go';
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION boom();
+EOF
+	cfg_std "used_backup_codes, stale_devices" "batch_size = 5"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 1 "exit code when a rule fails at run time"
+	assert_json_doc
+	assert_jq '.status == "failed" or .status == "partial"' "status is failed (or partial)"
+	assert_json "$(printf '.rules[] | select(.name == "used_backup_codes") | .status')" failed \
+		"the failing rule's status"
+	assert_jq '.rules[] | select(.name == "used_backup_codes") | .error | type == "string" and length > 0' \
+		"the failing rule's error is a message"
+	assert_json "$(printf '.rules[] | select(.name == "stale_devices") | .status')" ok \
+		"the next rule still runs"
+	# Batches 1 and 2 (ids 1-10) committed; batch 3 (11, 12, boom)
+	# rolled back whole.
+	assert_eq "$(rows_left must-go-bulk)" 2 "rows of the failed batch are all still there"
+	assert_eq "$(rows_left boom)" 1 "the refusing row"
+	assert_eq "$(rule_json used_backup_codes .deleted)" 10 "the failing rule's deleted count"
+	assert_eq "$(q "SELECT count(*) FROM otp_totp_totpdevice WHERE name LIKE 'must-go%'")" 0 \
+		"the other rule's rows are gone"
+	assert_json .deleted_total $((10 + 2)) "deleted_total"
+}
+
+t_interrupted_by_sigterm() {
+	codes_db 30
+	cfg_std used_backup_codes "batch_size = 1" "pause = 200ms"
+	sweep_bg -c "$CFG" --json
+	wait_until 10 test "$(rows_left must-go)" -lt 28 ||
+		die "the run deleted nothing within 10 s"
+	local child t0
+	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	[ -n "$child" ] || die "cannot find the sweeper process"
+	t0=$(date +%s%N)
+	kill -TERM "$child"
+	sweep_bg_wait
+	assert_int_cmp $((($(date +%s%N) - t0) / 1000000)) -lt 3000 "ms from SIGTERM to exit"
+	assert_exit 75 "exit code after SIGTERM"
+	assert_json .status interrupted "status"
+	local left
+	left=$(rows_left must-go)
+	assert_int_cmp "$left" -gt 0 "rows left after the interruption"
+	assert_json .deleted_total $((30 - left)) "deleted_total against rows actually gone"
+	assert_eq "$(advisory_lock_held)" 0 "no advisory lock left behind"
+}
+
+# ------------------------------------------------------------------ explain
+
+t_explain() {
+	fresh_db
+	fx_user_disabled
+	fx_used_codes
+	cfg_std "user_disabled, used_backup_codes"
+	snap
+	sweep -c "$CFG" --explain
+	assert_exit 0
+	check_nothing_deleted
+	assert_icontains "$OUT" "DELETE" "--explain prints the DELETE statements"
+	assert_contains "$OUT" "accounts_backupcode" "--explain names the codes table"
+	assert_contains "$OUT" "otp_totp_totpdevice" "--explain names the devices table"
+	assert_match "$OUT" "Tid Scan|accounts_backupcode_pkey|otp_totp_totpdevice_pkey" \
+		"the plan finds victims by ctid (Tid Scan) or the key index"
+	assert_contains "$OUT" "LockRows" "the plan locks the victims (LockRows)"
+	assert_int_cmp "$(printf '%s\n' "$OUT" | grep -c 'LockRows')" -ge 3 \
+		"a LockRows node for each of at least 3 steps"
+}
+
+# --------------------------------------------------------------------- JSON
+
+t_json_contract() {
+	fresh_db
+	fx_user_disabled
+	fx_stale_devices
+	fx_used_codes
+	cfg_std "user_disabled, stale_devices, used_backup_codes"
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_json_doc || return
+	local iso='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})$'
+	assert_jq '.run_id | type == "string" and length > 0' "run_id is a non-empty string"
+	assert_jq '.status == "ok"' "status ok"
+	assert_jq '.dry_run == false' "dry_run is false"
+	assert_jq '.host | type == "string" and length > 0' "host is a non-empty string"
+	assert_jq ".started_at | type == \"string\" and test(\"$iso\")" "started_at is an ISO 8601 time"
+	assert_jq ".finished_at | type == \"string\" and test(\"$iso\")" "finished_at is an ISO 8601 time"
+	assert_jq '.started_at <= .finished_at' "started_at <= finished_at"
+	assert_jq '.duration_ms | type == "number" and . >= 0 and floor == .' "duration_ms is a whole number"
+	assert_jq '.deleted_total | type == "number"' "deleted_total is a number"
+	assert_jq '.rules | type == "array" and length == 3' "rules is an array of 3"
+	assert_jq '[.rules[] | (.name | type == "string") and (.status | type == "string")
+	            and has("error") and .error == null
+	            and (.deleted | type == "number") and (.batches | type == "number")
+	            and (.steps | type == "array" and length > 0)] | all' \
+		"every rule has name, status, error null, deleted, batches, steps"
+	assert_jq '[.rules[].steps[] | (.table | type == "string" and length > 0)
+	            and (.label | type == "string" and length > 0)
+	            and (.deleted | type == "number") and (.batches | type == "number")] | all' \
+		"every step has table, label, deleted, batches"
+	assert_jq '[.rules[] | ([.steps[].deleted] | add) == .deleted] | all' \
+		"each rule's steps add up to its deleted"
+	assert_jq '[.rules[] | ([.steps[].batches] | add) == .batches] | all' \
+		"each rule's steps add up to its batches"
+	assert_jq '([.rules[].deleted] | add) == .deleted_total' "rules add up to deleted_total"
+	assert_jq 'has("unknown_users") | not' "no unknown_users in an unscoped run"
+	local id1
+	id1=$(j .run_id)
+	# Verbose logs go to stderr: stdout is still exactly one document.
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "exit code with --json -v"
+	assert_json_doc
+	assert_ne "$(j .run_id)" "$id1" "run_id of a second run"
+	assert_json .deleted_total 0 "second run has nothing left"
+}
+
+t_human_table() {
+	fresh_db
+	fx_user_disabled
+	fx_stale_devices
+	fx_used_codes
+	cfg_std "user_disabled, stale_devices, used_backup_codes"
+	sweep -c "$CFG"
+	assert_exit 0
+	if printf '%s' "$OUT" | jq -e . >/dev/null 2>&1; then
+		fail "stdout without --json is JSON"
+	fi
+	local r
+	for r in user_disabled stale_devices used_backup_codes; do
+		assert_contains "$OUT" "$r" "the table lists rule $r"
+	done
+	assert_contains "$OUT" accounts_backupcode "the table lists the codes table"
+	assert_contains "$OUT" otp_totp_totpdevice "the table lists the devices table"
+	# used_backup_codes deleted 2 rows: its line says so.
+	assert_match "$(printf '%s\n' "$OUT" | grep used_backup_codes)" '(^|[^0-9])2([^0-9]|$)' \
+		"the used_backup_codes line shows 2 rows deleted"
+}
+
+# ------------------------------------------------------------------ logging
+
+t_verbose_one_line_per_batch() {
+	local n0 n5 n2
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep -c "$CFG"
+	assert_exit 0 "exit code without -v"
+	n0=$(printf '%s' "$ERR" | grep -c .)
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep -c "$CFG" -v
+	assert_exit 0 "exit code with -v"
+	n5=$(printf '%s' "$ERR" | grep -c .)
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 2"
+	sweep -c "$CFG" --verbose
+	assert_exit 0 "exit code with --verbose"
+	n2=$(printf '%s' "$ERR" | grep -c .)
+	# 3 batches of 5, 6 batches of 2.
+	assert_int_cmp $((n5 - n0)) -ge 3 "-v adds at least one line per batch (3 batches)"
+	assert_eq $((n2 - n5)) 3 "-v lines for 6 batches minus those for 3 batches"
+	assert_eq "$(printf '%s\n' "$ERR" | grep -vcE '^mfa-sweeper: (error|warn|info|debug): ')" 0 \
+		"every stderr line is 'mfa-sweeper: <level>: <message>'"
+}
+
+t_quiet() {
+	codes_db 12
+	cfg_std used_backup_codes "batch_size = 5"
+	sweep -c "$CFG" -q
+	assert_exit 0
+	assert_eq "$ERR" "" "stderr of a successful -q run"
+	assert_eq "$(rows_left must-go)" 0 "the -q run deleted"
+	# Errors still show.
+	sweep -c "$T_DIR/missing.ini" -q
+	assert_exit 78 "exit code of -q with a missing config"
+	assert_contains "$ERR" "missing.ini" "-q still prints errors"
+}
+
+t_log_format() {
+	codes_db 12
+	cfg_std used_backup_codes
+	sweep -c "$CFG"
+	assert_exit 0
+	assert_eq "$(printf '%s\n' "$ERR" | grep . | grep -vcE '^mfa-sweeper: (error|warn|info|debug): ')" 0 \
+		"every stderr line is 'mfa-sweeper: <level>: <message>'"
+}
+
+run_tests "$@"

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Preflight (DESIGN.md §8, the brief): before the first row is deleted the
+# sweeper loads and initialises every plugin, plans every step and EXPLAINs
+# every step's statement.  A missing table or column, or an identifier from
+# config that tries SQL injection, is exit 78 with every table still there
+# and no row gone.  The broken step always comes after a good rule with
+# eligible rows.
+. "$(dirname "$0")/../lib/assert.sh"
+
+pre_db() {
+	fresh_db
+	fx_user_disabled
+	fx_stale_devices
+	fx_used_codes
+}
+
+# expect_preflight_error NEEDLE...: 78, nothing deleted, every table there.
+expect_preflight_error() {
+	local n
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 78
+	for n in "$@"; do
+		assert_contains "$ERR" "$n" "stderr"
+	done
+	check_nothing_deleted
+	assert_eq "$(tables_present)" "accounts_backupcode,accounts_user,otp_totp_totpdevice" \
+		"reference tables still present"
+	assert_q "SELECT count(*) FROM accounts_user" 9 "users still present"
+}
+
+t_missing_table() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" "codes_table = no_such_table"
+	expect_preflight_error no_such_table
+}
+
+t_missing_schema_qualified_table() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" "codes_table = nowhere.accounts_backupcode"
+	expect_preflight_error nowhere
+}
+
+t_missing_column() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" "code_used_at_column = no_such"
+	expect_preflight_error no_such
+}
+
+t_missing_users_column() {
+	pre_db
+	# Only user_disabled reads the users table: its step must fail
+	# preflight, before stale_devices deletes anything.
+	cfg_std "stale_devices, user_disabled" "" "[schema]" "mfa_disabled_at_column = disabled_on"
+	expect_preflight_error disabled_on
+}
+
+t_missing_key_column() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" "code_id_column = code_id"
+	expect_preflight_error code_id
+}
+
+t_injection_in_table_name() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" \
+		'codes_table = accounts_backupcode"; DROP TABLE accounts_user; --'
+	expect_preflight_error
+}
+
+t_injection_in_users_table() {
+	pre_db
+	cfg_std "stale_devices, user_disabled" "" "[schema]" \
+		'users_table = accounts_user" u; DELETE FROM accounts_backupcode; --'
+	expect_preflight_error
+}
+
+t_injection_in_column_name() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" \
+		'code_used_column = used OR true OR used'
+	expect_preflight_error
+}
+
+t_injection_in_column_with_quote() {
+	pre_db
+	cfg_std "stale_devices, user_disabled" "" "[schema]" \
+		'device_confirmed_column = confirmed" OR "confirmed'
+	expect_preflight_error
+}
+
+t_injection_in_rule_value() {
+	pre_db
+	# Values travel as parameters: a duration is validated, never spliced.
+	cfg_std "stale_devices, used_backup_codes" "" "[rule.used_backup_codes]" \
+		"max_age = 1d'; DROP TABLE accounts_user; --"
+	expect_preflight_error max_age
+}
+
+t_check_config_missing_column() {
+	pre_db
+	cfg_std "stale_devices, used_backup_codes" "" "[schema]" "code_used_at_column = no_such"
+	snap
+	sweep -c "$CFG" --check-config
+	assert_exit 78
+	assert_contains "$ERR" no_such "stderr names the column"
+	check_nothing_deleted
+}
+
+t_check_config_ok() {
+	pre_db
+	cfg_std "user_disabled, stale_devices, used_backup_codes"
+	snap
+	sweep -c "$CFG" --check-config
+	assert_exit 0
+	check_nothing_deleted
+}
+
+t_check_config_database_down() {
+	pre_db
+	mkdir -p "$T_DIR/nosrv"
+	cfg_write <<CFGEOF
+[database]
+dsn = host=$T_DIR/nosrv dbname=$DB connect_timeout=3
+
+[sweeper]
+plugin_dir = $PLUGIN_DIR
+rules = used_backup_codes
+CFGEOF
+	sweep -c "$CFG" --check-config
+	assert_exit 69
+	assert_int_cmp "$ELAPSED_MS" -lt 10000 "ms to report the database down"
+}
+
+run_tests "$@"
