@@ -142,6 +142,7 @@ struct core_check {
 	const char *section;
 	const char *key;
 	core_check_fn check;
+	int literal;    /* may hold anything, " #" included: a password */
 };
 
 /* A [rule.NAME] header, remembered to check NAME against `rules`. */
@@ -664,6 +665,15 @@ static int check_schema(const struct sweeper_key *decl, const char *value,
 	 */
 	if (value[0] == '\'' && is_quoted(value))
 		return quoted_fix(value, why, whylen);
+	/* "public . users" would name " users" in "public ". */
+	if (kind == SCHEMA_TABLE && !strchr(value, '"') &&
+	    (strstr(value, " .") || strstr(value, ". ") ||
+	     strstr(value, "\t.") || strstr(value, ".\t"))) {
+		snprintf(why, whylen,
+			 "%s has blanks around the '.'; write schema.table without them, e.g. %s = public.%s",
+			 shown, decl->name, decl->default_value);
+		return -1;
+	}
 
 	if (kind == SCHEMA_TABLE)
 		rc = ident_quote(value, quoted, sizeof(quoted));
@@ -703,46 +713,72 @@ static int check_optional_column(const struct sweeper_key *decl,
 
 /* Keys not listed here are checked by value_check() alone. */
 static const struct core_check core_checks[] = {
-	{ "database", "dsn", check_secret_text },
-	{ "database", "lock_timeout", check_pg_timeout },
-	{ "database", "statement_timeout", check_pg_timeout },
-	{ "sweeper", "plugin_dir", check_plugin_dir },
-	{ "sweeper", "rules", check_rules },
-	{ "sweeper", "batch_size", check_batch_size },
-	{ "schema", "users_table", check_table },
-	{ "schema", "user_id_column", check_column },
-	{ "schema", "user_email_column", check_column },
-	{ "schema", "mfa_enrolled_column", check_column },
-	{ "schema", "mfa_disabled_at_column", check_column },
-	{ "schema", "devices_table", check_table },
-	{ "schema", "device_id_column", check_column },
-	{ "schema", "device_user_column", check_column },
-	{ "schema", "device_confirmed_column", check_column },
-	{ "schema", "device_created_at_column", check_optional_column },
-	{ "schema", "codes_table", check_table },
-	{ "schema", "code_id_column", check_column },
-	{ "schema", "code_user_column", check_column },
-	{ "schema", "code_used_column", check_optional_column },
-	{ "schema", "code_used_at_column", check_column },
-	{ "schema", "code_created_at_column", check_optional_column },
-	{ "webhook", "url", check_url },
-	{ "webhook", "secret", check_secret_text },
-	{ "webhook", "secret_file", check_secret_file },
-	{ "webhook", "timeout", check_webhook_timeout },
-	{ "webhook", "retries", check_retries },
+	{ "database", "dsn", check_secret_text, 1 },
+	{ "database", "lock_timeout", check_pg_timeout, 0 },
+	{ "database", "statement_timeout", check_pg_timeout, 0 },
+	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
+	{ "sweeper", "rules", check_rules, 0 },
+	{ "sweeper", "batch_size", check_batch_size, 0 },
+	{ "schema", "users_table", check_table, 0 },
+	{ "schema", "user_id_column", check_column, 0 },
+	{ "schema", "user_email_column", check_column, 0 },
+	{ "schema", "mfa_enrolled_column", check_column, 0 },
+	{ "schema", "mfa_disabled_at_column", check_column, 0 },
+	{ "schema", "devices_table", check_table, 0 },
+	{ "schema", "device_id_column", check_column, 0 },
+	{ "schema", "device_user_column", check_column, 0 },
+	{ "schema", "device_confirmed_column", check_column, 0 },
+	{ "schema", "device_created_at_column", check_optional_column, 0 },
+	{ "schema", "codes_table", check_table, 0 },
+	{ "schema", "code_id_column", check_column, 0 },
+	{ "schema", "code_user_column", check_column, 0 },
+	{ "schema", "code_used_column", check_optional_column, 0 },
+	{ "schema", "code_used_at_column", check_column, 0 },
+	{ "schema", "code_created_at_column", check_optional_column, 0 },
+	{ "webhook", "url", check_url, 0 },
+	{ "webhook", "secret", check_secret_text, 1 },
+	{ "webhook", "secret_file", check_secret_file, 0 },
+	{ "webhook", "timeout", check_webhook_timeout, 0 },
+	{ "webhook", "retries", check_retries, 0 },
 };
+
+/*
+ * inih takes only "; comment" after a value, so "5000  # default" arrives
+ * whole.  Saying so beats saying "not a whole number".
+ */
+static int has_hash_comment(const char *value)
+{
+	const char *p;
+
+	for (p = value; *p; p++) {
+		if (*p == '#' && p > value && isblank((unsigned char)p[-1]))
+			return 1;
+	}
+	return 0;
+}
 
 static int core_value_check(const char *section,
 			    const struct sweeper_key *decl, const char *value,
 			    char *why, size_t whylen)
 {
+	const struct core_check *c = NULL;
+	char shown[VALUE_QUOTE_MAX];
 	size_t i;
 
 	for (i = 0; i < sizeof(core_checks) / sizeof(core_checks[0]); i++) {
 		if (strcmp(core_checks[i].section, section) == 0 &&
 		    strcmp(core_checks[i].key, decl->name) == 0)
-			return core_checks[i].check(decl, value, why, whylen);
+			c = &core_checks[i];
 	}
+	if ((!c || !c->literal) && has_hash_comment(value)) {
+		value_quote(value, shown, sizeof(shown));
+		snprintf(why, whylen,
+			 "%s has a '#' comment after the value; '#' starts a comment only at the start of a line: move it to its own line or write '; comment'",
+			 shown);
+		return -1;
+	}
+	if (c)
+		return c->check(decl, value, why, whylen);
 	return value_check(decl, value, why, whylen);
 }
 

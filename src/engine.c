@@ -25,6 +25,14 @@
 #define ENGINE_LOCK_SQL \
 	"SELECT pg_try_advisory_lock(hashtextextended('mfa-sweeper', 0))"
 
+/*
+ * The window a batch looks for victims in starts at this many times the
+ * batch size and doubles, up to the maximum, while matching rows are
+ * sparse; it bounds the rows one batch reads when few rows match.
+ */
+#define ENGINE_WINDOW_START_FACTOR 4
+#define ENGINE_WINDOW_MAX_FACTOR 64
+
 static long long engine_now_ms(void)
 {
 	struct timespec ts;
@@ -130,8 +138,9 @@ static int engine_table_kind(struct engine *e, const struct rule *r,
  * with stmt_free()) only when the plan is returned.
  */
 static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
-				  const struct step *step, struct stmt *st,
-				  char *err, size_t errlen)
+				  const struct step *step,
+				  const struct stmt_bounds *bounds,
+				  struct stmt *st, char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
@@ -140,8 +149,8 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 
 	if (engine_table_kind(e, r, step, &by_key, err, errlen) != 0)
 		return NULL;
-	if (stmt_build(st, r, step, STMT_DELETE_FIRST, e->batch_size,
-		       step->user_column ? e->scope : NULL, NULL, by_key, why,
+	if (stmt_build(st, r, step, STMT_DELETE, e->batch_size,
+		       step->user_column ? e->scope : NULL, bounds, by_key, why,
 		       sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return NULL;
@@ -167,12 +176,42 @@ int engine_preflight(struct engine *e, const struct rule *r, char *err,
 	size_t i;
 
 	for (i = 0; i < r->nsteps; i++) {
-		res = engine_plan_step(e, r, &r->steps[i], &st, err, errlen);
+		res = engine_plan_step(e, r, &r->steps[i], NULL, &st, err,
+				       errlen);
 		if (!res)
 			return -1;
 		PQclear(res);
 		stmt_free(&st);
 	}
+	return 0;
+}
+
+/* The end of the first window of a step, as the first batch finds it. */
+static int engine_first_window(struct engine *e, const struct rule *r,
+			       const struct step *step, char **upto, char *err,
+			       size_t errlen)
+{
+	struct stmt st;
+	PGresult *pg;
+	char why[1024];
+
+	*upto = NULL;
+	if (stmt_build(&st, r, step, STMT_WINDOW,
+		       ENGINE_WINDOW_START_FACTOR * e->batch_size, NULL, NULL, 0,
+		       why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "rule '%s': %s", r->name, why);
+		return -1;
+	}
+	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
+	stmt_free(&st);
+	if (!pg) {
+		snprintf(err, errlen, "rule '%s': cannot read the key of '%s': %s",
+			 r->name, step->table, why);
+		return -1;
+	}
+	if (PQntuples(pg) == 1)
+		*upto = xstrdup(PQgetvalue(pg, 0, 0));
+	PQclear(pg);
 	return 0;
 }
 
@@ -186,8 +225,16 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *step = &r->steps[i];
+		struct stmt_bounds bounds = { NULL, NULL };
+		char *upto = NULL;
 
-		res = engine_plan_step(e, r, step, &st, err, errlen);
+		/* Show the first batch as a run would build it. */
+		if (!(e->scope && step->user_column) &&
+		    engine_first_window(e, r, step, &upto, err, errlen) != 0)
+			return -1;
+		bounds.upto = upto;
+		res = engine_plan_step(e, r, step, &bounds, &st, err, errlen);
+		free(upto);
 		if (!res)
 			return -1;
 		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
@@ -245,33 +292,78 @@ static int engine_failure(struct engine *e, const char *what, const char *why,
 }
 
 /*
- * One batch in its own transaction.  On success stores the rows deleted,
- * the rows selected and the new cursor (owned by the caller).
+ * Where a step's walk along its key stands between batches.  Strings are
+ * owned.
+ */
+struct engine_walk {
+	char *cursor;          /* last key passed; NULL before the first batch */
+	char *upto;            /* end of the current window; NULL: none */
+	long long window;      /* keys per window; 0 when not windowing */
+	long long deleted;     /* of the last batch */
+	long long selected;    /* of the last batch */
+	char *last_victim;     /* key of the last batch's last victim, or NULL */
+};
+
+/* Move *dst to a copy of the value (or NULL) at row 0, column `col`. */
+static void engine_take(char **dst, const PGresult *pg, int col)
+{
+	free(*dst);
+	*dst = PQgetisnull(pg, 0, col) ? NULL : xstrdup(PQgetvalue(pg, 0, col));
+}
+
+/*
+ * One batch in its own transaction: find the window's end, then select and
+ * delete the victims inside it.  Fills w->upto, w->deleted, w->selected and
+ * w->last_victim.
  */
 static int engine_batch(struct engine *e, const struct rule *r,
-			const struct step *step, int by_key, char **cursor,
-			long long *deleted, long long *selected,
-			struct rule_result *res)
+			const struct step *step, int by_key,
+			struct engine_walk *w, struct rule_result *res)
 {
+	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
+	struct stmt_bounds bounds = { w->cursor, NULL };
 	char begin[160];
 	char why[1024];
-	struct stmt st;
+	struct stmt st = { NULL, { NULL }, 0 };
 	PGresult *pg = NULL;
 	int ret = ENGINE_DONE;
 
-	*deleted = 0;
-	*selected = 0;
-	if (stmt_build(&st, r, step, *cursor ? STMT_DELETE_NEXT :
-		       STMT_DELETE_FIRST, e->batch_size, step->user_column ?
-		       e->scope : NULL, *cursor, by_key, why, sizeof(why)) != 0)
-		return engine_failure(e, "cannot build the batch", why, res);
-
+	w->deleted = 0;
+	w->selected = 0;
 	snprintf(begin, sizeof(begin),
 		 "BEGIN; SET LOCAL lock_timeout = %lld;"
 		 " SET LOCAL statement_timeout = %lld",
 		 e->lock_timeout_ms, e->statement_timeout_ms);
 	if (db_exec(e->conn, begin, why, sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot begin a batch", why, res);
+		goto out;
+	}
+	free(w->upto);
+	w->upto = NULL;
+	if (w->window > 0) {
+		if (stmt_build(&st, r, step, STMT_WINDOW, w->window, NULL,
+			       &bounds, by_key, why, sizeof(why)) != 0) {
+			ret = engine_failure(e, "cannot build the batch", why,
+					     res);
+			goto out;
+		}
+		pg = db_query(e->conn, st.sql, st.nparams, st.params, why,
+			      sizeof(why));
+		stmt_free(&st);
+		if (!pg) {
+			ret = engine_failure(e, "batch failed and was rolled "
+					     "back", why, res);
+			goto out;
+		}
+		if (PQntuples(pg) == 1)
+			engine_take(&w->upto, pg, 0);
+		PQclear(pg);
+		pg = NULL;
+	}
+	bounds.upto = w->upto;
+	if (stmt_build(&st, r, step, STMT_DELETE, e->batch_size, scope, &bounds,
+		       by_key, why, sizeof(why)) != 0) {
+		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}
 	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
@@ -292,12 +384,9 @@ static int engine_batch(struct engine *e, const struct rule *r,
 				     why, res);
 		goto out;
 	}
-	*deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-	*selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
-	if (!PQgetisnull(pg, 0, 2)) {
-		free(*cursor);
-		*cursor = xstrdup(PQgetvalue(pg, 0, 2));
-	}
+	w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+	w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+	engine_take(&w->last_victim, pg, 2);
 out:
 	if (ret != ENGINE_DONE && !db_lost(e->conn)) {
 		/* Ends the failed transaction; harmless when none is open. */
@@ -308,6 +397,31 @@ out:
 	PQclear(pg);
 	stmt_free(&st);
 	return ret;
+}
+
+/*
+ * Move the walk past the batch just run.  Returns 0 when the step is done.
+ *
+ * A full batch may have stopped inside its window: resume after its last
+ * victim.  Otherwise the window held no further victim: resume after the
+ * window, and widen it, since matching rows are sparse here.
+ */
+static int engine_walk_advance(const struct engine *e, struct engine_walk *w)
+{
+	if (w->selected >= e->batch_size && w->last_victim) {
+		free(w->cursor);
+		w->cursor = w->last_victim;
+		w->last_victim = NULL;
+		return 1;
+	}
+	if (!w->upto)
+		return 0;
+	free(w->cursor);
+	w->cursor = w->upto;
+	w->upto = NULL;
+	if (w->window < ENGINE_WINDOW_MAX_FACTOR * e->batch_size)
+		w->window *= 2;
+	return 1;
 }
 
 static int engine_count_step(struct engine *e, const struct rule *r,
@@ -335,9 +449,9 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 			   const struct step *step, struct step_result *sr,
 			   struct rule_result *res)
 {
+	struct engine_walk w;
 	char why[1024];
-	char *cursor = NULL;
-	long long deleted, selected, t0;
+	long long t0;
 	int by_key, rc;
 
 	if (e->dry_run)
@@ -345,6 +459,13 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 	if (engine_table_kind(e, r, step, &by_key, why, sizeof(why)) != 0)
 		return engine_failure(e, "preflight", why, res);
 
+	memset(&w, 0, sizeof(w));
+	/*
+	 * A scoped step reaches its few rows through the user column's index;
+	 * walking the whole key in windows would only read more.
+	 */
+	if (!(e->scope && step->user_column))
+		w.window = ENGINE_WINDOW_START_FACTOR * e->batch_size;
 	for (;;) {
 		if (engine_stop_requested(e)) {
 			rc = ENGINE_STOPPED;
@@ -355,25 +476,28 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 			break;
 		}
 		t0 = engine_now_ms();
-		rc = engine_batch(e, r, step, by_key, &cursor, &deleted,
-				  &selected, res);
+		rc = engine_batch(e, r, step, by_key, &w, res);
 		if (rc != ENGINE_DONE)
 			break;
-		if (deleted > 0) {
-			sr->deleted += deleted;
+		if (w.deleted > 0) {
+			sr->deleted += w.deleted;
 			sr->batches++;
 			log_msg(SWEEPER_LOG_DEBUG,
 				"rule '%s': %s: batch %lld: %lld rows deleted "
-				"in %lld ms (up to key %s)", r->name, step->table,
-				sr->batches, deleted, engine_now_ms() - t0,
-				cursor ? cursor : "-");
+				"in %lld ms (up to key %s)", r->name,
+				step->table, sr->batches, w.deleted,
+				engine_now_ms() - t0,
+				w.last_victim ? w.last_victim : "-");
 		}
-		/* Fewer victims than asked for: no matching row is left. */
-		if (selected < e->batch_size)
+		if (!engine_walk_advance(e, &w))
 			break;
-		engine_pause(e, e->pause_ms);
+		/* Pausing is for the application's sake, after writes. */
+		if (w.deleted > 0)
+			engine_pause(e, e->pause_ms);
 	}
-	free(cursor);
+	free(w.cursor);
+	free(w.upto);
+	free(w.last_victim);
 	return rc;
 }
 

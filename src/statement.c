@@ -83,10 +83,27 @@ static int stmt_names_quote(struct stmt_names *n, const struct step *step,
 	return 0;
 }
 
+/* " AND t.key > $n AND t.key <= $m" for the bounds that are set. */
+static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
+			    const char *key, const struct stmt_bounds *bounds)
+{
+	const char *t = SWEEPER_TARGET_ALIAS;
+
+	if (!bounds)
+		return;
+	if (bounds->after)
+		strbuf_addf(sql, " AND %s.%s > $%d", t, key,
+			    stmt_add_param(st, bounds->after));
+	if (bounds->upto)
+		strbuf_addf(sql, " AND %s.%s <= $%d", t, key,
+			    stmt_add_param(st, bounds->upto));
+}
+
 int stmt_build(struct stmt *st, const struct rule *rule,
 	       const struct step *step, enum stmt_kind kind, long long limit,
-	       const struct stmt_scope *scope, const char *cursor, int by_key,
-	       char *err, size_t errlen)
+	       const struct stmt_scope *scope,
+	       const struct stmt_bounds *bounds, int by_key, char *err,
+	       size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct stmt_names n;
@@ -110,6 +127,21 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 			    SWEEPER_USER_ALIAS, n.user_id, n.users,
 			    SWEEPER_USER_ALIAS, SWEEPER_USER_ALIAS, n.user_id, p,
 			    rule->user_filter);
+		st->sql = strbuf_detach(&sql);
+		return 0;
+	}
+
+	if (kind == STMT_WINDOW) {
+		/*
+		 * Only the key index is read: OFFSET walks it without
+		 * touching the predicate's tables.  No row means fewer than
+		 * `limit` keys are left, and the last window is unbounded.
+		 */
+		strbuf_addf(&sql, "SELECT %s.%s::text FROM %s AS %s WHERE true",
+			    t, n.key, n.table, t);
+		stmt_add_bounds(&sql, st, n.key, bounds);
+		strbuf_addf(&sql, " ORDER BY %s.%s OFFSET %lld LIMIT 1", t,
+			    n.key, limit > 0 ? limit - 1 : 0);
 		st->sql = strbuf_detach(&sql);
 		return 0;
 	}
@@ -138,10 +170,7 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 		    t, t, n.key, n.table, t, step->predicate);
 	if (scope)
 		stmt_add_scope(&sql, st, &n, n.user, scope);
-	if (kind == STMT_DELETE_NEXT) {
-		p = stmt_add_param(st, cursor);
-		strbuf_addf(&sql, " AND %s.%s > $%d", t, n.key, p);
-	}
+	stmt_add_bounds(&sql, st, n.key, bounds);
 	strbuf_addf(&sql,
 		    " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),",
 		    t, n.key, limit, t);

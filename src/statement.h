@@ -8,6 +8,12 @@
  * on, then deleted by ctid.  Its one result row holds the number of rows
  * deleted, the number selected, and the last key selected (the next
  * cursor).
+ *
+ * A batch may also be bounded above by a key (the window, found by
+ * STMT_WINDOW): with both bounds known when the statement is planned, the
+ * planner sees a small key range and never picks a plan that reads every
+ * remaining matching row in each batch, which would make a run cost the
+ * square of the rows it deletes.
  */
 #ifndef SWEEPER_STATEMENT_H
 #define SWEEPER_STATEMENT_H
@@ -17,10 +23,16 @@
 #include "rule.h"
 
 enum stmt_kind {
-	STMT_DELETE_FIRST,   /* first batch: no cursor yet */
-	STMT_DELETE_NEXT,    /* later batches: resume after the cursor */
+	STMT_DELETE,         /* one batch, between the bounds */
+	STMT_WINDOW,         /* the key `limit` rows after bounds->after */
 	STMT_COUNT,          /* dry run: count every matching row */
 	STMT_SKIPPED_USERS   /* named users a rule's user filter excludes */
+};
+
+/* Keys as text bounding a batch; NULL means unbounded on that side. */
+struct stmt_bounds {
+	const char *after;   /* key > after: the keyset cursor */
+	const char *upto;    /* key <= upto: the end of the window */
 };
 
 /* Restriction of a scoped run to named users. */
@@ -39,17 +51,18 @@ struct stmt {
 /*
  * Build the statement of `kind` for `step` (or, for STMT_SKIPPED_USERS,
  * for the rule's user filter: `step` is then unused and may be NULL).
- * `scope` is NULL for an unscoped run; `cursor` is the last key of the
- * previous batch for STMT_DELETE_NEXT; `by_key` deletes by key instead of
- * ctid, for partitioned and inherited tables where a ctid is not unique.
- * Parameter values are borrowed from the step, scope and cursor, which
- * must outlive the statement.  Returns 0, or -1 with one line in err when
- * an identifier cannot be quoted.
+ * `scope` is NULL for an unscoped run; `bounds` (NULL for none) limits
+ * STMT_DELETE and STMT_WINDOW to a key range; `by_key` deletes by key
+ * instead of ctid, for partitioned and inherited tables where a ctid is
+ * not unique.  Parameter values are borrowed from the step, scope and
+ * bounds, which must outlive the statement.  Returns 0, or -1 with one
+ * line in err when an identifier cannot be quoted.
  */
 int stmt_build(struct stmt *st, const struct rule *rule,
 	       const struct step *step, enum stmt_kind kind, long long limit,
-	       const struct stmt_scope *scope, const char *cursor, int by_key,
-	       char *err, size_t errlen);
+	       const struct stmt_scope *scope,
+	       const struct stmt_bounds *bounds, int by_key, char *err,
+	       size_t errlen);
 
 /* Free the SQL text; *st may be rebuilt. */
 void stmt_free(struct stmt *st);

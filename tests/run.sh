@@ -136,6 +136,17 @@ if [ -z "$T_ONLY" ] || [ "${T_UNIT:-0}" = 1 ]; then
 		[ -x "$bin" ] || continue
 		run_unit "$bin"
 	done
+	# A unit test whose binary is missing or older than its source did
+	# not build: that is a failure, not a skip.
+	for src in "$ROOT"/tests/unit/test_*.c; do
+		[ -f "$src" ] || continue
+		bin=$BUILD/tests/unit/$(basename "$src" .c)
+		if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+			printf 'FAIL  unit/%s: not built from %s (make test-progs)\n' \
+				"$(basename "$bin")" "tests/unit/$(basename "$src")"
+			failed=$((failed + 1))
+		fi
+	done
 fi
 
 # ------------------------------------------------------- integration tests

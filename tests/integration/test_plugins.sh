@@ -249,7 +249,11 @@ EOF
 t_example_django_sessions() {
 	sessions_db
 	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, django_sessions" "batch_size = 10"
-	sweep_check '^must-go-'
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_json .status ok "status"
+	check_rows '^must-go-'
 	assert_q "SELECT count(*) FROM django_session WHERE session_key LIKE 'expired-%'" 0 "expired sessions left"
 	assert_q "SELECT count(*) FROM django_session WHERE session_key LIKE 'live-%'" 7 "live sessions left"
 	assert_json "$(printf '.rules[] | select(.name == "django_sessions") | .deleted')" 25 "django_sessions deleted"

@@ -92,8 +92,8 @@ t_renamed_schema_variants() {
 	# devices (conf-*, grace-u2-dev-confirmed) stay; stale_devices at 90m
 	# takes the young and NULL-dated unconfirmed devices too (u4's
 	# NULL-dated unconfirmed one is must-go anyway); used codes at 30d
-	# take the mid-* one.
-	sweep_check '^(must-go|grace-u2-code|grace-u2-dev-unconfirmed|young|nullts|mid)-'
+	# take the mid-* and recent-* ones.
+	sweep_check '^(must-go-|grace-u2-code-|grace-u2-dev-unconfirmed|young-|nullts-|mid-|recent-)'
 }
 
 t_renamed_schema_scoped_by_email() {

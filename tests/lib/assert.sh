@@ -391,12 +391,13 @@ advisory_lock_held() {
 	   WHERE l.locktype = 'advisory' AND l.granted AND d.datname = '$DB'"
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND every 50 ms until it
-# succeeds; returns 1 on timeout.
+# wait_until SECONDS 'CONDITION': evaluate the shell CONDITION every 50 ms
+# until it is true (write it in single quotes so that $(...) inside runs
+# each time); returns 1 on timeout.
 wait_until() {
 	local deadline=$(($(date +%s%N) + $1 * 1000000000))
 	shift
-	while ! "$@"; do
+	while ! eval "$1"; do
 		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done

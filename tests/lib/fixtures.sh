@@ -108,6 +108,7 @@ EOF
 #   unusedat-*  used = false but used_at 200 days ago: stays by default,
 #               goes when code_used_column is empty (used_at decides)
 #   mid-*       used 60 days ago: stays by default, goes with max_age = 30d
+#   recent-*    used 89 days ago: stays by default, goes with max_age = 30d
 fx_used_codes() {
 	sql <<'EOF'
 INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at) VALUES
@@ -115,7 +116,7 @@ INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at) VALUES
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
   (101, 'must-go-u101-used-91d', true, now() - interval '91 days', now() - interval '400 days'),
   (101, 'must-go-u101-used-400d', true, now() - interval '400 days', now() - interval '500 days'),
-  (101, 'must-stay-u101-used-89d', true, now() - interval '89 days', now() - interval '400 days'),
+  (101, 'recent-u101-used-89d', true, now() - interval '89 days', now() - interval '400 days'),
   (101, 'must-stay-u101-used-1h', true, now() - interval '1 hour', now() - interval '400 days'),
   (101, 'must-stay-u101-used-null-used-at', true, NULL, now() - interval '400 days'),
   (101, 'must-stay-u101-unused', false, NULL, now() - interval '400 days'),

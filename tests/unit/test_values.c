@@ -31,8 +31,8 @@ static void assert_not_duration(const char *text)
 	long long ms = -42;
 
 	if (duration_parse(text, &ms) == 0)
-		fail_msg("duration_parse(\"%s\") accepted it as %lld", text,
-			 ms);
+		fail_msg("duration_parse(\"%s\") accepted it as %lld",
+			 text ? text : "NULL", ms);
 	assert_int_equal(ms, -42);
 }
 
@@ -198,7 +198,7 @@ static void assert_bad_list(const char *text)
 	size_t count = 99;
 
 	if (list_split(text, &items, &count) == 0)
-		fail_msg("list_split(\"%s\") accepted it", text);
+		fail_msg("list_split(\"%s\") accepted it", text ? text : "NULL");
 	assert_null(items);
 	assert_int_equal(count, 0);
 }
