@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "values.h"
 #include "xalloc.h"
 
 enum {
@@ -109,9 +110,12 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 			break;
 		case 'e':
 			if (!strchr(optarg, '@')) {
+				char shown[VALUE_QUOTE_MAX];
+
+				value_quote(optarg, shown, sizeof(shown));
 				snprintf(err, errlen,
-					 "--user-email '%s' is not an email "
-					 "address; use --user-id for ids", optarg);
+					 "--user-email %s is not an email "
+					 "address; use --user-id for ids", shown);
 				return -1;
 			}
 			cli_push(&o->user_emails, &o->nuser_emails, optarg);

@@ -21,6 +21,7 @@
 #include "scope.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "values.h"
 #include "xalloc.h"
 
 /* Exit codes of DESIGN.md section 4 (sysexits.h values). */
@@ -80,13 +81,15 @@ static int main_select_rules(const struct cli_options *o,
 		}
 		if (j == cfg->nrules) {
 			struct strbuf list = STRBUF_INIT;
+			char shown[VALUE_QUOTE_MAX];
 
 			for (j = 0; j < cfg->nrules; j++)
 				strbuf_addf(&list, "%s%s", j ? ", " : "",
 					    cfg->rules[j]);
+			value_quote(o->rules[i], shown, sizeof(shown));
 			snprintf(err, errlen,
-				 "--rule '%s' is not enabled in '%s'; enabled "
-				 "rules: %s", o->rules[i], cfg->path,
+				 "--rule %s is not enabled in '%s'; enabled "
+				 "rules: %s", shown, cfg->path,
 				 strbuf_str(&list));
 			strbuf_release(&list);
 			free(*names);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "plugin_loader.h"
+#include "values.h"
 #include "xalloc.h"
 
 /* Rule names become file names: keep them to a safe alphabet. */
@@ -98,8 +99,12 @@ int plugin_dir_check(const char *dir, char *err, size_t errlen)
 	 */
 	len = strlen(real);
 	if (len > 1) {
-		if (stat("/", &st) != 0 ||
-		    plugin_path_check("/", &st, 1, "directory", err, errlen) != 0)
+		if (stat("/", &st) != 0) {
+			snprintf(err, errlen, "cannot check '/': %s",
+				 strerror(errno));
+			return -1;
+		}
+		if (plugin_path_check("/", &st, 1, "directory", err, errlen) != 0)
 			return -1;
 	}
 	for (i = 1; i <= len; i++) {
@@ -185,9 +190,13 @@ int plugin_load(struct plugin *p, const char *dir, const char *name,
 
 	memset(p, 0, sizeof(*p));
 	if (!plugin_name_valid(name)) {
+		char shown[VALUE_QUOTE_MAX];
+
+		/* The name may hold anything, a newline included. */
+		value_quote(name, shown, sizeof(shown));
 		snprintf(err, errlen,
-			 "invalid rule name '%s'; names use only a-z, 0-9 and _",
-			 name);
+			 "invalid rule name %s; names use only a-z, 0-9 and _",
+			 shown);
 		goto out;
 	}
 	if (plugin_dir_check(dir, err, errlen) != 0)
