@@ -234,9 +234,10 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 			return -1;
 		bounds.upto = upto;
 		res = engine_plan_step(e, r, step, &bounds, &st, err, errlen);
-		free(upto);
-		if (!res)
+		if (!res) {
+			free(upto);
 			return -1;
+		}
 		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
 			i + 1, step->label, step->table, st.sql);
 		for (j = 0; j < st.nparams; j++)
@@ -247,6 +248,8 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 		fputc('\n', out);
 		stmt_free(&st);
 		PQclear(res);
+		/* The statement's parameters pointed into it. */
+		free(upto);
 	}
 	fflush(out);
 	return 0;

@@ -338,7 +338,7 @@ int main(int argc, char **argv)
 	size_t nnames = 0, nopen = 0, i, nsteps = 0;
 	PGconn *conn = NULL;
 	char err[2048];
-	int ret = EXIT_CONFIG;
+	int ret = EXIT_CONFIG, bad_input = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&scope, 0, sizeof(scope));
@@ -429,10 +429,13 @@ int main(int argc, char **argv)
 		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 		goto out;
 	}
-	if (info.scoped && scope_resolve(&scope, conn, &cfg, err,
+	if (info.scoped && scope_resolve(&scope, conn, &cfg, &bad_input, err,
 					 sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
-		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		if (bad_input)
+			ret = EXIT_USAGE;
+		else
+			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 		goto out;
 	}
 	for (i = 0; i < nnames; i++) {

@@ -10,6 +10,7 @@
 #include "ident.h"
 #include "scope.h"
 #include "strbuf.h"
+#include "values.h"
 #include "xalloc.h"
 
 static void scope_push(char ***items, size_t *n, const char *value)
@@ -104,8 +105,76 @@ char *scope_text_array(char *const *items, size_t n)
 	return strbuf_detach(&sb);
 }
 
+/* An optional minus sign and digits: the text form of an integer. */
+static int scope_is_integer(const char *v)
+{
+	if (*v == '-')
+		v++;
+	if (!*v)
+		return 0;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * When the users' id column is an integer, an id that is not one is a
+ * typing mistake, not a user who is not there: say so instead of
+ * reporting it among the unknown users.
+ */
+static int scope_check_ids(struct scope *s, PGconn *conn,
+			   const struct config *cfg, int *bad_input, char *err,
+			   size_t errlen)
+{
+	char users[IDENT_MAX];
+	const char *params[2];
+	char why[1024];
+	char shown[VALUE_QUOTE_MAX];
+	PGresult *res;
+	size_t i;
+	int integer;
+
+	if (s->nids == 0)
+		return 0;
+	if (ident_quote(config_schema(cfg, "users_table"), users,
+			sizeof(users)) != 0) {
+		snprintf(err, errlen, "invalid [schema] users_table");
+		return -1;
+	}
+	params[0] = users;
+	params[1] = config_schema(cfg, "user_id_column");
+	res = db_query(conn,
+		       "SELECT a.atttypid IN ('int2'::regtype, 'int4'::regtype,"
+		       " 'int8'::regtype), format_type(a.atttypid, a.atttypmod)"
+		       " FROM pg_attribute a WHERE a.attrelid = to_regclass($1)"
+		       " AND a.attname = $2", 2, params, why, sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "cannot read the type of [schema] "
+			 "user_id_column: %s", why);
+		return -1;
+	}
+	integer = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	for (i = 0; integer && i < s->nids; i++) {
+		if (scope_is_integer(s->ids[i]))
+			continue;
+		value_quote(s->ids[i], shown, sizeof(shown));
+		snprintf(err, errlen,
+			 "user id %s is not a whole number, and '%s'.'%s' is "
+			 "%s; give ids with --user-id and emails with "
+			 "--user-email", shown, config_schema(cfg, "users_table"),
+			 params[1], PQgetvalue(res, 0, 1));
+		*bad_input = 1;
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
-		  char *err, size_t errlen)
+		  int *bad_input, char *err, size_t errlen)
 {
 	char users[IDENT_MAX], id[IDENT_MAX], email[IDENT_MAX];
 	struct strbuf sql = STRBUF_INIT;
@@ -123,6 +192,9 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		snprintf(err, errlen, "invalid users table or column name in [schema]");
 		return -1;
 	}
+	*bad_input = 0;
+	if (scope_check_ids(s, conn, cfg, bad_input, err, errlen) != 0)
+		return -1;
 	arrays[0] = scope_text_array(s->ids, s->nids);
 	arrays[1] = scope_text_array(s->emails, s->nemails);
 	params[0] = arrays[0];

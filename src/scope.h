@@ -37,10 +37,12 @@ int scope_read_file(struct scope *s, const char *path, char *err,
 /*
  * Look the given users up in the [schema] users table: ids by their text
  * form, emails without regard to case.  Fills found, unknown and
- * ids_literal.  Returns 0, or -1 with one line in err.
+ * ids_literal.  Returns 0, or -1 with one line in err; *bad_input is then
+ * 1 when the fault is in the ids given (not a whole number for an integer
+ * id column: a usage error) rather than in the database or config.
  */
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
-		  char *err, size_t errlen);
+		  int *bad_input, char *err, size_t errlen);
 
 /*
  * A PostgreSQL array literal of the strings, each double-quoted with

@@ -192,7 +192,8 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 	strbuf_add(&sql,
 		   " SELECT (SELECT count(*) FROM gone),"
 		   " (SELECT count(*) FROM victims),"
-		   " (SELECT row_key::text FROM victims ORDER BY row_key DESC LIMIT 1)");
+		   " (SELECT v.row_key::text FROM victims AS v"
+		   " ORDER BY v.row_key DESC LIMIT 1)");
 	st->sql = strbuf_detach(&sql);
 	return 0;
 }

@@ -15,7 +15,7 @@
 #
 # Environment: BUILD (default build), SANITIZE (informational),
 # SWEEPER_REFERENCE_SCHEMA (default ../shared/reference-schema.sql next to
-# the repository), T_TEST_TIMEOUT (per test, default 120 s),
+# the repository, else tests/demo/reference-schema.sql), T_TEST_TIMEOUT (per test, default 120 s),
 # T_SWEEP_TIMEOUT (per sweeper invocation, default 60 s),
 # T_UNIT_TIMEOUT (per unit binary, default 180 s).
 
@@ -37,6 +37,8 @@ export T_SWEEP_TIMEOUT=${T_SWEEP_TIMEOUT:-60}
 T_UNIT_TIMEOUT=${T_UNIT_TIMEOUT:-180}
 export T_ONLY=${1:-${T_ONLY:-}}
 SCHEMA=${SWEEPER_REFERENCE_SCHEMA:-$ROOT/../shared/reference-schema.sql}
+# A clone without ../shared uses the copy the demo keeps.
+[ -r "$SCHEMA" ] || [ -n "${SWEEPER_REFERENCE_SCHEMA:-}" ] || SCHEMA=$ROOT/tests/demo/reference-schema.sql
 
 # Sanitizer runtimes exit with codes of their own (see tests/lib/assert.sh).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=86:detect_leaks=1}
@@ -75,6 +77,7 @@ psql -XAtq -v ON_ERROR_STOP=1 -d postgres \
 	bail "cannot create the template database"
 psql -XAtq -v ON_ERROR_STOP=1 -d "$SWEEPER_TEMPLATE_DB" -f "$SCHEMA" >/dev/null ||
 	bail "cannot load $SCHEMA into the template database"
+export SWEEPER_SERVER_READY=1
 
 # ------------------------------------------------------------ unit tests
 

@@ -279,6 +279,47 @@ t_interrupted_by_sigterm() {
 	assert_eq "$(advisory_lock_held)" 0 "no advisory lock left behind"
 }
 
+t_interrupted_by_sigint() {
+	codes_db 30
+	cfg_std used_backup_codes "batch_size = 1" "pause = 200ms"
+	sweep_bg -c "$CFG" --json
+	wait_until 10 '[ "$(rows_left must-go)" -lt 28 ]' ||
+		die "the run deleted nothing within 10 s"
+	local child
+	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	[ -n "$child" ] || die "cannot find the sweeper process"
+	kill -INT "$child"
+	sweep_bg_wait
+	assert_exit 75 "exit code after SIGINT"
+	assert_json .status interrupted "status"
+	assert_json .deleted_total $((30 - $(rows_left must-go))) "deleted_total against rows actually gone"
+}
+
+t_connection_lost_mid_run() {
+	codes_db 30
+	cfg_std used_backup_codes "batch_size = 1" "pause = 200ms"
+	sweep_bg -c "$CFG" --json
+	wait_until 10 '[ "$(rows_left must-go)" -lt 28 ]' ||
+		die "the run deleted nothing within 10 s"
+	# Kill the sweeper's server process, as a failover or restart would.
+	q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	   WHERE datname = '$DB' AND pid <> pg_backend_pid()
+	   AND backend_type = 'client backend'" >/dev/null
+	sweep_bg_wait
+	assert_exit 69 "exit code when the connection is lost mid-run"
+	local left
+	left=$(rows_left must-go)
+	assert_int_cmp "$left" -gt 0 "rows left after the connection was lost"
+	if json_doc_ok; then
+		assert_jq '.status != "ok"' "status is not ok"
+		assert_json .deleted_total $((30 - left)) "deleted_total against rows actually gone"
+	else
+		fail "stdout is not one JSON document after a lost connection"
+		show_run
+	fi
+	assert_eq "$(rows_left must-stay)" 3 "rows that must stay"
+}
+
 # ------------------------------------------------------------------ explain
 
 t_explain() {
@@ -314,8 +355,19 @@ EOF
 	assert_match "$OUT" "Tid Scan|accounts_backupcode_pkey|otp_totp_totpdevice_pkey" \
 		"the plan finds victims by ctid (Tid Scan) or the key index"
 	assert_contains "$OUT" "LockRows" "the plan locks the victims (LockRows)"
-	assert_int_cmp "$(printf '%s\n' "$OUT" | grep -c 'LockRows')" -ge 3 \
-		"a LockRows node for each of at least 3 steps"
+	local ndel nfast
+	ndel=$(printf '%s\n' "$OUT" | grep -c 'Delete on')
+	nfast=$(printf '%s\n' "$OUT" | grep -cE 'Tid Scan on|Index Scan using [a-z_]+_pkey on')
+	assert_int_cmp "$ndel" -ge 3 "a Delete node for each of at least 3 steps"
+	assert_int_cmp "$(printf '%s\n' "$OUT" | grep -c 'LockRows')" -ge "$ndel" \
+		"a LockRows node for each step"
+	assert_int_cmp "$nfast" -ge "$ndel" \
+		"every step's DELETE reaches its victims by ctid (Tid Scan) or the key index"
+	# The table deleted from is never read whole once per batch.
+	if printf '%s\n' "$OUT" | grep -B3 -A3 'Delete on' | grep -qE 'Seq Scan on (accounts_backupcode|otp_totp_totpdevice)'; then
+		fail "a DELETE seq-scans its table on every batch"
+		note "$(printf '%s\n' "$OUT" | grep -B3 -A3 'Delete on' | head -40)"
+	fi
 }
 
 # --------------------------------------------------------------------- JSON

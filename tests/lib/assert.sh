@@ -137,7 +137,7 @@ assert_icontains() {
 
 # assert_int_cmp A OP B WHAT   (OP: -lt -le -gt -ge -eq -ne)
 assert_int_cmp() {
-	if ! [[ "$1" =~ ^-?[0-9]+$ ]] || ! [ "$1" "$2" "$3" ]; then
+	if ! [[ "$1" =~ ^-?[0-9]+$ ]] || ! test "$1" "$2" "$3"; then
 		fail "$4: expected $1 $2 $3"
 		return 1
 	fi
@@ -565,10 +565,29 @@ _t_exit() {
 	exit "$rc"
 }
 
-# run_tests [t_name]: the last line of every test file.
+# A test file run on its own (not from tests/run.sh) starts its own server
+# and template database, so `bash tests/integration/test_engine.sh` works.
+_t_standalone_server() {
+	local schema=${SWEEPER_REFERENCE_SCHEMA:-$T_ROOT/../shared/reference-schema.sql}
+	[ -r "$schema" ] || [ -n "${SWEEPER_REFERENCE_SCHEMA:-}" ] || schema=$T_ROOT/tests/demo/reference-schema.sql
+	[ -x "$SWEEPER_BIN" ] || { echo "no sweeper binary at $SWEEPER_BIN; run make" >&2; exit 2; }
+	[ -r "$schema" ] || { echo "reference schema not found at $schema" >&2; exit 2; }
+	. "$T_LIB_DIR/pg.sh"
+	pg_start || exit 2
+	psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $SWEEPER_TEMPLATE_DB" >/dev/null &&
+		psql -XAtq -v ON_ERROR_STOP=1 -d "$SWEEPER_TEMPLATE_DB" -f "$schema" >/dev/null || exit 2
+	export SWEEPER_SERVER_READY=1
+}
+
+# run_tests [t_name]: the last line of every test file.  With a name (as
+# the runner calls it) run that test here; without, run every t_* of the
+# file, each in its own process.  T_ONLY=REGEX selects by "file/t_name".
 run_tests() {
 	if [ $# -gt 0 ]; then
 		_t_run_one "$1"
+	fi
+	if [ -z "${SWEEPER_SERVER_READY:-}" ]; then
+		_t_standalone_server
 	fi
 	local file base names n rc t0 t1 log secs
 	file=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
