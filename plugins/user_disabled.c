@@ -25,27 +25,14 @@
 #define _GNU_SOURCE	/* asprintf() */
 #endif
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <sweeper/plugin.h>
 
+#include "builtin.h"
+
 #define RULE_NAME "user_disabled"
-
-/* Room for any identifier the host quotes, "schema"."table" included. */
-#define QUOTED_MAX 520
-
-/* Room for a duration parameter such as "86400000000000 milliseconds". */
-#define INTERVAL_MAX 48
-
-/*
- * The longest grace accepted: one million days.  now() minus more than
- * about 6,700 years leaves PostgreSQL's timestamp range, and the batch would
- * fail at run time; refusing it here turns that into a config error.
- */
-#define DURATION_MAX_MS (1000000LL * 86400000LL)
 
 static const struct sweeper_key user_disabled_keys[] = {
 	{ "grace", SWEEPER_KEY_DURATION, "5m", NULL,
@@ -90,143 +77,7 @@ struct user_disabled_idents {
 	char device_created_at[QUOTED_MAX]; /* "" when not configured */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Copy at most 80 bytes of a config value into buf for an error message,
- * replacing control characters, so that the message stays one line even
- * when the value is the very thing being rejected.
- */
-static const char *printable(const char *value, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; value[i] && i < 80 && i + 1 < size; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-/*
- * True when `q` is exactly one double-quoted identifier.  The host quotes
- * "schema.table" as two parts; a column name must be one, or t."a"."b"
- * would name something else than a column of the row.
- */
-static int is_one_quoted_part(const char *q)
-{
-	size_t n = strlen(q);
-	size_t i;
-
-	if (n < 2 || q[0] != '"' || q[n - 1] != '"')
-		return 0;
-	for (i = 1; i < n - 1; i++) {
-		if (q[i] != '"')
-			continue;
-		/* Inside the quotes a double quote only appears doubled. */
-		if (i + 1 >= n - 1 || q[i + 1] != '"')
-			return 0;
-		i++;
-	}
-	return 1;
-}
-
-/*
- * Read the [schema] key `key` into *value.  A required key must be set; an
- * optional one may be empty.
- */
-static int schema_value(const struct sweeper_host_api *api,
-			struct sweeper_ctx *ctx, const char *key, int required,
-			const char **value, char *err, size_t errlen)
-{
-	const char *v = api->schema_get(ctx, key);
-
-	if (!v) {
-		set_err(err, errlen,
-			"[schema] %s is unknown to this sweeper; rule %s needs a sweeper that has it",
-			key, RULE_NAME);
-		return -1;
-	}
-	if (required && !*v) {
-		set_err(err, errlen,
-			"[schema] %s is empty; rule %s needs it, set it to a name in your database",
-			key, RULE_NAME);
-		return -1;
-	}
-	*value = v;
-	return 0;
-}
-
-/*
- * Quote the [schema] value of `key` into buf (QUOTED_MAX bytes).  `column`
- * demands a single identifier, as opposed to a table's "schema.table".
- */
-static int quote_schema(const struct sweeper_host_api *api,
-			struct sweeper_ctx *ctx, const char *key,
-			const char *value, int column, char *buf, char *err,
-			size_t errlen)
-{
-	char shown[96];
-
-	if (api->quote_ident(ctx, value, buf, QUOTED_MAX) != SWEEPER_OK) {
-		set_err(err, errlen,
-			"[schema] %s = '%s' is not a valid sql identifier",
-			key, printable(value, shown, sizeof(shown)));
-		return -1;
-	}
-	if (column && !is_one_quoted_part(buf)) {
-		set_err(err, errlen,
-			"[schema] %s = '%s' is not a single column name; write the column without a table or schema",
-			key, printable(value, shown, sizeof(shown)));
-		return -1;
-	}
-	return 0;
-}
-
-/* Read a required [schema] key and quote it. */
-static int schema_quoted(const struct sweeper_host_api *api,
-			 struct sweeper_ctx *ctx, const char *key, int column,
-			 char *buf, char *err, size_t errlen)
-{
-	const char *value;
-
-	if (schema_value(api, ctx, key, 1, &value, err, errlen))
-		return -1;
-	return quote_schema(api, ctx, key, value, column, buf, err, errlen);
-}
-
-/* Read an optional [schema] column and quote it, or leave buf "" if empty. */
-static int schema_quoted_optional(const struct sweeper_host_api *api,
-				  struct sweeper_ctx *ctx, const char *key,
-				  char *buf, char *err, size_t errlen)
-{
-	const char *value;
-
-	buf[0] = '\0';
-	if (schema_value(api, ctx, key, 0, &value, err, errlen))
-		return -1;
-	if (!*value)
-		return 0;
-	return quote_schema(api, ctx, key, value, 1, buf, err, errlen);
-}
-
-/*
- * The grace period as the text of $1.  Milliseconds keep it exact:
- * "1 day" would mean a calendar day in the session's time zone, which is
- * not 24 hours across a daylight saving change.
- */
+/* The grace period as the text of $1. */
 static int read_grace(const struct sweeper_host_api *api,
 		      struct sweeper_ctx *ctx, char *buf, size_t size,
 		      char *err, size_t errlen)
@@ -234,33 +85,21 @@ static int read_grace(const struct sweeper_host_api *api,
 	char shown[96];
 	const char *written;
 	long long ms;
-	int rc;
 
-	rc = api->config_duration_ms(ctx, "grace", &ms);
-	if (rc != SWEEPER_OK) {
-		set_err(err, errlen,
-			"grace: the sweeper could not read the value (status %d)",
-			rc);
+	if (read_duration_ms(api, ctx, "grace", &ms, err, errlen))
 		return -1;
-	}
-	written = api->config_get(ctx, "grace");
-	if (!written)
-		written = "?";
-	if (ms < 0 || ms > DURATION_MAX_MS) {
-		set_err(err, errlen,
-			"grace = %s is out of range; write at most 1000000d",
-			printable(written, shown, sizeof(shown)));
-		return -1;
-	}
 	/* --now means "immediately", whatever grace the config sets. */
 	if (api->run_info(ctx)->now) {
-		if (ms)
+		if (ms) {
+			written = api->config_get(ctx, "grace");
 			api->log(ctx, SWEEPER_LOG_INFO,
 				 "--now: ignoring grace = %s",
-				 printable(written, shown, sizeof(shown)));
+				 printable(written ? written : "?", shown,
+					   sizeof(shown)));
+		}
 		ms = 0;
 	}
-	snprintf(buf, size, "%lld milliseconds", ms);
+	interval_param(buf, size, ms);
 	return 0;
 }
 
@@ -312,63 +151,51 @@ static void user_disabled_free(struct user_disabled_state *st)
 }
 
 /*
- * Read the [schema] name of a step's table or key, which the core quotes
- * itself.  It is quoted here once anyway, and thrown away, so that a bad
- * name is reported now by its key rather than by the first batch.
+ * Quote every identifier the SQL uses, and note the unquoted names of the
+ * steps' tables and columns, which the core quotes itself.
  */
-static int schema_step_name(const struct sweeper_host_api *api,
-			    struct sweeper_ctx *ctx, const char *key,
-			    int column, const char **value, char *err,
-			    size_t errlen)
-{
-	char scratch[QUOTED_MAX];
-
-	if (schema_value(api, ctx, key, 1, value, err, errlen))
-		return -1;
-	return quote_schema(api, ctx, key, *value, column, scratch, err,
-			    errlen);
-}
-
-/* Quote every identifier the SQL uses, and note the unquoted step names. */
 static int read_schema(const struct sweeper_host_api *api,
 		       struct sweeper_ctx *ctx, struct user_disabled_state *st,
 		       struct user_disabled_idents *id, char *err,
 		       size_t errlen)
 {
-	if (schema_quoted(api, ctx, "users_table", 0, id->users, err,
-			  errlen) ||
-	    schema_quoted(api, ctx, "user_id_column", 1, id->user_id, err,
-			  errlen) ||
-	    schema_quoted(api, ctx, "mfa_enrolled_column", 1, id->enrolled,
-			  err, errlen) ||
-	    schema_quoted(api, ctx, "mfa_disabled_at_column", 1,
-			  id->disabled_at, err, errlen))
+	char scratch[QUOTED_MAX];
+
+	if (schema_name(api, ctx, RULE_NAME, "users_table", SCHEMA_TABLE,
+			NULL, id->users, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "user_id_column", SCHEMA_COLUMN,
+			NULL, id->user_id, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "mfa_enrolled_column",
+			SCHEMA_COLUMN, NULL, id->enrolled, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "mfa_disabled_at_column",
+			SCHEMA_COLUMN, NULL, id->disabled_at, err, errlen))
 		return -1;
 
-	if (schema_step_name(api, ctx, "codes_table", 0, &st->codes_table,
-			     err, errlen) ||
-	    schema_step_name(api, ctx, "code_id_column", 1, &st->code_id,
-			     err, errlen) ||
-	    schema_step_name(api, ctx, "code_user_column", 1, &st->code_user,
-			     err, errlen) ||
-	    quote_schema(api, ctx, "code_user_column", st->code_user, 1,
-			 id->code_user, err, errlen) ||
-	    schema_quoted_optional(api, ctx, "code_created_at_column",
-				   id->code_created_at, err, errlen))
+	if (schema_name(api, ctx, RULE_NAME, "codes_table", SCHEMA_TABLE,
+			&st->codes_table, scratch, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "code_id_column", SCHEMA_COLUMN,
+			&st->code_id, scratch, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "code_user_column",
+			SCHEMA_COLUMN, &st->code_user, id->code_user, err,
+			errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "code_created_at_column",
+			SCHEMA_COLUMN | SCHEMA_OPTIONAL, NULL,
+			id->code_created_at, err, errlen))
 		return -1;
 
-	if (schema_step_name(api, ctx, "devices_table", 0,
-			     &st->devices_table, err, errlen) ||
-	    schema_step_name(api, ctx, "device_id_column", 1, &st->device_id,
-			     err, errlen) ||
-	    schema_step_name(api, ctx, "device_user_column", 1,
-			     &st->device_user, err, errlen) ||
-	    quote_schema(api, ctx, "device_user_column", st->device_user, 1,
-			 id->device_user, err, errlen) ||
-	    schema_quoted(api, ctx, "device_confirmed_column", 1,
-			  id->device_confirmed, err, errlen) ||
-	    schema_quoted_optional(api, ctx, "device_created_at_column",
-				   id->device_created_at, err, errlen))
+	if (schema_name(api, ctx, RULE_NAME, "devices_table", SCHEMA_TABLE,
+			&st->devices_table, scratch, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "device_id_column",
+			SCHEMA_COLUMN, &st->device_id, scratch, err, errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "device_user_column",
+			SCHEMA_COLUMN, &st->device_user, id->device_user, err,
+			errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "device_confirmed_column",
+			SCHEMA_COLUMN, NULL, id->device_confirmed, err,
+			errlen) ||
+	    schema_name(api, ctx, RULE_NAME, "device_created_at_column",
+			SCHEMA_COLUMN | SCHEMA_OPTIONAL, NULL,
+			id->device_created_at, err, errlen))
 		return -1;
 	return 0;
 }
@@ -473,20 +300,9 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 	};
 	int rc;
 
-	rc = api->add_step(ctx, &codes);
-	if (rc != SWEEPER_OK) {
-		set_err(err, errlen,
-			"cannot add the backup codes step on %s (status %d)",
-			st->codes_table, rc);
+	if (plan_step(api, ctx, &codes, "backup codes", err, errlen) ||
+	    plan_step(api, ctx, &devices, "totp devices", err, errlen))
 		return -1;
-	}
-	rc = api->add_step(ctx, &devices);
-	if (rc != SWEEPER_OK) {
-		set_err(err, errlen,
-			"cannot add the totp devices step on %s (status %d)",
-			st->devices_table, rc);
-		return -1;
-	}
 	rc = api->set_user_filter(ctx, st->user_filter, 1, params);
 	if (rc != SWEEPER_OK) {
 		set_err(err, errlen, "cannot set the user filter (status %d)",

@@ -1,5 +1,5 @@
 /*
- * config.c: the INI configuration file and its checks.
+ * config.c: reading the INI configuration file and resolving it.
  *
  * inih does the parsing, but it gives its handler no line numbers, splits
  * lines longer than its buffer, and treats an indented line as the
@@ -11,9 +11,11 @@
  * happen, and an indented "key = value" is read as the key it looks like.
  *
  * Checks run in file order while inih reads, so the first error reported
- * is the first one in the file.  Checks that need the whole file (a
- * [rule.NAME] section for a rule missing from `rules`, secret and
- * secret_file both set) run after it.
+ * is the first one in the file.  The core keys and the checks of their
+ * values live in config_keys.c; this file finds the keys, rejects unknown
+ * and repeated ones, and reports what those checks say.  Checks that need
+ * the whole file (a [rule.NAME] section for a rule missing from `rules`,
+ * secret and secret_file both set) run after it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,122 +30,14 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ident.h"
+#include "config_keys.h"
 #include "values.h"
 
-#define RULES_DEFAULT "user_disabled, stale_devices, used_backup_codes"
 #define RULE_PREFIX "rule."
 
 /* Longest name the edit distance is computed for; longer ones get no
  * suggestion. */
 #define SUGGEST_MAX 64
-
-/* PostgreSQL takes lock_timeout and statement_timeout as an int of ms. */
-#define PG_TIMEOUT_MAX_MS 2147483647LL
-
-const struct sweeper_key config_database_keys[] = {
-	{ "dsn", SWEEPER_KEY_STRING, "", NULL,
-	  "libpq connection string or URI; empty uses the PG* environment variables" },
-	{ "lock_timeout", SWEEPER_KEY_DURATION, "2s", NULL,
-	  "how long a batch waits for a row lock before it gives up" },
-	{ "statement_timeout", SWEEPER_KEY_DURATION, "60s", NULL,
-	  "longest time one batch statement may run" },
-	{ NULL, 0, NULL, NULL, NULL }
-};
-
-const struct sweeper_key config_sweeper_keys[] = {
-	{ "plugin_dir", SWEEPER_KEY_STRING, SWEEPER_PLUGIN_DIR, NULL,
-	  "directory of the rule plugins; relative to the config file's directory" },
-	{ "rules", SWEEPER_KEY_STRING, RULES_DEFAULT, NULL,
-	  "comma-separated rules to run, in this order" },
-	{ "batch_size", SWEEPER_KEY_INT, "5000", NULL,
-	  "rows deleted per batch (one transaction each), 1 to 1000000" },
-	{ "max_runtime", SWEEPER_KEY_DURATION, "0", NULL,
-	  "stop starting new batches after this long; 0 = no limit" },
-	{ "pause", SWEEPER_KEY_DURATION, "0ms", NULL,
-	  "sleep between batches" },
-	{ NULL, 0, NULL, NULL, NULL }
-};
-
-const struct sweeper_key config_schema_keys[] = {
-	{ "users_table", SWEEPER_KEY_STRING, "accounts_user", NULL,
-	  "users table, table or schema.table" },
-	{ "user_id_column", SWEEPER_KEY_STRING, "id", NULL,
-	  "users: primary key" },
-	{ "user_email_column", SWEEPER_KEY_STRING, "email", NULL,
-	  "users: email, for --user-email" },
-	{ "mfa_enrolled_column", SWEEPER_KEY_STRING, "mfa_enrolled", NULL,
-	  "users: boolean, true while MFA is on" },
-	{ "mfa_disabled_at_column", SWEEPER_KEY_STRING, "mfa_disabled_at", NULL,
-	  "users: timestamptz of the last MFA disable" },
-	{ "devices_table", SWEEPER_KEY_STRING, "otp_totp_totpdevice", NULL,
-	  "TOTP devices table, table or schema.table" },
-	{ "device_id_column", SWEEPER_KEY_STRING, "id", NULL,
-	  "devices: unique key that batches walk (the primary key)" },
-	{ "device_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
-	  "devices: the owning user's id" },
-	{ "device_confirmed_column", SWEEPER_KEY_STRING, "confirmed", NULL,
-	  "devices: boolean, true once confirmed" },
-	{ "device_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
-	  "devices: timestamptz of creation; empty if the table has none" },
-	{ "codes_table", SWEEPER_KEY_STRING, "accounts_backupcode", NULL,
-	  "backup codes table, table or schema.table" },
-	{ "code_id_column", SWEEPER_KEY_STRING, "id", NULL,
-	  "codes: unique key that batches walk (the primary key)" },
-	{ "code_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
-	  "codes: the owning user's id" },
-	{ "code_used_column", SWEEPER_KEY_STRING, "used", NULL,
-	  "codes: boolean, true once used; empty means used_at IS NOT NULL" },
-	{ "code_used_at_column", SWEEPER_KEY_STRING, "used_at", NULL,
-	  "codes: timestamptz of use" },
-	{ "code_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
-	  "codes: timestamptz of creation; empty if the table has none" },
-	{ NULL, 0, NULL, NULL, NULL }
-};
-
-const struct sweeper_key config_webhook_keys[] = {
-	{ "url", SWEEPER_KEY_STRING, "", NULL,
-	  "http:// or https:// address to post the run summary to; empty = none" },
-	{ "format", SWEEPER_KEY_ENUM, "json", "json|slack",
-	  "json: the run summary; slack: a Slack message" },
-	{ "secret", SWEEPER_KEY_STRING, "", NULL,
-	  "HMAC key to sign requests with; empty = unsigned" },
-	{ "secret_file", SWEEPER_KEY_STRING, "", NULL,
-	  "file holding the HMAC key, instead of secret" },
-	{ "timeout", SWEEPER_KEY_DURATION, "10s", NULL,
-	  "time limit of one delivery attempt" },
-	{ "retries", SWEEPER_KEY_INT, "3", NULL,
-	  "attempts after the first failed one, 0 to 20" },
-	{ NULL, 0, NULL, NULL, NULL }
-};
-
-struct core_section {
-	const char *name;
-	const struct sweeper_key *keys;
-};
-
-static const struct core_section core_sections[] = {
-	{ "database", config_database_keys },
-	{ "sweeper", config_sweeper_keys },
-	{ "schema", config_schema_keys },
-	{ "webhook", config_webhook_keys },
-};
-
-#define NCORE (sizeof(core_sections) / sizeof(core_sections[0]))
-
-/*
- * A check of one core key's value beyond its declared type.  Writes the
- * problem and the fix, without the key's name, into `why`.
- */
-typedef int (*core_check_fn)(const struct sweeper_key *decl,
-			     const char *value, char *why, size_t whylen);
-
-struct core_check {
-	const char *section;
-	const char *key;
-	core_check_fn check;
-	int literal;    /* may hold anything, " #" included: a password */
-};
 
 /* A [rule.NAME] header, remembered to check NAME against `rules`. */
 struct section_mark {
@@ -342,18 +236,6 @@ static const char *key_suggest(const struct sweeper_key *keys,
 	return found;
 }
 
-static const struct sweeper_key *key_find(const struct sweeper_key *keys,
-					  const char *name)
-{
-	const struct sweeper_key *k;
-
-	for (k = keys; k && k->name; k++) {
-		if (strcmp(k->name, name) == 0)
-			return k;
-	}
-	return NULL;
-}
-
 /* "a, b, c" from the names of `keys`. */
 static void key_list(const struct sweeper_key *keys, char *buf, size_t size)
 {
@@ -364,422 +246,6 @@ static void key_list(const struct sweeper_key *keys, char *buf, size_t size)
 	for (k = keys; k && k->name; k++)
 		buf_add(buf, size, &len, "%s%s", k == keys ? "" : ", ",
 			k->name);
-}
-
-static const struct core_section *core_section_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < NCORE; i++) {
-		if (strcmp(core_sections[i].name, name) == 0)
-			return &core_sections[i];
-	}
-	return NULL;
-}
-
-static const struct sweeper_key *core_key_find(const char *section,
-					       const char *key)
-{
-	const struct core_section *cs = core_section_find(section);
-
-	return cs ? key_find(cs->keys, key) : NULL;
-}
-
-/* A value in matching quotes: inih keeps the quotes as part of it. */
-static int is_quoted(const char *value)
-{
-	size_t len = strlen(value);
-
-	return len >= 2 && (value[0] == '"' || value[0] == '\'') &&
-	       value[len - 1] == value[0];
-}
-
-static int quoted_fix(const char *value, char *why, size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-	char bare[VALUE_QUOTE_MAX];
-	char inner[VALUE_QUOTE_MAX];
-
-	value_quote(value, shown, sizeof(shown));
-	snprintf(bare, sizeof(bare), "%.*s", (int)(strlen(value) - 2),
-		 value + 1);
-	value_quote(bare, inner, sizeof(inner));
-	snprintf(why, whylen,
-		 "%s is in quotes; remove them and write just %s (quotes would be part of the value)",
-		 shown, inner);
-	return -1;
-}
-
-/*
- * The DSN and the secret may hold passwords: their checks never repeat
- * the value, so that a typo does not put a password in the journal.
- */
-static int check_secret_text(const struct sweeper_key *decl,
-			     const char *value, char *why, size_t whylen)
-{
-	(void)decl;
-	if (!is_quoted(value))
-		return 0;
-	snprintf(why, whylen,
-		 "the value is in quotes; remove them (quotes would be part of the value)");
-	return -1;
-}
-
-static int check_pg_timeout(const struct sweeper_key *decl,
-			    const char *value, char *why, size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-	long long ms;
-
-	if (value_check(decl, value, why, whylen) != 0)
-		return -1;
-	if (duration_parse(value, &ms) != 0 || ms <= PG_TIMEOUT_MAX_MS)
-		return 0;
-	value_quote(value, shown, sizeof(shown));
-	snprintf(why, whylen,
-		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
-		 shown);
-	return -1;
-}
-
-static int check_int_range(const struct sweeper_key *decl, const char *value,
-			   long long min, long long max, char *why,
-			   size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-	const char *problem = "is not a whole number";
-	const char *p;
-	long long n;
-
-	if (value[0] == '\0' || is_quoted(value))
-		return value_check(decl, value, why, whylen);
-	if (uint_parse(value, &n) == 0 && n >= min && n <= max)
-		return 0;
-	/* All digits but refused: the number is just too big or small. */
-	for (p = value; *p >= '0' && *p <= '9'; p++)
-		;
-	if (*p == '\0')
-		problem = "is out of range";
-	value_quote(value, shown, sizeof(shown));
-	snprintf(why, whylen, "%s %s; write a number from %lld to %lld, e.g. %s = %s",
-		 shown, problem, min, max, decl->name, decl->default_value);
-	return -1;
-}
-
-static int check_batch_size(const struct sweeper_key *decl,
-			    const char *value, char *why, size_t whylen)
-{
-	return check_int_range(decl, value, 1, 1000000, why, whylen);
-}
-
-static int check_retries(const struct sweeper_key *decl, const char *value,
-			 char *why, size_t whylen)
-{
-	return check_int_range(decl, value, 0, 20, why, whylen);
-}
-
-/* curl takes a timeout of 0 as none: a dead webhook would hang the run. */
-static int check_webhook_timeout(const struct sweeper_key *decl,
-				 const char *value, char *why, size_t whylen)
-{
-	long long ms;
-
-	if (value_check(decl, value, why, whylen) != 0)
-		return -1;
-	if (duration_parse(value, &ms) != 0 || ms > 0)
-		return 0;
-	snprintf(why, whylen,
-		 "a timeout of 0 would let a dead webhook hang the run; write a duration such as %s = 10s",
-		 decl->name);
-	return -1;
-}
-
-/* A path is taken as written: no shell ever expands a '~' in it. */
-static int check_path(const struct sweeper_key *decl, const char *value,
-		      int may_be_empty, char *why, size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-
-	if (is_quoted(value))
-		return quoted_fix(value, why, whylen);
-	if (value[0] == '\0' && !may_be_empty) {
-		snprintf(why, whylen,
-			 "the value is empty; write a directory, e.g. %s = %s",
-			 decl->name, decl->default_value);
-		return -1;
-	}
-	if (value[0] == '~') {
-		value_quote(value, shown, sizeof(shown));
-		snprintf(why, whylen,
-			 "%s starts with '~', which is not expanded here; write the full path",
-			 shown);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_plugin_dir(const struct sweeper_key *decl,
-			    const char *value, char *why, size_t whylen)
-{
-	return check_path(decl, value, 0, why, whylen);
-}
-
-static int check_secret_file(const struct sweeper_key *decl,
-			     const char *value, char *why, size_t whylen)
-{
-	return check_path(decl, value, 1, why, whylen);
-}
-
-static int rule_name_valid(const char *name)
-{
-	const char *p;
-
-	if (!*name)
-		return 0;
-	for (p = name; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int check_rules(const struct sweeper_key *decl, const char *value,
-		       char *why, size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-	char **names = NULL;
-	size_t n = 0;
-	size_t i;
-	size_t j;
-	int ret = -1;
-
-	if (is_quoted(value))
-		return quoted_fix(value, why, whylen);
-	value_quote(value, shown, sizeof(shown));
-	if (list_split(value, &names, &n) != 0) {
-		snprintf(why, whylen,
-			 "%s has an empty name between commas; write the names separated by commas on one line, e.g. %s = %s",
-			 shown, decl->name, decl->default_value);
-		goto out;
-	}
-	if (n == 0) {
-		snprintf(why, whylen,
-			 "no rules listed; list at least one, e.g. %s = %s",
-			 decl->name, decl->default_value);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!rule_name_valid(names[i])) {
-			value_quote(names[i], shown, sizeof(shown));
-			snprintf(why, whylen,
-				 "%s is not a rule name; rule names use only a-z, 0-9 and _, and commas separate them",
-				 shown);
-			goto out;
-		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(names[i], names[j]) == 0) {
-				value_quote(names[i], shown, sizeof(shown));
-				snprintf(why, whylen,
-					 "%s is listed twice; list each rule once",
-					 shown);
-				goto out;
-			}
-		}
-	}
-	ret = 0;
-out:
-	list_free(names, n);
-	return ret;
-}
-
-/*
- * A webhook URL often carries its own credential (Slack's do), so the
- * messages about it never repeat it either.
- */
-static int check_url(const struct sweeper_key *decl, const char *value,
-		     char *why, size_t whylen)
-{
-	const unsigned char *p;
-	size_t skip;
-
-	if (value[0] == '\0')
-		return 0;
-	if (is_quoted(value)) {
-		snprintf(why, whylen,
-			 "the value is in quotes; remove them (quotes would be part of the URL)");
-		return -1;
-	}
-	if (strncasecmp(value, "http://", 7) == 0)
-		skip = 7;
-	else if (strncasecmp(value, "https://", 8) == 0)
-		skip = 8;
-	else
-		skip = 0;
-	if (skip == 0 || value[skip] == '\0' || value[skip] == '/') {
-		snprintf(why, whylen,
-			 "the value is not an http:// or https:// address; write the full address, e.g. %s = https://hooks.example.com/mfa-sweeper, or leave it empty for no webhook",
-			 decl->name);
-		return -1;
-	}
-	for (p = (const unsigned char *)value; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7f) {
-			snprintf(why, whylen,
-				 "the address holds a blank or control character (character %zu); percent-encode it (a blank is %%20), or put a comment on its own line",
-				 (size_t)(p - (const unsigned char *)value) + 1);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* What a schema key names, for the checks and their messages. */
-enum schema_kind {
-	SCHEMA_TABLE,
-	SCHEMA_COLUMN,
-	SCHEMA_OPTIONAL_COLUMN
-};
-
-static int check_schema(const struct sweeper_key *decl, const char *value,
-			enum schema_kind kind, char *why, size_t whylen)
-{
-	char shown[VALUE_QUOTE_MAX];
-	char quoted[IDENT_MAX];
-	const char *what = kind == SCHEMA_TABLE ? "table" : "column";
-	int rc;
-
-	if (value[0] == '\0') {
-		if (kind == SCHEMA_OPTIONAL_COLUMN)
-			return 0;
-		snprintf(why, whylen,
-			 "the value is empty; write the %s name, e.g. %s = %s",
-			 what, decl->name, decl->default_value);
-		return -1;
-	}
-	value_quote(value, shown, sizeof(shown));
-
-	/*
-	 * Double quotes are identifier syntax here ("odd.schema".table), but
-	 * single quotes never are: 'accounts_user' would name a table whose
-	 * name has quotes in it.
-	 */
-	if (value[0] == '\'' && is_quoted(value))
-		return quoted_fix(value, why, whylen);
-	/* "public . users" would name " users" in "public ". */
-	if (kind == SCHEMA_TABLE && !strchr(value, '"') &&
-	    (strstr(value, " .") || strstr(value, ". ") ||
-	     strstr(value, "\t.") || strstr(value, ".\t"))) {
-		snprintf(why, whylen,
-			 "%s has blanks around the '.'; write schema.table without them, e.g. %s = public.%s",
-			 shown, decl->name, decl->default_value);
-		return -1;
-	}
-
-	if (kind == SCHEMA_TABLE)
-		rc = ident_quote(value, quoted, sizeof(quoted));
-	else
-		rc = ident_quote_column(value, quoted, sizeof(quoted));
-	if (rc == 0)
-		return 0;
-	if (kind == SCHEMA_TABLE)
-		snprintf(why, whylen,
-			 "%s is not a table name; write table or schema.table in printable UTF-8, with double quotes around a part that holds a dot, e.g. %s = %s",
-			 shown, decl->name, decl->default_value);
-	else
-		snprintf(why, whylen,
-			 "%s is not a column name; write one name in printable UTF-8, in double quotes if it holds a dot, e.g. %s = %s",
-			 shown, decl->name, decl->default_value);
-	return -1;
-}
-
-static int check_table(const struct sweeper_key *decl, const char *value,
-		       char *why, size_t whylen)
-{
-	return check_schema(decl, value, SCHEMA_TABLE, why, whylen);
-}
-
-static int check_column(const struct sweeper_key *decl, const char *value,
-			char *why, size_t whylen)
-{
-	return check_schema(decl, value, SCHEMA_COLUMN, why, whylen);
-}
-
-/* Columns a table may lack; the rules then change meaning (DESIGN.md 3). */
-static int check_optional_column(const struct sweeper_key *decl,
-				 const char *value, char *why, size_t whylen)
-{
-	return check_schema(decl, value, SCHEMA_OPTIONAL_COLUMN, why, whylen);
-}
-
-/* Keys not listed here are checked by value_check() alone. */
-static const struct core_check core_checks[] = {
-	{ "database", "dsn", check_secret_text, 1 },
-	{ "database", "lock_timeout", check_pg_timeout, 0 },
-	{ "database", "statement_timeout", check_pg_timeout, 0 },
-	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
-	{ "sweeper", "rules", check_rules, 0 },
-	{ "sweeper", "batch_size", check_batch_size, 0 },
-	{ "schema", "users_table", check_table, 0 },
-	{ "schema", "user_id_column", check_column, 0 },
-	{ "schema", "user_email_column", check_column, 0 },
-	{ "schema", "mfa_enrolled_column", check_column, 0 },
-	{ "schema", "mfa_disabled_at_column", check_column, 0 },
-	{ "schema", "devices_table", check_table, 0 },
-	{ "schema", "device_id_column", check_column, 0 },
-	{ "schema", "device_user_column", check_column, 0 },
-	{ "schema", "device_confirmed_column", check_column, 0 },
-	{ "schema", "device_created_at_column", check_optional_column, 0 },
-	{ "schema", "codes_table", check_table, 0 },
-	{ "schema", "code_id_column", check_column, 0 },
-	{ "schema", "code_user_column", check_column, 0 },
-	{ "schema", "code_used_column", check_optional_column, 0 },
-	{ "schema", "code_used_at_column", check_column, 0 },
-	{ "schema", "code_created_at_column", check_optional_column, 0 },
-	{ "webhook", "url", check_url, 0 },
-	{ "webhook", "secret", check_secret_text, 1 },
-	{ "webhook", "secret_file", check_secret_file, 0 },
-	{ "webhook", "timeout", check_webhook_timeout, 0 },
-	{ "webhook", "retries", check_retries, 0 },
-};
-
-/*
- * inih takes only "; comment" after a value, so "5000  # default" arrives
- * whole.  Saying so beats saying "not a whole number".
- */
-static int has_hash_comment(const char *value)
-{
-	const char *p;
-
-	for (p = value; *p; p++) {
-		if (*p == '#' && p > value && isblank((unsigned char)p[-1]))
-			return 1;
-	}
-	return 0;
-}
-
-static int core_value_check(const char *section,
-			    const struct sweeper_key *decl, const char *value,
-			    char *why, size_t whylen)
-{
-	const struct core_check *c = NULL;
-	char shown[VALUE_QUOTE_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(core_checks) / sizeof(core_checks[0]); i++) {
-		if (strcmp(core_checks[i].section, section) == 0 &&
-		    strcmp(core_checks[i].key, decl->name) == 0)
-			c = &core_checks[i];
-	}
-	if ((!c || !c->literal) && has_hash_comment(value)) {
-		value_quote(value, shown, sizeof(shown));
-		snprintf(why, whylen,
-			 "%s has a '#' comment after the value; '#' starts a comment only at the start of a line: move it to its own line or write '; comment'",
-			 shown);
-		return -1;
-	}
-	if (c)
-		return c->check(decl, value, why, whylen);
-	return value_check(decl, value, why, whylen);
 }
 
 const struct config_entry *config_entry_find(const struct config *cfg,
@@ -821,7 +287,7 @@ static const char *core_value(const struct config *cfg, const char *section,
 
 const char *config_schema(const struct config *cfg, const char *key)
 {
-	if (!key_find(config_schema_keys, key))
+	if (!core_key_find("schema", key))
 		return NULL;
 	return core_value(cfg, "schema", key);
 }
@@ -857,9 +323,9 @@ static char *dup_trimmed(const char *s, size_t len)
 static void section_unknown(struct load_state *st, const char *name)
 {
 	char shown[VALUE_QUOTE_MAX];
+	const struct core_section *cs;
 	const char *found = NULL;
 	int best = INT_MAX;
-	size_t i;
 
 	name_show(name, shown, sizeof(shown));
 	if (strncasecmp(name, "rules.", 6) == 0 ||
@@ -874,9 +340,9 @@ static void section_unknown(struct load_state *st, const char *name)
 			   shown, rest);
 		return;
 	}
-	for (i = 0; i < NCORE; i++) {
-		if (suggest_better(name, core_sections[i].name, &best))
-			found = core_sections[i].name;
+	for (cs = core_sections; cs->name; cs++) {
+		if (suggest_better(name, cs->name, &best))
+			found = cs->name;
 	}
 	if (found)
 		load_error(st, st->lineno, NULL, NULL,
@@ -1088,17 +554,6 @@ static int entry_add(struct load_state *st, const char *key, const char *value)
 	return 0;
 }
 
-/* Which core section has a key of this name, if any. */
-static const char *core_section_of(const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < NCORE; i++) {
-		if (key_find(core_sections[i].keys, key))
-			return core_sections[i].name;
-	}
-	return NULL;
-}
 
 static void key_unknown(struct load_state *st, const char *section,
 			const struct sweeper_key *keys, const char *key)
@@ -1106,7 +561,7 @@ static void key_unknown(struct load_state *st, const char *section,
 	char shown[VALUE_QUOTE_MAX];
 	char list[512];
 	const char *found = key_suggest(keys, key);
-	const char *home = core_section_of(key);
+	const char *home = core_key_locate(key);
 
 	value_quote(key, shown, sizeof(shown));
 	if (found) {
@@ -1130,11 +585,11 @@ static int config_handle_entry(void *user, const char *section,
 	struct load_state *st = user;
 	struct config *cfg = st->cfg;
 	const struct config_entry *e;
+	const struct config_entry *first;
 	const struct core_section *cs;
 	const struct sweeper_key *decl;
 	char why[512];
 	char shown[VALUE_QUOTE_MAX];
-	size_t i;
 
 	/* inih cuts its copy of the section name at 49 bytes; the reader
 	 * kept the whole one. */
@@ -1142,7 +597,7 @@ static int config_handle_entry(void *user, const char *section,
 	if (st->failed)
 		return 0;
 	if (!st->section) {
-		const char *home = core_section_of(key);
+		const char *home = core_key_locate(key);
 
 		value_quote(key, shown, sizeof(shown));
 		if (home)
@@ -1161,23 +616,20 @@ static int config_handle_entry(void *user, const char *section,
 	}
 	e = &cfg->entries[cfg->nentries - 1];
 
-	for (i = 0; i + 1 < cfg->nentries; i++) {
-		const struct config_entry *prev = &cfg->entries[i];
-
-		if (strcmp(prev->section, e->section) == 0 &&
-		    strcmp(prev->key, e->key) == 0) {
-			load_error(st, e->line, e->section, e->key,
-				   "set twice, on lines %d and %d; keep only one",
-				   prev->line, e->line);
-			return 0;
-		}
+	/* The new entry is the last one, so an earlier match is a repeat. */
+	first = config_entry_find(cfg, e->section, e->key);
+	if (first != e) {
+		load_error(st, e->line, e->section, e->key,
+			   "set twice, on lines %d and %d; keep only one",
+			   first->line, e->line);
+		return 0;
 	}
 
 	/* [rule.NAME] sections wait for their plugin's declared keys. */
 	cs = core_section_find(e->section);
 	if (!cs)
 		return 1;
-	decl = key_find(cs->keys, e->key);
+	decl = key_table_find(cs->keys, e->key);
 	if (!decl) {
 		key_unknown(st, e->section, cs->keys, e->key);
 		return 0;
@@ -1251,25 +703,36 @@ out:
 	return ret;
 }
 
-/* Parse a checked value (or a default) into *out. */
+/*
+ * Parse a checked value (or a default) into *out with `parse`, which is
+ * duration_parse() or uint_parse(); `what` names what it reads, for the
+ * message.  Only a bad built-in default can fail here, since every value
+ * in the file has passed its check.
+ */
+static int resolve_number(struct load_state *st, const char *section,
+			  const char *key,
+			  int (*parse)(const char *text, long long *out),
+			  const char *what, long long *out)
+{
+	if (parse(core_value(st->cfg, section, key), out) == 0)
+		return 0;
+	load_error(st, 0, section, key,
+		   "the built-in default is not %s; this is a bug in mfa-sweeper, set the key in the file",
+		   what);
+	return -1;
+}
+
 static int resolve_duration(struct load_state *st, const char *section,
 			    const char *key, long long *out)
 {
-	if (duration_parse(core_value(st->cfg, section, key), out) == 0)
-		return 0;
-	load_error(st, 0, section, key,
-		   "the built-in default is not a duration; this is a bug in mfa-sweeper, set the key in the file");
-	return -1;
+	return resolve_number(st, section, key, duration_parse, "a duration",
+			      out);
 }
 
 static int resolve_int(struct load_state *st, const char *section,
 		       const char *key, long long *out)
 {
-	if (uint_parse(core_value(st->cfg, section, key), out) == 0)
-		return 0;
-	load_error(st, 0, section, key,
-		   "the built-in default is not a number; this is a bug in mfa-sweeper, set the key in the file");
-	return -1;
+	return resolve_number(st, section, key, uint_parse, "a number", out);
 }
 
 /* Fill the typed fields of cfg from the checked entries and defaults. */
@@ -1517,7 +980,7 @@ int config_check_rule(const struct config *cfg, const char *rule,
 
 		if (strcmp(e->section, section) != 0)
 			continue;
-		decl = key_find(keys, e->key);
+		decl = key_table_find(keys, e->key);
 		if (!decl) {
 			const char *found = key_suggest(keys, e->key);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ident.h"
+#include "values.h"
 
 /* The output buffer of one quoting call. */
 struct ident_out {
@@ -26,42 +27,6 @@ static void out_char(struct ident_out *o, char c)
 		o->buf[o->len++] = c;
 	else
 		o->overflow = 1;
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the
- * bytes there are not one: overlong forms, surrogates and code points above
- * U+10FFFF are refused, as RFC 3629 requires.
- */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	size_t len;
-	size_t i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
 }
 
 /* 0 when `name` is UTF-8 without control characters, else -1. */

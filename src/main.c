@@ -476,6 +476,17 @@ int main(int argc, char **argv)
 		log_msg(SWEEPER_LOG_WARN, "%zu named user%s not found",
 			scope.nunknown, scope.nunknown == 1 ? "" : "s");
 
+	/*
+	 * The [webhook] keys are part of the config contract and are checked,
+	 * but this version does not post yet: say so rather than let an
+	 * operator wait for a message that never comes.
+	 */
+	if (cfg.webhook_url && *cfg.webhook_url)
+		log_msg(SWEEPER_LOG_WARN,
+			"[webhook] url is set, but this version of mfa-sweeper "
+			"does not post run summaries yet; the summary is on "
+			"stdout");
+
 	main_install_signals();
 	ret = main_run(&o, &cfg, rules, nnames, &scope, conn);
 out:

@@ -241,11 +241,10 @@ out:
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the
- * bytes there are not one: overlong forms, surrogates and code points above
- * U+10FFFF are refused, as RFC 3629 requires.
+ * Both value_quote() and ident.c's identifier check read UTF-8 with this,
+ * so a name the messages show as text is also one the quoting accepts.
  */
-static size_t utf8_seq_len(const unsigned char *s)
+size_t utf8_seq_len(const unsigned char *s)
 {
 	size_t len;
 	size_t i;
@@ -331,10 +330,11 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 }
 
 /*
- * inih only takes "; comment" after a value, so "24h  # one day" arrives
- * as the whole text.  Saying so beats saying "not a duration".
+ * "24h  # one day" arrives whole from inih.  Saying that the '#' is the
+ * problem beats saying "not a duration", so value_check() and the checks
+ * of the core keys both look for it first.
  */
-static int has_hash_comment(const char *value)
+int value_has_hash_comment(const char *value)
 {
 	const char *p;
 
@@ -345,13 +345,43 @@ static int has_hash_comment(const char *value)
 	return 0;
 }
 
-/* A value written in matching quotes: inih keeps quotes as text. */
-static int is_quoted(const char *value)
+/* Only matching quotes count: "5m' is a typo for the type check to name. */
+int value_is_quoted(const char *value)
 {
 	size_t len = strlen(value);
 
 	return len >= 2 && (value[0] == '"' || value[0] == '\'') &&
 	       value[len - 1] == value[0];
+}
+
+/*
+ * The checks of the core keys in config_keys.c refuse quotes and '#'
+ * comments in more keys than value_check() does; sharing the messages
+ * keeps the advice the same wherever a value is refused.
+ */
+void value_explain_quotes(const char *value, const char *tail, char *why,
+			  size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char bare[VALUE_QUOTE_MAX];
+	char inner[VALUE_QUOTE_MAX];
+
+	value_quote(value, shown, sizeof(shown));
+	snprintf(bare, sizeof(bare), "%.*s", (int)(strlen(value) - 2),
+		 value + 1);
+	value_quote(bare, inner, sizeof(inner));
+	why_set(why, whylen, "%s is in quotes; remove them and write just %s%s",
+		shown, inner, tail);
+}
+
+void value_explain_hash_comment(const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+
+	value_quote(value, shown, sizeof(shown));
+	why_set(why, whylen,
+		"%s has a '#' comment after the value; '#' starts a comment only at the start of a line: move it to its own line or write '; comment'",
+		shown);
 }
 
 /* Write the choices "a|b|c" as "a, b, c". */
@@ -459,7 +489,6 @@ int value_check(const struct sweeper_key *decl, const char *value,
 		char *why, size_t whylen)
 {
 	char shown[VALUE_QUOTE_MAX];
-	char inner[VALUE_QUOTE_MAX];
 	long long n;
 	int b;
 
@@ -483,21 +512,12 @@ int value_check(const struct sweeper_key *decl, const char *value,
 		empty_fix(decl, why, whylen);
 		return -1;
 	}
-	if (is_quoted(value)) {
-		char bare[VALUE_QUOTE_MAX];
-
-		snprintf(bare, sizeof(bare), "%.*s", (int)(strlen(value) - 2),
-			 value + 1);
-		value_quote(bare, inner, sizeof(inner));
-		why_set(why, whylen,
-			"%s is in quotes; remove them and write just %s",
-			shown, inner);
+	if (value_is_quoted(value)) {
+		value_explain_quotes(value, "", why, whylen);
 		return -1;
 	}
-	if (has_hash_comment(value)) {
-		why_set(why, whylen,
-			"%s has a '#' comment after the value; '#' starts a comment only at the start of a line: move it to its own line or write '; comment'",
-			shown);
+	if (value_has_hash_comment(value)) {
+		value_explain_hash_comment(value, why, whylen);
 		return -1;
 	}
 

@@ -1,6 +1,7 @@
 /*
  * values.h: parsing and checking of configuration values (durations,
- * booleans, whole numbers, comma lists) and of declared keys' values.
+ * booleans, whole numbers, comma lists) and of declared keys' values, and
+ * showing them safely in messages.
  */
 #ifndef SWEEPER_VALUES_H
 #define SWEEPER_VALUES_H
@@ -50,6 +51,45 @@ void list_free(char **items, size_t count);
  */
 int value_check(const struct sweeper_key *decl, const char *value,
 		char *why, size_t whylen);
+
+/*
+ * Whether `value` (not NULL) is written in matching single or double quotes,
+ * like '5m' or "json".  inih keeps quotes as part of the value, so a quoted
+ * value is almost always a mistake worth its own message.  Returns 1 or 0.
+ */
+int value_is_quoted(const char *value);
+
+/*
+ * Whether `value` (not NULL) holds a '#' after a space or tab, like
+ * "5000  # default".  inih takes only "; comment" after a value, so such a
+ * comment arrives as part of the value.  Returns 1 or 0.
+ */
+int value_has_hash_comment(const char *value);
+
+/*
+ * Write into `why` (at most `whylen` bytes) the problem and the fix for a
+ * value in quotes, `tail` ("" for none) appended: "'\"5m\"' is in quotes;
+ * remove them and write just '5m'".  `value` must be quoted, as
+ * value_is_quoted() tells.  The message repeats the value: not for secrets.
+ */
+void value_explain_quotes(const char *value, const char *tail, char *why,
+			  size_t whylen);
+
+/*
+ * Write into `why` (at most `whylen` bytes) the problem and the fix for a
+ * value with a '#' comment after it, as value_has_hash_comment() finds.
+ * The message repeats the value: not for secrets.
+ */
+void value_explain_hash_comment(const char *value, char *why, size_t whylen);
+
+/*
+ * Length of the well-formed UTF-8 sequence at `s` (1 to 4), or 0 when the
+ * bytes there are not one: overlong forms, surrogates and code points above
+ * U+10FFFF are refused, as RFC 3629 requires.  `s` points into a
+ * NUL-terminated string, and a sequence the NUL cuts short gives 0, so the
+ * caller may step by the result until it reaches the NUL.
+ */
+size_t utf8_seq_len(const unsigned char *s);
 
 /*
  * Write `text` into `buf` (at most `size` bytes, NUL included) as it should

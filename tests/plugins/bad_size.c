@@ -8,17 +8,7 @@
 
 #include <sweeper/plugin.h>
 
-static int bad_size_plan(const struct sweeper_host_api *api,
-			 struct sweeper_ctx *ctx, void *state, char *err,
-			 size_t errlen)
-{
-	(void)api;
-	(void)ctx;
-	(void)state;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
+#include "stub.h"
 
 /*
  * The object itself is complete, so a loader that wrongly reads past the
@@ -29,7 +19,7 @@ static const struct sweeper_plugin bad_size = {
 	SWEEPER_PLUGIN_MAGIC, SWEEPER_ABI_VERSION,
 	(uint32_t)offsetof(struct sweeper_plugin, plan),
 	"bad_size", "1.0", "test plugin reporting a truncated descriptor",
-	NULL, NULL, bad_size_plan, NULL
+	NULL, NULL, stub_plan, NULL
 };
 
 SWEEPER_PLUGIN_DEFINE(bad_size)

@@ -8,25 +8,15 @@
 
 #include <sweeper/plugin.h>
 
+#include "stub.h"
+
 static int bad_step_plan(const struct sweeper_host_api *api,
 			 struct sweeper_ctx *ctx, void *state, char *err,
 			 size_t errlen)
 {
-	/*
-	 * The table, key and user column exist in the reference schema, so
-	 * the only fault is in the predicate.  user_column is set so that
-	 * scoped runs do not skip the step and hide the fault.
-	 */
-	struct sweeper_step step = {
-		.size = sizeof(struct sweeper_step),
-		.table = "accounts_backupcode",
-		.key_column = "id",
-		.user_column = "user_id",
-		.predicate = "t.no_such_column IS NULL",
-		.nparams = 0,
-		.params = NULL,
-		.label = "broken step",
-	};
+	/* The one fault: the table has no column of that name. */
+	struct sweeper_step step = STUB_CODES_STEP("t.no_such_column IS NULL",
+						   "broken step");
 	int rc;
 
 	(void)state;

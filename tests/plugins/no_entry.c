@@ -4,26 +4,14 @@
  * program (or a misspelt one) would.  The loader must refuse it and name
  * the missing symbol.
  */
-#include <stddef.h>
-
 #include <sweeper/plugin.h>
 
-static int no_entry_plan(const struct sweeper_host_api *api,
-			 struct sweeper_ctx *ctx, void *state, char *err,
-			 size_t errlen)
-{
-	(void)api;
-	(void)ctx;
-	(void)state;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
+#include "stub.h"
 
 static const struct sweeper_plugin no_entry = {
 	SWEEPER_PLUGIN_HEADER,
 	"no_entry", "1.0", "test plugin without the entry symbol",
-	NULL, NULL, no_entry_plan, NULL
+	NULL, NULL, stub_plan, NULL
 };
 
 /*

@@ -23,6 +23,8 @@
 
 #include <sweeper/plugin.h>
 
+#include "stub.h"
+
 static const struct sweeper_key ok_keys_keys[] = {
 	{ "text", SWEEPER_KEY_STRING, "hello world", NULL, "any text" },
 	{ "flag", SWEEPER_KEY_BOOL, "false", NULL, "a boolean" },
@@ -48,16 +50,7 @@ static int ok_keys_init(const struct sweeper_host_api *api,
 			struct sweeper_ctx *ctx, void **state, char *err,
 			size_t errlen)
 {
-	struct sweeper_step step = {
-		.size = sizeof(struct sweeper_step),
-		.table = "accounts_backupcode",
-		.key_column = "id",
-		.user_column = "user_id",
-		.predicate = "false",
-		.nparams = 0,
-		.params = NULL,
-		.label = "must be refused",
-	};
+	struct sweeper_step step = STUB_CODES_STEP("false", "must be refused");
 	long long n;
 	int b;
 	int rc;

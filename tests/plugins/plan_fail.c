@@ -9,6 +9,8 @@
 
 #include <sweeper/plugin.h>
 
+#include "stub.h"
+
 /* Allocated so that a leak checker sees whether fini() was called. */
 static int plan_fail_init(const struct sweeper_host_api *api,
 			  struct sweeper_ctx *ctx, void **state, char *err,
@@ -32,16 +34,7 @@ static int plan_fail_plan(const struct sweeper_host_api *api,
 	 * A step that would delete every backup code if the core ran it
 	 * despite the failure below.
 	 */
-	struct sweeper_step step = {
-		.size = sizeof(struct sweeper_step),
-		.table = "accounts_backupcode",
-		.key_column = "id",
-		.user_column = "user_id",
-		.predicate = "true",
-		.nparams = 0,
-		.params = NULL,
-		.label = "everything",
-	};
+	struct sweeper_step step = STUB_CODES_STEP("true", "everything");
 
 	(void)state;
 	/* Whether the host took the step does not matter: plan fails. */

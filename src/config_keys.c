@@ -1,0 +1,524 @@
+/*
+ * config_keys.c: the keys of the core sections and the checks of their
+ * values.
+ *
+ * value_check() knows only a key's declared type.  The core keys need
+ * more: a batch_size of 0 is a whole number but no batch size, and a table
+ * name goes into SQL.  Each such key has a check here, looked up by section
+ * and key, and every message says what is wrong and how to write it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "config_keys.h"
+#include "ident.h"
+#include "values.h"
+
+#define RULES_DEFAULT "user_disabled, stale_devices, used_backup_codes"
+
+/* PostgreSQL takes lock_timeout and statement_timeout as an int of ms. */
+#define PG_TIMEOUT_MAX_MS 2147483647LL
+
+const struct sweeper_key config_database_keys[] = {
+	{ "dsn", SWEEPER_KEY_STRING, "", NULL,
+	  "libpq connection string or URI; empty uses the PG* environment variables" },
+	{ "lock_timeout", SWEEPER_KEY_DURATION, "2s", NULL,
+	  "how long a batch waits for a row lock before it gives up" },
+	{ "statement_timeout", SWEEPER_KEY_DURATION, "60s", NULL,
+	  "longest time one batch statement may run" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_sweeper_keys[] = {
+	{ "plugin_dir", SWEEPER_KEY_STRING, SWEEPER_PLUGIN_DIR, NULL,
+	  "directory of the rule plugins; relative to the config file's directory" },
+	{ "rules", SWEEPER_KEY_STRING, RULES_DEFAULT, NULL,
+	  "comma-separated rules to run, in this order" },
+	{ "batch_size", SWEEPER_KEY_INT, "5000", NULL,
+	  "rows deleted per batch (one transaction each), 1 to 1000000" },
+	{ "max_runtime", SWEEPER_KEY_DURATION, "0", NULL,
+	  "stop starting new batches after this long; 0 = no limit" },
+	{ "pause", SWEEPER_KEY_DURATION, "0ms", NULL,
+	  "sleep between batches" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_schema_keys[] = {
+	{ "users_table", SWEEPER_KEY_STRING, "accounts_user", NULL,
+	  "users table, table or schema.table" },
+	{ "user_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "users: primary key" },
+	{ "user_email_column", SWEEPER_KEY_STRING, "email", NULL,
+	  "users: email, for --user-email" },
+	{ "mfa_enrolled_column", SWEEPER_KEY_STRING, "mfa_enrolled", NULL,
+	  "users: boolean, true while MFA is on" },
+	{ "mfa_disabled_at_column", SWEEPER_KEY_STRING, "mfa_disabled_at", NULL,
+	  "users: timestamptz of the last MFA disable" },
+	{ "devices_table", SWEEPER_KEY_STRING, "otp_totp_totpdevice", NULL,
+	  "TOTP devices table, table or schema.table" },
+	{ "device_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "devices: unique key that batches walk (the primary key)" },
+	{ "device_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
+	  "devices: the owning user's id" },
+	{ "device_confirmed_column", SWEEPER_KEY_STRING, "confirmed", NULL,
+	  "devices: boolean, true once confirmed" },
+	{ "device_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
+	  "devices: timestamptz of creation; empty if the table has none" },
+	{ "codes_table", SWEEPER_KEY_STRING, "accounts_backupcode", NULL,
+	  "backup codes table, table or schema.table" },
+	{ "code_id_column", SWEEPER_KEY_STRING, "id", NULL,
+	  "codes: unique key that batches walk (the primary key)" },
+	{ "code_user_column", SWEEPER_KEY_STRING, "user_id", NULL,
+	  "codes: the owning user's id" },
+	{ "code_used_column", SWEEPER_KEY_STRING, "used", NULL,
+	  "codes: boolean, true once used; empty means used_at IS NOT NULL" },
+	{ "code_used_at_column", SWEEPER_KEY_STRING, "used_at", NULL,
+	  "codes: timestamptz of use" },
+	{ "code_created_at_column", SWEEPER_KEY_STRING, "created_at", NULL,
+	  "codes: timestamptz of creation; empty if the table has none" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct sweeper_key config_webhook_keys[] = {
+	{ "url", SWEEPER_KEY_STRING, "", NULL,
+	  "http:// or https:// address to post the run summary to; empty = none" },
+	{ "format", SWEEPER_KEY_ENUM, "json", "json|slack",
+	  "json: the run summary; slack: a Slack message" },
+	{ "secret", SWEEPER_KEY_STRING, "", NULL,
+	  "HMAC key to sign requests with; empty = unsigned" },
+	{ "secret_file", SWEEPER_KEY_STRING, "", NULL,
+	  "file holding the HMAC key, instead of secret" },
+	{ "timeout", SWEEPER_KEY_DURATION, "10s", NULL,
+	  "time limit of one delivery attempt" },
+	{ "retries", SWEEPER_KEY_INT, "3", NULL,
+	  "attempts after the first failed one, 0 to 20" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+const struct core_section core_sections[] = {
+	{ "database", config_database_keys },
+	{ "sweeper", config_sweeper_keys },
+	{ "schema", config_schema_keys },
+	{ "webhook", config_webhook_keys },
+	{ NULL, NULL }
+};
+
+const struct core_section *core_section_find(const char *name)
+{
+	const struct core_section *cs;
+
+	for (cs = core_sections; cs->name; cs++) {
+		if (strcmp(cs->name, name) == 0)
+			return cs;
+	}
+	return NULL;
+}
+
+const struct sweeper_key *key_table_find(const struct sweeper_key *keys,
+					 const char *name)
+{
+	const struct sweeper_key *k;
+
+	for (k = keys; k && k->name; k++) {
+		if (strcmp(k->name, name) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const struct sweeper_key *core_key_find(const char *section, const char *key)
+{
+	const struct core_section *cs = core_section_find(section);
+
+	return cs ? key_table_find(cs->keys, key) : NULL;
+}
+
+const char *core_key_locate(const char *key)
+{
+	const struct core_section *cs;
+
+	for (cs = core_sections; cs->name; cs++) {
+		if (key_table_find(cs->keys, key))
+			return cs->name;
+	}
+	return NULL;
+}
+
+/*
+ * The keys checked here are strings to value_check(), which takes any
+ * text; saying what the quotes would do tells why they are refused.
+ */
+static int quoted_fix(const char *value, char *why, size_t whylen)
+{
+	value_explain_quotes(value, " (quotes would be part of the value)",
+			     why, whylen);
+	return -1;
+}
+
+/*
+ * The DSN and the secret may hold passwords: their checks never repeat
+ * the value, so that a typo does not put a password in the journal.
+ */
+static int check_secret_text(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	(void)decl;
+	if (!value_is_quoted(value))
+		return 0;
+	snprintf(why, whylen,
+		 "the value is in quotes; remove them (quotes would be part of the value)");
+	return -1;
+}
+
+static int check_pg_timeout(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms <= PG_TIMEOUT_MAX_MS)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
+		 shown);
+	return -1;
+}
+
+static int check_int_range(const struct sweeper_key *decl, const char *value,
+			   long long min, long long max, char *why,
+			   size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *problem = "is not a whole number";
+	const char *p;
+	long long n;
+
+	if (value[0] == '\0' || value_is_quoted(value))
+		return value_check(decl, value, why, whylen);
+	if (uint_parse(value, &n) == 0 && n >= min && n <= max)
+		return 0;
+	/* All digits but refused: the number is just too big or small. */
+	for (p = value; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p == '\0')
+		problem = "is out of range";
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen, "%s %s; write a number from %lld to %lld, e.g. %s = %s",
+		 shown, problem, min, max, decl->name, decl->default_value);
+	return -1;
+}
+
+static int check_batch_size(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 1, 1000000, why, whylen);
+}
+
+static int check_retries(const struct sweeper_key *decl, const char *value,
+			 char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 0, 20, why, whylen);
+}
+
+/* curl takes a timeout of 0 as none: a dead webhook would hang the run. */
+static int check_webhook_timeout(const struct sweeper_key *decl,
+				 const char *value, char *why, size_t whylen)
+{
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms > 0)
+		return 0;
+	snprintf(why, whylen,
+		 "a timeout of 0 would let a dead webhook hang the run; write a duration such as %s = 10s",
+		 decl->name);
+	return -1;
+}
+
+/* A path is taken as written: no shell ever expands a '~' in it. */
+static int check_path(const struct sweeper_key *decl, const char *value,
+		      int may_be_empty, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+
+	if (value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	if (value[0] == '\0' && !may_be_empty) {
+		snprintf(why, whylen,
+			 "the value is empty; write a directory, e.g. %s = %s",
+			 decl->name, decl->default_value);
+		return -1;
+	}
+	if (value[0] == '~') {
+		value_quote(value, shown, sizeof(shown));
+		snprintf(why, whylen,
+			 "%s starts with '~', which is not expanded here; write the full path",
+			 shown);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_plugin_dir(const struct sweeper_key *decl,
+			    const char *value, char *why, size_t whylen)
+{
+	return check_path(decl, value, 0, why, whylen);
+}
+
+static int check_secret_file(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	return check_path(decl, value, 1, why, whylen);
+}
+
+static int rule_name_valid(const char *name)
+{
+	const char *p;
+
+	if (!*name)
+		return 0;
+	for (p = name; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int check_rules(const struct sweeper_key *decl, const char *value,
+		       char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	size_t i;
+	size_t j;
+	int ret = -1;
+
+	if (value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	value_quote(value, shown, sizeof(shown));
+	if (list_split(value, &names, &n) != 0) {
+		snprintf(why, whylen,
+			 "%s has an empty name between commas; write the names separated by commas on one line, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+		goto out;
+	}
+	if (n == 0) {
+		snprintf(why, whylen,
+			 "no rules listed; list at least one, e.g. %s = %s",
+			 decl->name, decl->default_value);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!rule_name_valid(names[i])) {
+			value_quote(names[i], shown, sizeof(shown));
+			snprintf(why, whylen,
+				 "%s is not a rule name; rule names use only a-z, 0-9 and _, and commas separate them",
+				 shown);
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(names[i], names[j]) == 0) {
+				value_quote(names[i], shown, sizeof(shown));
+				snprintf(why, whylen,
+					 "%s is listed twice; list each rule once",
+					 shown);
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+out:
+	list_free(names, n);
+	return ret;
+}
+
+/*
+ * A webhook URL often carries its own credential (Slack's do), so the
+ * messages about it never repeat it either.
+ */
+static int check_url(const struct sweeper_key *decl, const char *value,
+		     char *why, size_t whylen)
+{
+	const unsigned char *p;
+	size_t skip;
+
+	if (value[0] == '\0')
+		return 0;
+	if (value_is_quoted(value)) {
+		snprintf(why, whylen,
+			 "the value is in quotes; remove them (quotes would be part of the URL)");
+		return -1;
+	}
+	if (strncasecmp(value, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(value, "https://", 8) == 0)
+		skip = 8;
+	else
+		skip = 0;
+	if (skip == 0 || value[skip] == '\0' || value[skip] == '/') {
+		snprintf(why, whylen,
+			 "the value is not an http:// or https:// address; write the full address, e.g. %s = https://hooks.example.com/mfa-sweeper, or leave it empty for no webhook",
+			 decl->name);
+		return -1;
+	}
+	for (p = (const unsigned char *)value; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f) {
+			snprintf(why, whylen,
+				 "the address holds a blank or control character (character %zu); percent-encode it (a blank is %%20), or put a comment on its own line",
+				 (size_t)(p - (const unsigned char *)value) + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What a schema key names, for the checks and their messages. */
+enum schema_kind {
+	SCHEMA_TABLE,
+	SCHEMA_COLUMN,
+	SCHEMA_OPTIONAL_COLUMN
+};
+
+static int check_schema(const struct sweeper_key *decl, const char *value,
+			enum schema_kind kind, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char quoted[IDENT_MAX];
+	const char *what = kind == SCHEMA_TABLE ? "table" : "column";
+	int rc;
+
+	if (value[0] == '\0') {
+		if (kind == SCHEMA_OPTIONAL_COLUMN)
+			return 0;
+		snprintf(why, whylen,
+			 "the value is empty; write the %s name, e.g. %s = %s",
+			 what, decl->name, decl->default_value);
+		return -1;
+	}
+	value_quote(value, shown, sizeof(shown));
+
+	/*
+	 * Double quotes are identifier syntax here ("odd.schema".table), but
+	 * single quotes never are: 'accounts_user' would name a table whose
+	 * name has quotes in it.
+	 */
+	if (value[0] == '\'' && value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	/* "public . users" would name " users" in "public ". */
+	if (kind == SCHEMA_TABLE && !strchr(value, '"') &&
+	    (strstr(value, " .") || strstr(value, ". ") ||
+	     strstr(value, "\t.") || strstr(value, ".\t"))) {
+		snprintf(why, whylen,
+			 "%s has blanks around the '.'; write schema.table without them, e.g. %s = public.%s",
+			 shown, decl->name, decl->default_value);
+		return -1;
+	}
+
+	if (kind == SCHEMA_TABLE)
+		rc = ident_quote(value, quoted, sizeof(quoted));
+	else
+		rc = ident_quote_column(value, quoted, sizeof(quoted));
+	if (rc == 0)
+		return 0;
+	if (kind == SCHEMA_TABLE)
+		snprintf(why, whylen,
+			 "%s is not a table name; write table or schema.table in printable UTF-8, with double quotes around a part that holds a dot, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+	else
+		snprintf(why, whylen,
+			 "%s is not a column name; write one name in printable UTF-8, in double quotes if it holds a dot, e.g. %s = %s",
+			 shown, decl->name, decl->default_value);
+	return -1;
+}
+
+static int check_table(const struct sweeper_key *decl, const char *value,
+		       char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_TABLE, why, whylen);
+}
+
+static int check_column(const struct sweeper_key *decl, const char *value,
+			char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_COLUMN, why, whylen);
+}
+
+/* Columns a table may lack; the rules then change meaning (DESIGN.md 3). */
+static int check_optional_column(const struct sweeper_key *decl,
+				 const char *value, char *why, size_t whylen)
+{
+	return check_schema(decl, value, SCHEMA_OPTIONAL_COLUMN, why, whylen);
+}
+
+/*
+ * A check of one core key's value beyond its declared type.  Writes the
+ * problem and the fix, without the key's name, into `why`.
+ */
+typedef int (*core_check_fn)(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen);
+
+struct core_check {
+	const char *section;
+	const char *key;
+	core_check_fn check;
+	int literal;    /* may hold anything, " #" included: a password */
+};
+
+/* Keys not listed here are checked by value_check() alone. */
+static const struct core_check core_checks[] = {
+	{ "database", "dsn", check_secret_text, 1 },
+	{ "database", "lock_timeout", check_pg_timeout, 0 },
+	{ "database", "statement_timeout", check_pg_timeout, 0 },
+	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
+	{ "sweeper", "rules", check_rules, 0 },
+	{ "sweeper", "batch_size", check_batch_size, 0 },
+	{ "schema", "users_table", check_table, 0 },
+	{ "schema", "user_id_column", check_column, 0 },
+	{ "schema", "user_email_column", check_column, 0 },
+	{ "schema", "mfa_enrolled_column", check_column, 0 },
+	{ "schema", "mfa_disabled_at_column", check_column, 0 },
+	{ "schema", "devices_table", check_table, 0 },
+	{ "schema", "device_id_column", check_column, 0 },
+	{ "schema", "device_user_column", check_column, 0 },
+	{ "schema", "device_confirmed_column", check_column, 0 },
+	{ "schema", "device_created_at_column", check_optional_column, 0 },
+	{ "schema", "codes_table", check_table, 0 },
+	{ "schema", "code_id_column", check_column, 0 },
+	{ "schema", "code_user_column", check_column, 0 },
+	{ "schema", "code_used_column", check_optional_column, 0 },
+	{ "schema", "code_used_at_column", check_column, 0 },
+	{ "schema", "code_created_at_column", check_optional_column, 0 },
+	{ "webhook", "url", check_url, 0 },
+	{ "webhook", "secret", check_secret_text, 1 },
+	{ "webhook", "secret_file", check_secret_file, 0 },
+	{ "webhook", "timeout", check_webhook_timeout, 0 },
+	{ "webhook", "retries", check_retries, 0 },
+};
+
+int core_value_check(const char *section, const struct sweeper_key *decl,
+		     const char *value, char *why, size_t whylen)
+{
+	const struct core_check *c = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(core_checks) / sizeof(core_checks[0]); i++) {
+		if (strcmp(core_checks[i].section, section) == 0 &&
+		    strcmp(core_checks[i].key, decl->name) == 0)
+			c = &core_checks[i];
+	}
+	if ((!c || !c->literal) && value_has_hash_comment(value)) {
+		value_explain_hash_comment(value, why, whylen);
+		return -1;
+	}
+	if (c)
+		return c->check(decl, value, why, whylen);
+	return value_check(decl, value, why, whylen);
+}
