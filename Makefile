@@ -66,7 +66,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
 
-.PHONY: all check demo install uninstall deps clean test-progs bench
+.PHONY: all check demo install uninstall deps clean test-progs
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
 
@@ -77,11 +77,11 @@ $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h
+$(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h plugins/builtin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
 
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h tests/plugins/stub.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
 
@@ -107,11 +107,6 @@ demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash tests/demo/demo.sh
-
-bench:
-	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) bash tests/bench/bench.sh
 
 # apt-get runs only when a package is missing, so this is cheap to repeat.
 deps:
