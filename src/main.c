@@ -15,7 +15,6 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
-#include "ident.h"
 #include "log.h"
 #include "rule.h"
 #include "scope.h"
@@ -151,37 +150,6 @@ static int main_list_rules(const struct config *cfg, char **names, size_t n)
 		plugin_unload(&p);
 	}
 	return ret;
-}
-
-/* The [schema] users columns scoped runs and --check-config rely on. */
-static int main_check_users_table(PGconn *conn, const struct config *cfg,
-				  char *err, size_t errlen)
-{
-	char users[IDENT_MAX], id[IDENT_MAX], email[IDENT_MAX];
-	struct strbuf sql = STRBUF_INIT;
-	char why[1024];
-	int rc = 0;
-
-	if (ident_quote(config_schema(cfg, "users_table"), users, sizeof(users)) ||
-	    ident_quote_column(config_schema(cfg, "user_id_column"), id,
-			       sizeof(id)) ||
-	    ident_quote_column(config_schema(cfg, "user_email_column"), email,
-			       sizeof(email))) {
-		snprintf(err, errlen, "invalid users table or column in [schema]");
-		return -1;
-	}
-	strbuf_addf(&sql, "SELECT %s, %s FROM %s LIMIT 0", id, email, users);
-	if (db_exec(conn, strbuf_str(&sql), why, sizeof(why)) != 0) {
-		snprintf(err, errlen,
-			 "[schema] users_table '%s' with user_id_column '%s' "
-			 "and user_email_column '%s' does not work: %s",
-			 config_schema(cfg, "users_table"),
-			 config_schema(cfg, "user_id_column"),
-			 config_schema(cfg, "user_email_column"), why);
-		rc = -1;
-	}
-	strbuf_release(&sql);
-	return rc;
 }
 
 static void main_log_rule(const struct rule_result *r, int dry_run)
@@ -424,7 +392,7 @@ int main(int argc, char **argv)
 
 	/* Preflight: every step must plan before anything is deleted. */
 	if ((info.scoped || o.check_config) &&
-	    main_check_users_table(conn, &cfg, err, sizeof(err)) != 0) {
+	    scope_check_users_table(conn, &cfg, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 		goto out;

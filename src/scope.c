@@ -173,26 +173,68 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 	return 0;
 }
 
+/* The [schema] users table and its id and email columns, quoted. */
+struct scope_names {
+	char users[IDENT_MAX];
+	char id[IDENT_MAX];
+	char email[IDENT_MAX];
+};
+
+static int scope_names_quote(struct scope_names *n, const struct config *cfg,
+			     char *err, size_t errlen)
+{
+	if (ident_quote(config_schema(cfg, "users_table"), n->users,
+			sizeof(n->users)) ||
+	    ident_quote_column(config_schema(cfg, "user_id_column"), n->id,
+			       sizeof(n->id)) ||
+	    ident_quote_column(config_schema(cfg, "user_email_column"),
+			       n->email, sizeof(n->email))) {
+		snprintf(err, errlen,
+			 "invalid users table or column name in [schema]");
+		return -1;
+	}
+	return 0;
+}
+
+int scope_check_users_table(PGconn *conn, const struct config *cfg,
+			    char *err, size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct scope_names n;
+	char why[1024];
+	int rc = 0;
+
+	if (scope_names_quote(&n, cfg, err, errlen) != 0)
+		return -1;
+	strbuf_addf(&sql, "SELECT %s, %s FROM %s LIMIT 0", n.id, n.email,
+		    n.users);
+	if (db_exec(conn, strbuf_str(&sql), why, sizeof(why)) != 0) {
+		snprintf(err, errlen,
+			 "[schema] users_table '%s' with user_id_column '%s' "
+			 "and user_email_column '%s' does not work: %s",
+			 config_schema(cfg, "users_table"),
+			 config_schema(cfg, "user_id_column"),
+			 config_schema(cfg, "user_email_column"), why);
+		rc = -1;
+	}
+	strbuf_release(&sql);
+	return rc;
+}
+
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen)
 {
-	char users[IDENT_MAX], id[IDENT_MAX], email[IDENT_MAX];
 	struct strbuf sql = STRBUF_INIT;
+	struct scope_names n;
 	char *arrays[2] = { NULL, NULL };
 	const char *params[2];
 	char why[1024];
 	PGresult *res = NULL;
 	int i, ret = -1;
 
-	if (ident_quote(config_schema(cfg, "users_table"), users, sizeof(users)) ||
-	    ident_quote_column(config_schema(cfg, "user_id_column"), id,
-			       sizeof(id)) ||
-	    ident_quote_column(config_schema(cfg, "user_email_column"), email,
-			       sizeof(email))) {
-		snprintf(err, errlen, "invalid users table or column name in [schema]");
-		return -1;
-	}
 	*bad_input = 0;
+	if (scope_names_quote(&n, cfg, err, errlen) != 0)
+		return -1;
 	if (scope_check_ids(s, conn, cfg, bad_input, err, errlen) != 0)
 		return -1;
 	arrays[0] = scope_text_array(s->ids, s->nids);
@@ -211,7 +253,7 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		    " SELECT DISTINCT q.v, u.%s::text FROM unnest($2::text[]) AS q(v)"
 		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
 		    " ORDER BY 2, 1",
-		    id, users, id, id, users, email);
+		    n.id, n.users, n.id, n.id, n.users, n.email);
 	res = db_query(conn, strbuf_str(&sql), 2, params, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot look up the named users in '%s': %s",

@@ -45,6 +45,14 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen);
 
 /*
+ * Check that the [schema] users table and its id and email columns exist
+ * (scoped runs and --check-config rely on them).  Returns 0, or -1 with one
+ * line in err naming the three keys.
+ */
+int scope_check_users_table(PGconn *conn, const struct config *cfg,
+			    char *err, size_t errlen);
+
+/*
  * A PostgreSQL array literal of the strings, each double-quoted with
  * backslash and double quote escaped.  The caller frees it.
  */
