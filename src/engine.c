@@ -95,15 +95,15 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
  * identify a row.  Also proves the table exists.
  */
 static int engine_table_kind(struct engine *e, const struct rule *r,
-			     const struct step *step, int *by_key, char *err,
-			     size_t errlen)
+			     const struct step *step, int *many_tables,
+			     char *err, size_t errlen)
 {
 	char quoted[IDENT_MAX];
 	const char *params[1];
 	PGresult *res;
 	char why[512];
 
-	*by_key = 0;
+	*many_tables = 0;
 	if (ident_quote(step->table, quoted, sizeof(quoted)) != 0) {
 		snprintf(err, errlen, "rule '%s': invalid table name '%s'",
 			 r->name, step->table);
@@ -127,7 +127,7 @@ static int engine_table_kind(struct engine *e, const struct rule *r,
 		PQclear(res);
 		return -1;
 	}
-	*by_key = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*many_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return 0;
 }
@@ -145,12 +145,12 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
 	char why[1024];
-	int by_key;
+	int many_tables;
 
-	if (engine_table_kind(e, r, step, &by_key, err, errlen) != 0)
+	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
 		return NULL;
 	if (stmt_build(st, r, step, STMT_DELETE, e->batch_size,
-		       step->user_column ? e->scope : NULL, bounds, by_key, why,
+		       step->user_column ? e->scope : NULL, bounds, many_tables, why,
 		       sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return NULL;
@@ -320,7 +320,7 @@ static void engine_take(char **dst, const PGresult *pg, int col)
  * w->last_victim.
  */
 static int engine_batch(struct engine *e, const struct rule *r,
-			const struct step *step, int by_key,
+			const struct step *step, int many_tables,
 			struct engine_walk *w, struct rule_result *res)
 {
 	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
@@ -345,7 +345,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 	w->upto = NULL;
 	if (w->window > 0) {
 		if (stmt_build(&st, r, step, STMT_WINDOW, w->window, NULL,
-			       &bounds, by_key, why, sizeof(why)) != 0) {
+			       &bounds, many_tables, why, sizeof(why)) != 0) {
 			ret = engine_failure(e, "cannot build the batch", why,
 					     res);
 			goto out;
@@ -365,7 +365,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 	}
 	bounds.upto = w->upto;
 	if (stmt_build(&st, r, step, STMT_DELETE, e->batch_size, scope, &bounds,
-		       by_key, why, sizeof(why)) != 0) {
+		       many_tables, why, sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}
@@ -455,11 +455,11 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 	struct engine_walk w;
 	char why[1024];
 	long long t0;
-	int by_key, rc;
+	int many_tables, rc;
 
 	if (e->dry_run)
 		return engine_count_step(e, r, step, sr, res);
-	if (engine_table_kind(e, r, step, &by_key, why, sizeof(why)) != 0)
+	if (engine_table_kind(e, r, step, &many_tables, why, sizeof(why)) != 0)
 		return engine_failure(e, "preflight", why, res);
 
 	memset(&w, 0, sizeof(w));
@@ -479,7 +479,7 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 			break;
 		}
 		t0 = engine_now_ms();
-		rc = engine_batch(e, r, step, by_key, &w, res);
+		rc = engine_batch(e, r, step, many_tables, &w, res);
 		if (rc != ENGINE_DONE)
 			break;
 		if (w.deleted > 0) {

@@ -102,7 +102,7 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 int stmt_build(struct stmt *st, const struct rule *rule,
 	       const struct step *step, enum stmt_kind kind, long long limit,
 	       const struct stmt_scope *scope,
-	       const struct stmt_bounds *bounds, int by_key, char *err,
+	       const struct stmt_bounds *bounds, int many_tables, char *err,
 	       size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
@@ -165,9 +165,10 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 	 * the newest version of a row that changed since the snapshot.
 	 */
 	strbuf_addf(&sql,
-		    "WITH victims AS (SELECT %s.ctid AS row_ctid, %s.%s AS row_key"
+		    "WITH victims AS (SELECT %s.tableoid AS row_oid,"
+		    " %s.ctid AS row_ctid, %s.%s AS row_key"
 		    " FROM %s AS %s WHERE (%s)",
-		    t, t, n.key, n.table, t, step->predicate);
+		    t, t, t, n.key, n.table, t, step->predicate);
 	if (scope)
 		stmt_add_scope(&sql, st, &n, n.user, scope);
 	stmt_add_bounds(&sql, st, n.key, bounds);
@@ -175,15 +176,17 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 		    " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),",
 		    t, n.key, limit, t);
 	/*
-	 * Deleting by ctid is a TID scan of exactly the victims; a ctid is
-	 * only unique within one physical table, so partitioned and
-	 * inherited tables delete by key instead.
+	 * Deleting by ctid is a TID scan of exactly the victims.  A ctid is
+	 * only unique within one physical table, and a key need not be
+	 * unique across the partitions or children of a table, so there
+	 * rows are matched on both the table they live in and their ctid.
 	 */
-	if (by_key)
+	if (many_tables)
 		strbuf_addf(&sql,
-			    " gone AS (DELETE FROM %s AS %s WHERE %s.%s ="
-			    " ANY(ARRAY(SELECT row_key FROM victims)) RETURNING 1)",
-			    n.table, t, t, n.key);
+			    " gone AS (DELETE FROM %s AS %s USING victims AS v"
+			    " WHERE %s.tableoid = v.row_oid AND %s.ctid = v.row_ctid"
+			    " RETURNING 1)",
+			    n.table, t, t, t);
 	else
 		strbuf_addf(&sql,
 			    " gone AS (DELETE FROM %s AS %s WHERE %s.ctid ="

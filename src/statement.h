@@ -52,16 +52,17 @@ struct stmt {
  * Build the statement of `kind` for `step` (or, for STMT_SKIPPED_USERS,
  * for the rule's user filter: `step` is then unused and may be NULL).
  * `scope` is NULL for an unscoped run; `bounds` (NULL for none) limits
- * STMT_DELETE and STMT_WINDOW to a key range; `by_key` deletes by key
- * instead of ctid, for partitioned and inherited tables where a ctid is
- * not unique.  Parameter values are borrowed from the step, scope and
- * bounds, which must outlive the statement.  Returns 0, or -1 with one
- * line in err when an identifier cannot be quoted.
+ * STMT_DELETE and STMT_WINDOW to a key range; `many_tables` matches
+ * victims on (tableoid, ctid) instead of ctid alone, for partitioned and
+ * inherited tables where a ctid is not unique.  Parameter values are
+ * borrowed from the step, scope and bounds, which must outlive the
+ * statement.  Returns 0, or -1 with one line in err when an identifier
+ * cannot be quoted.
  */
 int stmt_build(struct stmt *st, const struct rule *rule,
 	       const struct step *step, enum stmt_kind kind, long long limit,
 	       const struct stmt_scope *scope,
-	       const struct stmt_bounds *bounds, int by_key, char *err,
+	       const struct stmt_bounds *bounds, int many_tables, char *err,
 	       size_t errlen);
 
 /* Free the SQL text; *st may be rebuilt. */
