@@ -354,8 +354,8 @@ static int engine_batch(struct engine *e, const struct rule *r,
 			      sizeof(why));
 		stmt_free(&st);
 		if (!pg) {
-			ret = engine_failure(e, "batch failed and was rolled "
-					     "back", why, res);
+			ret = engine_failure(e, "cannot find the batch's key "
+					     "window", why, res);
 			goto out;
 		}
 		if (PQntuples(pg) == 1)

@@ -54,6 +54,12 @@ static void main_install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * A reader of stdout that went away (mfa-sweeper | head) must not
+	 * kill the run before it logs its result; the write fails instead.
+	 */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* The rules this run uses: the -r ones, each of which must be enabled. */

@@ -523,4 +523,49 @@ EOF
 		"exactly the victims are gone, in both partitions"
 }
 
+# ------------------------------------------------------------ kill -9
+
+# A sweeper killed with SIGKILL in the middle of a batch leaves an open
+# transaction the server rolls back: only whole batches are ever gone.  A
+# trigger makes every row slow to delete, so each batch of 100 takes about
+# 0.2 s and a kill lands inside one.  Three kills, each checked.
+t_killed_mid_batch_leaves_only_whole_batches() {
+	codes_db 2000
+	sql <<'EOF'
+CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_sleep(0.002);
+  RETURN OLD;
+END $$;
+CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION slow_delete();
+EOF
+	cfg_std used_backup_codes "batch_size = 100"
+	local round child left before
+	before=2000
+	for round in 1 2 3; do
+		sweep_bg -c "$CFG" --json
+		sleep 0.7
+		child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+		[ -n "$child" ] || die "round $round: cannot find the sweeper process"
+		kill -KILL "$child"
+		# Not sweep_bg_wait: a killed sweeper is what this test wants,
+		# not a crash to report.
+		wait_until 10 '[ -s "$T_DIR/bg.rc" ]' ||
+			die "round $round: the killed sweeper did not exit"
+		assert_eq "$(cat "$T_DIR/bg.rc")" 137 "round $round: the sweeper died of SIGKILL"
+		# The backend runs on until it notices its client is gone.
+		wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'mfa-sweeper'"'"'")" = 0 ]' ||
+			die "round $round: the killed run's session did not end"
+		left=$(rows_left must-go-bulk)
+		assert_int_cmp "$left" -lt "$before" "round $round: the run deleted something before the kill"
+		assert_int_cmp "$left" -gt 0 "round $round: the kill came before the end"
+		assert_eq $(((2000 - left) % 100)) 0 \
+			"round $round: rows gone ($((2000 - left))) are whole batches of 100"
+		assert_eq "$(rows_left must-stay)" 3 "round $round: rows that must stay are there"
+		before=$left
+	done
+	assert_eq "$(advisory_lock_held)" 0 "no advisory lock left behind"
+}
+
 run_tests "$@"

@@ -206,7 +206,9 @@ _check_crash() {
 # $T_DIR/bg.stdout, bg.stderr, exit code in bg.rc); sets BG_PID (the pid of
 # the `timeout` wrapper, which forwards signals to the sweeper).
 sweep_bg() {
-	: >"$T_DIR/bg.rc.tmp"
+	# A second background run in one test must not read the first's
+	# pid or exit code.
+	rm -f "$T_DIR/bg.rc" "$T_DIR/bg.pid"
 	(
 		timeout -k 5 "$T_SWEEP_TIMEOUT" "$SWEEPER_BIN" "$@" \
 			>"$T_DIR/bg.stdout" 2>"$T_DIR/bg.stderr" </dev/null &
