@@ -82,30 +82,6 @@ static const char *printable(const char *value, char *buf, size_t size)
 }
 
 /*
- * True when `q` is exactly one double-quoted identifier.  The host quotes
- * "schema.table" as two parts; a column name must be one, or t."a"."b"
- * would name something else than a column of the row.
- */
-__attribute__((unused))
-static int is_one_quoted_part(const char *q)
-{
-	size_t n = strlen(q);
-	size_t i;
-
-	if (n < 2 || q[0] != '"' || q[n - 1] != '"')
-		return 0;
-	for (i = 1; i < n - 1; i++) {
-		if (q[i] != '"')
-			continue;
-		/* Inside the quotes a double quote only appears doubled. */
-		if (i + 1 >= n - 1 || q[i + 1] != '"')
-			return 0;
-		i++;
-	}
-	return 1;
-}
-
-/*
  * Read the [schema] key `key`, which rule `rule` needs, and check that it
  * quotes as `flags` asks.  On success *value (unless `value` is NULL) is
  * the unquoted text, borrowed from the host until fini(), and `quoted`
@@ -143,15 +119,17 @@ static int schema_name(const struct sweeper_host_api *api,
 			key, rule);
 		return -1;
 	}
-	if (api->quote_ident(ctx, v, quoted, QUOTED_MAX) != SWEEPER_OK) {
+	if ((flags & SCHEMA_COLUMN) &&
+	    api->quote_column(ctx, v, quoted, QUOTED_MAX) != SWEEPER_OK) {
 		set_err(err, errlen,
-			"[schema] %s = '%s' is not a valid sql identifier",
+			"[schema] %s = '%s' is not a valid column name; write one column, without a table or schema",
 			key, printable(v, shown, sizeof(shown)));
 		return -1;
 	}
-	if ((flags & SCHEMA_COLUMN) && !is_one_quoted_part(quoted)) {
+	if (!(flags & SCHEMA_COLUMN) &&
+	    api->quote_ident(ctx, v, quoted, QUOTED_MAX) != SWEEPER_OK) {
 		set_err(err, errlen,
-			"[schema] %s = '%s' is not a single column name; write the column without a table or schema",
+			"[schema] %s = '%s' is not a valid sql identifier",
 			key, printable(v, shown, sizeof(shown)));
 		return -1;
 	}

@@ -87,6 +87,16 @@ static int host_quote_ident(struct sweeper_ctx *ctx, const char *name,
 						   SWEEPER_ERR_RANGE;
 }
 
+static int host_quote_column(struct sweeper_ctx *ctx, const char *name,
+			     char *buf, size_t size)
+{
+	(void)ctx;
+	if (!name || !buf)
+		return SWEEPER_ERR_RANGE;
+	return ident_quote_column(name, buf, size) == 0 ? SWEEPER_OK :
+							  SWEEPER_ERR_RANGE;
+}
+
 static void host_log(struct sweeper_ctx *ctx, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -180,6 +190,7 @@ static const struct sweeper_host_api host_api_table = {
 	.add_step = host_add_step,
 	.run_info = host_run_info,
 	.set_user_filter = host_set_user_filter,
+	.quote_column = host_quote_column,
 };
 
 const struct sweeper_host_api *host_api(void)

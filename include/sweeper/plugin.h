@@ -248,6 +248,15 @@ struct sweeper_host_api {
 	 */
 	int (*set_user_filter)(struct sweeper_ctx *ctx, const char *predicate,
 			       int nparams, const char *const *params);
+
+	/*
+	 * Quote a column name: like quote_ident(), but exactly one part, so
+	 * "a.b" is refused instead of becoming "a"."b", which after t. would
+	 * name something other than a column of the row.  SWEEPER_ERR_RANGE
+	 * for such a name and in every case quote_ident() refuses.
+	 */
+	int (*quote_column)(struct sweeper_ctx *ctx, const char *name,
+			    char *buf, size_t size);
 };
 
 /*

@@ -120,33 +120,10 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /*
- * True when `q` is exactly one double-quoted identifier, such as
- * "expire_date" or "odd""name", and not two joined by a dot, such as
- * "myschema"."expire_date".
- */
-static int is_one_quoted_part(const char *q)
-{
-	size_t n = strlen(q);
-	size_t i;
-
-	if (n < 2 || q[0] != '"' || q[n - 1] != '"')
-		return 0;
-	for (i = 1; i < n - 1; i++) {
-		if (q[i] != '"')
-			continue;
-		/* Inside the quotes a double quote only appears doubled. */
-		if (i + 1 >= n - 1 || q[i + 1] != '"')
-			return 0;
-		i++;
-	}
-	return 1;
-}
-
-/*
  * Read the string key `key` and check that it quotes as an identifier.
- * For a column (`column` non-zero) the quoted form must be a single
- * "name": the host accepts "schema.table", which as a column would be
- * t."schema"."table" and name something else entirely.  On success
+ * A column (`column` non-zero) goes through quote_column(), which takes
+ * exactly one name: quote_ident() accepts "schema.table", which as a
+ * column would be t."schema"."table" and name something else.  On success
  * *value is the unquoted text and `quoted` (QUOTED_MAX bytes) its quoted
  * form.
  */
@@ -156,6 +133,7 @@ static int read_name(const struct sweeper_host_api *api,
 		     size_t errlen)
 {
 	const char *v;
+	int rc;
 
 	/* config_get() returns NULL only for a key the plugin never
 	 * declared: a typo in this file, not in the user's config. */
@@ -176,18 +154,15 @@ static int read_name(const struct sweeper_host_api *api,
 	 * makes any text one identifier, so a name with spaces, capitals or
 	 * quotes in it cannot change the meaning of the statement.
 	 */
-	if (api->quote_ident(ctx, v, quoted, QUOTED_MAX) != SWEEPER_OK) {
-		/* The value is not printed: what quote_ident() rejects
-		 * includes control characters, which would break the line. */
+	rc = column ? api->quote_column(ctx, v, quoted, QUOTED_MAX) :
+		      api->quote_ident(ctx, v, quoted, QUOTED_MAX);
+	if (rc != SWEEPER_OK) {
+		/* The value is not printed: what the host rejects includes
+		 * control characters, which would break the line. */
 		set_err(err, errlen,
-			"%s is not a valid sql identifier: too long, badly quoted, or with control characters",
-			key);
-		return -1;
-	}
-	if (column && !is_one_quoted_part(quoted)) {
-		set_err(err, errlen,
-			"%s = '%s' is not a single column name; write the column without a table",
-			key, v);
+			"%s is not a valid %s: too long, badly quoted, with control characters%s",
+			key, column ? "column name" : "sql identifier",
+			column ? ", or naming a table too" : "");
 		return -1;
 	}
 	*value = v;

@@ -15,11 +15,13 @@
  * so a test can write a [rule.ok_keys] section and check both what the core
  * accepts and what the plugin is handed.  init() also checks the parts of
  * the host API contract a key test relies on (typed readers refuse a key of
- * another type or an undeclared key, add_step() refuses outside plan()) and
+ * another type or an undeclared key, quote_column() takes one name only,
+ * add_step() refuses outside plan()) and
  * fails with a message starting "host api:" when the host breaks them.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <sweeper/plugin.h>
 
@@ -74,6 +76,20 @@ static int ok_keys_init(const struct sweeper_host_api *api,
 		set_err(err, errlen,
 			"host api: config_get() on undeclared key no_such_key returned a value, not NULL");
 		return -1;
+	}
+	{
+		char q[64];
+
+		/* A column is one name: "a.b" must not become "a"."b". */
+		if (api->quote_column(ctx, "a.b", q, sizeof(q)) != SWEEPER_ERR_RANGE ||
+		    api->quote_column(ctx, "Odd \"Col", q, sizeof(q)) != SWEEPER_OK ||
+		    strcmp(q, "\"Odd \"\"Col\"") != 0 ||
+		    api->quote_ident(ctx, "s.t", q, sizeof(q)) != SWEEPER_OK ||
+		    strcmp(q, "\"s\".\"t\"") != 0) {
+			set_err(err, errlen,
+				"host api: quote_column()/quote_ident() do not quote as documented");
+			return -1;
+		}
 	}
 	rc = api->add_step(ctx, &step);
 	if (rc != SWEEPER_ERR_PHASE) {
