@@ -62,46 +62,51 @@ static void main_install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* The rules this run uses: the -r ones, each of which must be enabled. */
+/* Whether `name` is among the `n` strings of `list`. */
+static int main_listed(char *const *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The rules this run uses, in the order of `rules` in the config: all of
+ * them, or those named with -r, each of which must be enabled.
+ */
 static int main_select_rules(const struct cli_options *o,
 			     const struct config *cfg, char ***names,
 			     size_t *count, char *err, size_t errlen)
 {
-	size_t i, j;
+	size_t i;
 
 	*names = NULL;
 	*count = 0;
-	if (o->nrules == 0) {
-		*names = xcalloc(cfg->nrules, sizeof(char *));
-		for (i = 0; i < cfg->nrules; i++)
-			(*names)[i] = cfg->rules[i];
-		*count = cfg->nrules;
-		return 0;
-	}
-	*names = xcalloc(o->nrules, sizeof(char *));
 	for (i = 0; i < o->nrules; i++) {
-		for (j = 0; j < cfg->nrules; j++) {
-			if (strcmp(o->rules[i], cfg->rules[j]) == 0)
-				break;
-		}
-		if (j == cfg->nrules) {
-			struct strbuf list = STRBUF_INIT;
-			char shown[VALUE_QUOTE_MAX];
+		struct strbuf list = STRBUF_INIT;
+		char shown[VALUE_QUOTE_MAX];
+		size_t j;
 
-			for (j = 0; j < cfg->nrules; j++)
-				strbuf_addf(&list, "%s%s", j ? ", " : "",
-					    cfg->rules[j]);
-			value_quote(o->rules[i], shown, sizeof(shown));
-			snprintf(err, errlen,
-				 "--rule %s is not enabled in '%s'; enabled "
-				 "rules: %s", shown, cfg->path,
-				 strbuf_str(&list));
-			strbuf_release(&list);
-			free(*names);
-			*names = NULL;
-			return -1;
-		}
-		(*names)[(*count)++] = o->rules[i];
+		if (main_listed(cfg->rules, cfg->nrules, o->rules[i]))
+			continue;
+		for (j = 0; j < cfg->nrules; j++)
+			strbuf_addf(&list, "%s%s", j ? ", " : "", cfg->rules[j]);
+		value_quote(o->rules[i], shown, sizeof(shown));
+		snprintf(err, errlen,
+			 "--rule %s is not enabled in '%s'; enabled rules: %s",
+			 shown, cfg->path, strbuf_str(&list));
+		strbuf_release(&list);
+		return -1;
+	}
+	*names = xcalloc(cfg->nrules, sizeof(char *));
+	for (i = 0; i < cfg->nrules; i++) {
+		if (o->nrules == 0 ||
+		    main_listed(o->rules, o->nrules, cfg->rules[i]))
+			(*names)[(*count)++] = cfg->rules[i];
 	}
 	return 0;
 }

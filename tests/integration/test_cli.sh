@@ -86,6 +86,16 @@ t_rule_selects_several() {
 	assert_jq '[.rules[].name] | sort == ["stale_devices", "used_backup_codes"]' "the two selected rules"
 }
 
+# Rules run in the order of `rules` in the config, once each, however -r
+# names them.
+t_rule_order_and_repeats() {
+	cli_db
+	sweep -c "$CFG" --json -r used_backup_codes -r stale_devices -r used_backup_codes
+	assert_exit 0
+	assert_jq '[.rules[].name] == ["stale_devices", "used_backup_codes"]' \
+		"selected rules in config order, each once"
+}
+
 t_config_from_env() {
 	cli_db
 	snap
