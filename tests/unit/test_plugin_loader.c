@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "plugin_loader.h"
+#include "../plugins/stub.h"
 
 #define ERRLEN 512
 
@@ -84,24 +85,12 @@ static int mentions_u32(const char *err, uint32_t value)
 
 /* ---- plugin_descriptor_check() ---------------------------------------- */
 
-static int dummy_plan(const struct sweeper_host_api *api,
-		      struct sweeper_ctx *ctx, void *state, char *err,
-		      size_t errlen)
-{
-	(void)api;
-	(void)ctx;
-	(void)state;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 /* A descriptor that passes every check for rule "my_rule". */
 static struct sweeper_plugin good_descriptor(void)
 {
 	struct sweeper_plugin d = {
 		SWEEPER_PLUGIN_HEADER, "my_rule", "1.0", "test rule",
-		NULL, NULL, dummy_plan, NULL
+		NULL, NULL, stub_plan, NULL
 	};
 
 	return d;
