@@ -66,22 +66,32 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
 
-.PHONY: all check demo install uninstall deps clean test-progs
+.PHONY: all check demo install uninstall deps clean test-progs FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
+
+# Objects depend on the flags they were built with, so that a changed
+# PREFIX (the plugin_dir compiled into the binary) or CFLAGS rebuilds them
+# instead of installing a binary that looks for plugins elsewhere.  The
+# stamp is rewritten only when the flags differ, so it costs nothing.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_TEXT := $(PLUGINDIR) | $(CFLAGS) | $(SANFLAGS) | $(CC)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(FLAGS_TEXT)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_TEXT)' >$@
 
 $(BIN): $(MAIN_OBJ) $(CORE_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
-$(BUILD)/src/%.o: src/%.c
+$(BUILD)/src/%.o: src/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h plugins/builtin.h
+$(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h plugins/builtin.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
 
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h tests/plugins/stub.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h tests/plugins/stub.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
 
@@ -90,7 +100,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJS) \
 		$(PKG_LIBS) $(CMOCKA_LIBS) -ldl
 
-$(BUILD)/tests/tools/%: tests/tools/%.c
+$(BUILD)/tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(PKG_LIBS)
 
@@ -127,8 +137,9 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mfa-sweeper
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 include/sweeper/plugin.h $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h
-	install -m 0644 config/mfa-sweeper.ini \
-		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+	sed 's|^plugin_dir = .*|plugin_dir = $(PLUGINDIR)|' config/mfa-sweeper.ini \
+		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mfa-sweeper $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h \
