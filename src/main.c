@@ -352,6 +352,11 @@ int main(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	if (rule_check_plugin_dir(&cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	if (o.list_rules) {
 		ret = main_list_rules(&cfg, names, nnames);
 		goto out;

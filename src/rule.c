@@ -11,6 +11,26 @@
 #include "rule.h"
 #include "xalloc.h"
 
+int rule_check_plugin_dir(const struct config *cfg, char *err,
+			  size_t errlen)
+{
+	const struct config_entry *e;
+	char why[1024];
+
+	if (plugin_dir_check(cfg->plugin_dir, why, sizeof(why)) == 0)
+		return 0;
+	e = config_entry_find(cfg, "sweeper", "plugin_dir");
+	if (e)
+		snprintf(err, errlen, "%s:%d: [sweeper] plugin_dir: %s",
+			 cfg->path, e->line, why);
+	else
+		snprintf(err, errlen,
+			 "%s: [sweeper] plugin_dir is not set, and the built-in "
+			 "default does not work: %s; set plugin_dir to where "
+			 "the plugins are installed", cfg->path, why);
+	return -1;
+}
+
 int rule_open(struct rule *r, const struct config *cfg, const char *name,
 	      const struct sweeper_run_info *info, char *err, size_t errlen)
 {

@@ -54,6 +54,15 @@ struct rule {
 };
 
 /*
+ * Check that cfg->plugin_dir is a directory plugins may be loaded from
+ * (plugin_dir_check()).  Returns 0, or -1 with one line in err that names
+ * where the config sets plugin_dir (file and line), or says that the
+ * built-in default is in use, so the operator knows what to change.
+ */
+int rule_check_plugin_dir(const struct config *cfg, char *err,
+			  size_t errlen);
+
+/*
  * Load the plugin of rule `name` from cfg->plugin_dir, check its [rule.NAME]
  * section against the keys it declares and call its init().  `r` is
  * provided by the caller; `cfg` and `info` must outlive it.  Returns 0, or

@@ -432,6 +432,8 @@ EOF
 	run_bad
 	assert_exit 78
 	assert_contains "$ERR" "$T_DIR/no-such-plugins" "stderr names plugin_dir"
+	assert_contains "$ERR" "$CFG:$(line_of "plugin_dir ="): [sweeper] plugin_dir: " \
+		"stderr names the file and line that set plugin_dir"
 	check_nothing_deleted
 }
 

@@ -57,6 +57,8 @@ t_make_install_layout() {
 	assert_exit 78 "exit code with the built-in plugin_dir absent under DESTDIR"
 	assert_contains "$ERR" "/opt/mfa/lib/mfa-sweeper/plugins" \
 		"the binary looks for plugins under its PREFIX"
+	assert_contains "$ERR" "$CFG: [sweeper] plugin_dir is not set" \
+		"the error says the built-in plugin_dir is in use"
 }
 
 t_installed_example_config_runs() {
