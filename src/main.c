@@ -195,7 +195,7 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 }
 
 /*
- * Run the rules and report: fills the summary `sp` that main() started
+ * Run the rules and report: fills the summary `s` that main() started
  * (with one result per rule) and finishes it.
  */
 static int main_run(const struct cli_options *o, const struct config *cfg,
