@@ -43,7 +43,8 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
-	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates
+	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
+	openssl
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

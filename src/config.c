@@ -735,6 +735,16 @@ static int resolve_int(struct load_state *st, const char *section,
 	return resolve_number(st, section, key, uint_parse, "a number", out);
 }
 
+static int resolve_bool(struct load_state *st, const char *section,
+			const char *key, int *out)
+{
+	if (bool_parse(core_value(st->cfg, section, key), out) == 0)
+		return 0;
+	load_error(st, 0, section, key,
+		   "the built-in default is not a boolean; this is a bug in mfa-sweeper, set the key in the file");
+	return -1;
+}
+
 /* Fill the typed fields of cfg from the checked entries and defaults. */
 static int config_resolve(struct load_state *st)
 {
@@ -785,7 +795,13 @@ static int config_resolve(struct load_state *st)
 	cfg->webhook_secret_file = core_value(cfg, "webhook", "secret_file");
 	if (resolve_duration(st, "webhook", "timeout",
 			     &cfg->webhook_timeout_ms) != 0 ||
-	    resolve_int(st, "webhook", "retries", &cfg->webhook_retries) != 0)
+	    resolve_int(st, "webhook", "retries", &cfg->webhook_retries) != 0 ||
+	    resolve_duration(st, "webhook", "max_time",
+			     &cfg->webhook_max_time_ms) != 0 ||
+	    resolve_duration(st, "webhook", "backoff",
+			     &cfg->webhook_backoff_ms) != 0 ||
+	    resolve_bool(st, "webhook", "required",
+			 &cfg->webhook_required) != 0)
 		return -1;
 	return 0;
 }

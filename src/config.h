@@ -52,6 +52,9 @@ struct config {
 	const char *webhook_secret_file;
 	long long webhook_timeout_ms;     /* default 10s */
 	long long webhook_retries;        /* default 3 */
+	long long webhook_max_time_ms;    /* default 60s, all attempts */
+	long long webhook_backoff_ms;     /* default 1s, first retry's cap */
+	int webhook_required;             /* default 0: failure exits 1 */
 };
 
 /* Built-in default of plugin_dir, set by the Makefile from PREFIX. */

@@ -15,6 +15,7 @@
 #include "config_keys.h"
 #include "ident.h"
 #include "values.h"
+#include "webhook_sign.h"
 
 #define RULES_DEFAULT "user_disabled, stale_devices, used_backup_codes"
 
@@ -94,6 +95,12 @@ const struct sweeper_key config_webhook_keys[] = {
 	  "time limit of one delivery attempt" },
 	{ "retries", SWEEPER_KEY_INT, "3", NULL,
 	  "attempts after the first failed one, 0 to 20" },
+	{ "max_time", SWEEPER_KEY_DURATION, "60s", NULL,
+	  "time limit of all attempts and the waits between them" },
+	{ "backoff", SWEEPER_KEY_DURATION, "1s", NULL,
+	  "the first retry waits a random time up to this, doubling each retry" },
+	{ "required", SWEEPER_KEY_BOOL, "false", NULL,
+	  "a failed post makes a run that would exit 0 exit 1" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -172,6 +179,21 @@ static int check_secret_text(const struct sweeper_key *decl,
 	return -1;
 }
 
+/*
+ * A webhook secret is "whsec_" and the base64 of the key (Standard
+ * Webhooks); anything else would sign with a key the receiver does not
+ * have.
+ */
+static int check_webhook_secret(const struct sweeper_key *decl,
+				const char *value, char *why, size_t whylen)
+{
+	if (check_secret_text(decl, value, why, whylen) != 0)
+		return -1;
+	if (value[0] == '\0')
+		return 0;
+	return webhook_secret_decode(value, NULL, NULL, why, whylen);
+}
+
 static int check_pg_timeout(const struct sweeper_key *decl,
 			    const char *value, char *why, size_t whylen)
 {
@@ -236,8 +258,8 @@ static int check_webhook_timeout(const struct sweeper_key *decl,
 	if (duration_parse(value, &ms) != 0 || ms > 0)
 		return 0;
 	snprintf(why, whylen,
-		 "a timeout of 0 would let a dead webhook hang the run; write a duration such as %s = 10s",
-		 decl->name);
+		 "a timeout of 0 would let a dead webhook hang the run; write a duration such as %s = %s",
+		 decl->name, decl->default_value);
 	return -1;
 }
 
@@ -497,10 +519,11 @@ static const struct core_check core_checks[] = {
 	{ "schema", "code_used_at_column", check_column, 0 },
 	{ "schema", "code_created_at_column", check_optional_column, 0 },
 	{ "webhook", "url", check_url, 0 },
-	{ "webhook", "secret", check_secret_text, 1 },
+	{ "webhook", "secret", check_webhook_secret, 1 },
 	{ "webhook", "secret_file", check_secret_file, 0 },
 	{ "webhook", "timeout", check_webhook_timeout, 0 },
 	{ "webhook", "retries", check_retries, 0 },
+	{ "webhook", "max_time", check_webhook_timeout, 0 },
 };
 
 int core_value_check(const char *section, const struct sweeper_key *decl,

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -21,6 +23,7 @@
 #include "strbuf.h"
 #include "summary.h"
 #include "values.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 /* Exit codes of DESIGN.md section 4 (sysexits.h values). */
@@ -191,22 +194,20 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 	}
 }
 
+/*
+ * Run the rules and report: fills the summary `s` that main() started
+ * (with one result per rule) and finishes it.
+ */
 static int main_run(const struct cli_options *o, const struct config *cfg,
 		    struct rule *rules, size_t nrules, struct scope *scope,
-		    PGconn *conn)
+		    PGconn *conn, struct run_summary *s)
 {
 	struct stmt_scope sscope;
-	struct run_summary s;
 	struct engine e;
 	char err[1024];
 	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
 	size_t i;
 
-	if (summary_start(&s, nrules) != 0) {
-		log_msg(SWEEPER_LOG_ERROR, "cannot make a run id: no randomness");
-		return EXIT_UNAVAILABLE;
-	}
-	s.dry_run = o->dry_run;
 	memset(&e, 0, sizeof(e));
 	e.conn = conn;
 	e.batch_size = cfg->batch_size;
@@ -229,9 +230,9 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		sscope.user_id_column = config_schema(cfg, "user_id_column");
 		sscope.ids = scope->ids_literal;
 		e.scope = &sscope;
-		s.scoped = 1;
-		s.unknown_users = scope->unknown;
-		s.nunknown = scope->nunknown;
+		s->scoped = 1;
+		s->unknown_users = scope->unknown;
+		s->nunknown = scope->nunknown;
 		/* The summary now owns the list. */
 		scope->unknown = NULL;
 		scope->nunknown = 0;
@@ -245,8 +246,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		held = 1;
 	} else if (engine_lock(&e, &held, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "cannot take the run lock: %s", err);
-		main_mark_rest(&s, rules, 0, RUN_FAILED, err);
-		s.status = RUN_FAILED;
+		main_mark_rest(s, rules, 0, RUN_FAILED, err);
+		s->status = RUN_FAILED;
 		exit_code = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_RULE_FAILED;
 		goto report;
 	}
@@ -254,35 +255,35 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		log_msg(SWEEPER_LOG_WARN,
 			"another mfa-sweeper run holds the lock on this "
 			"database; nothing done");
-		main_mark_rest(&s, rules, 0, RUN_SKIPPED, NULL);
-		s.status = RUN_SKIPPED;
+		main_mark_rest(s, rules, 0, RUN_SKIPPED, NULL);
+		s->status = RUN_SKIPPED;
 		exit_code = EXIT_TEMPFAIL;
 		goto report;
 	}
 
 	for (i = 0; i < nrules; i++) {
-		rc = engine_run_rule(&e, &rules[i], &s.rules[i]);
-		main_log_rule(&s.rules[i], o->dry_run);
+		rc = engine_run_rule(&e, &rules[i], &s->rules[i]);
+		main_log_rule(&s->rules[i], o->dry_run);
 		if (rc == ENGINE_LIMIT) {
 			log_msg(SWEEPER_LOG_WARN,
 				"max_runtime reached; stopping between batches");
-			main_mark_rest(&s, rules, i + 1, RUN_PARTIAL, NULL);
+			main_mark_rest(s, rules, i + 1, RUN_PARTIAL, NULL);
 			break;
 		}
 		if (rc == ENGINE_STOPPED) {
 			log_msg(SWEEPER_LOG_WARN,
 				"stopped by a signal between batches");
-			main_mark_rest(&s, rules, i + 1, RUN_INTERRUPTED, NULL);
-			s.status = RUN_INTERRUPTED;
+			main_mark_rest(s, rules, i + 1, RUN_INTERRUPTED, NULL);
+			s->status = RUN_INTERRUPTED;
 			exit_code = EXIT_TEMPFAIL;
 			break;
 		}
 		if (rc == ENGINE_LOST) {
 			log_msg(SWEEPER_LOG_ERROR,
 				"lost the database connection; stopping");
-			main_mark_rest(&s, rules, i + 1, RUN_FAILED,
+			main_mark_rest(s, rules, i + 1, RUN_FAILED,
 				       "not run: database connection lost");
-			s.status = RUN_FAILED;
+			s->status = RUN_FAILED;
 			exit_code = EXIT_UNAVAILABLE;
 			break;
 		}
@@ -291,18 +292,45 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	}
 
 report:
-	summary_finish(&s);
+	summary_finish(s);
 	if (o->json) {
-		if (summary_print_json(stdout, &s) != 0)
+		if (summary_print_json(stdout, s) != 0)
 			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
 	} else if (!o->quiet) {
-		summary_print_table(stdout, &s);
+		summary_print_table(stdout, s);
 	}
 	log_msg(SWEEPER_LOG_INFO, "run %s: %s, %lld rows %s in %lld.%03llds",
-		s.run_id, run_status_name(s.status), s.deleted_total,
+		s->run_id, run_status_name(s->status), s->deleted_total,
 		o->dry_run ? "would be deleted" : "deleted",
-		s.duration_ms / 1000, s.duration_ms % 1000);
-	summary_free(&s);
+		s->duration_ms / 1000, s->duration_ms % 1000);
+	return exit_code;
+}
+
+/*
+ * Post the run's summary and return the run's exit code: `exit_code`, or
+ * 1 instead of 0 when the post failed and [webhook] required is set.  A
+ * run that ended before its rules ran (`ran` 0) is reported as failed,
+ * with `why` (the error it stopped on) as the summary's "error".
+ */
+static int main_webhook(const struct webhook *wh, struct run_summary *s,
+			int ran, int exit_code, const char *why)
+{
+	struct webhook_result res;
+	size_t i;
+
+	if (!ran) {
+		s->status = RUN_FAILED;
+		s->error = xstrdup(why[0] ? why : "the run stopped before its rules ran");
+		for (i = 0; i < s->nrules; i++) {
+			s->rules[i].status = RUN_FAILED;
+			s->rules[i].error = xstrdup("not run");
+		}
+		summary_finish(s);
+	}
+	webhook_post(wh, s, &res);
+	webhook_log_result(wh, &res);
+	if (!res.ok && wh->required && exit_code == EXIT_OK)
+		return EXIT_RULE_FAILED;
 	return exit_code;
 }
 
@@ -313,14 +341,23 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct scope scope;
 	struct rule *rules = NULL;
+	struct run_summary s;
+	struct webhook wh;
 	char **names = NULL;
 	size_t nnames = 0, nopen = 0, i, nsteps = 0;
 	PGconn *conn = NULL;
 	char err[2048];
-	int ret = EXIT_CONFIG, bad_input = 0;
+	int ret = EXIT_CONFIG, bad_input = 0, have_summary = 0, ran = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&scope, 0, sizeof(scope));
+	memset(&s, 0, sizeof(s));
+	memset(&wh, 0, sizeof(wh));
+	err[0] = '\0';
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_msg(SWEEPER_LOG_ERROR, "cannot initialise libcurl");
+		return EXIT_UNAVAILABLE;
+	}
 	if (cli_parse(&o, argc, argv, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_USAGE;
@@ -347,11 +384,31 @@ int main(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	/*
+	 * webhook: from here on every run that deletes or counts posts its
+	 * summary, failed ones too (see main_webhook()).  The secret is read
+	 * first, so that a bad secret file stops the run before anything is
+	 * deleted; such a run cannot sign and posts nothing.
+	 */
+	if (!o.list_rules && !o.explain &&
+	    webhook_init(&wh, &cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	if (summary_start(&s, 0) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "cannot make a run id: no randomness");
+		ret = EXIT_UNAVAILABLE;
+		goto out;
+	}
+	have_summary = !o.list_rules && !o.check_config && !o.explain;
+	s.dry_run = o.dry_run;
 	if (main_select_rules(&o, &cfg, &names, &nnames, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	summary_set_rules(&s, names, nnames);
 	if (rule_check_plugin_dir(&cfg, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_CONFIG;
@@ -460,20 +517,14 @@ int main(int argc, char **argv)
 		log_msg(SWEEPER_LOG_WARN, "%zu named user%s not found",
 			scope.nunknown, scope.nunknown == 1 ? "" : "s");
 
-	/*
-	 * The [webhook] keys are part of the config contract and are checked,
-	 * but this version does not post yet: say so rather than let an
-	 * operator wait for a message that never comes.
-	 */
-	if (cfg.webhook_url && *cfg.webhook_url)
-		log_msg(SWEEPER_LOG_WARN,
-			"[webhook] url is set, but this version of mfa-sweeper "
-			"does not post run summaries yet; the summary is on "
-			"stdout");
-
 	main_install_signals();
-	ret = main_run(&o, &cfg, rules, nnames, &scope, conn);
+	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &s);
+	ran = 1;
 out:
+	if (have_summary && wh.url)
+		ret = main_webhook(&wh, &s, ran, ret, err);
+	summary_free(&s);
+	webhook_free(&wh);
 	if (conn)
 		PQfinish(conn);
 	for (i = 0; i < nopen; i++)
@@ -483,5 +534,6 @@ out:
 	scope_free(&scope);
 	config_free(&cfg);
 	cli_free(&o);
+	curl_global_cleanup();
 	return ret;
 }

@@ -69,6 +69,17 @@ int summary_start(struct run_summary *s, size_t nrules)
 	return 0;
 }
 
+void summary_set_rules(struct run_summary *s, char *const *names, size_t n)
+{
+	size_t i;
+
+	free(s->rules);
+	s->nrules = n;
+	s->rules = xcalloc(n ? n : 1, sizeof(*s->rules));
+	for (i = 0; i < n; i++)
+		s->rules[i].name = names[i];
+}
+
 static long long summary_ms_between(const struct timespec *a,
 				    const struct timespec *b)
 {
@@ -184,6 +195,8 @@ json_t *summary_json(const struct run_summary *s)
 		json_array_append_new(rules,
 				      summary_rule_json(&s->rules[i], s->dry_run));
 	json_object_set_new(root, "rules", rules);
+	json_object_set_new(root, "error",
+			    s->error ? json_string(s->error) : json_null());
 	if (s->scoped) {
 		json_t *unknown = json_array();
 
@@ -283,5 +296,6 @@ void summary_free(struct run_summary *s)
 	for (i = 0; i < s->nunknown; i++)
 		free(s->unknown_users[i]);
 	free(s->unknown_users);
+	free(s->error);
 	memset(s, 0, sizeof(*s));
 }

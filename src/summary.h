@@ -57,6 +57,8 @@ struct run_summary {
 	int scoped;
 	char **unknown_users;          /* owned */
 	size_t nunknown;
+	char *error;                   /* owned: why a run failed before its
+					* rules ran, or NULL; "error" in JSON */
 };
 
 /*
@@ -64,6 +66,13 @@ struct run_summary {
  * results.  Returns 0, or -1 when no random run id could be made.
  */
 int summary_start(struct run_summary *s, size_t nrules);
+
+/*
+ * Replace the (still empty) rule results with `n` zeroed ones named
+ * `names` (borrowed: they must outlive the summary), for a summary started
+ * before the rules were chosen.  Call it before any result is filled.
+ */
+void summary_set_rules(struct run_summary *s, char *const *names, size_t n);
 
 /* Set finished_at and duration_ms, add up deleted_total and derive the
  * run's status from the rules' unless it is already skipped, failed or

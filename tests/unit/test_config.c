@@ -173,6 +173,9 @@ static void test_empty_file_defaults(void **state)
 	assert_string_equal(cfg.webhook_secret_file, "");
 	assert_int_equal(cfg.webhook_timeout_ms, 10000);
 	assert_int_equal(cfg.webhook_retries, 3);
+	assert_int_equal(cfg.webhook_max_time_ms, 60000);
+	assert_int_equal(cfg.webhook_backoff_ms, 1000);
+	assert_int_equal(cfg.webhook_required, 0);
 	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
 		assert_string_equal(config_schema(&cfg, schema[i][0]),
 				    schema[i][1]);
@@ -222,7 +225,7 @@ static void test_every_key_read_back(void **state)
 		"[webhook]\n"
 		"url = https://hooks.example.com/x?a=1\n"
 		"format = slack\n"
-		"secret = s3cr3t\n"
+		"secret = whsec_MfKQ9r8GKYqrTYHDtmm/+p9BhwpdU3VzeTTdbMLzb/g=\n"
 		"secret_file =\n"
 		"timeout = 3s\n"
 		"retries = 0\n"
@@ -268,7 +271,7 @@ static void test_every_key_read_back(void **state)
 	assert_string_equal(config_schema(&cfg, "code_created_at_column"), "");
 	assert_string_equal(cfg.webhook_url, "https://hooks.example.com/x?a=1");
 	assert_string_equal(cfg.webhook_format, "slack");
-	assert_string_equal(cfg.webhook_secret, "s3cr3t");
+	assert_string_equal(cfg.webhook_secret, "whsec_MfKQ9r8GKYqrTYHDtmm/+p9BhwpdU3VzeTTdbMLzb/g=");
 	assert_string_equal(cfg.webhook_secret_file, "");
 	assert_int_equal(cfg.webhook_timeout_ms, 3000);
 	assert_int_equal(cfg.webhook_retries, 0);
@@ -323,7 +326,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 5 + 16 + 6);
+	assert_int_equal(nkeys, 3 + 5 + 16 + 9);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	assert_int_equal(cfg.batch_size, 5000);
@@ -378,6 +381,12 @@ static void test_bad_values(void **state)
 		     "'xml' is not one of json, slack");
 	expect_error("[webhook]\ntimeout = 0\n", 2, "webhook", "timeout",
 		     "a timeout of 0 would let a dead webhook hang the run");
+	expect_error("[webhook]\nmax_time = 0\n", 2, "webhook", "max_time",
+		     "a timeout of 0 would let a dead webhook hang the run; write a duration such as max_time = 60s");
+	expect_error("[webhook]\nrequired = maybe\n", 2, "webhook", "required",
+		     "'maybe'");
+	expect_error("[webhook]\nbackoff = fast\n", 2, "webhook", "backoff",
+		     "'fast' is not a duration");
 	expect_error("[webhook]\nurl = ftp://example.com/x\n", 2, "webhook",
 		     "url", "is not an http:// or https:// address");
 	expect_error("[webhook]\nurl = https://\n", 2, "webhook", "url",
@@ -406,6 +415,20 @@ static void test_bad_values(void **state)
 	expect_error_in("[webhook]\nsecret = 'SECRETX'\n", 2, "webhook",
 			"secret", "in quotes", err);
 	assert_lacks(err, "SECRETX");
+	/* A Standard Webhooks secret: whsec_ and base64 of 16+ bytes. */
+	expect_error_in("[webhook]\nsecret = SECRETXSECRETXSECRETXSECRETX\n", 2,
+			"webhook", "secret",
+			"does not start with \"whsec_\"", err);
+	assert_lacks(err, "SECRETX");
+	expect_error_in("[webhook]\nsecret = whsec_SECRETX*SECRETXSECRETXSECRETX\n",
+			2, "webhook", "secret",
+			"not base64 after \"whsec_\" (character 14", err);
+	assert_lacks(err, "SECRETX");
+	expect_error_in("[webhook]\nsecret = whsec_SECRETXSECRETXSECRETXSECRETXS\n",
+			2, "webhook", "secret", "wrong length or padding", err);
+	assert_lacks(err, "SECRETX");
+	expect_error_in("[webhook]\nsecret = whsec_U0VDUkVUWA==\n", 2, "webhook",
+			"secret", "is 7 bytes, too short", err);
 }
 
 static void test_quoted_values(void **state)
@@ -622,10 +645,10 @@ static void test_secret_and_secret_file(void **state)
 	struct config cfg;
 
 	(void)state;
-	expect_error("[webhook]\nsecret = abc\nsecret_file = /etc/x\n", 3,
+	expect_error("[webhook]\nsecret = whsec_MfKQ9r8GKYqrTYHDtmm/+p9BhwpdU3VzeTTdbMLzb/g=\nsecret_file = /etc/x\n", 3,
 		     "webhook", "secret_file",
 		     "both secret (line 2) and secret_file (line 3) are set; keep only one of them");
-	expect_error("[webhook]\nsecret_file = /etc/x\nretries = 1\nsecret = abc\n",
+	expect_error("[webhook]\nsecret_file = /etc/x\nretries = 1\nsecret = whsec_MfKQ9r8GKYqrTYHDtmm/+p9BhwpdU3VzeTTdbMLzb/g=\n",
 		     4, "webhook", "secret", "both secret (line 4)");
 	/* An empty secret, as in the example file, is not set. */
 	load_ok(&cfg, "[webhook]\nsecret =\nsecret_file = /etc/mfa-sweeper/hmac\n");
@@ -725,10 +748,10 @@ static void test_long_lines(void **state)
 	size_t len;
 
 	(void)state;
-	/* 199 characters fit: "[webhook]\n" then "secret = " + 190. */
-	len = (size_t)snprintf(text, sizeof(text), "[webhook]\nsecret = ");
-	memset(text + len, 's', 190);
-	len += 190;
+	/* 199 characters fit: "[webhook]\n" then "secret = whsec_" + 184. */
+	len = (size_t)snprintf(text, sizeof(text), "[webhook]\nsecret = whsec_");
+	memset(text + len, 's', 184);
+	len += 184;
 	strcpy(text + len, "\nretries = 1\n");
 	load_ok(&cfg, text);
 	assert_int_equal(strlen(cfg.webhook_secret), 190);

@@ -1,0 +1,173 @@
+/*
+ * webhook_payload.c: the webhook's body in the json and slack formats,
+ * built with jansson.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "strbuf.h"
+#include "webhook_payload.h"
+
+/* Slack refuses a section text longer than this many characters. */
+#define SLACK_SECTION_MAX 3000
+
+static void payload_seconds(long long ms, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%lld.%02llds", ms / 1000, (ms % 1000) / 10);
+}
+
+void webhook_summary_line(const struct run_summary *s, char *out,
+			  size_t outlen)
+{
+	char secs[32];
+
+	payload_seconds(s->duration_ms, secs, sizeof(secs));
+	snprintf(out, outlen, "mfa-sweeper on %s: %s, %lld row%s %s in %s%s%s",
+		 s->host, run_status_name(s->status), s->deleted_total,
+		 s->deleted_total == 1 ? "" : "s",
+		 s->dry_run ? "would be deleted (dry run)" : "deleted", secs,
+		 s->error ? ": " : "", s->error ? s->error : "");
+}
+
+static json_t *payload_json(const struct run_summary *s)
+{
+	json_t *root = json_object();
+	struct tm tm;
+	char when[32];
+
+	gmtime_r(&s->finished_at.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(root, "type", json_string(WEBHOOK_EVENT_TYPE));
+	json_object_set_new(root, "timestamp", json_string(when));
+	json_object_set_new(root, "data", summary_json(s));
+	return root;
+}
+
+/* Slack's mrkdwn takes &, < and > as markup; everything else is text. */
+static void slack_escape(struct strbuf *sb, const char *text)
+{
+	char one[2] = { 0, 0 };
+	const char *p;
+
+	for (p = text; *p; p++) {
+		if (*p == '&') {
+			strbuf_add(sb, "&amp;");
+		} else if (*p == '<') {
+			strbuf_add(sb, "&lt;");
+		} else if (*p == '>') {
+			strbuf_add(sb, "&gt;");
+		} else {
+			one[0] = *p;
+			strbuf_add(sb, one);
+		}
+	}
+}
+
+static json_t *slack_section(const char *mrkdwn)
+{
+	json_t *text = json_object();
+	json_t *section = json_object();
+
+	json_object_set_new(text, "type", json_string("mrkdwn"));
+	json_object_set_new(text, "text", json_string(mrkdwn));
+	json_object_set_new(section, "type", json_string("section"));
+	json_object_set_new(section, "text", text);
+	return section;
+}
+
+/* One line per rule: name, status, rows, and the error if any. */
+static void slack_rules_text(const struct run_summary *s, struct strbuf *sb)
+{
+	size_t i;
+
+	if (s->nrules == 0) {
+		strbuf_add(sb, "No rule ran.");
+		return;
+	}
+	for (i = 0; i < s->nrules; i++) {
+		const struct rule_result *r = &s->rules[i];
+		struct strbuf line = STRBUF_INIT;
+
+		strbuf_addf(&line, "%s\xe2\x80\xa2 `", i ? "\n" : "");
+		slack_escape(&line, r->name ? r->name : "?");
+		strbuf_addf(&line, "`: %s, %lld %s", run_status_name(r->status),
+			    r->deleted, s->dry_run ? "would delete" : "deleted");
+		if (r->error) {
+			strbuf_addf(&line, " (");
+			slack_escape(&line, r->error);
+			strbuf_addf(&line, ")");
+		}
+		/* Leave room for the note about the rules left out. */
+		if (sb->len + line.len > SLACK_SECTION_MAX - 64) {
+			strbuf_release(&line);
+			strbuf_addf(sb, "\n\xe2\x80\xa6 and %zu more rule%s",
+				    s->nrules - i, s->nrules - i == 1 ? "" : "s");
+			return;
+		}
+		strbuf_add(sb, strbuf_str(&line));
+		strbuf_release(&line);
+	}
+}
+
+static json_t *payload_slack(const struct run_summary *s)
+{
+	json_t *root = json_object();
+	json_t *blocks = json_array();
+	json_t *context = json_object();
+	json_t *elements = json_array();
+	json_t *note = json_object();
+	struct strbuf head = STRBUF_INIT;
+	struct strbuf rules = STRBUF_INIT;
+	struct strbuf foot = STRBUF_INIT;
+	char line[1024];
+	char secs[32];
+
+	webhook_summary_line(s, line, sizeof(line));
+	json_object_set_new(root, "text", json_string(line));
+
+	payload_seconds(s->duration_ms, secs, sizeof(secs));
+	strbuf_addf(&head, "*mfa-sweeper* on `");
+	slack_escape(&head, s->host);
+	strbuf_addf(&head, "`: *%s*, %lld row%s %s in %s",
+		    run_status_name(s->status), s->deleted_total,
+		    s->deleted_total == 1 ? "" : "s",
+		    s->dry_run ? "would be deleted" : "deleted", secs);
+	if (s->error) {
+		strbuf_addf(&head, "\n");
+		slack_escape(&head, s->error);
+	}
+	json_array_append_new(blocks, slack_section(strbuf_str(&head)));
+
+	slack_rules_text(s, &rules);
+	json_array_append_new(blocks, slack_section(strbuf_str(&rules)));
+
+	strbuf_addf(&foot, "run %s%s", s->run_id, s->dry_run ? " \xc2\xb7 dry run" : "");
+	json_object_set_new(note, "type", json_string("mrkdwn"));
+	json_object_set_new(note, "text", json_string(strbuf_str(&foot)));
+	json_array_append_new(elements, note);
+	json_object_set_new(context, "type", json_string("context"));
+	json_object_set_new(context, "elements", elements);
+	json_array_append_new(blocks, context);
+	json_object_set_new(root, "blocks", blocks);
+
+	strbuf_release(&head);
+	strbuf_release(&rules);
+	strbuf_release(&foot);
+	return root;
+}
+
+char *webhook_payload(enum webhook_format format, const struct run_summary *s)
+{
+	json_t *doc;
+	char *text;
+
+	doc = format == WEBHOOK_FORMAT_SLACK ? payload_slack(s) :
+	      payload_json(s);
+	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}
