@@ -242,6 +242,9 @@ t_cron_example_is_valid() {
 			fail "the cron command is not valid sh: $(cat "$T_DIR/sh.log")"
 	done <"$cron"
 	assert_eq "$n" 1 "job lines in the cron example"
+	# README shows the job line as the source has it.
+	assert_contains "$(cat "$T_ROOT/README.md")" "$(grep -E '^[0-9*]' "$T_ROOT/config/mfa-sweeper.cron")" \
+		"README's copy of the cron job line"
 	assert_contains "$(cat "$cron")" "PGPASSFILE=$ETC/mfa-sweeper/pgpass" "PGPASSFILE in the cron example"
 	assert_contains "$(cat "$cron")" "MAILTO=" "MAILTO in the cron example"
 	# Installed under a name with a dot, cron would not read it even in
