@@ -4,7 +4,7 @@
 #   make check            install missing packages, build, run every test
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
-#   make install          PREFIX=/usr/local DESTDIR=
+#   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
 
 PREFIX ?= /usr/local
@@ -13,6 +13,9 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
 PLUGINDIR ?= $(LIBDIR)/mfa-sweeper/plugins
+# /usr/local/lib/systemd/system and /usr/lib/systemd/system are both on
+# systemd's unit search path.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
@@ -44,7 +47,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl
+	openssl systemd
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -132,19 +135,35 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The deployment files name the binary and /etc/mfa-sweeper as installed
+# by default; this rewrites them to this installation's paths.
+DEPLOY_SED = sed -e 's|/usr/local/bin/mfa-sweeper|$(BINDIR)/mfa-sweeper|g' \
+	-e 's|/etc/mfa-sweeper/|$(SYSCONFDIR)/mfa-sweeper/|g'
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
-		$(DESTDIR)$(INCLUDEDIR)/sweeper $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper
+		$(DESTDIR)$(INCLUDEDIR)/sweeper $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mfa-sweeper
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 include/sweeper/plugin.h $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h
 	sed 's|^plugin_dir = .*|plugin_dir = $(PLUGINDIR)|' config/mfa-sweeper.ini \
 		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+	$(DEPLOY_SED) config/mfa-sweeper.service >$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service
+	$(DEPLOY_SED) config/mfa-sweeper.timer >$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
+	$(DEPLOY_SED) config/mfa-sweeper.cron \
+		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mfa-sweeper $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h \
-		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example \
+		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
 	rm -rf $(DESTDIR)$(PLUGINDIR)
 
 clean:

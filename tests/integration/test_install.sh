@@ -35,7 +35,9 @@ t_make_install_layout() {
 	for f in bin/mfa-sweeper lib/mfa-sweeper/plugins/user_disabled.so \
 		lib/mfa-sweeper/plugins/stale_devices.so \
 		lib/mfa-sweeper/plugins/used_backup_codes.so \
-		include/sweeper/plugin.h etc/mfa-sweeper/mfa-sweeper.ini.example; do
+		include/sweeper/plugin.h etc/mfa-sweeper/mfa-sweeper.ini.example \
+		etc/mfa-sweeper/mfa-sweeper.cron.example \
+		lib/systemd/system/mfa-sweeper.service lib/systemd/system/mfa-sweeper.timer; do
 		[ -f "$INST/$f" ] || fail "make install did not install $f"
 	done
 	assert_eq "$(mode "$INST/bin/mfa-sweeper")" 755 "mode of the binary"
@@ -43,12 +45,36 @@ t_make_install_layout() {
 	assert_eq "$(mode "$INST/lib/mfa-sweeper/plugins")" 755 "mode of plugin_dir"
 	assert_eq "$(mode "$INST/include/sweeper/plugin.h")" 644 "mode of the header"
 	assert_eq "$(mode "$INST/etc/mfa-sweeper/mfa-sweeper.ini.example")" 644 "mode of the example config"
+	assert_eq "$(mode "$INST/etc/mfa-sweeper/mfa-sweeper.cron.example")" 644 "mode of the cron example"
+	assert_eq "$(mode "$INST/lib/systemd/system/mfa-sweeper.service")" 644 "mode of the service unit"
+	assert_eq "$(mode "$INST/lib/systemd/system/mfa-sweeper.timer")" 644 "mode of the timer unit"
+	# Nothing is scheduled by installing: no cron.d entry, no enabled timer.
+	assert_eq "$(find "$ROOT_DIR" -path '*cron.d*' -o -name '*.wants' | wc -l)" 0 \
+		"cron.d entries or .wants links made by make install"
 	# Only the public header is installed, and no test plugin.
 	assert_eq "$(find "$INST/include" -type f | wc -l)" 1 "files under include/"
 	assert_eq "$(find "$INST/lib/mfa-sweeper/plugins" -type f | wc -l)" 3 "files in plugin_dir"
 	# The example config names the plugin_dir of this PREFIX.
 	assert_eq "$(grep '^plugin_dir' "$INST/etc/mfa-sweeper/mfa-sweeper.ini.example")" \
 		"plugin_dir = /opt/mfa/lib/mfa-sweeper/plugins" "plugin_dir in the example config"
+	# The deployment files name this PREFIX's binary and SYSCONFDIR.
+	local svc=$INST/lib/systemd/system/mfa-sweeper.service
+	local cron=$INST/etc/mfa-sweeper/mfa-sweeper.cron.example
+	assert_eq "$(grep '^ExecStart=' "$svc")" \
+		"ExecStart=/opt/mfa/bin/mfa-sweeper --config /opt/mfa/etc/mfa-sweeper/mfa-sweeper.ini" \
+		"ExecStart= of the installed service"
+	assert_eq "$(grep '^LoadCredential=' "$svc")" \
+		"LoadCredential=pgpass:/opt/mfa/etc/mfa-sweeper/pgpass
+LoadCredential=webhook-secret:/opt/mfa/etc/mfa-sweeper/webhook-secret" \
+		"LoadCredential= of the installed service"
+	assert_contains "$(grep -v '^#' "$cron")" \
+		"/opt/mfa/bin/mfa-sweeper --config /opt/mfa/etc/mfa-sweeper/mfa-sweeper.ini" \
+		"the command of the installed cron example"
+	assert_contains "$(cat "$cron")" "PGPASSFILE=/opt/mfa/etc/mfa-sweeper/pgpass" \
+		"PGPASSFILE of the installed cron example"
+	local left
+	left=$(grep -nE '/usr/local/bin/mfa-sweeper|(^|[^a-z])/etc/mfa-sweeper/' "$svc" "$INST/lib/systemd/system/mfa-sweeper.timer" "$cron")
+	assert_eq "$left" "" "default paths left in the installed deployment files"
 	# The binary's built-in plugin_dir is this PREFIX's, not the default.
 	fresh_db
 	CFG=$T_DIR/no-plugin-dir.ini
@@ -59,6 +85,17 @@ t_make_install_layout() {
 		"the binary looks for plugins under its PREFIX"
 	assert_contains "$ERR" "$CFG: [sweeper] plugin_dir is not set" \
 		"the error says the built-in plugin_dir is in use"
+}
+
+t_make_uninstall_removes_everything() {
+	install_tree
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE \
+		make -C "$T_ROOT" --no-print-directory uninstall \
+		BUILD="$T_DIR/build" CFLAGS=-O0 PREFIX=/opt/mfa \
+		SYSCONFDIR=/opt/mfa/etc DESTDIR="$ROOT_DIR" \
+		>"$T_DIR/make.log" 2>&1 ||
+		die "make uninstall failed: $(tail -n 20 "$T_DIR/make.log")"
+	assert_eq "$(find "$ROOT_DIR" -type f)" "" "files left after make uninstall"
 }
 
 t_installed_example_config_runs() {
