@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
+#include "progress.h"
 #include "rule.h"
 #include "scope.h"
 #include "strbuf.h"
@@ -167,8 +170,15 @@ static void main_log_rule(const struct rule_result *r, int dry_run)
 {
 	int level = r->status == RUN_FAILED ? SWEEPER_LOG_ERROR :
 		    SWEEPER_LOG_INFO;
+	struct log_fields f = LOG_FIELDS_INIT;
 
-	log_msg(level, "rule '%s': %s, %lld rows %s in %lld batch%s "
+	f.rule = r->name;
+	f.deleted = r->deleted;
+	f.batches = r->batches;
+	f.duration_ms = r->duration_ms;
+	f.status = run_status_name(r->status);
+	f.dry_run = dry_run;
+	log_event(level, &f, "rule '%s': %s, %lld rows %s in %lld batch%s "
 		"(%lld.%03llds)%s%s", r->name, run_status_name(r->status),
 		r->deleted, dry_run ? "would be deleted" : "deleted",
 		r->batches, r->batches == 1 ? "" : "es",
@@ -191,6 +201,29 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 	}
 }
 
+/*
+ * Observability: the metrics file of every run that reached the run
+ * stage.  A dry run deletes nothing and would only blur what the real
+ * runs did, so it leaves the file alone.  A failure to write is logged
+ * and does not change the exit code.
+ */
+static void main_write_metrics(const struct cli_options *o,
+			       const struct config *cfg,
+			       const struct run_summary *s)
+{
+	char err[2048];
+
+	if (!cfg->metrics_file || !*cfg->metrics_file)
+		return;
+	if (o->dry_run) {
+		log_msg(SWEEPER_LOG_DEBUG, "dry run: metrics file '%s' left "
+			"as it is", cfg->metrics_file);
+		return;
+	}
+	if (metrics_write(cfg->metrics_file, s, err, sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+}
+
 static int main_run(const struct cli_options *o, const struct config *cfg,
 		    struct rule *rules, size_t nrules, struct scope *scope,
 		    PGconn *conn)
@@ -198,6 +231,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	struct stmt_scope sscope;
 	struct run_summary s;
 	struct engine e;
+	struct progress progress;
+	struct log_fields f = LOG_FIELDS_INIT;
 	char err[1024];
 	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
 	size_t i;
@@ -207,6 +242,7 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		return EXIT_UNAVAILABLE;
 	}
 	s.dry_run = o->dry_run;
+	log_set_run_id(s.run_id);
 	memset(&e, 0, sizeof(e));
 	e.conn = conn;
 	e.batch_size = cfg->batch_size;
@@ -215,6 +251,10 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	e.statement_timeout_ms = cfg->statement_timeout_ms;
 	e.dry_run = o->dry_run;
 	e.stop = &stop_requested;
+	/* Observability: progress watches the engine's steps. */
+	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
+						  STDERR_FILENO),
+		       stderr, &e.observer);
 	if (cfg->max_runtime_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
 		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
@@ -291,14 +331,20 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	}
 
 report:
+	progress_finish(&progress);
 	summary_finish(&s);
+	main_write_metrics(o, cfg, &s);
 	if (o->json) {
 		if (summary_print_json(stdout, &s) != 0)
 			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
 	} else if (!o->quiet) {
 		summary_print_table(stdout, &s);
 	}
-	log_msg(SWEEPER_LOG_INFO, "run %s: %s, %lld rows %s in %lld.%03llds",
+	f.deleted = s.deleted_total;
+	f.duration_ms = s.duration_ms;
+	f.status = run_status_name(s.status);
+	f.dry_run = o->dry_run;
+	log_event(SWEEPER_LOG_INFO, &f, "run %s: %s, %lld rows %s in %lld.%03llds",
 		s.run_id, run_status_name(s.status), s.deleted_total,
 		o->dry_run ? "would be deleted" : "deleted",
 		s.duration_ms / 1000, s.duration_ms % 1000);
@@ -322,6 +368,7 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&scope, 0, sizeof(scope));
 	if (cli_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+		log_set_format(o.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_USAGE;
 		goto out;
@@ -337,6 +384,7 @@ int main(int argc, char **argv)
 		ret = EXIT_OK;
 		goto out;
 	}
+	log_set_format(o.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	if (o.verbose)
 		log_set_level(SWEEPER_LOG_DEBUG);
 	if (o.quiet)
@@ -439,6 +487,12 @@ int main(int argc, char **argv)
 			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 			goto out;
 		}
+	}
+	if (o.check_config && cfg.metrics_file && *cfg.metrics_file &&
+	    metrics_check(cfg.metrics_file, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
 	}
 	if (o.check_config) {
 		printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
