@@ -458,15 +458,27 @@ static long long engine_estimate(struct engine *e, const struct rule *r,
 				 const struct step *step)
 {
 	struct stmt st;
+	char begin[160];
 	char why[1024];
 	long long rows = -1;
 
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
 		return -1;
-	if (estimate_count_rows(e->conn, &st, &rows, why, sizeof(why)) != 0)
+	/* Planning takes a table lock: wait no longer than a batch would. */
+	snprintf(begin, sizeof(begin),
+		 "BEGIN; SET LOCAL lock_timeout = %lld;"
+		 " SET LOCAL statement_timeout = %lld",
+		 e->lock_timeout_ms, e->statement_timeout_ms);
+	if (db_exec(e->conn, begin, why, sizeof(why)) != 0 ||
+	    estimate_count_rows(e->conn, &st, &rows, why, sizeof(why)) != 0)
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: no row estimate: %s",
 			r->name, step->table, why);
+	if (!db_lost(e->conn)) {
+		PGresult *rb = PQexec(e->conn, "ROLLBACK");
+
+		PQclear(rb);
+	}
 	stmt_free(&st);
 	return rows;
 }

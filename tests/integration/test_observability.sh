@@ -378,6 +378,29 @@ t_metrics_never_succeeded() {
 	assert_eq "$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)" 0 "never succeeded: 0"
 }
 
+# An interrupted run writes its metrics too, with the rows it did delete.
+t_metrics_interrupted_run() {
+	codes_db 30
+	local m=$T_DIR/mfa_sweeper.prom child left
+	cfg_std used_backup_codes "batch_size = 1" "pause = 200ms" "metrics_file = $m"
+	sweep_bg -c "$CFG" --json
+	wait_until 10 '[ "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '"'"'must-go%'"'"'")" -lt 28 ]' ||
+		die "the run deleted nothing within 10 s"
+	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	[ -n "$child" ] || die "cannot find the sweeper process"
+	kill -TERM "$child"
+	sweep_bg_wait
+	assert_exit 75
+	assert_json .status interrupted "status"
+	prom_check "$m"
+	assert_eq "$(metric "$m" 'mfa_sweeper_run_status{status="interrupted"}')" 1 "status interrupted = 1"
+	assert_eq "$(metric "$m" 'mfa_sweeper_run_status{status="ok"}')" 0 "status ok = 0"
+	left=$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go%'")
+	assert_eq "$(metric "$m" 'mfa_sweeper_rows_deleted{rule="used_backup_codes",table="accounts_backupcode"}')" \
+		$((30 - left)) "rows_deleted against rows actually gone"
+	assert_eq "$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)" 0 "never succeeded"
+}
+
 t_metrics_unwritable_directory() {
 	codes_db 4
 	local m=$T_DIR/no-such-dir/mfa_sweeper.prom
