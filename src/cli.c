@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "values.h"
 #include "xalloc.h"
 
@@ -15,7 +16,8 @@ enum {
 	OPT_JSON,
 	OPT_LIST_RULES,
 	OPT_CHECK_CONFIG,
-	OPT_EXPLAIN
+	OPT_EXPLAIN,
+	OPT_LOG_FORMAT
 };
 
 static const struct option cli_longopts[] = {
@@ -32,6 +34,7 @@ static const struct option cli_longopts[] = {
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -41,7 +44,8 @@ void cli_usage(FILE *out)
 {
 	fputs("usage: mfa-sweeper [-c FILE] [-r RULE]... [-n] [-u ID]... [-e EMAIL]...\n"
 	      "                   [--users-file FILE|-] [--now] [--json] [--list-rules]\n"
-	      "                   [--check-config] [--explain] [-v|-q] [-V] [-h]\n"
+	      "                   [--check-config] [--explain] [-v|-q]\n"
+	      "                   [--log-format text|json] [-V] [-h]\n"
 	      "\n"
 	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
 	      "\n"
@@ -59,7 +63,8 @@ void cli_usage(FILE *out)
 	      "      --check-config    check config, plugins, tables and columns, then exit\n"
 	      "      --explain         show each step's batch statement and plan, then exit\n"
 	      "  -v, --verbose         log every batch\n"
-	      "  -q, --quiet           log errors only\n"
+	      "  -q, --quiet           log errors only; no progress\n"
+	      "      --log-format FMT  text (default) or json: one JSON object per line\n"
 	      "  -V, --version         print the version and exit\n"
 	      "  -h, --help            print this help and exit\n"
 	      "\n"
@@ -77,6 +82,7 @@ static void cli_push(char ***items, size_t *n, char *value)
 int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 	      size_t errlen)
 {
+	enum log_format format;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -143,6 +149,18 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 			break;
 		case 'q':
 			o->quiet = 1;
+			break;
+		case OPT_LOG_FORMAT:
+			if (log_parse_format(optarg, &format) == 0) {
+				o->log_json = format == LOG_FORMAT_JSON;
+			} else {
+				char shown[VALUE_QUOTE_MAX];
+
+				value_quote(optarg, shown, sizeof(shown));
+				snprintf(err, errlen, "--log-format %s is not a "
+					 "log format; write text or json", shown);
+				return -1;
+			}
 			break;
 		case 'V':
 			o->version = 1;

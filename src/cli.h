@@ -27,6 +27,7 @@ struct cli_options {
 	int explain;
 	int verbose;
 	int quiet;
+	int log_json;              /* --log-format json */
 	int version;
 	int help;
 };

@@ -788,6 +788,7 @@ static int config_resolve(struct load_state *st)
 			     &cfg->max_runtime_ms) != 0 ||
 	    resolve_duration(st, "sweeper", "pause", &cfg->pause_ms) != 0)
 		return -1;
+	cfg->metrics_file = core_value(cfg, "sweeper", "metrics_file");
 
 	cfg->webhook_url = core_value(cfg, "webhook", "url");
 	cfg->webhook_format = core_value(cfg, "webhook", "format");

@@ -44,6 +44,7 @@ struct config {
 	long long batch_size;             /* default 5000, 1..1000000 */
 	long long max_runtime_ms;         /* default 0 = no limit */
 	long long pause_ms;               /* default 0 */
+	const char *metrics_file;         /* "" = none; else absolute */
 
 	/* [webhook] */
 	const char *webhook_url;          /* "" = no webhook */

@@ -43,6 +43,8 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "stop starting new batches after this long; 0 = no limit" },
 	{ "pause", SWEEPER_KEY_DURATION, "0ms", NULL,
 	  "sleep between batches" },
+	{ "metrics_file", SWEEPER_KEY_STRING, "", NULL,
+	  "Prometheus textfile-collector file written after each run; empty = none" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -299,6 +301,36 @@ static int check_secret_file(const struct sweeper_key *decl,
 	return check_path(decl, value, 1, why, whylen);
 }
 
+/*
+ * The metrics file is written by a timer's run whose working directory
+ * nobody thinks about, so only an absolute path to a file is taken.
+ */
+static int check_metrics_file(const struct sweeper_key *decl,
+			      const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	size_t len = strlen(value);
+
+	if (check_path(decl, value, 1, why, whylen) != 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	if (value[0] != '/') {
+		snprintf(why, whylen,
+			 "%s is not an absolute path; write the full path of the file, e.g. %s = /var/lib/node_exporter/textfile_collector/mfa_sweeper.prom",
+			 shown, decl->name);
+		return -1;
+	}
+	if (value[len - 1] == '/') {
+		snprintf(why, whylen,
+			 "%s names a directory; write the path of a file in it, e.g. %smfa_sweeper.prom",
+			 shown, value);
+		return -1;
+	}
+	return 0;
+}
+
 static int rule_name_valid(const char *name)
 {
 	const char *p;
@@ -502,6 +534,7 @@ static const struct core_check core_checks[] = {
 	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
 	{ "sweeper", "rules", check_rules, 0 },
 	{ "sweeper", "batch_size", check_batch_size, 0 },
+	{ "sweeper", "metrics_file", check_metrics_file, 0 },
 	{ "schema", "users_table", check_table, 0 },
 	{ "schema", "user_id_column", check_column, 0 },
 	{ "schema", "user_email_column", check_column, 0 },

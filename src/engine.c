@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "engine.h"
+#include "estimate.h"
 #include "ident.h"
 #include "log.h"
 #include "strbuf.h"
@@ -448,17 +449,71 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	return ENGINE_DONE;
 }
 
+/*
+ * The planner's estimate of the rows a step will delete, for the
+ * observer; -1 when unknown.  An estimate that fails is not worth failing
+ * the step for.
+ */
+static long long engine_estimate(struct engine *e, const struct rule *r,
+				 const struct step *step)
+{
+	struct stmt st;
+	char begin[160];
+	char why[1024];
+	long long rows = -1;
+
+	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
+		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
+		return -1;
+	/* Planning takes a table lock: wait no longer than a batch would. */
+	snprintf(begin, sizeof(begin),
+		 "BEGIN; SET LOCAL lock_timeout = %lld;"
+		 " SET LOCAL statement_timeout = %lld",
+		 e->lock_timeout_ms, e->statement_timeout_ms);
+	if (db_exec(e->conn, begin, why, sizeof(why)) != 0 ||
+	    estimate_count_rows(e->conn, &st, &rows, why, sizeof(why)) != 0)
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: no row estimate: %s",
+			r->name, step->table, why);
+	if (!db_lost(e->conn)) {
+		PGresult *rb = PQexec(e->conn, "ROLLBACK");
+
+		PQclear(rb);
+	}
+	stmt_free(&st);
+	return rows;
+}
+
+static int engine_walk_step(struct engine *e, const struct rule *r,
+			    const struct step *step, struct step_result *sr,
+			    struct rule_result *res);
+
 static int engine_run_step(struct engine *e, const struct rule *r,
 			   const struct step *step, struct step_result *sr,
 			   struct rule_result *res)
 {
+	const struct engine_observer *ob = &e->observer;
+	int rc;
+
+	if (e->dry_run)
+		return engine_count_step(e, r, step, sr, res);
+	if (ob->on_step_start)
+		ob->on_step_start(ob->arg, r, step, engine_estimate(e, r, step));
+	rc = engine_walk_step(e, r, step, sr, res);
+	if (ob->on_step_end)
+		ob->on_step_end(ob->arg, r, step, sr);
+	return rc;
+}
+
+static int engine_walk_step(struct engine *e, const struct rule *r,
+			    const struct step *step, struct step_result *sr,
+			    struct rule_result *res)
+{
+	const struct engine_observer *ob = &e->observer;
 	struct engine_walk w;
 	char why[1024];
 	long long t0;
 	int many_tables, rc;
 
-	if (e->dry_run)
-		return engine_count_step(e, r, step, sr, res);
 	if (engine_table_kind(e, r, step, &many_tables, why, sizeof(why)) != 0)
 		return engine_failure(e, "preflight", why, res);
 
@@ -483,15 +538,25 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 		if (rc != ENGINE_DONE)
 			break;
 		if (w.deleted > 0) {
+			struct log_fields f = LOG_FIELDS_INIT;
+
 			sr->deleted += w.deleted;
 			sr->batches++;
-			log_msg(SWEEPER_LOG_DEBUG,
-				"rule '%s': %s: batch %lld: %lld rows deleted "
-				"in %lld ms (up to key %s)", r->name,
-				step->table, sr->batches, w.deleted,
-				engine_now_ms() - t0,
-				w.last_victim ? w.last_victim : "-");
+			/* deleted and duration_ms are the batch's own. */
+			f.rule = r->name;
+			f.table = step->table;
+			f.deleted = w.deleted;
+			f.batches = sr->batches;
+			f.duration_ms = engine_now_ms() - t0;
+			log_event(SWEEPER_LOG_DEBUG, &f,
+				  "rule '%s': %s: batch %lld: %lld rows deleted "
+				  "in %lld ms (up to key %s)", r->name,
+				  step->table, sr->batches, w.deleted,
+				  f.duration_ms,
+				  w.last_victim ? w.last_victim : "-");
 		}
+		if (ob->on_batch)
+			ob->on_batch(ob->arg, r, step, sr);
 		if (!engine_walk_advance(e, &w))
 			break;
 		/* Pausing is for the application's sake, after writes. */

@@ -15,6 +15,33 @@
 #include "statement.h"
 #include "summary.h"
 
+/*
+ * Watches the steps of a real run (not a dry run), e.g. to show progress;
+ * the engine knows nothing of what the watcher does with it.  Every
+ * callback may be NULL; `arg` is passed to each.  `r`, `step` and `sr` are
+ * borrowed for the call.
+ */
+struct engine_observer {
+	/*
+	 * A step starts.  `estimate` is the planner's estimate of the rows
+	 * the step will delete (EXPLAIN of its count statement), or -1 when
+	 * unknown.  It is only taken when this callback is set.
+	 */
+	void (*on_step_start)(void *arg, const struct rule *r,
+			      const struct step *step, long long estimate);
+	/* After every batch, also one that deleted nothing: `sr` holds the
+	 * step's totals so far. */
+	void (*on_batch)(void *arg, const struct rule *r,
+			 const struct step *step,
+			 const struct step_result *sr);
+	/* The step ended, whatever the outcome; every on_step_start() gets
+	 * one. */
+	void (*on_step_end)(void *arg, const struct rule *r,
+			    const struct step *step,
+			    const struct step_result *sr);
+	void *arg;
+};
+
 struct engine {
 	PGconn *conn;                     /* borrowed */
 	long long batch_size;
@@ -25,6 +52,7 @@ struct engine {
 	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
 	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */
 	volatile sig_atomic_t *stop;      /* set by a signal handler */
+	struct engine_observer observer;  /* all NULL: nobody watches */
 };
 
 /* Outcome of engine_run_rule(), in rising order of gravity. */

@@ -99,10 +99,13 @@ static int host_quote_column(struct sweeper_ctx *ctx, const char *name,
 
 static void host_log(struct sweeper_ctx *ctx, int level, const char *fmt, ...)
 {
+	struct log_fields f = LOG_FIELDS_INIT;
 	va_list ap;
 
+	/* In json logs the line carries its rule as a field too. */
+	f.rule = ctx->rule->name;
 	va_start(ap, fmt);
-	log_vmsg(level, ctx->rule->prefix, fmt, ap);
+	log_vevent(level, &f, ctx->rule->prefix, fmt, ap);
 	va_end(ap);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -18,6 +19,8 @@
 #include "db.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
+#include "progress.h"
 #include "rule.h"
 #include "scope.h"
 #include "strbuf.h"
@@ -170,8 +173,15 @@ static void main_log_rule(const struct rule_result *r, int dry_run)
 {
 	int level = r->status == RUN_FAILED ? SWEEPER_LOG_ERROR :
 		    SWEEPER_LOG_INFO;
+	struct log_fields f = LOG_FIELDS_INIT;
 
-	log_msg(level, "rule '%s': %s, %lld rows %s in %lld batch%s "
+	f.rule = r->name;
+	f.deleted = r->deleted;
+	f.batches = r->batches;
+	f.duration_ms = r->duration_ms;
+	f.status = run_status_name(r->status);
+	f.dry_run = dry_run;
+	log_event(level, &f, "rule '%s': %s, %lld rows %s in %lld batch%s "
 		"(%lld.%03llds)%s%s", r->name, run_status_name(r->status),
 		r->deleted, dry_run ? "would be deleted" : "deleted",
 		r->batches, r->batches == 1 ? "" : "es",
@@ -195,6 +205,29 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 }
 
 /*
+ * Observability: the metrics file of every run that got as far as a
+ * loaded config, failed ones too.  A dry run deletes nothing and would only blur what the real
+ * runs did, so it leaves the file alone.  A failure to write is logged
+ * and does not change the exit code.
+ */
+static void main_write_metrics(const struct cli_options *o,
+			       const struct config *cfg,
+			       const struct run_summary *s)
+{
+	char err[2048];
+
+	if (!cfg->metrics_file || !*cfg->metrics_file)
+		return;
+	if (o->dry_run) {
+		log_msg(SWEEPER_LOG_DEBUG, "dry run: metrics file '%s' left "
+			"as it is", cfg->metrics_file);
+		return;
+	}
+	if (metrics_write(cfg->metrics_file, s, err, sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+}
+
+/*
  * Run the rules and report: fills the summary `s` that main() started
  * (with one result per rule) and finishes it.
  */
@@ -204,6 +237,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 {
 	struct stmt_scope sscope;
 	struct engine e;
+	struct progress progress;
+	struct log_fields f = LOG_FIELDS_INIT;
 	char err[1024];
 	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
 	size_t i;
@@ -216,6 +251,10 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	e.statement_timeout_ms = cfg->statement_timeout_ms;
 	e.dry_run = o->dry_run;
 	e.stop = &stop_requested;
+	/* Observability: progress watches the engine's steps. */
+	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
+						  STDERR_FILENO),
+		       stderr, &e.observer);
 	if (cfg->max_runtime_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
 		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
@@ -292,6 +331,7 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	}
 
 report:
+	progress_finish(&progress);
 	summary_finish(s);
 	if (o->json) {
 		if (summary_print_json(stdout, s) != 0)
@@ -299,7 +339,11 @@ report:
 	} else if (!o->quiet) {
 		summary_print_table(stdout, s);
 	}
-	log_msg(SWEEPER_LOG_INFO, "run %s: %s, %lld rows %s in %lld.%03llds",
+	f.deleted = s->deleted_total;
+	f.duration_ms = s->duration_ms;
+	f.status = run_status_name(s->status);
+	f.dry_run = o->dry_run;
+	log_event(SWEEPER_LOG_INFO, &f, "run %s: %s, %lld rows %s in %lld.%03llds",
 		s->run_id, run_status_name(s->status), s->deleted_total,
 		o->dry_run ? "would be deleted" : "deleted",
 		s->duration_ms / 1000, s->duration_ms % 1000);
@@ -307,26 +351,32 @@ report:
 }
 
 /*
- * Post the run's summary and return the run's exit code: `exit_code`, or
- * 1 instead of 0 when the post failed and [webhook] required is set.  A
- * run that ended before its rules ran (`ran` 0) is reported as failed,
- * with `why` (the error it stopped on) as the summary's "error".
+ * A run that ended before its rules ran is reported as failed, with `why`
+ * (the error it stopped on) as the summary's "error", so that the webhook
+ * and the metrics say what happened rather than stay silent.
  */
-static int main_webhook(const struct webhook *wh, struct run_summary *s,
-			int ran, int exit_code, const char *why)
+static void main_fail_summary(struct run_summary *s, const char *why)
 {
-	struct webhook_result res;
 	size_t i;
 
-	if (!ran) {
-		s->status = RUN_FAILED;
-		s->error = xstrdup(why[0] ? why : "the run stopped before its rules ran");
-		for (i = 0; i < s->nrules; i++) {
-			s->rules[i].status = RUN_FAILED;
-			s->rules[i].error = xstrdup("not run");
-		}
-		summary_finish(s);
+	s->status = RUN_FAILED;
+	s->error = xstrdup(why[0] ? why : "the run stopped before its rules ran");
+	for (i = 0; i < s->nrules; i++) {
+		s->rules[i].status = RUN_FAILED;
+		s->rules[i].error = xstrdup("not run");
 	}
+	summary_finish(s);
+}
+
+/*
+ * Post the run's summary and return the run's exit code: `exit_code`, or
+ * 1 instead of 0 when the post failed and [webhook] required is set.
+ */
+static int main_webhook(const struct webhook *wh, const struct run_summary *s,
+			int exit_code)
+{
+	struct webhook_result res;
+
 	webhook_post(wh, s, &res);
 	webhook_log_result(wh, &res);
 	if (!res.ok && wh->required && exit_code == EXIT_OK)
@@ -359,6 +409,7 @@ int main(int argc, char **argv)
 		return EXIT_UNAVAILABLE;
 	}
 	if (cli_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+		log_set_format(o.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_USAGE;
 		goto out;
@@ -374,6 +425,7 @@ int main(int argc, char **argv)
 		ret = EXIT_OK;
 		goto out;
 	}
+	log_set_format(o.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 	if (o.verbose)
 		log_set_level(SWEEPER_LOG_DEBUG);
 	if (o.quiet)
@@ -386,7 +438,7 @@ int main(int argc, char **argv)
 	}
 	/*
 	 * webhook: from here on every run that deletes or counts posts its
-	 * summary, failed ones too (see main_webhook()).  The secret is read
+	 * summary, failed ones too (see main_fail_summary()).  The secret is read
 	 * first, so that a bad secret file stops the run before anything is
 	 * deleted; such a run cannot sign and posts nothing.
 	 */
@@ -401,6 +453,7 @@ int main(int argc, char **argv)
 		ret = EXIT_UNAVAILABLE;
 		goto out;
 	}
+	log_set_run_id(s.run_id);
 	have_summary = !o.list_rules && !o.check_config && !o.explain;
 	s.dry_run = o.dry_run;
 	if (main_select_rules(&o, &cfg, &names, &nnames, err, sizeof(err)) != 0) {
@@ -502,6 +555,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.check_config && cfg.metrics_file && *cfg.metrics_file &&
+	    metrics_check(cfg.metrics_file, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	if (o.check_config) {
 		printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
 		       "against the database\n", cfg.path, nnames,
@@ -521,8 +580,13 @@ int main(int argc, char **argv)
 	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &s);
 	ran = 1;
 out:
-	if (have_summary && wh.url)
-		ret = main_webhook(&wh, &s, ran, ret, err);
+	if (have_summary) {
+		if (!ran)
+			main_fail_summary(&s, err);
+		main_write_metrics(&o, &cfg, &s);
+		if (wh.url)
+			ret = main_webhook(&wh, &s, ret);
+	}
 	summary_free(&s);
 	webhook_free(&wh);
 	if (conn)

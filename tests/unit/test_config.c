@@ -167,6 +167,7 @@ static void test_empty_file_defaults(void **state)
 	assert_int_equal(cfg.batch_size, 5000);
 	assert_int_equal(cfg.max_runtime_ms, 0);
 	assert_int_equal(cfg.pause_ms, 0);
+	assert_string_equal(cfg.metrics_file, "");
 	assert_string_equal(cfg.webhook_url, "");
 	assert_string_equal(cfg.webhook_format, "json");
 	assert_string_equal(cfg.webhook_secret, "");
@@ -326,7 +327,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 5 + 16 + 9);
+	assert_int_equal(nkeys, 3 + 6 + 16 + 9);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	assert_int_equal(cfg.batch_size, 5000);
@@ -365,6 +366,10 @@ static void test_bad_values(void **state)
 		     "max_runtime", "'5' is not a duration");
 	expect_error("[sweeper]\npause = 1.5s\n", 2, "sweeper", "pause",
 		     "'1.5s' is not a duration");
+	expect_error("[sweeper]\nmetrics_file = m.prom\n", 2, "sweeper",
+		     "metrics_file", "'m.prom' is not an absolute path");
+	expect_error("[sweeper]\nmetrics_file = /var/lib/x/\n", 2, "sweeper",
+		     "metrics_file", "'/var/lib/x/' names a directory");
 	expect_error("[sweeper]\npause = 5 minutes\n", 2, "sweeper", "pause",
 		     "'5 minutes' is not a duration");
 	expect_error("[sweeper]\npause = -5m\n", 2, "sweeper", "pause",

@@ -1,0 +1,280 @@
+/*
+ * metrics.c: the Prometheus textfile-collector file.
+ *
+ * The collector may read the file at any moment, so it is never written in
+ * place: a complete temporary file is renamed over it.  Its name does not
+ * end in .prom, so that the collector never reads a half-written one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "xalloc.h"
+
+#define METRIC_LAST_RUN "mfa_sweeper_last_run_timestamp_seconds"
+#define METRIC_LAST_SUCCESS "mfa_sweeper_last_success_timestamp_seconds"
+#define METRIC_DURATION "mfa_sweeper_run_duration_seconds"
+#define METRIC_ROWS "mfa_sweeper_rows_deleted"
+#define METRIC_STATUS "mfa_sweeper_run_status"
+
+static const enum run_status metrics_statuses[] = {
+	RUN_OK, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED, RUN_INTERRUPTED
+};
+
+static void metrics_head(struct strbuf *out, const char *name,
+			 const char *help)
+{
+	strbuf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* A label value as the exposition format wants it: \\, \" and \n. */
+static void metrics_label(struct strbuf *out, const char *value)
+{
+	const char *p;
+
+	for (p = value; *p; p++) {
+		if (*p == '\\')
+			strbuf_add(out, "\\\\");
+		else if (*p == '"')
+			strbuf_add(out, "\\\"");
+		else if (*p == '\n')
+			strbuf_add(out, "\\n");
+		else
+			strbuf_addf(out, "%c", *p);
+	}
+}
+
+/* Rows of rule `r` on `table` over all its steps. */
+static long long metrics_rows(const struct rule_result *r, const char *table)
+{
+	long long rows = 0;
+	size_t i;
+
+	for (i = 0; i < r->nsteps; i++) {
+		if (strcmp(r->steps[i].table, table) == 0)
+			rows += r->steps[i].deleted;
+	}
+	return rows;
+}
+
+/* Whether an earlier step of `r` than `upto` is on the same table. */
+static int metrics_seen(const struct rule_result *r, size_t upto)
+{
+	size_t i;
+
+	for (i = 0; i < upto; i++) {
+		if (strcmp(r->steps[i].table, r->steps[upto].table) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void metrics_render(struct strbuf *out, const struct run_summary *s,
+		    const char *last_success)
+{
+	size_t i, j;
+
+	metrics_head(out, METRIC_LAST_RUN,
+		     "Unix time the last mfa-sweeper run ended.");
+	strbuf_addf(out, "%s %lld.%03ld\n", METRIC_LAST_RUN,
+		    (long long)s->finished_at.tv_sec,
+		    s->finished_at.tv_nsec / 1000000L);
+	metrics_head(out, METRIC_LAST_SUCCESS,
+		     "Unix time the last mfa-sweeper run with status ok ended; 0 = never.");
+	if (s->status == RUN_OK)
+		strbuf_addf(out, "%s %lld.%03ld\n", METRIC_LAST_SUCCESS,
+			    (long long)s->finished_at.tv_sec,
+			    s->finished_at.tv_nsec / 1000000L);
+	else
+		strbuf_addf(out, "%s %s\n", METRIC_LAST_SUCCESS,
+			    last_success && *last_success ? last_success : "0");
+	metrics_head(out, METRIC_DURATION,
+		     "Duration of the last mfa-sweeper run in seconds.");
+	strbuf_addf(out, "%s %lld.%03lld\n", METRIC_DURATION,
+		    s->duration_ms / 1000, s->duration_ms % 1000);
+	metrics_head(out, METRIC_ROWS,
+		     "Rows the last mfa-sweeper run deleted, per rule and table.");
+	for (i = 0; i < s->nrules; i++) {
+		const struct rule_result *r = &s->rules[i];
+
+		for (j = 0; j < r->nsteps; j++) {
+			if (metrics_seen(r, j))
+				continue;
+			strbuf_add(out, METRIC_ROWS "{rule=\"");
+			metrics_label(out, r->name);
+			strbuf_add(out, "\",table=\"");
+			metrics_label(out, r->steps[j].table);
+			strbuf_addf(out, "\"} %lld\n",
+				    metrics_rows(r, r->steps[j].table));
+		}
+	}
+	metrics_head(out, METRIC_STATUS,
+		     "1 for the status of the last mfa-sweeper run, 0 for the others.");
+	for (i = 0; i < sizeof(metrics_statuses) / sizeof(metrics_statuses[0]);
+	     i++)
+		strbuf_addf(out, "%s{status=\"%s\"} %d\n", METRIC_STATUS,
+			    run_status_name(metrics_statuses[i]),
+			    s->status == metrics_statuses[i]);
+}
+
+/*
+ * The value of the last success metric in the file at `path`, copied into
+ * buf, or "" when there is no file or no such sample.
+ */
+static void metrics_read_last_success(const char *path, char *buf,
+				      size_t size)
+{
+	const size_t namelen = strlen(METRIC_LAST_SUCCESS);
+	char line[512];
+	FILE *f;
+
+	buf[0] = '\0';
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *value, *end;
+
+		if (strncmp(line, METRIC_LAST_SUCCESS, namelen) != 0 ||
+		    line[namelen] != ' ')
+			continue;
+		value = line + namelen + 1;
+		value[strcspn(value, " \t\r\n")] = '\0';
+		/* Only a number goes back into the file. */
+		errno = 0;
+		strtod(value, &end);
+		if (*value && !*end && errno == 0)
+			snprintf(buf, size, "%s", value);
+		break;
+	}
+	fclose(f);
+}
+
+/* The directory of `path`, owned by the caller. */
+static char *metrics_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	char *dir = xstrdup(dirname(copy));
+
+	free(copy);
+	return dir;
+}
+
+static int metrics_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The rename is only durable once the directory is on disk too. */
+static void metrics_sync_dir(const char *path)
+{
+	char *dir = metrics_dir(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int metrics_write(const char *path, const struct run_summary *s, char *err,
+		  size_t errlen)
+{
+	struct strbuf text = STRBUF_INIT;
+	char last_success[512];
+	char *tmp = NULL;
+	int fd = -1, ret = -1;
+
+	metrics_read_last_success(path, last_success, sizeof(last_success));
+	metrics_render(&text, s, last_success);
+
+	tmp = xmalloc(strlen(path) + sizeof(".tmp.XXXXXX"));
+	sprintf(tmp, "%s.tmp.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write the metrics file '%s': "
+			 "cannot create a temporary file next to it: %s", path,
+			 strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 ||
+	    metrics_write_all(fd, strbuf_str(&text), text.len) != 0 ||
+	    fsync(fd) != 0) {
+		snprintf(err, errlen, "cannot write the metrics file '%s': "
+			 "writing '%s' failed: %s", path, tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		snprintf(err, errlen, "cannot write the metrics file '%s': "
+			 "writing '%s' failed: %s", path, tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write the metrics file '%s': "
+			 "cannot rename '%s' over it: %s", path, tmp,
+			 strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	metrics_sync_dir(path);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	strbuf_release(&text);
+	return ret;
+}
+
+int metrics_check(const char *path, char *err, size_t errlen)
+{
+	char *dir = metrics_dir(path);
+	struct stat st;
+	int ret = -1;
+
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "metrics_file '%s': cannot use the "
+			 "directory '%s': %s", path, dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "metrics_file '%s': '%s' is not a "
+			 "directory", path, dir);
+		goto out;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "metrics_file '%s': cannot create files "
+			 "in '%s': %s", path, dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(dir);
+	return ret;
+}
