@@ -401,6 +401,27 @@ t_metrics_interrupted_run() {
 	assert_eq "$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)" 0 "never succeeded"
 }
 
+# A run that stops before its rules run (here: the database is down) is a
+# failed run to monitoring, and must show as one: the nightly alert on
+# "failed" must not stay quiet because no rule got to run.
+t_metrics_database_unavailable() {
+	codes_db 4
+	local m=$T_DIR/mfa_sweeper.prom
+	cfg_std used_backup_codes "metrics_file = $m"
+	sweep -c "$CFG"
+	assert_exit 0 "a first run that succeeds"
+	local success
+	success=$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)
+	sed -i "s|^dsn = .*|dsn = host=$T_DIR/no-server dbname=$DB|" "$CFG"
+	sweep -c "$CFG"
+	assert_exit 69 "exit code with the database down"
+	prom_check "$m"
+	assert_eq "$(metric "$m" 'mfa_sweeper_run_status{status="failed"}')" 1 "status failed = 1"
+	assert_eq "$(metric "$m" 'mfa_sweeper_run_status{status="ok"}')" 0 "status ok = 0"
+	assert_eq "$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)" "$success" \
+		"the last success carries over a run that could not connect"
+}
+
 t_metrics_unwritable_directory() {
 	codes_db 4
 	local m=$T_DIR/no-such-dir/mfa_sweeper.prom
