@@ -3,7 +3,7 @@
  *
  * config_load() reads the whole file, rejects unknown sections and keys,
  * duplicate keys and bad values of the core sections ([database],
- * [sweeper], [schema], [webhook]), and resolves them with their defaults.
+ * [sweeper], [schema], [webhook], [ledger]), and resolves them with their defaults.
  * [rule.NAME] sections are kept as written; they are checked against the
  * keys the rule's plugin declares by config_check_rule() once the plugin is
  * loaded.
@@ -52,6 +52,10 @@ struct config {
 	const char *webhook_secret_file;
 	long long webhook_timeout_ms;     /* default 10s */
 	long long webhook_retries;        /* default 3 */
+
+	/* [ledger] */
+	int ledger_enabled;               /* default false */
+	const char *ledger_schema;        /* unquoted; default mfa_sweeper */
 };
 
 /* Built-in default of plugin_dir, set by the Makefile from PREFIX. */
@@ -67,6 +71,7 @@ extern const struct sweeper_key config_database_keys[];
 extern const struct sweeper_key config_sweeper_keys[];
 extern const struct sweeper_key config_schema_keys[];
 extern const struct sweeper_key config_webhook_keys[];
+extern const struct sweeper_key config_ledger_keys[];
 
 /*
  * Read and check the file at `path` into *cfg (which the caller provides;

@@ -15,6 +15,8 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "ledger.h"
+#include "ledger_cli.h"
 #include "log.h"
 #include "rule.h"
 #include "scope.h"
@@ -193,8 +195,9 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 
 static int main_run(const struct cli_options *o, const struct config *cfg,
 		    struct rule *rules, size_t nrules, struct scope *scope,
-		    PGconn *conn)
+		    PGconn *conn, const struct ledger *ledger)
 {
+	struct stmt_ledger sledger;
 	struct stmt_scope sscope;
 	struct run_summary s;
 	struct engine e;
@@ -215,6 +218,12 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	e.statement_timeout_ms = cfg->statement_timeout_ms;
 	e.dry_run = o->dry_run;
 	e.stop = &stop_requested;
+	/* Audit ledger: the batches record their deletions under this run. */
+	if (ledger->enabled && !o->dry_run) {
+		sledger.deletions = ledger->deletions;
+		sledger.run_id = s.run_id;
+		e.ledger = &sledger;
+	}
 	if (cfg->max_runtime_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
 		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
@@ -259,6 +268,18 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		exit_code = EXIT_TEMPFAIL;
 		goto report;
 	}
+	/*
+	 * Audit ledger: the run's row is committed before the first batch, so
+	 * every deletions row has its run, even if this process dies.
+	 */
+	if (e.ledger && ledger_run_begin(conn, ledger, &s, err,
+					 sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s; nothing deleted", err);
+		main_mark_rest(&s, rules, 0, RUN_FAILED, err);
+		s.status = RUN_FAILED;
+		exit_code = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto report;
+	}
 
 	for (i = 0; i < nrules; i++) {
 		rc = engine_run_rule(&e, &rules[i], &s.rules[i]);
@@ -292,6 +313,15 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 
 report:
 	summary_finish(&s);
+	/* Audit ledger: the run's end (or its only row, for a dry or skipped
+	 * run). */
+	if (ledger->enabled && !db_lost(conn) &&
+	    ledger_run_finish(conn, ledger, &s, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		if (exit_code == EXIT_OK)
+			exit_code = db_lost(conn) ? EXIT_UNAVAILABLE :
+				    EXIT_RULE_FAILED;
+	}
 	if (o->json) {
 		if (summary_print_json(stdout, &s) != 0)
 			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
@@ -309,6 +339,8 @@ report:
 int main(int argc, char **argv)
 {
 	struct sweeper_run_info info;
+	struct stmt_ledger plan_ledger;
+	struct ledger ledger;
 	struct cli_options o;
 	struct config cfg;
 	struct scope scope;
@@ -343,6 +375,17 @@ int main(int argc, char **argv)
 		log_set_level(SWEEPER_LOG_ERROR);
 
 	if (config_load(&cfg, o.config_path, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	/* Audit ledger: --init-ledger, --print-ledger-sql, --history. */
+	if (ledger_cli_wanted(&o)) {
+		ret = ledger_cli_run(&o, &cfg);
+		goto out;
+	}
+	if (ledger_setup(&ledger, cfg.ledger_schema, cfg.ledger_enabled, err,
+			 sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_CONFIG;
 		goto out;
@@ -417,6 +460,19 @@ int main(int argc, char **argv)
 			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 		goto out;
 	}
+	/* Audit ledger: without its tables, nothing may be deleted. */
+	if (ledger.enabled) {
+		int rc = ledger_check(conn, &ledger, err, sizeof(err));
+
+		if (rc != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = rc < 0 && db_lost(conn) ? EXIT_UNAVAILABLE :
+			      EXIT_CONFIG;
+			goto out;
+		}
+	}
+	plan_ledger.deletions = ledger.deletions;
+	plan_ledger.run_id = LEDGER_NIL_RUN_ID;
 	for (i = 0; i < nnames; i++) {
 		struct stmt_scope sscope = {
 			config_schema(&cfg, "users_table"),
@@ -429,6 +485,7 @@ int main(int argc, char **argv)
 		e.conn = conn;
 		e.batch_size = cfg.batch_size;
 		e.scope = info.scoped ? &sscope : NULL;
+		e.ledger = ledger.enabled && !o.dry_run ? &plan_ledger : NULL;
 		if (o.explain)
 			ret = engine_explain(&e, &rules[i], stdout, err,
 					     sizeof(err));
@@ -467,7 +524,7 @@ int main(int argc, char **argv)
 			"stdout");
 
 	main_install_signals();
-	ret = main_run(&o, &cfg, rules, nnames, &scope, conn);
+	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &ledger);
 out:
 	if (conn)
 		PQfinish(conn);
