@@ -237,6 +237,8 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 	PGresult *res;
 	int ret = 0;
 
+	if (!l->enabled)
+		return 0;
 	strbuf_addf(&sql,
 		    "UPDATE %s SET webhook_status = $2, webhook_error = $3"
 		    " WHERE run_id = $1::uuid", l->runs);

@@ -84,7 +84,8 @@ int ledger_run_finish(PGconn *conn, const struct ledger *l,
 /*
  * Record the webhook's outcome on the run's row: `status` is a short word
  * such as "delivered", "failed" or "disabled"; `error` is NULL or one line.
- * Call it after ledger_run_finish().  Returns 0, or -1 with one line in err
+ * Call it after ledger_run_finish().  Does nothing and returns 0 when the
+ * ledger is off (l->enabled 0).  Returns 0, or -1 with one line in err
  * (also when no row has that run id).
  */
 int ledger_record_webhook(PGconn *conn, const struct ledger *l,
