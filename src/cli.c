@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "ledger.h"
 #include "values.h"
 #include "xalloc.h"
 
@@ -17,7 +18,10 @@ enum {
 	OPT_LIST_RULES,
 	OPT_CHECK_CONFIG,
 	OPT_EXPLAIN,
-	OPT_LOG_FORMAT
+	OPT_LOG_FORMAT,
+	OPT_INIT_LEDGER,
+	OPT_PRINT_LEDGER_SQL,
+	OPT_HISTORY
 };
 
 static const struct option cli_longopts[] = {
@@ -32,6 +36,9 @@ static const struct option cli_longopts[] = {
 	{ "list-rules", no_argument, NULL, OPT_LIST_RULES },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "init-ledger", no_argument, NULL, OPT_INIT_LEDGER },
+	{ "print-ledger-sql", no_argument, NULL, OPT_PRINT_LEDGER_SQL },
+	{ "history", optional_argument, NULL, OPT_HISTORY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -44,7 +51,8 @@ void cli_usage(FILE *out)
 {
 	fputs("usage: mfa-sweeper [-c FILE] [-r RULE]... [-n] [-u ID]... [-e EMAIL]...\n"
 	      "                   [--users-file FILE|-] [--now] [--json] [--list-rules]\n"
-	      "                   [--check-config] [--explain] [-v|-q]\n"
+	      "                   [--check-config] [--explain] [--init-ledger]\n"
+	      "                   [--print-ledger-sql] [--history [N]] [-v|-q]\n"
 	      "                   [--log-format text|json] [-V] [-h]\n"
 	      "\n"
 	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
@@ -62,6 +70,9 @@ void cli_usage(FILE *out)
 	      "      --list-rules      list the rules and their options, then exit\n"
 	      "      --check-config    check config, plugins, tables and columns, then exit\n"
 	      "      --explain         show each step's batch statement and plan, then exit\n"
+	      "      --init-ledger     create the audit ledger's schema and tables, then exit\n"
+	      "      --print-ledger-sql  print the ledger's SQL (DDL) and exit; connects to nothing\n"
+	      "      --history [N]     list the last N runs from the ledger (default 20), then exit\n"
 	      "  -v, --verbose         log every batch\n"
 	      "  -q, --quiet           log errors only; no progress\n"
 	      "      --log-format FMT  text (default) or json: one JSON object per line\n"
@@ -71,6 +82,35 @@ void cli_usage(FILE *out)
 	      "exit codes: 0 ok, 1 a rule failed, 64 usage, 69 database unavailable,\n"
 	      "75 another run holds the lock or interrupted, 78 configuration or plugin error\n",
 	      out);
+}
+
+/*
+ * --history takes an optional N, as "--history=N" or "--history N": the
+ * next argument is taken as N unless it is an option.  N is 1 to
+ * LEDGER_HISTORY_MAX.
+ */
+static int cli_history(struct cli_options *o, int argc, char **argv,
+		       char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *text = optarg;
+	long long n;
+
+	if (!text && optind < argc && argv[optind][0] != '-')
+		text = argv[optind++];
+	if (!text) {
+		o->history = LEDGER_HISTORY_DEFAULT;
+		return 0;
+	}
+	if (uint_parse(text, &n) == 0 && n >= 1 && n <= LEDGER_HISTORY_MAX) {
+		o->history = n;
+		return 0;
+	}
+	value_quote(text, shown, sizeof(shown));
+	snprintf(err, errlen, "--history %s is not a number of runs; write a "
+		 "number from 1 to %d, e.g. --history 20", shown,
+		 LEDGER_HISTORY_MAX);
+	return -1;
 }
 
 static void cli_push(char ***items, size_t *n, char *value)
@@ -144,6 +184,16 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		case OPT_EXPLAIN:
 			o->explain = 1;
 			break;
+		case OPT_INIT_LEDGER:
+			o->init_ledger = 1;
+			break;
+		case OPT_PRINT_LEDGER_SQL:
+			o->print_ledger_sql = 1;
+			break;
+		case OPT_HISTORY:
+			if (cli_history(o, argc, argv, err, errlen) != 0)
+				return -1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -187,9 +237,11 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		snprintf(err, errlen, "-v and -q cannot be used together");
 		return -1;
 	}
-	if (o->list_rules + o->check_config + o->explain > 1) {
+	if (o->list_rules + o->check_config + o->explain + o->init_ledger +
+	    o->print_ledger_sql + (o->history > 0) > 1) {
 		snprintf(err, errlen, "use only one of --list-rules, "
-			 "--check-config and --explain");
+			 "--check-config, --explain, --init-ledger, "
+			 "--print-ledger-sql and --history");
 		return -1;
 	}
 	return 0;

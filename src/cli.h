@@ -25,6 +25,9 @@ struct cli_options {
 	int list_rules;
 	int check_config;
 	int explain;
+	int init_ledger;           /* --init-ledger */
+	int print_ledger_sql;      /* --print-ledger-sql */
+	long long history;         /* --history [N]: N runs; 0 = not given */
 	int verbose;
 	int quiet;
 	int log_json;              /* --log-format json */

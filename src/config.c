@@ -350,7 +350,7 @@ static void section_unknown(struct load_state *st, const char *name)
 			   found);
 	else
 		load_error(st, st->lineno, NULL, NULL,
-			   "unknown section [%s]; the sections are [database], [sweeper], [schema], [webhook] and [rule.NAME]",
+			   "unknown section [%s]; the sections are [database], [sweeper], [schema], [webhook], [ledger] and [rule.NAME]",
 			   shown);
 }
 
@@ -409,7 +409,7 @@ static void section_read(struct load_state *st, const char *line)
 
 	if (name[0] == '\0') {
 		load_error(st, st->lineno, NULL, NULL,
-			   "empty section name []; write one of [database], [sweeper], [schema], [webhook] or [rule.NAME]");
+			   "empty section name []; write one of [database], [sweeper], [schema], [webhook], [ledger] or [rule.NAME]");
 		return;
 	}
 	if (core_section_find(name))
@@ -804,6 +804,14 @@ static int config_resolve(struct load_state *st)
 	    resolve_bool(st, "webhook", "required",
 			 &cfg->webhook_required) != 0)
 		return -1;
+
+	if (bool_parse(core_value(cfg, "ledger", "enabled"),
+		       &cfg->ledger_enabled) != 0) {
+		load_error(st, 0, "ledger", "enabled",
+			   "the built-in default is not a boolean; this is a bug in mfa-sweeper, set the key in the file");
+		return -1;
+	}
+	cfg->ledger_schema = core_value(cfg, "ledger", "schema");
 	return 0;
 }
 

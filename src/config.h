@@ -3,7 +3,7 @@
  *
  * config_load() reads the whole file, rejects unknown sections and keys,
  * duplicate keys and bad values of the core sections ([database],
- * [sweeper], [schema], [webhook]), and resolves them with their defaults.
+ * [sweeper], [schema], [webhook], [ledger]), and resolves them with their defaults.
  * [rule.NAME] sections are kept as written; they are checked against the
  * keys the rule's plugin declares by config_check_rule() once the plugin is
  * loaded.
@@ -56,6 +56,10 @@ struct config {
 	long long webhook_max_time_ms;    /* default 60s, all attempts */
 	long long webhook_backoff_ms;     /* default 1s, first retry's cap */
 	int webhook_required;             /* default 0: failure exits 1 */
+
+	/* [ledger] */
+	int ledger_enabled;               /* default false */
+	const char *ledger_schema;        /* unquoted; default mfa_sweeper */
 };
 
 /* Built-in default of plugin_dir, set by the Makefile from PREFIX. */
@@ -71,6 +75,7 @@ extern const struct sweeper_key config_database_keys[];
 extern const struct sweeper_key config_sweeper_keys[];
 extern const struct sweeper_key config_schema_keys[];
 extern const struct sweeper_key config_webhook_keys[];
+extern const struct sweeper_key config_ledger_keys[];
 
 /*
  * Read and check the file at `path` into *cfg (which the caller provides;

@@ -106,11 +106,21 @@ const struct sweeper_key config_webhook_keys[] = {
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
+/* The audit ledger (src/ledger.c): a record of every run and deletion. */
+const struct sweeper_key config_ledger_keys[] = {
+	{ "enabled", SWEEPER_KEY_BOOL, "false", NULL,
+	  "record every run and every deleted row in the ledger tables" },
+	{ "schema", SWEEPER_KEY_STRING, "mfa_sweeper", NULL,
+	  "PostgreSQL schema of the ledger tables (created by --init-ledger)" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
 const struct core_section core_sections[] = {
 	{ "database", config_database_keys },
 	{ "sweeper", config_sweeper_keys },
 	{ "schema", config_schema_keys },
 	{ "webhook", config_webhook_keys },
+	{ "ledger", config_ledger_keys },
 	{ NULL, NULL }
 };
 
@@ -512,6 +522,30 @@ static int check_optional_column(const struct sweeper_key *decl,
 	return check_schema(decl, value, SCHEMA_OPTIONAL_COLUMN, why, whylen);
 }
 
+/* The ledger's schema is one PostgreSQL name: no "schema.table" here. */
+static int check_ledger_schema(const struct sweeper_key *decl,
+			       const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char quoted[IDENT_MAX];
+
+	if (value[0] == '\0') {
+		snprintf(why, whylen,
+			 "the value is empty; write a schema name, e.g. %s = %s",
+			 decl->name, decl->default_value);
+		return -1;
+	}
+	if (value[0] == '\'' && value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	if (ident_quote_column(value, quoted, sizeof(quoted)) == 0)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s is not a schema name; write one name in printable UTF-8, in double quotes if it holds a dot, e.g. %s = %s",
+		 shown, decl->name, decl->default_value);
+	return -1;
+}
+
 /*
  * A check of one core key's value beyond its declared type.  Writes the
  * problem and the fix, without the key's name, into `why`.
@@ -557,6 +591,7 @@ static const struct core_check core_checks[] = {
 	{ "webhook", "timeout", check_webhook_timeout, 0 },
 	{ "webhook", "retries", check_retries, 0 },
 	{ "webhook", "max_time", check_webhook_timeout, 0 },
+	{ "ledger", "schema", check_ledger_schema, 0 },
 };
 
 int core_value_check(const char *section, const struct sweeper_key *decl,

@@ -1,6 +1,6 @@
 /*
  * config_keys.h: the keys of the core sections ([database], [sweeper],
- * [schema], [webhook]) and the checks of their values, for config.c.
+ * [schema], [webhook], [ledger]) and the checks of their values, for config.c.
  *
  * The key tables themselves are declared in config.h, which exports them
  * for --list-rules and the tests; this header holds what only the reading

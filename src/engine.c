@@ -150,9 +150,9 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 
 	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
 		return NULL;
-	if (stmt_build(st, r, step, STMT_DELETE, e->batch_size,
-		       step->user_column ? e->scope : NULL, bounds, many_tables, why,
-		       sizeof(why)) != 0) {
+	if (stmt_build_delete(st, r, step, e->batch_size,
+			      step->user_column ? e->scope : NULL, bounds,
+			      many_tables, e->ledger, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return NULL;
 	}
@@ -365,8 +365,8 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		pg = NULL;
 	}
 	bounds.upto = w->upto;
-	if (stmt_build(&st, r, step, STMT_DELETE, e->batch_size, scope, &bounds,
-		       many_tables, why, sizeof(why)) != 0) {
+	if (stmt_build_delete(&st, r, step, e->batch_size, scope, &bounds,
+			      many_tables, e->ledger, why, sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}

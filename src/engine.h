@@ -53,6 +53,9 @@ struct engine {
 	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */
 	volatile sig_atomic_t *stop;      /* set by a signal handler */
 	struct engine_observer observer;  /* all NULL: nobody watches */
+	/* Audit ledger: every batch's deletions are recorded there, in the
+	 * batch's own statement.  NULL when the ledger is off; borrowed. */
+	const struct stmt_ledger *ledger;
 };
 
 /* Outcome of engine_run_rule(), in rising order of gravity. */
@@ -78,6 +81,10 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen);
  * a missing column or a broken predicate stops the run before the first
  * deletion.  Returns 0, or -1 with one line in err naming the rule and
  * table.
+ *
+ * With e->ledger set the statement planned is the one that also records
+ * its deletions, so a ledger table that is missing or unwritable stops
+ * the run here too.
  */
 int engine_preflight(struct engine *e, const struct rule *r, char *err,
 		     size_t errlen);

@@ -18,6 +18,8 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "ledger.h"
+#include "ledger_cli.h"
 #include "log.h"
 #include "metrics.h"
 #include "progress.h"
@@ -233,8 +235,10 @@ static void main_write_metrics(const struct cli_options *o,
  */
 static int main_run(const struct cli_options *o, const struct config *cfg,
 		    struct rule *rules, size_t nrules, struct scope *scope,
-		    PGconn *conn, struct run_summary *s)
+		    PGconn *conn, const struct ledger *ledger,
+		    struct run_summary *s)
 {
+	struct stmt_ledger sledger;
 	struct stmt_scope sscope;
 	struct engine e;
 	struct progress progress;
@@ -255,6 +259,12 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
 						  STDERR_FILENO),
 		       stderr, &e.observer);
+	/* Audit ledger: the batches record their deletions under this run. */
+	if (ledger->enabled && !o->dry_run) {
+		sledger.deletions = ledger->deletions;
+		sledger.run_id = s->run_id;
+		e.ledger = &sledger;
+	}
 	if (cfg->max_runtime_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
 		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
@@ -299,6 +309,18 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		exit_code = EXIT_TEMPFAIL;
 		goto report;
 	}
+	/*
+	 * Audit ledger: the run's row is committed before the first batch, so
+	 * every deletions row has its run, even if this process dies.
+	 */
+	if (e.ledger && ledger_run_begin(conn, ledger, s, err,
+					 sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s; nothing deleted", err);
+		main_mark_rest(s, rules, 0, RUN_FAILED, err);
+		s->status = RUN_FAILED;
+		exit_code = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto report;
+	}
 
 	for (i = 0; i < nrules; i++) {
 		rc = engine_run_rule(&e, &rules[i], &s->rules[i]);
@@ -333,6 +355,15 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 report:
 	progress_finish(&progress);
 	summary_finish(s);
+	/* Audit ledger: the run's end (or its only row, for a dry or skipped
+	 * run). */
+	if (ledger->enabled && !db_lost(conn) &&
+	    ledger_run_finish(conn, ledger, s, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		if (exit_code == EXIT_OK)
+			exit_code = db_lost(conn) ? EXIT_UNAVAILABLE :
+				    EXIT_RULE_FAILED;
+	}
 	if (o->json) {
 		if (summary_print_json(stdout, s) != 0)
 			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
@@ -369,16 +400,29 @@ static void main_fail_summary(struct run_summary *s, const char *why)
 }
 
 /*
- * Post the run's summary and return the run's exit code: `exit_code`, or
- * 1 instead of 0 when the post failed and [webhook] required is set.
+ * Post the run's summary, record the outcome in the audit ledger, and
+ * return the run's exit code: `exit_code`, or 1 instead of 0 when the post
+ * failed and [webhook] required is set.
  */
 static int main_webhook(const struct webhook *wh, const struct run_summary *s,
+			PGconn *conn, const struct ledger *ledger,
 			int exit_code)
 {
 	struct webhook_result res;
+	char err[1024];
 
 	webhook_post(wh, s, &res);
 	webhook_log_result(wh, &res);
+	/*
+	 * Audit ledger: the run's row says whether its summary got out.  Only
+	 * a run that reached the engine has a row (`conn` is NULL otherwise).
+	 */
+	if (conn && !db_lost(conn) &&
+	    ledger_record_webhook(conn, ledger, s->run_id,
+				  res.ok ? "delivered" : "failed",
+				  res.ok ? NULL : res.error, err,
+				  sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 	if (!res.ok && wh->required && exit_code == EXIT_OK)
 		return EXIT_RULE_FAILED;
 	return exit_code;
@@ -387,6 +431,8 @@ static int main_webhook(const struct webhook *wh, const struct run_summary *s,
 int main(int argc, char **argv)
 {
 	struct sweeper_run_info info;
+	struct stmt_ledger plan_ledger;
+	struct ledger ledger;
 	struct cli_options o;
 	struct config cfg;
 	struct scope scope;
@@ -403,6 +449,7 @@ int main(int argc, char **argv)
 	memset(&scope, 0, sizeof(scope));
 	memset(&s, 0, sizeof(s));
 	memset(&wh, 0, sizeof(wh));
+	memset(&ledger, 0, sizeof(ledger));
 	err[0] = '\0';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_msg(SWEEPER_LOG_ERROR, "cannot initialise libcurl");
@@ -432,6 +479,17 @@ int main(int argc, char **argv)
 		log_set_level(SWEEPER_LOG_ERROR);
 
 	if (config_load(&cfg, o.config_path, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	/* Audit ledger: --init-ledger, --print-ledger-sql, --history. */
+	if (ledger_cli_wanted(&o)) {
+		ret = ledger_cli_run(&o, &cfg);
+		goto out;
+	}
+	if (ledger_setup(&ledger, cfg.ledger_schema, cfg.ledger_enabled, err,
+			 sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_CONFIG;
 		goto out;
@@ -532,6 +590,19 @@ int main(int argc, char **argv)
 			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 		goto out;
 	}
+	/* Audit ledger: without its tables, nothing may be deleted. */
+	if (ledger.enabled) {
+		int rc = ledger_check(conn, &ledger, err, sizeof(err));
+
+		if (rc != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = rc < 0 && db_lost(conn) ? EXIT_UNAVAILABLE :
+			      EXIT_CONFIG;
+			goto out;
+		}
+	}
+	plan_ledger.deletions = ledger.deletions;
+	plan_ledger.run_id = LEDGER_NIL_RUN_ID;
 	for (i = 0; i < nnames; i++) {
 		struct stmt_scope sscope = {
 			config_schema(&cfg, "users_table"),
@@ -544,6 +615,7 @@ int main(int argc, char **argv)
 		e.conn = conn;
 		e.batch_size = cfg.batch_size;
 		e.scope = info.scoped ? &sscope : NULL;
+		e.ledger = ledger.enabled && !o.dry_run ? &plan_ledger : NULL;
 		if (o.explain)
 			ret = engine_explain(&e, &rules[i], stdout, err,
 					     sizeof(err));
@@ -577,7 +649,7 @@ int main(int argc, char **argv)
 			scope.nunknown, scope.nunknown == 1 ? "" : "s");
 
 	main_install_signals();
-	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &s);
+	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &ledger, &s);
 	ran = 1;
 out:
 	if (have_summary) {
@@ -585,7 +657,8 @@ out:
 			main_fail_summary(&s, err);
 		main_write_metrics(&o, &cfg, &s);
 		if (wh.url)
-			ret = main_webhook(&wh, &s, ret);
+			ret = main_webhook(&wh, &s, ran ? conn : NULL, &ledger,
+					   ret);
 	}
 	summary_free(&s);
 	webhook_free(&wh);

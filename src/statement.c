@@ -99,11 +99,51 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 			    stmt_add_param(st, bounds->upto));
 }
 
-int stmt_build(struct stmt *st, const struct rule *rule,
-	       const struct step *step, enum stmt_kind kind, long long limit,
-	       const struct stmt_scope *scope,
-	       const struct stmt_bounds *bounds, int many_tables, char *err,
-	       size_t errlen)
+/*
+ * " gone AS (DELETE ... RETURNING x)": what the deleted rows return.  With
+ * a ledger each returns its user (or NULL) for the deletions insert, and
+ * without one just 1, as the count needs nothing more.
+ */
+static void stmt_add_returning(struct strbuf *sql, const struct step *step,
+			       const struct stmt_names *n,
+			       const struct stmt_ledger *ledger)
+{
+	if (!ledger)
+		strbuf_add(sql, " RETURNING 1)");
+	else if (step->user_column)
+		strbuf_addf(sql, " RETURNING %s.%s::text AS row_user)",
+			    SWEEPER_TARGET_ALIAS, n->user);
+	else
+		strbuf_add(sql, " RETURNING NULL::text AS row_user)");
+}
+
+/*
+ * ", logged AS (INSERT INTO deletions ...)": one row per user of the
+ * batch.  A data-modifying CTE runs to completion whether or not the
+ * main query reads it, and an empty batch groups into no row at all.
+ */
+static void stmt_add_ledger(struct strbuf *sql, struct stmt *st,
+			    const struct rule *rule, const struct step *step,
+			    const struct stmt_ledger *ledger)
+{
+	int p_run = stmt_add_param(st, ledger->run_id);
+	int p_rule = stmt_add_param(st, rule->name);
+	int p_table = stmt_add_param(st, step->table);
+
+	strbuf_addf(sql,
+		    ", logged AS (INSERT INTO %s"
+		    " (run_id, rule, table_name, user_id, rows_deleted)"
+		    " SELECT $%d::uuid, $%d::text, $%d::text, g.row_user, count(*)"
+		    " FROM gone AS g GROUP BY g.row_user RETURNING 1)",
+		    ledger->deletions, p_run, p_rule, p_table);
+}
+
+static int stmt_build_any(struct stmt *st, const struct rule *rule,
+			  const struct step *step, enum stmt_kind kind,
+			  long long limit, const struct stmt_scope *scope,
+			  const struct stmt_bounds *bounds, int many_tables,
+			  const struct stmt_ledger *ledger, char *err,
+			  size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct stmt_names n;
@@ -184,14 +224,16 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 	if (many_tables)
 		strbuf_addf(&sql,
 			    " gone AS (DELETE FROM %s AS %s USING victims AS v"
-			    " WHERE %s.tableoid = v.row_oid AND %s.ctid = v.row_ctid"
-			    " RETURNING 1)",
+			    " WHERE %s.tableoid = v.row_oid AND %s.ctid = v.row_ctid",
 			    n.table, t, t, t);
 	else
 		strbuf_addf(&sql,
 			    " gone AS (DELETE FROM %s AS %s WHERE %s.ctid ="
-			    " ANY(ARRAY(SELECT row_ctid FROM victims)) RETURNING 1)",
+			    " ANY(ARRAY(SELECT row_ctid FROM victims))",
 			    n.table, t, t);
+	stmt_add_returning(&sql, step, &n, ledger);
+	if (ledger)
+		stmt_add_ledger(&sql, st, rule, step, ledger);
 	strbuf_add(&sql,
 		   " SELECT (SELECT count(*) FROM gone),"
 		   " (SELECT count(*) FROM victims),"
@@ -199,6 +241,27 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 		   " ORDER BY v.row_key DESC LIMIT 1)");
 	st->sql = strbuf_detach(&sql);
 	return 0;
+}
+
+int stmt_build(struct stmt *st, const struct rule *rule,
+	       const struct step *step, enum stmt_kind kind, long long limit,
+	       const struct stmt_scope *scope,
+	       const struct stmt_bounds *bounds, int many_tables, char *err,
+	       size_t errlen)
+{
+	return stmt_build_any(st, rule, step, kind, limit, scope, bounds,
+			      many_tables, NULL, err, errlen);
+}
+
+int stmt_build_delete(struct stmt *st, const struct rule *rule,
+		      const struct step *step, long long limit,
+		      const struct stmt_scope *scope,
+		      const struct stmt_bounds *bounds, int many_tables,
+		      const struct stmt_ledger *ledger, char *err,
+		      size_t errlen)
+{
+	return stmt_build_any(st, rule, step, STMT_DELETE, limit, scope,
+			      bounds, many_tables, ledger, err, errlen);
 }
 
 void stmt_free(struct stmt *st)

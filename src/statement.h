@@ -42,9 +42,20 @@ struct stmt_scope {
 	const char *ids;              /* text[] literal of the users' ids */
 };
 
+/*
+ * The audit ledger a batch records its deletions in (ledger.h): the
+ * batch's statement then also inserts, in the same statement and so the
+ * same transaction, one row per user (NULL for a step without a user
+ * column) with the number of rows deleted.
+ */
+struct stmt_ledger {
+	const char *deletions;   /* quoted "schema"."deletions" */
+	const char *run_id;      /* the run's uuid, as text */
+};
+
 struct stmt {
 	char *sql;                    /* owned */
-	const char *params[2 * RULE_MAX_PARAMS + 2]; /* borrowed values */
+	const char *params[2 * RULE_MAX_PARAMS + 5]; /* borrowed values */
 	int nparams;
 };
 
@@ -64,6 +75,18 @@ int stmt_build(struct stmt *st, const struct rule *rule,
 	       const struct stmt_scope *scope,
 	       const struct stmt_bounds *bounds, int many_tables, char *err,
 	       size_t errlen);
+
+/*
+ * STMT_DELETE, recording its deletions in `ledger` unless it is NULL.  The
+ * run id, the rule's name and the step's table travel as parameters.  The
+ * result row is the same as without a ledger.
+ */
+int stmt_build_delete(struct stmt *st, const struct rule *rule,
+		      const struct step *step, long long limit,
+		      const struct stmt_scope *scope,
+		      const struct stmt_bounds *bounds, int many_tables,
+		      const struct stmt_ledger *ledger, char *err,
+		      size_t errlen);
 
 /* Free the SQL text; *st may be rebuilt. */
 void stmt_free(struct stmt *st);

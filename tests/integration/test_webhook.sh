@@ -212,6 +212,28 @@ t_connection_refused() {
 	assert_eq "$(grep -c 'retrying in' <<<"$ERR")" 2 "retries logged"
 }
 
+# The audit ledger's row of a run says whether its summary got out, and
+# why not: an auditor reading the ledger sees the failed post too.
+t_ledger_records_webhook_outcome() {
+	codes_db 3
+	httpd_start '200' '400|body=no such hook'
+	cfg_hook "[ledger]" "enabled = true"
+	sweep -c "$CFG" --init-ledger
+	assert_exit 0 "--init-ledger"
+	sweep -c "$CFG" --json
+	assert_exit 0
+	local first
+	first=$(j .run_id)
+	assert_q "SELECT webhook_status || '/' || coalesce(webhook_error, 'none') FROM mfa_sweeper.runs WHERE run_id = '$first'" \
+		"delivered/none" "ledger: the delivered post"
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_q "SELECT webhook_status FROM mfa_sweeper.runs WHERE run_id = '$(j .run_id)'" \
+		failed "ledger: the failed post"
+	assert_match "$(q "SELECT webhook_error FROM mfa_sweeper.runs WHERE run_id = '$(j .run_id)'")" \
+		"HTTP 400" "ledger: the failed post's error names the status"
+}
+
 t_400_not_retried() {
 	codes_db 3
 	httpd_start '400|body=bad\nrequest\x01 here'

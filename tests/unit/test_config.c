@@ -177,6 +177,8 @@ static void test_empty_file_defaults(void **state)
 	assert_int_equal(cfg.webhook_max_time_ms, 60000);
 	assert_int_equal(cfg.webhook_backoff_ms, 1000);
 	assert_int_equal(cfg.webhook_required, 0);
+	assert_int_equal(cfg.ledger_enabled, 0);
+	assert_string_equal(cfg.ledger_schema, "mfa_sweeper");
 	for (i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
 		assert_string_equal(config_schema(&cfg, schema[i][0]),
 				    schema[i][1]);
@@ -304,6 +306,7 @@ static void test_defaults_pass_checks(void **state)
 		{ "sweeper", config_sweeper_keys },
 		{ "schema", config_schema_keys },
 		{ "webhook", config_webhook_keys },
+		{ "ledger", config_ledger_keys },
 	};
 	char text[8192];
 	size_t len = 0;
@@ -327,7 +330,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 6 + 16 + 9);
+	assert_int_equal(nkeys, 3 + 6 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	assert_int_equal(cfg.batch_size, 5000);
@@ -382,6 +385,12 @@ static void test_bad_values(void **state)
 		     "'5000  # default' has a '#' comment after the value");
 	expect_error("[schema]\ncodes_table = codes\t# ours\n", 2, "schema",
 		     "codes_table", "has a '#' comment");
+	expect_error("[ledger]\nenabled = maybe\n", 2, "ledger", "enabled",
+		     "'maybe'");
+	expect_error("[ledger]\nschema = a.b\n", 2, "ledger", "schema",
+		     "'a.b' is not a schema name");
+	expect_error("[ledger]\nschema =\n", 2, "ledger", "schema",
+		     "the value is empty");
 	expect_error("[webhook]\nformat = xml\n", 2, "webhook", "format",
 		     "'xml' is not one of json, slack");
 	expect_error("[webhook]\ntimeout = 0\n", 2, "webhook", "timeout",
@@ -554,7 +563,7 @@ static void test_unknown_section(void **state)
 		     "did you mean [sweeper]?");
 	expect_error("\n[rules.stale_devices]\n", 2, NULL, NULL,
 		     "unknown section [rules.stale_devices]; did you mean [rule.stale_devices]?");
-	expect_error_in("[main]\n", 1, NULL, NULL, "unknown section [main]; the sections are [database], [sweeper], [schema], [webhook] and [rule.NAME]", err);
+	expect_error_in("[main]\n", 1, NULL, NULL, "unknown section [main]; the sections are [database], [sweeper], [schema], [webhook], [ledger] and [rule.NAME]", err);
 	assert_lacks(err, "did you mean");
 	expect_error("[]\n", 1, NULL, NULL, "empty section name []");
 	expect_error("[rule.]\n", 1, NULL, NULL, "section [rule.] names no rule");
@@ -946,10 +955,10 @@ static void test_example_config(void **state)
 {
 	static const struct sweeper_key *const tables[] = {
 		config_database_keys, config_sweeper_keys, config_schema_keys,
-		config_webhook_keys,
+		config_webhook_keys, config_ledger_keys,
 	};
 	static const char *const names[] = {
-		"database", "sweeper", "schema", "webhook",
+		"database", "sweeper", "schema", "webhook", "ledger",
 	};
 	char path[PATH_MAX];
 	char err[ERRLEN];
