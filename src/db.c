@@ -79,28 +79,58 @@ static int db_result_ok(const PGresult *res)
 		       PQresultStatus(res) == PGRES_COMMAND_OK);
 }
 
-int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+/* The failure's SQLSTATE into state, or "" when the server sent none. */
+static void db_result_state(const PGresult *res, char state[DB_SQLSTATE_LEN])
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(state, DB_SQLSTATE_LEN, "%s", code ? code : "");
+}
+
+int db_exec_state(PGconn *conn, const char *sql,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
 	int ret = 0;
 
+	state[0] = '\0';
 	if (!db_result_ok(res)) {
 		db_result_error(conn, res, err, errlen);
+		db_result_state(res, state);
 		ret = -1;
 	}
 	PQclear(res);
 	return ret;
 }
 
-PGresult *db_query(PGconn *conn, const char *sql, int nparams,
-		   const char *const *params, char *err, size_t errlen)
+int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	char state[DB_SQLSTATE_LEN];
+
+	return db_exec_state(conn, sql, state, err, errlen);
+}
+
+PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
+			 const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen)
 {
 	PGresult *res;
 
+	state[0] = '\0';
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (db_result_ok(res))
 		return res;
 	db_result_error(conn, res, err, errlen);
+	db_result_state(res, state);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *db_query(PGconn *conn, const char *sql, int nparams,
+		   const char *const *params, char *err, size_t errlen)
+{
+	char state[DB_SQLSTATE_LEN];
+
+	return db_query_state(conn, sql, nparams, params, state, err, errlen);
 }

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "db.h"
 #include "engine.h"
 #include "ident.h"
 #include "log.h"
+#include "retry.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -314,14 +316,67 @@ static void engine_take(char **dst, const PGresult *pg, int col)
 	*dst = PQgetisnull(pg, 0, col) ? NULL : xstrdup(PQgetvalue(pg, 0, col));
 }
 
+static int engine_cancelled(const struct engine *e)
+{
+	return e->cancelled && *e->cancelled;
+}
+
+static void engine_set_in_batch(const struct engine *e, int open)
+{
+	if (e->in_batch)
+		*e->in_batch = open;
+}
+
+/*
+ * Describe a failed statement of a batch.  On a lost connection, say what
+ * became of the batch: the server rolls back a transaction whose client
+ * is gone, so a batch whose COMMIT was never sent is certainly rolled
+ * back, while one lost during COMMIT may or may not be applied.
+ */
+static int engine_batch_failure(struct engine *e, const char *what,
+				const char *why, int commit_sent,
+				struct rule_result *res)
+{
+	if (!db_lost(e->conn))
+		return engine_failure(e, what, why, res);
+	if (commit_sent)
+		return engine_failure(e, "connection lost during COMMIT; the "
+				      "batch may or may not be applied", why,
+				      res);
+	return engine_failure(e, "connection lost before COMMIT was sent; "
+			      "the batch was rolled back", why, res);
+}
+
+/*
+ * End the failed or cancelled batch's transaction.  A cancel request
+ * still on its way may hit the ROLLBACK itself, so check that the session
+ * really is out of the transaction and try again if not.
+ */
+static void engine_batch_rollback(struct engine *e)
+{
+	int i;
+
+	for (i = 0; i < 3 && !db_lost(e->conn); i++) {
+		PGresult *rb;
+
+		if (PQtransactionStatus(e->conn) == PQTRANS_IDLE)
+			return;
+		rb = PQexec(e->conn, "ROLLBACK");
+		PQclear(rb);
+	}
+}
+
 /*
  * One batch in its own transaction: find the window's end, then select and
  * delete the victims inside it.  Fills w->upto, w->deleted, w->selected and
- * w->last_victim.
+ * w->last_victim, and on ENGINE_FAILED the failure's SQLSTATE in `state`
+ * ("" when none).  Returns ENGINE_STOPPED, with the batch rolled back,
+ * when it was cancelled or a stop came before it began.
  */
 static int engine_batch(struct engine *e, const struct rule *r,
 			const struct step *step, int many_tables,
-			struct engine_walk *w, struct rule_result *res)
+			struct engine_walk *w, struct rule_result *res,
+			char state[DB_SQLSTATE_LEN])
 {
 	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
 	struct stmt_bounds bounds = { w->cursor, NULL };
@@ -329,16 +384,27 @@ static int engine_batch(struct engine *e, const struct rule *r,
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
 	PGresult *pg = NULL;
-	int ret = ENGINE_DONE;
+	int ret = ENGINE_DONE, commit_sent = 0;
 
 	w->deleted = 0;
 	w->selected = 0;
+	state[0] = '\0';
+	/*
+	 * Open for cancels before the last look at the stop flag: a signal
+	 * in between then either is seen here or cancels the batch.
+	 */
+	engine_set_in_batch(e, 1);
+	if (engine_stop_requested(e)) {
+		engine_set_in_batch(e, 0);
+		return ENGINE_STOPPED;
+	}
 	snprintf(begin, sizeof(begin),
 		 "BEGIN; SET LOCAL lock_timeout = %lld;"
 		 " SET LOCAL statement_timeout = %lld",
 		 e->lock_timeout_ms, e->statement_timeout_ms);
-	if (db_exec(e->conn, begin, why, sizeof(why)) != 0) {
-		ret = engine_failure(e, "cannot begin a batch", why, res);
+	if (db_exec_state(e->conn, begin, state, why, sizeof(why)) != 0) {
+		ret = engine_batch_failure(e, "cannot begin a batch", why, 0,
+					   res);
 		goto out;
 	}
 	free(w->upto);
@@ -350,12 +416,17 @@ static int engine_batch(struct engine *e, const struct rule *r,
 					     res);
 			goto out;
 		}
-		pg = db_query(e->conn, st.sql, st.nparams, st.params, why,
-			      sizeof(why));
+		/* A cancel that came between two statements is not lost. */
+		if (engine_cancelled(e)) {
+			ret = ENGINE_STOPPED;
+			goto out;
+		}
+		pg = db_query_state(e->conn, st.sql, st.nparams, st.params,
+				    state, why, sizeof(why));
 		stmt_free(&st);
 		if (!pg) {
-			ret = engine_failure(e, "cannot find the batch's key "
-					     "window", why, res);
+			ret = engine_batch_failure(e, "cannot find the batch's "
+						   "key window", why, 0, res);
 			goto out;
 		}
 		if (PQntuples(pg) == 1)
@@ -369,37 +440,138 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}
-	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
-	if (!pg) {
-		ret = engine_failure(e, "batch failed and was rolled back", why,
-				     res);
+	if (engine_cancelled(e)) {
+		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	if (db_exec(e->conn, "COMMIT", why, sizeof(why)) != 0) {
-		/*
-		 * A COMMIT that fails on a live connection did not commit.
-		 * On a lost one the outcome cannot be known from here.
-		 */
-		ret = engine_failure(e, db_lost(e->conn) ?
-				     "connection lost during COMMIT; the last "
-				     "batch may or may not be applied" :
-				     "COMMIT failed; the batch was rolled back",
-				     why, res);
+	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state, why,
+			    sizeof(why));
+	if (!pg) {
+		ret = engine_batch_failure(e, "batch failed and was rolled back",
+					   why, 0, res);
+		goto out;
+	}
+	if (engine_cancelled(e)) {
+		ret = ENGINE_STOPPED;
+		goto out;
+	}
+	commit_sent = 1;
+	if (db_exec_state(e->conn, "COMMIT", state, why, sizeof(why)) != 0) {
+		/* A COMMIT that fails on a live connection did not commit. */
+		ret = engine_batch_failure(e, "COMMIT failed; the batch was "
+					   "rolled back", why, commit_sent, res);
 		goto out;
 	}
 	w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
 	w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
 	engine_take(&w->last_victim, pg, 2);
 out:
-	if (ret != ENGINE_DONE && !db_lost(e->conn)) {
-		/* Ends the failed transaction; harmless when none is open. */
-		PGresult *rb = PQexec(e->conn, "ROLLBACK");
-
-		PQclear(rb);
+	/* No cancel may reach the ROLLBACK or whatever follows the batch. */
+	engine_set_in_batch(e, 0);
+	/*
+	 * Whatever failed after our cancel was sent failed because of it
+	 * (57014 "canceling statement due to user request", or a statement
+	 * the cancel caught): a stop, not a failure, unless the connection
+	 * is gone.
+	 */
+	if (ret == ENGINE_FAILED && engine_cancelled(e))
+		ret = ENGINE_STOPPED;
+	if (ret == ENGINE_STOPPED) {
+		free(res->error);
+		res->error = NULL;
+		log_msg(SWEEPER_LOG_WARN,
+			"rule '%s': %s: the running batch was cancelled by a "
+			"stop request and rolled back", r->name, step->table);
 	}
+	if (ret != ENGINE_DONE)
+		engine_batch_rollback(e);
 	PQclear(pg);
 	stmt_free(&st);
 	return ret;
+}
+
+/*
+ * Sleep before a retry: `ms`, cut short by a stop request or max_runtime.
+ * Returns ENGINE_DONE when the retry may go ahead, else ENGINE_STOPPED or
+ * ENGINE_LIMIT.
+ */
+static int engine_retry_wait(const struct engine *e, long long ms)
+{
+	long long left;
+	struct timespec now;
+
+	if (e->deadline.tv_sec != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (long long)(e->deadline.tv_sec - now.tv_sec) * 1000 +
+		       (e->deadline.tv_nsec - now.tv_nsec) / 1000000;
+		if (left < ms)
+			ms = left > 0 ? left : 0;
+	}
+	engine_pause(e, ms);
+	if (engine_stop_requested(e))
+		return ENGINE_STOPPED;
+	if (engine_past_deadline(e))
+		return ENGINE_LIMIT;
+	return ENGINE_DONE;
+}
+
+/*
+ * engine_batch(), run again after a deadlock, lock timeout, serialization
+ * failure or statement timeout, up to e->retries times.  Each retry is
+ * logged and counted in sr->retries.  When the retries run out, the rule
+ * fails with the last error and the number of retries in res->error.
+ */
+static int engine_batch_retrying(struct engine *e, const struct rule *r,
+				 const struct step *step, int many_tables,
+				 struct engine_walk *w, struct step_result *sr,
+				 struct rule_result *res)
+{
+	char state[DB_SQLSTATE_LEN];
+	char msg[1400];
+	const char *reason;
+	long long attempt, delay;
+	unsigned int random;
+	int rc;
+
+	for (attempt = 1;; attempt++) {
+		rc = engine_batch(e, r, step, many_tables, w, res, state);
+		if (rc != ENGINE_FAILED)
+			return rc;
+		reason = retry_reason(state);
+		if (!reason)
+			return rc;
+		if (engine_stop_requested(e)) {
+			/* Asked to stop: the batch is rolled back, not retried. */
+			log_msg(SWEEPER_LOG_WARN, "rule '%s': %s: %s (%s); not "
+				"retried, a stop was requested", r->name,
+				step->table, reason, res->error);
+			free(res->error);
+			res->error = NULL;
+			return ENGINE_STOPPED;
+		}
+		if (attempt > e->retries) {
+			snprintf(msg, sizeof(msg), "%s; gave up after %lld "
+				 "retr%s", res->error, e->retries,
+				 e->retries == 1 ? "y" : "ies");
+			free(res->error);
+			res->error = xstrdup(msg);
+			return rc;
+		}
+		if (getrandom(&random, sizeof(random), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(random))
+			random = (unsigned int)engine_now_ms();
+		delay = retry_delay_ms(e->retry_backoff_ms, attempt, random);
+		log_msg(SWEEPER_LOG_WARN,
+			"rule '%s': %s: %s (%s); retry %lld of %lld in %lld ms",
+			r->name, step->table, reason, res->error, attempt,
+			e->retries, delay);
+		sr->retries++;
+		free(res->error);
+		res->error = NULL;
+		rc = engine_retry_wait(e, delay);
+		if (rc != ENGINE_DONE)
+			return rc;
+	}
 }
 
 /*
@@ -479,7 +651,9 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 			break;
 		}
 		t0 = engine_now_ms();
-		rc = engine_batch(e, r, step, many_tables, &w, res);
+		/* Failures of a batch and their retries: issue 4, item 3. */
+		rc = engine_batch_retrying(e, r, step, many_tables, &w, sr,
+					   res);
 		if (rc != ENGINE_DONE)
 			break;
 		if (w.deleted > 0) {
@@ -534,6 +708,7 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 		sr->duration_ms = engine_now_ms() - ts;
 		res->deleted += sr->deleted;
 		res->batches += sr->batches;
+		res->retries += sr->retries;
 	}
 	res->duration_ms = engine_now_ms() - t0;
 	switch (rc) {
