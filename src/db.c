@@ -2,9 +2,11 @@
  * db.c: connecting to PostgreSQL and running statements with libpq.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "xalloc.h"
 
 /* Copy libpq's message into err as one line, without its newlines. */
 static void db_message(const char *prefix, const char *msg, const char *state,
@@ -49,6 +51,44 @@ PGconn *db_connect(const char *dsn, char *err, size_t errlen)
 		PQfinish(conn);
 		return NULL;
 	}
+	return conn;
+}
+
+PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
+{
+	PQconninfoOption *opts = PQconninfo(old), *o;
+	const char **keys, **values;
+	PGconn *conn = NULL;
+	size_t n = 0;
+
+	if (!opts) {
+		snprintf(err, errlen, "cannot reconnect: out of memory");
+		return NULL;
+	}
+	for (o = opts; o->keyword; o++)
+		n++;
+	keys = xcalloc(n + 1, sizeof(*keys));
+	values = xcalloc(n + 1, sizeof(*values));
+	n = 0;
+	for (o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		keys[n] = o->keyword;
+		values[n] = o->val;
+		n++;
+	}
+	conn = PQconnectdbParams(keys, values, 0);
+	if (!conn) {
+		snprintf(err, errlen, "cannot reconnect: out of memory");
+	} else if (PQstatus(conn) != CONNECTION_OK) {
+		db_message("cannot reconnect: ", PQerrorMessage(conn), NULL,
+			   err, errlen);
+		PQfinish(conn);
+		conn = NULL;
+	}
+	free(keys);
+	free(values);
+	PQconninfoFree(opts);
 	return conn;
 }
 

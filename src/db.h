@@ -17,6 +17,14 @@
  */
 PGconn *db_connect(const char *dsn, char *err, size_t errlen);
 
+/*
+ * Open a new connection with the settings `old` was opened with (`old`
+ * may be lost), to find out what became of its last transaction.  Returns
+ * the connection, which the caller PQfinish()es, or NULL with one line in
+ * err.
+ */
+PGconn *db_reconnect(PGconn *old, char *err, size_t errlen);
+
 /* 1 when the connection is gone (the server closed it or died). */
 int db_lost(PGconn *conn);
 

@@ -287,7 +287,7 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
 static int engine_failure(struct engine *e, const char *what, const char *why,
 			  struct rule_result *res)
 {
-	char msg[1200];
+	char msg[2048];
 	int lost = db_lost(e->conn);
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, why);
@@ -328,23 +328,99 @@ static void engine_set_in_batch(const struct engine *e, int open)
 }
 
 /*
- * Describe a failed statement of a batch.  On a lost connection, say what
- * became of the batch: the server rolls back a transaction whose client
- * is gone, so a batch whose COMMIT was never sent is certainly rolled
- * back, while one lost during COMMIT may or may not be applied.
+ * Describe a failed statement of a batch before its COMMIT.  On a lost
+ * connection, say what became of the batch: the server rolls back a
+ * transaction whose client is gone, so a batch whose COMMIT was never
+ * sent is certainly rolled back.
  */
 static int engine_batch_failure(struct engine *e, const char *what,
-				const char *why, int commit_sent,
-				struct rule_result *res)
+				const char *why, struct rule_result *res)
 {
 	if (!db_lost(e->conn))
 		return engine_failure(e, what, why, res);
-	if (commit_sent)
-		return engine_failure(e, "connection lost during COMMIT; the "
-				      "batch may or may not be applied", why,
-				      res);
 	return engine_failure(e, "connection lost before COMMIT was sent; "
 			      "the batch was rolled back", why, res);
+}
+
+/*
+ * The connection died during COMMIT of the transaction `xid` ("" when the
+ * batch wrote nothing, so nothing can have been applied): ask a new
+ * connection what became of it with txid_status().  Returns 1 when it
+ * committed, 0 when it rolled back, -1 when that cannot be known, with the
+ * reason in err.
+ */
+static int engine_commit_fate(struct engine *e, const char *xid, char *err,
+			      size_t errlen)
+{
+	const char *params[1] = { xid };
+	PGconn *conn;
+	PGresult *pg;
+	int i, ret = -1;
+
+	if (!xid[0])
+		return 0;
+	conn = db_reconnect(e->conn, err, errlen);
+	if (!conn)
+		return -1;
+	/* A backend whose client vanished may still be finishing COMMIT. */
+	for (i = 0; i < 50 && ret < 0; i++) {
+		pg = db_query(conn, "SELECT txid_status($1::bigint)", 1, params,
+			      err, errlen);
+		if (!pg)
+			break;
+		if (PQgetisnull(pg, 0, 0))
+			snprintf(err, errlen, "the server no longer knows "
+				 "transaction %s", xid);
+		else if (strcmp(PQgetvalue(pg, 0, 0), "committed") == 0)
+			ret = 1;
+		else if (strcmp(PQgetvalue(pg, 0, 0), "aborted") == 0)
+			ret = 0;
+		else
+			snprintf(err, errlen, "transaction %s is still in "
+				 "progress", xid);
+		PQclear(pg);
+		if (ret < 0 && strstr(err, "in progress"))
+			engine_pause(e, 100);
+		else
+			break;
+	}
+	PQfinish(conn);
+	return ret;
+}
+
+/*
+ * A COMMIT failed.  On a live connection the batch was rolled back.  On a
+ * lost one, find out from a new connection; `pg` is the batch's DELETE
+ * result, whose counts go into w when the batch turns out applied.
+ */
+static int engine_commit_failure(struct engine *e, const char *xid,
+				 const char *why, const PGresult *pg,
+				 struct engine_walk *w, struct rule_result *res)
+{
+	char fate[512];
+	char what[700];
+
+	if (!db_lost(e->conn))
+		return engine_failure(e, "COMMIT failed; the batch was rolled "
+				      "back", why, res);
+	switch (engine_commit_fate(e, xid, fate, sizeof(fate))) {
+	case 1:
+		w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+		w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch was applied (checked on a new connection)");
+		break;
+	case 0:
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch was rolled back (checked on a new "
+			 "connection)");
+		break;
+	default:
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch may or may not be applied (%s)", fate);
+		break;
+	}
+	return engine_failure(e, what, why, res);
 }
 
 /*
@@ -383,8 +459,9 @@ static int engine_batch(struct engine *e, const struct rule *r,
 	char begin[160];
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
-	PGresult *pg = NULL;
-	int ret = ENGINE_DONE, commit_sent = 0;
+	PGresult *pg = NULL, *xpg;
+	char xid[32];
+	int ret = ENGINE_DONE;
 
 	w->deleted = 0;
 	w->selected = 0;
@@ -403,8 +480,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		 " SET LOCAL statement_timeout = %lld",
 		 e->lock_timeout_ms, e->statement_timeout_ms);
 	if (db_exec_state(e->conn, begin, state, why, sizeof(why)) != 0) {
-		ret = engine_batch_failure(e, "cannot begin a batch", why, 0,
-					   res);
+		ret = engine_batch_failure(e, "cannot begin a batch", why, res);
 		goto out;
 	}
 	free(w->upto);
@@ -426,7 +502,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		stmt_free(&st);
 		if (!pg) {
 			ret = engine_batch_failure(e, "cannot find the batch's "
-						   "key window", why, 0, res);
+						   "key window", why, res);
 			goto out;
 		}
 		if (PQntuples(pg) == 1)
@@ -448,18 +524,28 @@ static int engine_batch(struct engine *e, const struct rule *r,
 			    sizeof(why));
 	if (!pg) {
 		ret = engine_batch_failure(e, "batch failed and was rolled back",
-					   why, 0, res);
+					   why, res);
 		goto out;
 	}
+	/*
+	 * The transaction's id tells, should the connection die during
+	 * COMMIT, whether the batch was applied; none means nothing written.
+	 */
+	xpg = db_query_state(e->conn, "SELECT txid_current_if_assigned()", 0,
+			     NULL, state, why, sizeof(why));
+	if (!xpg) {
+		ret = engine_batch_failure(e, "batch failed and was rolled back",
+					   why, res);
+		goto out;
+	}
+	snprintf(xid, sizeof(xid), "%s", PQgetvalue(xpg, 0, 0));
+	PQclear(xpg);
 	if (engine_cancelled(e)) {
 		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	commit_sent = 1;
 	if (db_exec_state(e->conn, "COMMIT", state, why, sizeof(why)) != 0) {
-		/* A COMMIT that fails on a live connection did not commit. */
-		ret = engine_batch_failure(e, "COMMIT failed; the batch was "
-					   "rolled back", why, commit_sent, res);
+		ret = engine_commit_failure(e, xid, why, pg, w, res);
 		goto out;
 	}
 	w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
@@ -535,6 +621,11 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 
 	for (attempt = 1;; attempt++) {
 		rc = engine_batch(e, r, step, many_tables, w, res, state);
+		if (rc == ENGINE_LOST && w->deleted > 0) {
+			/* Lost during a COMMIT that turned out applied. */
+			sr->deleted += w->deleted;
+			sr->batches++;
+		}
 		if (rc != ENGINE_FAILED)
 			return rc;
 		reason = retry_reason(state);

@@ -315,6 +315,36 @@ t_backend_terminated_then_clean_rerun() {
 	check_rows '^must-go-' "after the next run"
 }
 
+# The connection dies while the server runs COMMIT (a deferred trigger
+# sleeps in it): the sweeper asks a new connection what became of the
+# batch instead of saying it may or may not be applied.
+t_connection_lost_during_commit() {
+	codes_db 30
+	sql <<'EOF'
+CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_sleep(10);
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER slow_commit AFTER DELETE ON accounts_backupcode
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (OLD.code_hash = 'must-go-bulk-11') EXECUTE FUNCTION slow_commit();
+EOF
+	cfg_std used_backup_codes "batch_size = 10"
+	sweep_bg -c "$CFG" --json
+	wait_until 20 '[ "$(rows_left must-go-bulk)" = 20 ] && in_slow_batch' ||
+		die "the run never got into its second COMMIT"
+	q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	   WHERE datname = '$DB' AND application_name = 'mfa-sweeper'" >/dev/null
+	sweep_bg_wait
+	assert_exit 69 "exit code when the connection is lost during COMMIT"
+	assert_eq "$(rows_left must-go-bulk)" 20 "the batch whose COMMIT was cut off is not applied"
+	assert_contains "$(rule_json used_backup_codes .error)" \
+		"connection lost during COMMIT; the batch was rolled back (checked on a new connection)" \
+		"the batch's fate, found out"
+	assert_json .deleted_total 10 "deleted_total"
+}
+
 # A private server for this test alone, so that stopping it leaves the
 # shared one alone.  Stopped (and its directory removed) whatever happens.
 PRIV_PG=
