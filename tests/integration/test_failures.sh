@@ -79,6 +79,22 @@ granted_advisory() {
 	   AND d.datname = '$DB'"
 }
 
+# ------------------------------------------------------------------ config
+
+t_bad_retry_and_stop_keys() {
+	fresh_db
+	local bad
+	for bad in "retries = 21|'21' is out of range; write a number from 0 to 20" \
+		"retry_backoff = fast|'fast' is not a duration" \
+		"stop_timeout = 10|'10' is not a duration"; do
+		cfg_std used_backup_codes "${bad%%|*}"
+		sweep -c "$CFG"
+		assert_exit 78 "exit code for ${bad%%|*}"
+		assert_contains "$ERR" "$CFG:$(line_of "${bad%%|*}"): [sweeper] ${bad%% *}: ${bad#*|}" \
+			"the error names file, line, section and key"
+	done
+}
+
 # ------------------------------------------------------------------ deadlocks
 
 # Every row the sweeper deletes takes advisory lock 1, then 4242.  A
