@@ -363,26 +363,29 @@ static int engine_commit_fate(struct engine *e, const char *xid, char *err,
 	if (!conn)
 		return -1;
 	/* A backend whose client vanished may still be finishing COMMIT. */
-	for (i = 0; i < 50 && ret < 0; i++) {
+	for (i = 0; i < 50; i++) {
+		int in_progress = 0;
+
 		pg = db_query(conn, "SELECT txid_status($1::bigint)", 1, params,
 			      err, errlen);
 		if (!pg)
 			break;
-		if (PQgetisnull(pg, 0, 0))
+		if (PQgetisnull(pg, 0, 0)) {
 			snprintf(err, errlen, "the server no longer knows "
 				 "transaction %s", xid);
-		else if (strcmp(PQgetvalue(pg, 0, 0), "committed") == 0)
+		} else if (strcmp(PQgetvalue(pg, 0, 0), "committed") == 0) {
 			ret = 1;
-		else if (strcmp(PQgetvalue(pg, 0, 0), "aborted") == 0)
+		} else if (strcmp(PQgetvalue(pg, 0, 0), "aborted") == 0) {
 			ret = 0;
-		else
+		} else {
 			snprintf(err, errlen, "transaction %s is still in "
 				 "progress", xid);
+			in_progress = 1;
+		}
 		PQclear(pg);
-		if (ret < 0 && strstr(err, "in progress"))
-			engine_pause(e, 100);
-		else
+		if (!in_progress)
 			break;
+		engine_pause(e, 100);
 	}
 	PQfinish(conn);
 	return ret;

@@ -260,7 +260,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		}
 		if (rc == ENGINE_STOPPED) {
 			log_msg(SWEEPER_LOG_WARN,
-				"stopped by a signal between batches");
+				"stopped by a signal; every batch was applied "
+				"whole or rolled back");
 			main_mark_rest(&s, rules, i + 1, RUN_INTERRUPTED, NULL);
 			s.status = RUN_INTERRUPTED;
 			exit_code = EXIT_TEMPFAIL;
