@@ -5,8 +5,11 @@
  * statement_timeout, one statement that selects and deletes the victims,
  * COMMIT.  A failure anywhere rolls the whole batch back, and a process
  * killed mid-batch leaves a transaction the server rolls back, so no batch
- * is ever half applied.  Stops (max_runtime, signals) are honoured only
- * between batches.
+ * is ever half applied.  Stops (max_runtime, signals) are honoured
+ * between batches; a signal handler may also cancel the running batch
+ * (src/stop.c), which then rolls back like any failed one.  A batch that
+ * failed because of other sessions (deadlock, lock or statement timeout,
+ * serialization failure) is run again after a backoff (src/retry.c).
  */
 #include <errno.h>
 #include <stdio.h>
