@@ -789,6 +789,12 @@ static int config_resolve(struct load_state *st)
 	    resolve_duration(st, "sweeper", "pause", &cfg->pause_ms) != 0)
 		return -1;
 	cfg->metrics_file = core_value(cfg, "sweeper", "metrics_file");
+	if (resolve_int(st, "sweeper", "retries", &cfg->retries) != 0 ||
+	    resolve_duration(st, "sweeper", "retry_backoff",
+			     &cfg->retry_backoff_ms) != 0 ||
+	    resolve_duration(st, "sweeper", "stop_timeout",
+			     &cfg->stop_timeout_ms) != 0)
+		return -1;
 
 	cfg->webhook_url = core_value(cfg, "webhook", "url");
 	cfg->webhook_format = core_value(cfg, "webhook", "format");

@@ -45,6 +45,9 @@ struct config {
 	long long max_runtime_ms;         /* default 0 = no limit */
 	long long pause_ms;               /* default 0 */
 	const char *metrics_file;         /* "" = none; else absolute */
+	long long retries;                /* default 3, 0..20 */
+	long long retry_backoff_ms;       /* default 100ms */
+	long long stop_timeout_ms;        /* default 10s; 0 = cancel at once */
 
 	/* [webhook] */
 	const char *webhook_url;          /* "" = no webhook */

@@ -45,6 +45,12 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "sleep between batches" },
 	{ "metrics_file", SWEEPER_KEY_STRING, "", NULL,
 	  "Prometheus textfile-collector file written after each run; empty = none" },
+	{ "retries", SWEEPER_KEY_INT, "3", NULL,
+	  "times a batch is run again after a deadlock, lock timeout, serialization failure or statement timeout, 0 to 20" },
+	{ "retry_backoff", SWEEPER_KEY_DURATION, "100ms", NULL,
+	  "wait before the first retry; doubled for each further retry, with jitter, at most 30s" },
+	{ "stop_timeout", SWEEPER_KEY_DURATION, "10s", NULL,
+	  "after SIGTERM or SIGINT, how long the running batch may go on before it is cancelled; 0 = cancel at once" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -569,6 +575,7 @@ static const struct core_check core_checks[] = {
 	{ "sweeper", "rules", check_rules, 0 },
 	{ "sweeper", "batch_size", check_batch_size, 0 },
 	{ "sweeper", "metrics_file", check_metrics_file, 0 },
+	{ "sweeper", "retries", check_retries, 0 },
 	{ "schema", "users_table", check_table, 0 },
 	{ "schema", "user_id_column", check_column, 0 },
 	{ "schema", "user_email_column", check_column, 0 },

@@ -2,9 +2,11 @@
  * db.c: connecting to PostgreSQL and running statements with libpq.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "xalloc.h"
 
 /* Copy libpq's message into err as one line, without its newlines. */
 static void db_message(const char *prefix, const char *msg, const char *state,
@@ -52,6 +54,44 @@ PGconn *db_connect(const char *dsn, char *err, size_t errlen)
 	return conn;
 }
 
+PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
+{
+	PQconninfoOption *opts = PQconninfo(old), *o;
+	const char **keys, **values;
+	PGconn *conn = NULL;
+	size_t n = 0;
+
+	if (!opts) {
+		snprintf(err, errlen, "cannot reconnect: out of memory");
+		return NULL;
+	}
+	for (o = opts; o->keyword; o++)
+		n++;
+	keys = xcalloc(n + 1, sizeof(*keys));
+	values = xcalloc(n + 1, sizeof(*values));
+	n = 0;
+	for (o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		keys[n] = o->keyword;
+		values[n] = o->val;
+		n++;
+	}
+	conn = PQconnectdbParams(keys, values, 0);
+	if (!conn) {
+		snprintf(err, errlen, "cannot reconnect: out of memory");
+	} else if (PQstatus(conn) != CONNECTION_OK) {
+		db_message("cannot reconnect: ", PQerrorMessage(conn), NULL,
+			   err, errlen);
+		PQfinish(conn);
+		conn = NULL;
+	}
+	free(keys);
+	free(values);
+	PQconninfoFree(opts);
+	return conn;
+}
+
 int db_lost(PGconn *conn)
 {
 	return PQstatus(conn) != CONNECTION_OK;
@@ -79,28 +119,58 @@ static int db_result_ok(const PGresult *res)
 		       PQresultStatus(res) == PGRES_COMMAND_OK);
 }
 
-int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+/* The failure's SQLSTATE into state, or "" when the server sent none. */
+static void db_result_state(const PGresult *res, char state[DB_SQLSTATE_LEN])
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(state, DB_SQLSTATE_LEN, "%s", code ? code : "");
+}
+
+int db_exec_state(PGconn *conn, const char *sql,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
 	int ret = 0;
 
+	state[0] = '\0';
 	if (!db_result_ok(res)) {
 		db_result_error(conn, res, err, errlen);
+		db_result_state(res, state);
 		ret = -1;
 	}
 	PQclear(res);
 	return ret;
 }
 
-PGresult *db_query(PGconn *conn, const char *sql, int nparams,
-		   const char *const *params, char *err, size_t errlen)
+int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	char state[DB_SQLSTATE_LEN];
+
+	return db_exec_state(conn, sql, state, err, errlen);
+}
+
+PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
+			 const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen)
 {
 	PGresult *res;
 
+	state[0] = '\0';
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (db_result_ok(res))
 		return res;
 	db_result_error(conn, res, err, errlen);
+	db_result_state(res, state);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *db_query(PGconn *conn, const char *sql, int nparams,
+		   const char *const *params, char *err, size_t errlen)
+{
+	char state[DB_SQLSTATE_LEN];
+
+	return db_query_state(conn, sql, nparams, params, state, err, errlen);
 }

@@ -17,8 +17,19 @@
  */
 PGconn *db_connect(const char *dsn, char *err, size_t errlen);
 
+/*
+ * Open a new connection with the settings `old` was opened with (`old`
+ * may be lost), to find out what became of its last transaction.  Returns
+ * the connection, which the caller PQfinish()es, or NULL with one line in
+ * err.
+ */
+PGconn *db_reconnect(PGconn *old, char *err, size_t errlen);
+
 /* 1 when the connection is gone (the server closed it or died). */
 int db_lost(PGconn *conn);
+
+/* Room for a SQLSTATE code ("40P01") and its terminating NUL. */
+#define DB_SQLSTATE_LEN 6
 
 /*
  * Run SQL that returns no rows (BEGIN, COMMIT, SET ...); several statements
@@ -28,11 +39,25 @@ int db_lost(PGconn *conn);
 int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
 
 /*
+ * db_exec() that also tells the failure's SQLSTATE: on -1, `state` holds
+ * the server's five-character code, or "" when the failure came from
+ * libpq itself (a lost connection, out of memory).  On 0, `state` is "".
+ */
+int db_exec_state(PGconn *conn, const char *sql,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
+
+/*
  * Run one statement with text parameters (a NULL entry is SQL NULL).
  * Returns the result, which the caller PQclear()s, or NULL with the
  * server's message (and SQLSTATE) in err.
  */
 PGresult *db_query(PGconn *conn, const char *sql, int nparams,
 		   const char *const *params, char *err, size_t errlen);
+
+/* db_query() that also tells the failure's SQLSTATE, as db_exec_state(). */
+PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
+			 const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
 
 #endif /* SWEEPER_DB_H */

@@ -5,13 +5,17 @@
  * statement_timeout, one statement that selects and deletes the victims,
  * COMMIT.  A failure anywhere rolls the whole batch back, and a process
  * killed mid-batch leaves a transaction the server rolls back, so no batch
- * is ever half applied.  Stops (max_runtime, signals) are honoured only
- * between batches.
+ * is ever half applied.  Stops (max_runtime, signals) are honoured
+ * between batches; a signal handler may also cancel the running batch
+ * (src/stop.c), which then rolls back like any failed one.  A batch that
+ * failed because of other sessions (deadlock, lock or statement timeout,
+ * serialization failure) is run again after a backoff (src/retry.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "db.h"
@@ -19,6 +23,7 @@
 #include "estimate.h"
 #include "ident.h"
 #include "log.h"
+#include "retry.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -286,7 +291,7 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
 static int engine_failure(struct engine *e, const char *what, const char *why,
 			  struct rule_result *res)
 {
-	char msg[1200];
+	char msg[2048];
 	int lost = db_lost(e->conn);
 
 	snprintf(msg, sizeof(msg), "%s: %s", what, why);
@@ -315,31 +320,174 @@ static void engine_take(char **dst, const PGresult *pg, int col)
 	*dst = PQgetisnull(pg, 0, col) ? NULL : xstrdup(PQgetvalue(pg, 0, col));
 }
 
+static int engine_cancelled(const struct engine *e)
+{
+	return e->cancelled && *e->cancelled;
+}
+
+static void engine_set_in_batch(const struct engine *e, int open)
+{
+	if (e->in_batch)
+		*e->in_batch = open;
+}
+
+/*
+ * Describe a failed statement of a batch before its COMMIT.  On a lost
+ * connection, say what became of the batch: the server rolls back a
+ * transaction whose client is gone, so a batch whose COMMIT was never
+ * sent is certainly rolled back.
+ */
+static int engine_batch_failure(struct engine *e, const char *what,
+				const char *why, struct rule_result *res)
+{
+	if (!db_lost(e->conn))
+		return engine_failure(e, what, why, res);
+	return engine_failure(e, "connection lost before COMMIT was sent; "
+			      "the batch was rolled back", why, res);
+}
+
+/*
+ * The connection died during COMMIT of the transaction `xid` ("" when the
+ * batch wrote nothing, so nothing can have been applied): ask a new
+ * connection what became of it with txid_status().  Returns 1 when it
+ * committed, 0 when it rolled back, -1 when that cannot be known, with the
+ * reason in err.
+ */
+static int engine_commit_fate(struct engine *e, const char *xid, char *err,
+			      size_t errlen)
+{
+	const char *params[1] = { xid };
+	PGconn *conn;
+	PGresult *pg;
+	int i, ret = -1;
+
+	if (!xid[0])
+		return 0;
+	conn = db_reconnect(e->conn, err, errlen);
+	if (!conn)
+		return -1;
+	/* A backend whose client vanished may still be finishing COMMIT. */
+	for (i = 0; i < 50; i++) {
+		int in_progress = 0;
+
+		pg = db_query(conn, "SELECT txid_status($1::bigint)", 1, params,
+			      err, errlen);
+		if (!pg)
+			break;
+		if (PQgetisnull(pg, 0, 0)) {
+			snprintf(err, errlen, "the server no longer knows "
+				 "transaction %s", xid);
+		} else if (strcmp(PQgetvalue(pg, 0, 0), "committed") == 0) {
+			ret = 1;
+		} else if (strcmp(PQgetvalue(pg, 0, 0), "aborted") == 0) {
+			ret = 0;
+		} else {
+			snprintf(err, errlen, "transaction %s is still in "
+				 "progress", xid);
+			in_progress = 1;
+		}
+		PQclear(pg);
+		if (!in_progress)
+			break;
+		engine_pause(e, 100);
+	}
+	PQfinish(conn);
+	return ret;
+}
+
+/*
+ * A COMMIT failed.  On a live connection the batch was rolled back.  On a
+ * lost one, find out from a new connection; `pg` is the batch's DELETE
+ * result, whose counts go into w when the batch turns out applied.
+ */
+static int engine_commit_failure(struct engine *e, const char *xid,
+				 const char *why, const PGresult *pg,
+				 struct engine_walk *w, struct rule_result *res)
+{
+	char fate[512];
+	char what[700];
+
+	if (!db_lost(e->conn))
+		return engine_failure(e, "COMMIT failed; the batch was rolled "
+				      "back", why, res);
+	switch (engine_commit_fate(e, xid, fate, sizeof(fate))) {
+	case 1:
+		w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+		w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch was applied (checked on a new connection)");
+		break;
+	case 0:
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch was rolled back (checked on a new "
+			 "connection)");
+		break;
+	default:
+		snprintf(what, sizeof(what), "connection lost during COMMIT; "
+			 "the batch may or may not be applied (%s)", fate);
+		break;
+	}
+	return engine_failure(e, what, why, res);
+}
+
+/*
+ * End the failed or cancelled batch's transaction.  A cancel request
+ * still on its way may hit the ROLLBACK itself, so check that the session
+ * really is out of the transaction and try again if not.
+ */
+static void engine_batch_rollback(struct engine *e)
+{
+	int i;
+
+	for (i = 0; i < 3 && !db_lost(e->conn); i++) {
+		PGresult *rb;
+
+		if (PQtransactionStatus(e->conn) == PQTRANS_IDLE)
+			return;
+		rb = PQexec(e->conn, "ROLLBACK");
+		PQclear(rb);
+	}
+}
+
 /*
  * One batch in its own transaction: find the window's end, then select and
  * delete the victims inside it.  Fills w->upto, w->deleted, w->selected and
- * w->last_victim.
+ * w->last_victim, and on ENGINE_FAILED the failure's SQLSTATE in `state`
+ * ("" when none).  Returns ENGINE_STOPPED, with the batch rolled back,
+ * when it was cancelled or a stop came before it began.
  */
 static int engine_batch(struct engine *e, const struct rule *r,
 			const struct step *step, int many_tables,
-			struct engine_walk *w, struct rule_result *res)
+			struct engine_walk *w, struct rule_result *res,
+			char state[DB_SQLSTATE_LEN])
 {
 	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
 	struct stmt_bounds bounds = { w->cursor, NULL };
 	char begin[160];
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
-	PGresult *pg = NULL;
+	PGresult *pg = NULL, *xpg;
+	char xid[32];
 	int ret = ENGINE_DONE;
 
 	w->deleted = 0;
 	w->selected = 0;
+	state[0] = '\0';
+	/*
+	 * Open for cancels before the last look at the stop flag: a signal
+	 * in between then either is seen here or cancels the batch.
+	 */
+	engine_set_in_batch(e, 1);
+	if (engine_stop_requested(e)) {
+		engine_set_in_batch(e, 0);
+		return ENGINE_STOPPED;
+	}
 	snprintf(begin, sizeof(begin),
 		 "BEGIN; SET LOCAL lock_timeout = %lld;"
 		 " SET LOCAL statement_timeout = %lld",
 		 e->lock_timeout_ms, e->statement_timeout_ms);
-	if (db_exec(e->conn, begin, why, sizeof(why)) != 0) {
-		ret = engine_failure(e, "cannot begin a batch", why, res);
+	if (db_exec_state(e->conn, begin, state, why, sizeof(why)) != 0) {
+		ret = engine_batch_failure(e, "cannot begin a batch", why, res);
 		goto out;
 	}
 	free(w->upto);
@@ -351,12 +499,17 @@ static int engine_batch(struct engine *e, const struct rule *r,
 					     res);
 			goto out;
 		}
-		pg = db_query(e->conn, st.sql, st.nparams, st.params, why,
-			      sizeof(why));
+		/* A cancel that came between two statements is not lost. */
+		if (engine_cancelled(e)) {
+			ret = ENGINE_STOPPED;
+			goto out;
+		}
+		pg = db_query_state(e->conn, st.sql, st.nparams, st.params,
+				    state, why, sizeof(why));
 		stmt_free(&st);
 		if (!pg) {
-			ret = engine_failure(e, "cannot find the batch's key "
-					     "window", why, res);
+			ret = engine_batch_failure(e, "cannot find the batch's "
+						   "key window", why, res);
 			goto out;
 		}
 		if (PQntuples(pg) == 1)
@@ -370,37 +523,153 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}
-	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
-	if (!pg) {
-		ret = engine_failure(e, "batch failed and was rolled back", why,
-				     res);
+	if (engine_cancelled(e)) {
+		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	if (db_exec(e->conn, "COMMIT", why, sizeof(why)) != 0) {
-		/*
-		 * A COMMIT that fails on a live connection did not commit.
-		 * On a lost one the outcome cannot be known from here.
-		 */
-		ret = engine_failure(e, db_lost(e->conn) ?
-				     "connection lost during COMMIT; the last "
-				     "batch may or may not be applied" :
-				     "COMMIT failed; the batch was rolled back",
-				     why, res);
+	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state, why,
+			    sizeof(why));
+	if (!pg) {
+		ret = engine_batch_failure(e, "batch failed and was rolled back",
+					   why, res);
+		goto out;
+	}
+	/*
+	 * The transaction's id tells, should the connection die during
+	 * COMMIT, whether the batch was applied; none means nothing written.
+	 */
+	xpg = db_query_state(e->conn, "SELECT txid_current_if_assigned()", 0,
+			     NULL, state, why, sizeof(why));
+	if (!xpg) {
+		ret = engine_batch_failure(e, "batch failed and was rolled back",
+					   why, res);
+		goto out;
+	}
+	snprintf(xid, sizeof(xid), "%s", PQgetvalue(xpg, 0, 0));
+	PQclear(xpg);
+	if (engine_cancelled(e)) {
+		ret = ENGINE_STOPPED;
+		goto out;
+	}
+	if (db_exec_state(e->conn, "COMMIT", state, why, sizeof(why)) != 0) {
+		ret = engine_commit_failure(e, xid, why, pg, w, res);
 		goto out;
 	}
 	w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
 	w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
 	engine_take(&w->last_victim, pg, 2);
 out:
-	if (ret != ENGINE_DONE && !db_lost(e->conn)) {
-		/* Ends the failed transaction; harmless when none is open. */
-		PGresult *rb = PQexec(e->conn, "ROLLBACK");
-
-		PQclear(rb);
+	/* No cancel may reach the ROLLBACK or whatever follows the batch. */
+	engine_set_in_batch(e, 0);
+	/*
+	 * Whatever failed after our cancel was sent failed because of it
+	 * (57014 "canceling statement due to user request", or a statement
+	 * the cancel caught): a stop, not a failure, unless the connection
+	 * is gone.
+	 */
+	if (ret == ENGINE_FAILED && engine_cancelled(e))
+		ret = ENGINE_STOPPED;
+	if (ret == ENGINE_STOPPED) {
+		free(res->error);
+		res->error = NULL;
+		log_msg(SWEEPER_LOG_WARN,
+			"rule '%s': %s: the running batch was cancelled by a "
+			"stop request and rolled back", r->name, step->table);
 	}
+	if (ret != ENGINE_DONE)
+		engine_batch_rollback(e);
 	PQclear(pg);
 	stmt_free(&st);
 	return ret;
+}
+
+/*
+ * Sleep before a retry: `ms`, cut short by a stop request or max_runtime.
+ * Returns ENGINE_DONE when the retry may go ahead, else ENGINE_STOPPED or
+ * ENGINE_LIMIT.
+ */
+static int engine_retry_wait(const struct engine *e, long long ms)
+{
+	long long left;
+	struct timespec now;
+
+	if (e->deadline.tv_sec != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (long long)(e->deadline.tv_sec - now.tv_sec) * 1000 +
+		       (e->deadline.tv_nsec - now.tv_nsec) / 1000000;
+		if (left < ms)
+			ms = left > 0 ? left : 0;
+	}
+	engine_pause(e, ms);
+	if (engine_stop_requested(e))
+		return ENGINE_STOPPED;
+	if (engine_past_deadline(e))
+		return ENGINE_LIMIT;
+	return ENGINE_DONE;
+}
+
+/*
+ * engine_batch(), run again after a deadlock, lock timeout, serialization
+ * failure or statement timeout, up to e->retries times.  Each retry is
+ * logged and counted in sr->retries.  When the retries run out, the rule
+ * fails with the last error and the number of retries in res->error.
+ */
+static int engine_batch_retrying(struct engine *e, const struct rule *r,
+				 const struct step *step, int many_tables,
+				 struct engine_walk *w, struct step_result *sr,
+				 struct rule_result *res)
+{
+	char state[DB_SQLSTATE_LEN];
+	char msg[1400];
+	const char *reason;
+	long long attempt, delay;
+	unsigned int random;
+	int rc;
+
+	for (attempt = 1;; attempt++) {
+		rc = engine_batch(e, r, step, many_tables, w, res, state);
+		if (rc == ENGINE_LOST && w->deleted > 0) {
+			/* Lost during a COMMIT that turned out applied. */
+			sr->deleted += w->deleted;
+			sr->batches++;
+		}
+		if (rc != ENGINE_FAILED)
+			return rc;
+		reason = retry_reason(state);
+		if (!reason)
+			return rc;
+		if (engine_stop_requested(e)) {
+			/* Asked to stop: the batch is rolled back, not retried. */
+			log_msg(SWEEPER_LOG_WARN, "rule '%s': %s: %s (%s); not "
+				"retried, a stop was requested", r->name,
+				step->table, reason, res->error);
+			free(res->error);
+			res->error = NULL;
+			return ENGINE_STOPPED;
+		}
+		if (attempt > e->retries) {
+			snprintf(msg, sizeof(msg), "%s; gave up after %lld "
+				 "retr%s", res->error, e->retries,
+				 e->retries == 1 ? "y" : "ies");
+			free(res->error);
+			res->error = xstrdup(msg);
+			return rc;
+		}
+		if (getrandom(&random, sizeof(random), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(random))
+			random = (unsigned int)engine_now_ms();
+		delay = retry_delay_ms(e->retry_backoff_ms, attempt, random);
+		log_msg(SWEEPER_LOG_WARN,
+			"rule '%s': %s: %s (%s); retry %lld of %lld in %lld ms",
+			r->name, step->table, reason, res->error, attempt,
+			e->retries, delay);
+		sr->retries++;
+		free(res->error);
+		res->error = NULL;
+		rc = engine_retry_wait(e, delay);
+		if (rc != ENGINE_DONE)
+			return rc;
+	}
 }
 
 /*
@@ -534,7 +803,9 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			break;
 		}
 		t0 = engine_now_ms();
-		rc = engine_batch(e, r, step, many_tables, &w, res);
+		/* Failures of a batch and their retries: issue 4, item 3. */
+		rc = engine_batch_retrying(e, r, step, many_tables, &w, sr,
+					   res);
 		if (rc != ENGINE_DONE)
 			break;
 		if (w.deleted > 0) {
@@ -599,6 +870,7 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 		sr->duration_ms = engine_now_ms() - ts;
 		res->deleted += sr->deleted;
 		res->batches += sr->batches;
+		res->retries += sr->retries;
 	}
 	res->duration_ms = engine_now_ms() - t0;
 	switch (rc) {

@@ -56,6 +56,22 @@ struct engine {
 	/* Audit ledger: every batch's deletions are recorded there, in the
 	 * batch's own statement.  NULL when the ledger is off; borrowed. */
 	const struct stmt_ledger *ledger;
+
+	/*
+	 * Failures of a batch (src/engine_retry.c).  A batch that fails with
+	 * a deadlock, a lock timeout, a serialization failure or a statement
+	 * timeout is rolled back and run again up to `retries` times, after
+	 * retry_backoff_ms, doubled each time, with jitter.
+	 */
+	long long retries;
+	long long retry_backoff_ms;
+	/*
+	 * Stopping a running batch (src/stop.c).  The engine sets *in_batch
+	 * while a batch's transaction is open; a signal handler sets
+	 * *cancelled when it sends PQcancel.  Either may be NULL.
+	 */
+	volatile sig_atomic_t *in_batch;
+	volatile sig_atomic_t *cancelled;
 };
 
 /* Outcome of engine_run_rule(), in rising order of gravity. */

@@ -25,6 +25,7 @@
 #include "progress.h"
 #include "rule.h"
 #include "scope.h"
+#include "stop.h"
 #include "strbuf.h"
 #include "summary.h"
 #include "values.h"
@@ -41,33 +42,17 @@ enum {
 	EXIT_CONFIG = 78
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void main_on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 /*
- * Without SA_RESTART, a signal interrupts the pause between batches, so a
- * stop request is seen at once.
+ * SIGTERM and SIGINT stop the run at the next batch boundary; a batch
+ * still running after stop_timeout, or at a second signal, is cancelled
+ * (src/stop.c).  Stopping still works when the cancel cannot be set up.
  */
-static void main_install_signals(void)
+static void main_install_signals(PGconn *conn, const struct config *cfg)
 {
-	struct sigaction sa;
+	char err[256];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = main_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/*
-	 * A reader of stdout that went away (mfa-sweeper | head) must not
-	 * kill the run before it logs its result; the write fails instead.
-	 */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	if (stop_install(conn, cfg->stop_timeout_ms, err, sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_WARN, "%s", err);
 }
 
 /* Whether `name` is among the `n` strings of `list`. */
@@ -265,6 +250,10 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		sledger.run_id = s->run_id;
 		e.ledger = &sledger;
 	}
+	e.retries = cfg->retries;
+	e.retry_backoff_ms = cfg->retry_backoff_ms;
+	e.in_batch = &stop_in_batch;
+	e.cancelled = &stop_cancelled;
 	if (cfg->max_runtime_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
 		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
@@ -333,7 +322,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		}
 		if (rc == ENGINE_STOPPED) {
 			log_msg(SWEEPER_LOG_WARN,
-				"stopped by a signal between batches");
+				"stopped by a signal; every batch was applied "
+				"whole or rolled back");
 			main_mark_rest(s, rules, i + 1, RUN_INTERRUPTED, NULL);
 			s->status = RUN_INTERRUPTED;
 			exit_code = EXIT_TEMPFAIL;
@@ -648,7 +638,7 @@ int main(int argc, char **argv)
 		log_msg(SWEEPER_LOG_WARN, "%zu named user%s not found",
 			scope.nunknown, scope.nunknown == 1 ? "" : "s");
 
-	main_install_signals();
+	main_install_signals(conn, &cfg);
 	ret = main_run(&o, &cfg, rules, nnames, &scope, conn, &ledger, &s);
 	ran = 1;
 out:
@@ -660,6 +650,8 @@ out:
 			ret = main_webhook(&wh, &s, ran ? conn : NULL, &ledger,
 					   ret);
 	}
+	/* The cancel object refers to the connection: gone before it. */
+	stop_uninstall();
 	summary_free(&s);
 	webhook_free(&wh);
 	if (conn)

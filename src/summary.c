@@ -135,6 +135,7 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		json_object_set_new(rule, "would_delete",
 				    json_integer(r->deleted));
 	json_object_set_new(rule, "batches", json_integer(r->batches));
+	json_object_set_new(rule, "retries", json_integer(r->retries));
 	json_object_set_new(rule, "duration_ms", json_integer(r->duration_ms));
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step_result *st = &r->steps[i];
@@ -144,6 +145,7 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		json_object_set_new(step, "label", json_string(st->label));
 		json_object_set_new(step, count_key, json_integer(st->deleted));
 		json_object_set_new(step, "batches", json_integer(st->batches));
+		json_object_set_new(step, "retries", json_integer(st->retries));
 		json_object_set_new(step, "duration_ms",
 				    json_integer(st->duration_ms));
 		if (st->skipped)

@@ -26,6 +26,7 @@ struct step_result {
 	const char *label;       /* borrowed from the rule's step */
 	long long deleted;       /* rows deleted, or would delete (dry run) */
 	long long batches;
+	long long retries;       /* batches run again after a retryable error */
 	long long duration_ms;
 	const char *skipped;     /* static reason, or NULL when it ran */
 };
@@ -36,6 +37,7 @@ struct rule_result {
 	char *error;             /* owned, or NULL */
 	long long deleted;
 	long long batches;
+	long long retries;       /* sum of the steps' retries */
 	long long duration_ms;
 	struct step_result *steps;   /* owned array */
 	size_t nsteps;

@@ -168,6 +168,9 @@ static void test_empty_file_defaults(void **state)
 	assert_int_equal(cfg.max_runtime_ms, 0);
 	assert_int_equal(cfg.pause_ms, 0);
 	assert_string_equal(cfg.metrics_file, "");
+	assert_int_equal(cfg.retries, 3);
+	assert_int_equal(cfg.retry_backoff_ms, 100);
+	assert_int_equal(cfg.stop_timeout_ms, 10000);
 	assert_string_equal(cfg.webhook_url, "");
 	assert_string_equal(cfg.webhook_format, "json");
 	assert_string_equal(cfg.webhook_secret, "");
@@ -330,7 +333,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 6 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 3 + 9 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	assert_int_equal(cfg.batch_size, 5000);
@@ -357,6 +360,12 @@ static void test_bad_values(void **state)
 		     "batch_size", "'-5' is not a whole number");
 	expect_error("[sweeper]\nbatch_size =\n", 2, "sweeper", "batch_size",
 		     "the value is empty; write a whole number");
+	expect_error("[sweeper]\nretries = 21\n", 2, "sweeper", "retries",
+		     "'21' is out of range; write a number from 0 to 20, e.g. retries = 3");
+	expect_error("[sweeper]\nstop_timeout = soon\n", 2, "sweeper",
+		     "stop_timeout", "'soon' is not a duration");
+	expect_error("[sweeper]\nretry_backoff = -1s\n", 2, "sweeper",
+		     "retry_backoff", "is not a duration");
 	expect_error("[webhook]\nretries = 21\n", 2, "webhook", "retries",
 		     "'21' is out of range; write a number from 0 to 20, e.g. retries = 3");
 	expect_error("\n\n[database]\nlock_timeout = 5x\n", 4, "database",
