@@ -8,12 +8,12 @@
  * is ever half applied.  Stops (max_runtime, signals) are honoured only
  * between batches.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "batch_sizer.h"
 #include "db.h"
 #include "engine.h"
 #include "ident.h"
@@ -28,7 +28,9 @@
 /*
  * The window a batch looks for victims in starts at this many times the
  * batch size and doubles, up to the maximum, while matching rows are
- * sparse; it bounds the rows one batch reads when few rows match.
+ * sparse; it bounds the rows one batch reads when few rows match.  The
+ * factor applies to the current batch size, so the window follows an
+ * adaptive size down as well as up.
  */
 #define ENGINE_WINDOW_START_FACTOR 4
 #define ENGINE_WINDOW_MAX_FACTOR 64
@@ -58,22 +60,23 @@ static int engine_stop_requested(const struct engine *e)
 	return e->stop && *e->stop;
 }
 
-/*
- * Sleep `ms` milliseconds between batches, waking early for a stop
- * request: a signal interrupts nanosleep() with EINTR.
- */
-static void engine_pause(const struct engine *e, long long ms)
+/* Milliseconds since `t0`, with the clock's precision. */
+static double engine_elapsed_ms(const struct timespec *t0)
 {
-	struct timespec ts;
+	struct timespec now;
 
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-		if (engine_stop_requested(e))
-			return;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1000.0 +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+long long engine_start_size(const struct engine *e)
+{
+	struct batch_sizer sz;
+
+	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
+			 e->batch_target_ms);
+	return batch_sizer_next(&sz);
 }
 
 int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
@@ -149,7 +152,7 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 
 	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
 		return NULL;
-	if (stmt_build(st, r, step, STMT_DELETE, e->batch_size,
+	if (stmt_build(st, r, step, STMT_DELETE, engine_start_size(e),
 		       step->user_column ? e->scope : NULL, bounds, many_tables, why,
 		       sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
@@ -197,7 +200,8 @@ static int engine_first_window(struct engine *e, const struct rule *r,
 
 	*upto = NULL;
 	if (stmt_build(&st, r, step, STMT_WINDOW,
-		       ENGINE_WINDOW_START_FACTOR * e->batch_size, NULL, NULL, 0,
+		       ENGINE_WINDOW_START_FACTOR * engine_start_size(e), NULL,
+		       NULL, 0,
 		       why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return -1;
@@ -301,7 +305,9 @@ static int engine_failure(struct engine *e, const char *what, const char *why,
 struct engine_walk {
 	char *cursor;          /* last key passed; NULL before the first batch */
 	char *upto;            /* end of the current window; NULL: none */
-	long long window;      /* keys per window; 0 when not windowing */
+	long long limit;       /* LIMIT of the next batch */
+	long long factor;      /* window = factor x batch size; 0: no window */
+	long long window;      /* keys in the next batch's window */
 	long long deleted;     /* of the last batch */
 	long long selected;    /* of the last batch */
 	char *last_victim;     /* key of the last batch's last victim, or NULL */
@@ -364,7 +370,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		pg = NULL;
 	}
 	bounds.upto = w->upto;
-	if (stmt_build(&st, r, step, STMT_DELETE, e->batch_size, scope, &bounds,
+	if (stmt_build(&st, r, step, STMT_DELETE, w->limit, scope, &bounds,
 		       many_tables, why, sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
@@ -409,9 +415,9 @@ out:
  * victim.  Otherwise the window held no further victim: resume after the
  * window, and widen it, since matching rows are sparse here.
  */
-static int engine_walk_advance(const struct engine *e, struct engine_walk *w)
+static int engine_walk_advance(struct engine_walk *w)
 {
-	if (w->selected >= e->batch_size && w->last_victim) {
+	if (w->selected >= w->limit && w->last_victim) {
 		free(w->cursor);
 		w->cursor = w->last_victim;
 		w->last_victim = NULL;
@@ -422,8 +428,8 @@ static int engine_walk_advance(const struct engine *e, struct engine_walk *w)
 	free(w->cursor);
 	w->cursor = w->upto;
 	w->upto = NULL;
-	if (w->window < ENGINE_WINDOW_MAX_FACTOR * e->batch_size)
-		w->window *= 2;
+	if (w->factor > 0 && w->factor < ENGINE_WINDOW_MAX_FACTOR)
+		w->factor *= 2;
 	return 1;
 }
 
@@ -434,6 +440,7 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	struct stmt st;
 	char why[1024];
 	PGresult *pg;
+	long long size;
 
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
@@ -443,18 +450,58 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	if (!pg)
 		return engine_failure(e, "count failed", why, res);
 	sr->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-	sr->batches = (sr->deleted + e->batch_size - 1) / e->batch_size;
+	/* An adaptive run's count will differ: this is at the first size. */
+	size = engine_start_size(e);
+	sr->batches = (sr->deleted + size - 1) / size;
 	PQclear(pg);
 	return ENGINE_DONE;
+}
+
+/* Record the limit of a counted batch in the step's result. */
+static void engine_note_size(struct step_result *sr, long long limit)
+{
+	if (sr->batches == 1 || limit < sr->batch_size_min)
+		sr->batch_size_min = limit;
+	if (limit > sr->batch_size_max)
+		sr->batch_size_max = limit;
+	sr->batch_size_last = limit;
+}
+
+/*
+ * Wait for lagging standbys before a batch (throttle.h).  Returns
+ * ENGINE_DONE to go on, or how the step ends.
+ */
+static int engine_throttle(struct engine *e, struct rule_result *res)
+{
+	char why[1024];
+
+	switch (throttle_wait_replicas(&e->throttle, e->conn, e->stop,
+				       &e->deadline, why, sizeof(why))) {
+	case THROTTLE_GO:
+		return ENGINE_DONE;
+	case THROTTLE_TIMEOUT:
+		e->stopped_by = "max_throttle";
+		return ENGINE_LIMIT;
+	case THROTTLE_DEADLINE:
+		e->stopped_by = "max_runtime";
+		return ENGINE_LIMIT;
+	case THROTTLE_STOPPED:
+		return ENGINE_STOPPED;
+	default:
+		return engine_failure(e, "cannot read the replica lag", why,
+				      res);
+	}
 }
 
 static int engine_run_step(struct engine *e, const struct rule *r,
 			   const struct step *step, struct step_result *sr,
 			   struct rule_result *res)
 {
+	struct batch_sizer sz;
 	struct engine_walk w;
+	struct timespec t0;
 	char why[1024];
-	long long t0;
+	double ms;
 	int many_tables, rc;
 
 	if (e->dry_run)
@@ -463,40 +510,62 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 		return engine_failure(e, "preflight", why, res);
 
 	memset(&w, 0, sizeof(w));
+	/* Each table has its own cost per row: sizing starts over. */
+	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
+			 e->batch_target_ms);
 	/*
 	 * A scoped step reaches its few rows through the user column's index;
 	 * walking the whole key in windows would only read more.
 	 */
 	if (!(e->scope && step->user_column))
-		w.window = ENGINE_WINDOW_START_FACTOR * e->batch_size;
+		w.factor = ENGINE_WINDOW_START_FACTOR;
 	for (;;) {
 		if (engine_stop_requested(e)) {
 			rc = ENGINE_STOPPED;
 			break;
 		}
 		if (engine_past_deadline(e)) {
+			e->stopped_by = "max_runtime";
 			rc = ENGINE_LIMIT;
 			break;
 		}
-		t0 = engine_now_ms();
+		if (e->max_rows > 0 && e->rows_done >= e->max_rows) {
+			e->stopped_by = "max_rows";
+			rc = ENGINE_LIMIT;
+			break;
+		}
+		rc = engine_throttle(e, res);
+		if (rc != ENGINE_DONE)
+			break;
+		w.limit = batch_sizer_next(&sz);
+		w.window = w.factor * w.limit;
+		/* The last batch before max_rows takes only what is left. */
+		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
+			w.limit = e->max_rows - e->rows_done;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = engine_batch(e, r, step, many_tables, &w, res);
 		if (rc != ENGINE_DONE)
 			break;
+		ms = engine_elapsed_ms(&t0);
+		batch_sizer_observe(&sz, w.limit, w.selected, ms);
 		if (w.deleted > 0) {
 			sr->deleted += w.deleted;
 			sr->batches++;
+			e->rows_done += w.deleted;
+			engine_note_size(sr, w.limit);
 			log_msg(SWEEPER_LOG_DEBUG,
 				"rule '%s': %s: batch %lld: %lld rows deleted "
-				"in %lld ms (up to key %s)", r->name,
-				step->table, sr->batches, w.deleted,
-				engine_now_ms() - t0,
+				"in %lld ms, batch size %lld (up to key %s)",
+				r->name, step->table, sr->batches, w.deleted,
+				(long long)ms, w.limit,
 				w.last_victim ? w.last_victim : "-");
 		}
-		if (!engine_walk_advance(e, &w))
+		if (!engine_walk_advance(&w))
 			break;
 		/* Pausing is for the application's sake, after writes. */
 		if (w.deleted > 0)
-			engine_pause(e, e->pause_ms);
+			throttle_after_batch(&e->throttle, (long long)ms,
+					     e->stop);
 	}
 	free(w.cursor);
 	free(w.upto);

@@ -191,6 +191,34 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 	}
 }
 
+/*
+ * Batch sizing, max_rows and the throttles, from [sweeper] (issue 4:
+ * adaptive batches and throttling).
+ */
+static void main_engine_limits(struct engine *e, const struct config *cfg)
+{
+	e->batch_size = cfg->batch_size;
+	e->batch_min = cfg->batch_min;
+	e->batch_max = cfg->batch_max;
+	e->batch_target_ms = cfg->batch_target_ms;
+	e->max_rows = cfg->max_rows;
+	e->throttle.pause_ms = cfg->pause_ms;
+	e->throttle.pause_ratio = cfg->pause_ratio;
+	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
+	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
+}
+
+/* Refuse a max_replica_lag the role cannot read (throttle_preflight()). */
+static int main_throttle_preflight(const struct config *cfg, PGconn *conn,
+				   char *err, size_t errlen)
+{
+	struct engine e;
+
+	memset(&e, 0, sizeof(e));
+	main_engine_limits(&e, cfg);
+	return throttle_preflight(&e.throttle, conn, err, errlen);
+}
+
 static int main_run(const struct cli_options *o, const struct config *cfg,
 		    struct rule *rules, size_t nrules, struct scope *scope,
 		    PGconn *conn)
@@ -209,8 +237,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	s.dry_run = o->dry_run;
 	memset(&e, 0, sizeof(e));
 	e.conn = conn;
-	e.batch_size = cfg->batch_size;
-	e.pause_ms = cfg->pause_ms;
+	main_engine_limits(&e, cfg);
+	e.throttle.counts = &s.throttle;
 	e.lock_timeout_ms = cfg->lock_timeout_ms;
 	e.statement_timeout_ms = cfg->statement_timeout_ms;
 	e.dry_run = o->dry_run;
@@ -265,7 +293,9 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		main_log_rule(&s.rules[i], o->dry_run);
 		if (rc == ENGINE_LIMIT) {
 			log_msg(SWEEPER_LOG_WARN,
-				"max_runtime reached; stopping between batches");
+				"%s reached; stopping between batches",
+				e.stopped_by);
+			s.stopped_by = e.stopped_by;
 			main_mark_rest(&s, rules, i + 1, RUN_PARTIAL, NULL);
 			break;
 		}
@@ -432,7 +462,7 @@ int main(int argc, char **argv)
 
 		memset(&e, 0, sizeof(e));
 		e.conn = conn;
-		e.batch_size = cfg.batch_size;
+		main_engine_limits(&e, &cfg);
 		e.scope = info.scoped ? &sscope : NULL;
 		if (o.explain)
 			ret = engine_explain(&e, &rules[i], stdout, err,
@@ -444,6 +474,12 @@ int main(int argc, char **argv)
 			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 			goto out;
 		}
+	}
+	if (!o.explain && main_throttle_preflight(&cfg, conn, err,
+						  sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto out;
 	}
 	if (o.check_config) {
 		printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
