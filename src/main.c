@@ -294,7 +294,7 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		if (rc == ENGINE_LIMIT) {
 			log_msg(SWEEPER_LOG_WARN,
 				"%s reached; stopping between batches",
-				e.stopped_by);
+				e.stopped_by ? e.stopped_by : "a limit");
 			s.stopped_by = e.stopped_by;
 			main_mark_rest(&s, rules, i + 1, RUN_PARTIAL, NULL);
 			break;

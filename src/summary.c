@@ -290,6 +290,16 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 	summary_seconds(s->duration_ms, secs);
 	fprintf(out, "%-20s %-28s %-14s %12lld %8lld %9s\n", "total", "",
 		run_status_name(s->status), s->deleted_total, batches, secs);
+	if (s->stopped_by)
+		fprintf(out, "stopped by %s; the next run continues\n",
+			s->stopped_by);
+	if (s->throttle.pause.count || s->throttle.pause_ratio.count ||
+	    s->throttle.replica_lag.count)
+		fprintf(out, "throttled: pause %lld (%lld ms), pause_ratio %lld "
+			"(%lld ms), replica_lag %lld (%lld ms)\n",
+			s->throttle.pause.count, s->throttle.pause.ms,
+			s->throttle.pause_ratio.count, s->throttle.pause_ratio.ms,
+			s->throttle.replica_lag.count, s->throttle.replica_lag.ms);
 	if (s->scoped && s->nunknown) {
 		fprintf(out, "unknown users:");
 		for (i = 0; i < s->nunknown; i++)

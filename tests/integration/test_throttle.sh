@@ -91,6 +91,13 @@ t_max_rows_stops_exactly() {
 	assert_json .deleted_total 120 "adaptive: deleted_total"
 	assert_json .stopped_by max_rows "adaptive: stopped_by"
 	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-bulk-%'" 630 "adaptive: eligible rows left"
+
+	# The human table says it too.
+	cfg_std used_backup_codes "batch_size = 5" "max_rows = 10" "pause = 10ms"
+	sweep -c "$CFG"
+	assert_exit 0 "table: exit code"
+	assert_contains "$OUT" "stopped by max_rows" "table names the limit"
+	assert_contains "$OUT" "throttled: pause 2 (" "table counts the pauses"
 }
 
 t_max_rows_over_several_rules() {
