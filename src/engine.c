@@ -5,8 +5,10 @@
  * statement_timeout, one statement that selects and deletes the victims,
  * COMMIT.  A failure anywhere rolls the whole batch back, and a process
  * killed mid-batch leaves a transaction the server rolls back, so no batch
- * is ever half applied.  Stops (max_runtime, signals) are honoured only
- * between batches.
+ * is ever half applied.  Stops (max_runtime, max_rows, max_throttle,
+ * signals) are honoured only between batches.  The size of each batch
+ * comes from batch_sizer.h; the pauses after a batch and the wait for
+ * lagging standbys before one from throttle.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,8 +203,7 @@ static int engine_first_window(struct engine *e, const struct rule *r,
 	*upto = NULL;
 	if (stmt_build(&st, r, step, STMT_WINDOW,
 		       ENGINE_WINDOW_START_FACTOR * engine_start_size(e), NULL,
-		       NULL, 0,
-		       why, sizeof(why)) != 0) {
+		       NULL, 0, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return -1;
 	}
