@@ -783,10 +783,22 @@ static int config_resolve(struct load_state *st)
 		load_oom(st);
 		return -1;
 	}
-	if (resolve_int(st, "sweeper", "batch_size", &cfg->batch_size) != 0 ||
+	/* An empty batch_size, like none, leaves the size adaptive (0). */
+	cfg->batch_size = 0;
+	if ((core_value(cfg, "sweeper", "batch_size")[0] != '\0' &&
+	     resolve_int(st, "sweeper", "batch_size", &cfg->batch_size) != 0) ||
 	    resolve_duration(st, "sweeper", "max_runtime",
 			     &cfg->max_runtime_ms) != 0 ||
-	    resolve_duration(st, "sweeper", "pause", &cfg->pause_ms) != 0)
+	    resolve_duration(st, "sweeper", "pause", &cfg->pause_ms) != 0 ||
+	    resolve_duration(st, "sweeper", "batch_target",
+			     &cfg->batch_target_ms) != 0 ||
+	    resolve_int(st, "sweeper", "batch_min", &cfg->batch_min) != 0 ||
+	    resolve_int(st, "sweeper", "batch_max", &cfg->batch_max) != 0 ||
+	    resolve_duration(st, "sweeper", "max_replica_lag",
+			     &cfg->max_replica_lag_ms) != 0 ||
+	    resolve_duration(st, "sweeper", "max_throttle",
+			     &cfg->max_throttle_ms) != 0 ||
+	    resolve_int(st, "sweeper", "max_rows", &cfg->max_rows) != 0)
 		return -1;
 	cfg->metrics_file = core_value(cfg, "sweeper", "metrics_file");
 	if (resolve_int(st, "sweeper", "retries", &cfg->retries) != 0 ||
@@ -795,6 +807,12 @@ static int config_resolve(struct load_state *st)
 	    resolve_duration(st, "sweeper", "stop_timeout",
 			     &cfg->stop_timeout_ms) != 0)
 		return -1;
+	if (decimal_parse(core_value(cfg, "sweeper", "pause_ratio"),
+			  &cfg->pause_ratio) != 0) {
+		load_error(st, 0, "sweeper", "pause_ratio",
+			   "the built-in default is not a number; this is a bug in mfa-sweeper, set the key in the file");
+		return -1;
+	}
 
 	cfg->webhook_url = core_value(cfg, "webhook", "url");
 	cfg->webhook_format = core_value(cfg, "webhook", "format");
@@ -851,6 +869,19 @@ static int config_check_whole(struct load_state *st)
 		load_error(st, st->marks[i].line, NULL, NULL,
 			   "section [%s] is for a rule not listed in 'rules'; add it to rules = ... in [sweeper] or remove the section",
 			   shown);
+		return -1;
+	}
+
+	if (cfg->batch_min > cfg->batch_max) {
+		const struct config_entry *lo =
+			config_entry_find(cfg, "sweeper", "batch_min");
+		const struct config_entry *hi =
+			config_entry_find(cfg, "sweeper", "batch_max");
+
+		later = !hi || (lo && lo->line > hi->line) ? lo : hi;
+		load_error(st, later->line, later->section, later->key,
+			   "batch_min (%lld) is larger than batch_max (%lld); make batch_min at most batch_max",
+			   cfg->batch_min, cfg->batch_max);
 		return -1;
 	}
 

@@ -41,13 +41,21 @@ struct config {
 	const char *plugin_dir;           /* default SWEEPER_PLUGIN_DIR */
 	char **rules;                     /* owned; default the three rules */
 	size_t nrules;
-	long long batch_size;             /* default 5000, 1..1000000 */
+	long long batch_size;             /* 1..1000000; 0 (not written) =
+					   * adaptive */
 	long long max_runtime_ms;         /* default 0 = no limit */
 	long long pause_ms;               /* default 0 */
 	const char *metrics_file;         /* "" = none; else absolute */
 	long long retries;                /* default 3, 0..20 */
 	long long retry_backoff_ms;       /* default 100ms */
 	long long stop_timeout_ms;        /* default 10s; 0 = cancel at once */
+	long long batch_target_ms;        /* default 200ms, > 0 */
+	long long batch_min;              /* default 100, 1..1000000 */
+	long long batch_max;              /* default 50000, batch_min..1000000 */
+	double pause_ratio;               /* default 0 = off, 0..100 */
+	long long max_replica_lag_ms;     /* default 0 = off */
+	long long max_throttle_ms;        /* default 10m; 0 = no limit */
+	long long max_rows;               /* default 0 = no limit */
 
 	/* [webhook] */
 	const char *webhook_url;          /* "" = no webhook */

@@ -37,8 +37,8 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "directory of the rule plugins; relative to the config file's directory" },
 	{ "rules", SWEEPER_KEY_STRING, RULES_DEFAULT, NULL,
 	  "comma-separated rules to run, in this order" },
-	{ "batch_size", SWEEPER_KEY_INT, "5000", NULL,
-	  "rows deleted per batch (one transaction each), 1 to 1000000" },
+	{ "batch_size", SWEEPER_KEY_INT, "", NULL,
+	  "fixed rows per batch (one transaction each), 1 to 1000000; empty = adaptive, see batch_target" },
 	{ "max_runtime", SWEEPER_KEY_DURATION, "0", NULL,
 	  "stop starting new batches after this long; 0 = no limit" },
 	{ "pause", SWEEPER_KEY_DURATION, "0ms", NULL,
@@ -51,6 +51,20 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "wait before the first retry; doubled for each further retry, with jitter, at most 30s" },
 	{ "stop_timeout", SWEEPER_KEY_DURATION, "10s", NULL,
 	  "after SIGTERM or SIGINT, how long the running batch may go on before it is cancelled; 0 = cancel at once" },
+	{ "batch_target", SWEEPER_KEY_DURATION, "200ms", NULL,
+	  "time one batch should take; the batch size adapts to it unless batch_size is set" },
+	{ "batch_min", SWEEPER_KEY_INT, "100", NULL,
+	  "smallest adaptive batch size, 1 to 1000000" },
+	{ "batch_max", SWEEPER_KEY_INT, "50000", NULL,
+	  "largest adaptive batch size, batch_min to 1000000" },
+	{ "pause_ratio", SWEEPER_KEY_STRING, "0", NULL,
+	  "after each batch also sleep this many times its duration, 0 to 100; 0 = off" },
+	{ "max_replica_lag", SWEEPER_KEY_DURATION, "0", NULL,
+	  "wait before a batch while a standby's replay lags more than this; 0 = off" },
+	{ "max_throttle", SWEEPER_KEY_DURATION, "10m", NULL,
+	  "longest wait for standbys before the run stops as partial; 0 = no limit" },
+	{ "max_rows", SWEEPER_KEY_INT, "0", NULL,
+	  "delete at most this many rows per run, then stop as partial; 0 = no limit" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -230,8 +244,8 @@ static int check_pg_timeout(const struct sweeper_key *decl,
 }
 
 static int check_int_range(const struct sweeper_key *decl, const char *value,
-			   long long min, long long max, char *why,
-			   size_t whylen)
+			   long long min, long long max, const char *example,
+			   char *why, size_t whylen)
 {
 	char shown[VALUE_QUOTE_MAX];
 	const char *problem = "is not a whole number";
@@ -249,20 +263,67 @@ static int check_int_range(const struct sweeper_key *decl, const char *value,
 		problem = "is out of range";
 	value_quote(value, shown, sizeof(shown));
 	snprintf(why, whylen, "%s %s; write a number from %lld to %lld, e.g. %s = %s",
-		 shown, problem, min, max, decl->name, decl->default_value);
+		 shown, problem, min, max, decl->name, example);
 	return -1;
 }
 
+/* Empty (or not written) means adaptive sizing. */
 static int check_batch_size(const struct sweeper_key *decl,
 			    const char *value, char *why, size_t whylen)
 {
-	return check_int_range(decl, value, 1, 1000000, why, whylen);
+	if (value[0] == '\0')
+		return 0;
+	return check_int_range(decl, value, 1, 1000000, "5000", why, whylen);
+}
+
+/* batch_min and batch_max; their order is checked once both are known. */
+static int check_batch_bound(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 1, 1000000, decl->default_value,
+			       why, whylen);
 }
 
 static int check_retries(const struct sweeper_key *decl, const char *value,
 			 char *why, size_t whylen)
 {
-	return check_int_range(decl, value, 0, 20, why, whylen);
+	return check_int_range(decl, value, 0, 20, decl->default_value, why,
+			       whylen);
+}
+
+/* A batch that should take no time cannot be sized. */
+static int check_batch_target(const struct sweeper_key *decl,
+			      const char *value, char *why, size_t whylen)
+{
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms > 0)
+		return 0;
+	snprintf(why, whylen,
+		 "a batch cannot take no time; write a duration such as %s = %s, or set batch_size for a fixed size",
+		 decl->name, decl->default_value);
+	return -1;
+}
+
+#define PAUSE_RATIO_MAX 100
+
+static int check_pause_ratio(const struct sweeper_key *decl,
+			     const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	double r;
+
+	if (value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	if (decimal_parse(value, &r) == 0 && r <= PAUSE_RATIO_MAX)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s is not a ratio from 0 to %d; write a decimal number with a '.', e.g. %s = 0.5 to sleep half as long as each batch took, or 0 for none",
+		 shown, PAUSE_RATIO_MAX, decl->name);
+	return -1;
 }
 
 /* curl takes a timeout of 0 as none: a dead webhook would hang the run. */
@@ -576,6 +637,10 @@ static const struct core_check core_checks[] = {
 	{ "sweeper", "batch_size", check_batch_size, 0 },
 	{ "sweeper", "metrics_file", check_metrics_file, 0 },
 	{ "sweeper", "retries", check_retries, 0 },
+	{ "sweeper", "batch_target", check_batch_target, 0 },
+	{ "sweeper", "batch_min", check_batch_bound, 0 },
+	{ "sweeper", "batch_max", check_batch_bound, 0 },
+	{ "sweeper", "pause_ratio", check_pause_ratio, 0 },
 	{ "schema", "users_table", check_table, 0 },
 	{ "schema", "user_id_column", check_column, 0 },
 	{ "schema", "user_email_column", check_column, 0 },

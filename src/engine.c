@@ -10,14 +10,17 @@
  * (src/stop.c), which then rolls back like any failed one.  A batch that
  * failed because of other sessions (deadlock, lock or statement timeout,
  * serialization failure) is run again after a backoff (src/retry.c).
+ * The size of each batch comes from batch_sizer.h; the pauses after a
+ * batch and the wait for lagging standbys before one from throttle.h, and
+ * max_rows and max_throttle also stop a run between batches.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
+#include "batch_sizer.h"
 #include "db.h"
 #include "engine.h"
 #include "estimate.h"
@@ -34,7 +37,9 @@
 /*
  * The window a batch looks for victims in starts at this many times the
  * batch size and doubles, up to the maximum, while matching rows are
- * sparse; it bounds the rows one batch reads when few rows match.
+ * sparse; it bounds the rows one batch reads when few rows match.  The
+ * factor applies to the current batch size, so the window follows an
+ * adaptive size down as well as up.
  */
 #define ENGINE_WINDOW_START_FACTOR 4
 #define ENGINE_WINDOW_MAX_FACTOR 64
@@ -64,22 +69,23 @@ static int engine_stop_requested(const struct engine *e)
 	return e->stop && *e->stop;
 }
 
-/*
- * Sleep `ms` milliseconds between batches, waking early for a stop
- * request: a signal interrupts nanosleep() with EINTR.
- */
-static void engine_pause(const struct engine *e, long long ms)
+/* Milliseconds since `t0`, with the clock's precision. */
+static double engine_elapsed_ms(const struct timespec *t0)
 {
-	struct timespec ts;
+	struct timespec now;
 
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-		if (engine_stop_requested(e))
-			return;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1000.0 +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+long long engine_start_size(const struct engine *e)
+{
+	struct batch_sizer sz;
+
+	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
+			 e->batch_target_ms);
+	return batch_sizer_next(&sz);
 }
 
 int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
@@ -155,7 +161,7 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 
 	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
 		return NULL;
-	if (stmt_build_delete(st, r, step, e->batch_size,
+	if (stmt_build_delete(st, r, step, engine_start_size(e),
 			      step->user_column ? e->scope : NULL, bounds,
 			      many_tables, e->ledger, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
@@ -203,8 +209,8 @@ static int engine_first_window(struct engine *e, const struct rule *r,
 
 	*upto = NULL;
 	if (stmt_build(&st, r, step, STMT_WINDOW,
-		       ENGINE_WINDOW_START_FACTOR * e->batch_size, NULL, NULL, 0,
-		       why, sizeof(why)) != 0) {
+		       ENGINE_WINDOW_START_FACTOR * engine_start_size(e), NULL,
+		       NULL, 0, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return -1;
 	}
@@ -307,9 +313,12 @@ static int engine_failure(struct engine *e, const char *what, const char *why,
 struct engine_walk {
 	char *cursor;          /* last key passed; NULL before the first batch */
 	char *upto;            /* end of the current window; NULL: none */
-	long long window;      /* keys per window; 0 when not windowing */
+	long long limit;       /* LIMIT of the next batch */
+	long long factor;      /* window = factor x batch size; 0: no window */
+	long long window;      /* keys in the next batch's window */
 	long long deleted;     /* of the last batch */
 	long long selected;    /* of the last batch */
+	double ms;             /* the last batch's time, its last try only */
 	char *last_victim;     /* key of the last batch's last victim, or NULL */
 };
 
@@ -389,7 +398,7 @@ static int engine_commit_fate(struct engine *e, const char *xid, char *err,
 		PQclear(pg);
 		if (!in_progress)
 			break;
-		engine_pause(e, 100);
+		throttle_sleep(100, e->stop);
 	}
 	PQfinish(conn);
 	return ret;
@@ -518,7 +527,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		pg = NULL;
 	}
 	bounds.upto = w->upto;
-	if (stmt_build_delete(&st, r, step, e->batch_size, scope, &bounds,
+	if (stmt_build_delete(&st, r, step, w->limit, scope, &bounds,
 			      many_tables, e->ledger, why, sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
@@ -600,7 +609,7 @@ static int engine_retry_wait(const struct engine *e, long long ms)
 		if (left < ms)
 			ms = left > 0 ? left : 0;
 	}
-	engine_pause(e, ms);
+	throttle_sleep(ms, e->stop);
 	if (engine_stop_requested(e))
 		return ENGINE_STOPPED;
 	if (engine_past_deadline(e))
@@ -627,7 +636,11 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 	int rc;
 
 	for (attempt = 1;; attempt++) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = engine_batch(e, r, step, many_tables, w, res, state);
+		w->ms = engine_elapsed_ms(&t0);
 		if (rc == ENGINE_LOST && w->deleted > 0) {
 			/* Lost during a COMMIT that turned out applied. */
 			sr->deleted += w->deleted;
@@ -679,9 +692,9 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
  * victim.  Otherwise the window held no further victim: resume after the
  * window, and widen it, since matching rows are sparse here.
  */
-static int engine_walk_advance(const struct engine *e, struct engine_walk *w)
+static int engine_walk_advance(struct engine_walk *w)
 {
-	if (w->selected >= e->batch_size && w->last_victim) {
+	if (w->selected >= w->limit && w->last_victim) {
 		free(w->cursor);
 		w->cursor = w->last_victim;
 		w->last_victim = NULL;
@@ -692,8 +705,8 @@ static int engine_walk_advance(const struct engine *e, struct engine_walk *w)
 	free(w->cursor);
 	w->cursor = w->upto;
 	w->upto = NULL;
-	if (w->window < ENGINE_WINDOW_MAX_FACTOR * e->batch_size)
-		w->window *= 2;
+	if (w->factor > 0 && w->factor < ENGINE_WINDOW_MAX_FACTOR)
+		w->factor *= 2;
 	return 1;
 }
 
@@ -704,6 +717,7 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	struct stmt st;
 	char why[1024];
 	PGresult *pg;
+	long long size;
 
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
@@ -713,7 +727,9 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	if (!pg)
 		return engine_failure(e, "count failed", why, res);
 	sr->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-	sr->batches = (sr->deleted + e->batch_size - 1) / e->batch_size;
+	/* An adaptive run's count will differ: this is at the first size. */
+	size = engine_start_size(e);
+	sr->batches = (sr->deleted + size - 1) / size;
 	PQclear(pg);
 	return ENGINE_DONE;
 }
@@ -756,6 +772,42 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			    const struct step *step, struct step_result *sr,
 			    struct rule_result *res);
 
+/* Record the limit of a counted batch in the step's result. */
+static void engine_note_size(struct step_result *sr, long long limit)
+{
+	if (sr->batches == 1 || limit < sr->batch_size_min)
+		sr->batch_size_min = limit;
+	if (limit > sr->batch_size_max)
+		sr->batch_size_max = limit;
+	sr->batch_size_last = limit;
+}
+
+/*
+ * Wait for lagging standbys before a batch (throttle.h).  Returns
+ * ENGINE_DONE to go on, or how the step ends.
+ */
+static int engine_throttle(struct engine *e, struct rule_result *res)
+{
+	char why[1024];
+
+	switch (throttle_wait_replicas(&e->throttle, e->conn, e->stop,
+				       &e->deadline, why, sizeof(why))) {
+	case THROTTLE_GO:
+		return ENGINE_DONE;
+	case THROTTLE_TIMEOUT:
+		e->stopped_by = "max_throttle";
+		return ENGINE_LIMIT;
+	case THROTTLE_DEADLINE:
+		e->stopped_by = "max_runtime";
+		return ENGINE_LIMIT;
+	case THROTTLE_STOPPED:
+		return ENGINE_STOPPED;
+	default:
+		return engine_failure(e, "cannot read the replica lag", why,
+				      res);
+	}
+}
+
 static int engine_run_step(struct engine *e, const struct rule *r,
 			   const struct step *step, struct step_result *sr,
 			   struct rule_result *res)
@@ -778,61 +830,87 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			    struct rule_result *res)
 {
 	const struct engine_observer *ob = &e->observer;
+	struct batch_sizer sz;
 	struct engine_walk w;
 	char why[1024];
-	long long t0;
+	double ms;
 	int many_tables, rc;
 
 	if (engine_table_kind(e, r, step, &many_tables, why, sizeof(why)) != 0)
 		return engine_failure(e, "preflight", why, res);
 
 	memset(&w, 0, sizeof(w));
+	/* Each table has its own cost per row: sizing starts over. */
+	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
+			 e->batch_target_ms);
 	/*
 	 * A scoped step reaches its few rows through the user column's index;
 	 * walking the whole key in windows would only read more.
 	 */
 	if (!(e->scope && step->user_column))
-		w.window = ENGINE_WINDOW_START_FACTOR * e->batch_size;
+		w.factor = ENGINE_WINDOW_START_FACTOR;
 	for (;;) {
 		if (engine_stop_requested(e)) {
 			rc = ENGINE_STOPPED;
 			break;
 		}
 		if (engine_past_deadline(e)) {
+			e->stopped_by = "max_runtime";
 			rc = ENGINE_LIMIT;
 			break;
 		}
-		t0 = engine_now_ms();
+		if (e->max_rows > 0 && e->rows_done >= e->max_rows) {
+			e->stopped_by = "max_rows";
+			rc = ENGINE_LIMIT;
+			break;
+		}
+		rc = engine_throttle(e, res);
+		if (rc != ENGINE_DONE)
+			break;
+		w.limit = batch_sizer_next(&sz);
+		w.window = w.factor * w.limit;
+		/* The last batch before max_rows takes only what is left. */
+		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
+			w.limit = e->max_rows - e->rows_done;
 		/* Failures of a batch and their retries: issue 4, item 3. */
 		rc = engine_batch_retrying(e, r, step, many_tables, &w, sr,
 					   res);
 		if (rc != ENGINE_DONE)
 			break;
+		/*
+		 * The sizer learns from the try that succeeded: a retry's
+		 * backoff says nothing about what a row costs.
+		 */
+		ms = w.ms;
+		batch_sizer_observe(&sz, w.limit, w.selected, ms);
 		if (w.deleted > 0) {
 			struct log_fields f = LOG_FIELDS_INIT;
 
 			sr->deleted += w.deleted;
 			sr->batches++;
+			e->rows_done += w.deleted;
+			engine_note_size(sr, w.limit);
 			/* deleted and duration_ms are the batch's own. */
 			f.rule = r->name;
 			f.table = step->table;
 			f.deleted = w.deleted;
 			f.batches = sr->batches;
-			f.duration_ms = engine_now_ms() - t0;
+			f.duration_ms = (long long)ms;
 			log_event(SWEEPER_LOG_DEBUG, &f,
 				  "rule '%s': %s: batch %lld: %lld rows deleted "
-				  "in %lld ms (up to key %s)", r->name,
-				  step->table, sr->batches, w.deleted,
-				  f.duration_ms,
+				  "in %lld ms, batch size %lld (up to key %s)",
+				  r->name, step->table, sr->batches, w.deleted,
+				  f.duration_ms, w.limit,
 				  w.last_victim ? w.last_victim : "-");
 		}
 		if (ob->on_batch)
 			ob->on_batch(ob->arg, r, step, sr);
-		if (!engine_walk_advance(e, &w))
+		if (!engine_walk_advance(&w))
 			break;
 		/* Pausing is for the application's sake, after writes. */
 		if (w.deleted > 0)
-			engine_pause(e, e->pause_ms);
+			throttle_after_batch(&e->throttle, (long long)ms,
+					     e->stop);
 	}
 	free(w.cursor);
 	free(w.upto);

@@ -14,6 +14,7 @@
 #include "rule.h"
 #include "statement.h"
 #include "summary.h"
+#include "throttle.h"
 
 /*
  * Watches the steps of a real run (not a dry run), e.g. to show progress;
@@ -44,8 +45,18 @@ struct engine_observer {
 
 struct engine {
 	PGconn *conn;                     /* borrowed */
+	/* Batch sizing (batch_sizer.h): batch_size > 0 fixes the size;
+	 * 0 adapts it between batch_min and batch_max, aiming at
+	 * batch_target_ms per batch. */
 	long long batch_size;
-	long long pause_ms;
+	long long batch_min;
+	long long batch_max;
+	long long batch_target_ms;
+	long long max_rows;               /* rows per run; 0 = no limit */
+	long long rows_done;              /* rows deleted so far this run */
+	const char *stopped_by;           /* static: the limit behind the last
+					   * ENGINE_LIMIT ("max_rows", ...) */
+	struct throttle throttle;         /* pauses and replica lag */
 	long long lock_timeout_ms;
 	long long statement_timeout_ms;
 	int dry_run;
@@ -77,7 +88,9 @@ struct engine {
 /* Outcome of engine_run_rule(), in rising order of gravity. */
 enum engine_result {
 	ENGINE_DONE = 0,      /* every step ran to the end */
-	ENGINE_LIMIT,         /* max_runtime reached: stopped between batches */
+	ENGINE_LIMIT,         /* a limit (max_runtime, max_rows, max_throttle)
+			       * stopped the run between batches; see
+			       * engine.stopped_by */
 	ENGINE_FAILED,        /* a statement failed; the batch was rolled back */
 	ENGINE_STOPPED,       /* a stop was requested (signal) */
 	ENGINE_LOST           /* the connection is gone */
@@ -119,5 +132,12 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
  */
 int engine_run_rule(struct engine *e, const struct rule *r,
 		    struct rule_result *res);
+
+/*
+ * The size of a step's first batch: batch_size when fixed, else the
+ * adaptive start clamped to [batch_min, batch_max].  Dry runs count
+ * batches at this size, and --explain shows a batch of it.
+ */
+long long engine_start_size(const struct engine *e);
 
 #endif /* SWEEPER_ENGINE_H */

@@ -192,6 +192,34 @@ static void main_mark_rest(struct run_summary *s, struct rule *rules,
 }
 
 /*
+ * Batch sizing, max_rows and the throttles, from [sweeper] (issue 4:
+ * adaptive batches and throttling).
+ */
+static void main_engine_limits(struct engine *e, const struct config *cfg)
+{
+	e->batch_size = cfg->batch_size;
+	e->batch_min = cfg->batch_min;
+	e->batch_max = cfg->batch_max;
+	e->batch_target_ms = cfg->batch_target_ms;
+	e->max_rows = cfg->max_rows;
+	e->throttle.pause_ms = cfg->pause_ms;
+	e->throttle.pause_ratio = cfg->pause_ratio;
+	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
+	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
+}
+
+/* Refuse a max_replica_lag the role cannot read (throttle_preflight()). */
+static int main_throttle_preflight(const struct config *cfg, PGconn *conn,
+				   char *err, size_t errlen)
+{
+	struct engine e;
+
+	memset(&e, 0, sizeof(e));
+	main_engine_limits(&e, cfg);
+	return throttle_preflight(&e.throttle, conn, err, errlen);
+}
+
+/*
  * Observability: the metrics file of every run that got as far as a
  * loaded config, failed ones too.  A dry run deletes nothing and would only blur what the real
  * runs did, so it leaves the file alone.  A failure to write is logged
@@ -234,8 +262,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 
 	memset(&e, 0, sizeof(e));
 	e.conn = conn;
-	e.batch_size = cfg->batch_size;
-	e.pause_ms = cfg->pause_ms;
+	main_engine_limits(&e, cfg);
+	e.throttle.counts = &s->throttle;
 	e.lock_timeout_ms = cfg->lock_timeout_ms;
 	e.statement_timeout_ms = cfg->statement_timeout_ms;
 	e.dry_run = o->dry_run;
@@ -316,7 +344,9 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		main_log_rule(&s->rules[i], o->dry_run);
 		if (rc == ENGINE_LIMIT) {
 			log_msg(SWEEPER_LOG_WARN,
-				"max_runtime reached; stopping between batches");
+				"%s reached; stopping between batches",
+				e.stopped_by ? e.stopped_by : "a limit");
+			s->stopped_by = e.stopped_by;
 			main_mark_rest(s, rules, i + 1, RUN_PARTIAL, NULL);
 			break;
 		}
@@ -603,7 +633,7 @@ int main(int argc, char **argv)
 
 		memset(&e, 0, sizeof(e));
 		e.conn = conn;
-		e.batch_size = cfg.batch_size;
+		main_engine_limits(&e, &cfg);
 		e.scope = info.scoped ? &sscope : NULL;
 		e.ledger = ledger.enabled && !o.dry_run ? &plan_ledger : NULL;
 		if (o.explain)
@@ -616,6 +646,12 @@ int main(int argc, char **argv)
 			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
 			goto out;
 		}
+	}
+	if (!o.explain && main_throttle_preflight(&cfg, conn, err,
+						  sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto out;
 	}
 	if (o.check_config && cfg.metrics_file && *cfg.metrics_file &&
 	    metrics_check(cfg.metrics_file, err, sizeof(err)) != 0) {

@@ -117,6 +117,42 @@ static void summary_iso8601(const struct timespec *ts, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The sizes of a step's batches: {"min", "max", "last"}, or null. */
+static json_t *summary_sizes_json(const struct step_result *st)
+{
+	json_t *o;
+
+	if (st->batches == 0)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "min", json_integer(st->batch_size_min));
+	json_object_set_new(o, "max", json_integer(st->batch_size_max));
+	json_object_set_new(o, "last", json_integer(st->batch_size_last));
+	return o;
+}
+
+static json_t *summary_count_json(const struct throttle_count *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "count", json_integer(c->count));
+	json_object_set_new(o, "ms", json_integer(c->ms));
+	return o;
+}
+
+/* {"pause": {"count", "ms"}, "pause_ratio": {...}, "replica_lag": {...}} */
+static json_t *summary_throttle_json(const struct run_throttle *t)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "pause", summary_count_json(&t->pause));
+	json_object_set_new(o, "pause_ratio",
+			    summary_count_json(&t->pause_ratio));
+	json_object_set_new(o, "replica_lag",
+			    summary_count_json(&t->replica_lag));
+	return o;
+}
+
 static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 {
 	json_t *rule = json_object();
@@ -151,6 +187,9 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		if (st->skipped)
 			json_object_set_new(step, "skipped",
 					    json_string(st->skipped));
+		if (!dry_run)
+			json_object_set_new(step, "batch_size",
+					    summary_sizes_json(st));
 		json_array_append_new(steps, step);
 	}
 	json_object_set_new(rule, "steps", steps);
@@ -199,6 +238,10 @@ json_t *summary_json(const struct run_summary *s)
 	json_object_set_new(root, "rules", rules);
 	json_object_set_new(root, "error",
 			    s->error ? json_string(s->error) : json_null());
+	json_object_set_new(root, "throttle", summary_throttle_json(&s->throttle));
+	if (s->stopped_by)
+		json_object_set_new(root, "stopped_by",
+				    json_string(s->stopped_by));
 	if (s->scoped) {
 		json_t *unknown = json_array();
 
@@ -262,6 +305,16 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 	summary_seconds(s->duration_ms, secs);
 	fprintf(out, "%-20s %-28s %-14s %12lld %8lld %9s\n", "total", "",
 		run_status_name(s->status), s->deleted_total, batches, secs);
+	if (s->stopped_by)
+		fprintf(out, "stopped by %s; the next run continues\n",
+			s->stopped_by);
+	if (s->throttle.pause.count || s->throttle.pause_ratio.count ||
+	    s->throttle.replica_lag.count)
+		fprintf(out, "throttled: pause %lld (%lld ms), pause_ratio %lld "
+			"(%lld ms), replica_lag %lld (%lld ms)\n",
+			s->throttle.pause.count, s->throttle.pause.ms,
+			s->throttle.pause_ratio.count, s->throttle.pause_ratio.ms,
+			s->throttle.replica_lag.count, s->throttle.replica_lag.ms);
 	if (s->scoped && s->nunknown) {
 		fprintf(out, "unknown users:");
 		for (i = 0; i < s->nunknown; i++)

@@ -29,6 +29,10 @@ struct step_result {
 	long long retries;       /* batches run again after a retryable error */
 	long long duration_ms;
 	const char *skipped;     /* static reason, or NULL when it ran */
+	/* Limits of the batches counted in `batches` (0 when none ran). */
+	long long batch_size_min;
+	long long batch_size_max;
+	long long batch_size_last;
 };
 
 struct rule_result {
@@ -43,6 +47,19 @@ struct rule_result {
 	size_t nsteps;
 	char **skipped_users;    /* owned: named users the rule skips */
 	size_t nskipped;
+};
+
+/* How often, and how long in total, one throttle made the run wait. */
+struct throttle_count {
+	long long count;
+	long long ms;
+};
+
+/* Every throttle's count, for the summary's "throttle" object. */
+struct run_throttle {
+	struct throttle_count pause;         /* the fixed pause after a batch */
+	struct throttle_count pause_ratio;   /* pause_ratio x batch time */
+	struct throttle_count replica_lag;   /* waits for a lagging standby */
 };
 
 struct run_summary {
@@ -61,6 +78,10 @@ struct run_summary {
 	size_t nunknown;
 	char *error;                   /* owned: why a run failed before its
 					* rules ran, or NULL; "error" in JSON */
+	struct run_throttle throttle;
+	const char *stopped_by;        /* static: the limit that made the run
+					* partial ("max_rows", "max_runtime",
+					* "max_throttle"), or NULL */
 };
 
 /*

@@ -81,6 +81,37 @@ int uint_parse(const char *text, long long *out)
 	return 0;
 }
 
+int decimal_parse(const char *text, double *out)
+{
+	const char *s;
+	double v = 0, scale = 1;
+	size_t len, i, ndigits = 0;
+	int dot = 0;
+
+	if (!text)
+		return -1;
+	span_trim(text, &s, &len);
+	/* By hand: strtod() follows the locale's decimal point. */
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = 1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++ndigits > DECIMAL_MAX_DIGITS)
+			return -1;
+		if (dot) {
+			scale /= 10;
+			v += (s[i] - '0') * scale;
+		} else {
+			v = v * 10 + (s[i] - '0');
+		}
+	}
+	if (ndigits == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int duration_parse(const char *text, long long *ms)
 {
 	static const struct {

@@ -31,6 +31,14 @@ int bool_parse(const char *text, int *out);
 int uint_parse(const char *text, long long *out);
 
 /*
+ * Parse a decimal number >= 0 written with digits and at most one '.'
+ * ("0.5", "2", "1.25"; no sign, exponent or unit), with at most
+ * DECIMAL_MAX_DIGITS digits.  Returns 0 and stores it in *out, or -1.
+ */
+#define DECIMAL_MAX_DIGITS 12
+int decimal_parse(const char *text, double *out);
+
+/*
  * Split a comma-separated list, trimming blanks around items.  Empty items
  * ("a,,b", trailing comma) are an error.  An empty or all-blank text gives
  * zero items.  On success stores a newly allocated array of newly allocated

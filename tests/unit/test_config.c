@@ -164,13 +164,20 @@ static void test_empty_file_defaults(void **state)
 	assert_string_equal(cfg.rules[0], "user_disabled");
 	assert_string_equal(cfg.rules[1], "stale_devices");
 	assert_string_equal(cfg.rules[2], "used_backup_codes");
-	assert_int_equal(cfg.batch_size, 5000);
+	assert_int_equal(cfg.batch_size, 0);
 	assert_int_equal(cfg.max_runtime_ms, 0);
 	assert_int_equal(cfg.pause_ms, 0);
 	assert_string_equal(cfg.metrics_file, "");
 	assert_int_equal(cfg.retries, 3);
 	assert_int_equal(cfg.retry_backoff_ms, 100);
 	assert_int_equal(cfg.stop_timeout_ms, 10000);
+	assert_int_equal(cfg.batch_target_ms, 200);
+	assert_int_equal(cfg.batch_min, 100);
+	assert_int_equal(cfg.batch_max, 50000);
+	assert_true(cfg.pause_ratio == 0);
+	assert_int_equal(cfg.max_replica_lag_ms, 0);
+	assert_int_equal(cfg.max_throttle_ms, 600000);
+	assert_int_equal(cfg.max_rows, 0);
 	assert_string_equal(cfg.webhook_url, "");
 	assert_string_equal(cfg.webhook_format, "json");
 	assert_string_equal(cfg.webhook_secret, "");
@@ -194,7 +201,7 @@ static void test_empty_file_defaults(void **state)
 	/* Blank lines and comments only are an empty file too. */
 	load_ok(&cfg, "\n; comment\n# comment\n   \n\t\n");
 	assert_int_equal(cfg.nentries, 0);
-	assert_int_equal(cfg.batch_size, 5000);
+	assert_int_equal(cfg.batch_size, 0);
 	config_free(&cfg);
 }
 
@@ -333,10 +340,11 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 9 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 3 + 16 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
-	assert_int_equal(cfg.batch_size, 5000);
+	/* batch_size's default is empty: adaptive. */
+	assert_int_equal(cfg.batch_size, 0);
 	assert_string_equal(cfg.plugin_dir, SWEEPER_PLUGIN_DIR);
 	config_free(&cfg);
 }
@@ -358,8 +366,6 @@ static void test_bad_values(void **state)
 		     "sweeper", "batch_size", "is out of range");
 	expect_error("[sweeper]\nbatch_size = -5\n", 2, "sweeper",
 		     "batch_size", "'-5' is not a whole number");
-	expect_error("[sweeper]\nbatch_size =\n", 2, "sweeper", "batch_size",
-		     "the value is empty; write a whole number");
 	expect_error("[sweeper]\nretries = 21\n", 2, "sweeper", "retries",
 		     "'21' is out of range; write a number from 0 to 20, e.g. retries = 3");
 	expect_error("[sweeper]\nstop_timeout = soon\n", 2, "sweeper",
@@ -960,6 +966,56 @@ static void test_check_rule_errors(void **state)
  * The example config documents every core key with its default.  It is
  * found next to this source file, as the compiler was given its path.
  */
+/* Adaptive batches and throttling (issue 4): the keys and their checks. */
+static void test_adaptive_and_throttle_keys(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	/* An empty batch_size is the default: adaptive. */
+	load_ok(&cfg, "[sweeper]\nbatch_size =\n");
+	assert_int_equal(cfg.batch_size, 0);
+	config_free(&cfg);
+	load_ok(&cfg, "[sweeper]\nbatch_size = 250\nbatch_target = 1s\n"
+		"batch_min = 5\nbatch_max = 5\npause_ratio = 0.25\n"
+		"max_replica_lag = 2s\nmax_throttle = 0\nmax_rows = 7\n");
+	assert_int_equal(cfg.batch_size, 250);
+	assert_int_equal(cfg.batch_target_ms, 1000);
+	assert_int_equal(cfg.batch_min, 5);
+	assert_int_equal(cfg.batch_max, 5);
+	assert_true(cfg.pause_ratio > 0.2499 && cfg.pause_ratio < 0.2501);
+	assert_int_equal(cfg.max_replica_lag_ms, 2000);
+	assert_int_equal(cfg.max_throttle_ms, 0);
+	assert_int_equal(cfg.max_rows, 7);
+	config_free(&cfg);
+
+	expect_error("[sweeper]\nbatch_min = 600\nbatch_max = 500\n", 3,
+		     "sweeper", "batch_max",
+		     "batch_min (600) is larger than batch_max (500)");
+	expect_error("[sweeper]\nbatch_max = 50\n", 2, "sweeper",
+		     "batch_max", "batch_min (100) is larger than batch_max (50)");
+	expect_error("[sweeper]\nbatch_min = 60000\n", 2, "sweeper",
+		     "batch_min", "is larger than batch_max (50000)");
+	expect_error("[sweeper]\nbatch_min = 0\n", 2, "sweeper", "batch_min",
+		     "'0' is out of range; write a number from 1 to 1000000");
+	expect_error("[sweeper]\nbatch_max = 1000001\n", 2, "sweeper",
+		     "batch_max", "'1000001' is out of range");
+	expect_error("[sweeper]\nbatch_target = 0\n", 2, "sweeper",
+		     "batch_target", "a batch cannot take no time");
+	expect_error("[sweeper]\nbatch_target = fast\n", 2, "sweeper",
+		     "batch_target", "fast");
+	expect_error("[sweeper]\npause_ratio = 101\n", 2, "sweeper",
+		     "pause_ratio", "'101' is not a ratio from 0 to 100");
+	expect_error("[sweeper]\npause_ratio = 0,5\n", 2, "sweeper",
+		     "pause_ratio", "'0,5' is not a ratio");
+	expect_error("[sweeper]\npause_ratio = -1\n", 2, "sweeper",
+		     "pause_ratio", "'-1' is not a ratio");
+	expect_error("[sweeper]\nmax_rows = -1\n", 2, "sweeper", "max_rows",
+		     "-1");
+	expect_error("[sweeper]\nmax_replica_lag = 5\n", 2, "sweeper",
+		     "max_replica_lag", "5");
+}
+
 static void test_example_config(void **state)
 {
 	static const struct sweeper_key *const tables[] = {
@@ -1021,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_every_key_read_back),
 		cmocka_unit_test(test_defaults_pass_checks),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_adaptive_and_throttle_keys),
 		cmocka_unit_test(test_quoted_values),
 		cmocka_unit_test(test_rules_list),
 		cmocka_unit_test(test_schema_names),

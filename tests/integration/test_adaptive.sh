@@ -1,0 +1,171 @@
+#!/bin/bash
+# Adaptive batch size (issue 4, item 1): batch_target, batch_min and
+# batch_max size the batches from the rows per second seen so far, and a
+# written batch_size fixes the size.
+. "$(dirname "$0")/../lib/assert.sh"
+
+# batch_sizes TABLE: "ms size" of every -v batch line of TABLE in $ERR.
+batch_lines() {
+	printf '%s\n' "$ERR" |
+		sed -nE "s/.*: $1: batch [0-9]+: [0-9]+ rows deleted in ([0-9]+) ms, batch size ([0-9]+) .*/\1 \2/p"
+}
+
+# median_of_tail COLUMN: the median of COLUMN (1 = ms, 2 = size) over the
+# five batches before the last one (the last may be cut short by the end
+# of the table) of the "ms size" lines on stdin.
+median_of_tail() {
+	local col=$1
+	awk -v c="$col" '{ v[NR] = $c } END {
+		n = 0
+		for (i = NR - 5; i < NR; i++) if (i >= 1) w[++n] = v[i]
+		# insertion sort of n <= 5 values
+		for (i = 2; i <= n; i++) { x = w[i]; j = i - 1
+			while (j >= 1 && w[j] > x) { w[j + 1] = w[j]; j-- }
+			w[j + 1] = x }
+		print (n ? w[int((n + 1) / 2)] : -1) }'
+}
+
+# Two tables whose rows cost very different times to delete: every used
+# code is cheap (one in 50 runs a 1 ms trigger), every stale device runs
+# a 1 ms trigger.  Sleeping triggers keep the cost steady on a busy
+# machine without using its CPU.
+t_batch_times_converge_on_cheap_and_costly_rows() {
+	local cheap costly n_cheap n_costly ms_cheap ms_costly size_cheap size_costly
+	fresh_db
+	fx_many_used_codes 25000
+	sql <<'EOF2'
+CREATE FUNCTION cheap_cost() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.id % 50 = 0 THEN PERFORM pg_sleep(0.001); END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER cheap_cost BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION cheap_cost();
+CREATE FUNCTION costly_cost() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_sleep(0.001);
+  RETURN OLD;
+END $$;
+CREATE TRIGGER costly_cost BEFORE DELETE ON otp_totp_totpdevice
+  FOR EACH ROW EXECUTE FUNCTION costly_cost();
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (201, 'u201@example.com', true);
+INSERT INTO otp_totp_totpdevice (user_id, name, confirmed, key, created_at)
+  SELECT 201, 'must-go-dev-' || i, false, 'k', now() - interval '30 days'
+  FROM generate_series(1, 2400) AS i;
+EOF2
+	cfg_std "used_backup_codes, stale_devices" "batch_target = 100ms" "batch_min = 10"
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_json .status ok "status"
+	assert_json .deleted_total 27400 "deleted_total"
+	cheap=$(batch_lines accounts_backupcode)
+	costly=$(batch_lines otp_totp_totpdevice)
+	n_cheap=$(printf '%s\n' "$cheap" | grep -c .)
+	n_costly=$(printf '%s\n' "$costly" | grep -c .)
+	note "cheap batches (ms size): $(printf '%s' "$cheap" | tr '\n' ',')"
+	note "costly batches (ms size): $(printf '%s' "$costly" | tr '\n' ',')"
+	assert_int_cmp "$n_cheap" -ge 10 "batches of the cheap table"
+	assert_int_cmp "$n_costly" -ge 10 "batches of the costly table"
+	ms_cheap=$(printf '%s\n' "$cheap" | median_of_tail 1)
+	ms_costly=$(printf '%s\n' "$costly" | median_of_tail 1)
+	size_cheap=$(printf '%s\n' "$cheap" | median_of_tail 2)
+	size_costly=$(printf '%s\n' "$costly" | median_of_tail 2)
+	# Within a factor of two of batch_target = 100ms.
+	assert_int_cmp "$ms_cheap" -ge 50 "median ms of the cheap table's later batches"
+	assert_int_cmp "$ms_cheap" -le 200 "median ms of the cheap table's later batches"
+	assert_int_cmp "$ms_costly" -ge 50 "median ms of the costly table's later batches"
+	assert_int_cmp "$ms_costly" -le 200 "median ms of the costly table's later batches"
+	assert_int_cmp "$size_cheap" -ge $((10 * size_costly)) \
+		"cheap rows get batches at least 10 times larger than costly ones ($size_cheap vs $size_costly)"
+	# The first batch is the conservative start; sizes stay in bounds.
+	assert_eq "$(printf '%s\n' "$costly" | head -n1 | cut -d' ' -f2)" 1000 "first batch size"
+	assert_jq '[.rules[].steps[] | select(.batches > 0) | .batch_size
+		    | .min >= 10 and .max <= 50000 and .last >= .min and .last <= .max] | all' \
+		"batch_size min/last/max in the summary"
+	assert_jq '(.rules[] | select(.name == "used_backup_codes") | .steps[0].batch_size.max) >
+		   10 * (.rules[] | select(.name == "stale_devices") | .steps[0].batch_size.last)' \
+		"summary: the cheap step's largest batch against the costly step's last"
+
+}
+
+# One fast, nearly empty batch must not be read as fast: the size only
+# grows from batches that were full.
+t_sparse_rows_do_not_grow_the_batch() {
+	fresh_db
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
+-- 40000 codes, one in 400 eligible: every batch finds few rows.
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 301, CASE WHEN i % 400 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
+         i % 400 = 0, CASE WHEN i % 400 = 0 THEN now() - interval '100 days' END,
+         now() - interval '200 days'
+  FROM generate_series(1, 40000) AS i;
+EOF2
+	cfg_std used_backup_codes "batch_target = 5s" "batch_max = 100000"
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_json .deleted_total 100 "deleted_total"
+	assert_json '.rules[0].steps[0].batch_size.max' 1000 \
+		"largest batch size when no batch was full (start 1000)"
+}
+
+t_fixed_batch_size_does_not_adapt() {
+	fresh_db
+	fx_many_used_codes 3000
+	cfg_std used_backup_codes "batch_size = 700" "batch_target = 1ms" "batch_min = 1" "batch_max = 5"
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_json .deleted_total 3000 "deleted_total"
+	assert_json '.rules[0].batches' 5 "batches of 700 for 3000 rows"
+	assert_json '.rules[0].steps[0].batch_size | [.min, .max, .last] | join(",")' \
+		"700,700,700" "batch sizes"
+	assert_eq "$(batch_lines accounts_backupcode | cut -d' ' -f2 | sort -u | tr '\n' ' ')" "700 " \
+		"batch size in every -v line"
+}
+
+# A dry run counts batches at the first size: batch_size, or the adaptive
+# start (1000, within batch_min..batch_max).
+t_dry_run_counts_batches_at_the_first_size() {
+	fresh_db
+	fx_many_used_codes 2500
+	cfg_std used_backup_codes
+	sweep -c "$CFG" --json --dry-run
+	assert_exit 0
+	assert_json '.rules[0].would_delete' 2500 "would_delete"
+	assert_json '.rules[0].batches' 3 "batches at the adaptive start of 1000"
+	assert_jq '.rules[0].steps[0] | has("batch_size") | not' "no batch sizes in a dry run"
+	cfg_std used_backup_codes "batch_max = 400"
+	sweep -c "$CFG" --json --dry-run
+	assert_json '.rules[0].batches' 7 "batches at batch_max = 400"
+	cfg_std used_backup_codes "batch_size = 2500"
+	sweep -c "$CFG" --json --dry-run
+	assert_json '.rules[0].batches' 1 "batches at batch_size = 2500"
+	assert_eq "$(q "SELECT count(*) FROM accounts_backupcode")" 2500 "rows after dry runs"
+}
+
+# Bad values: exit 78, one line naming file, line, section and key.
+t_bad_sizing_keys() {
+	fresh_db
+	fx_used_codes
+	snap
+	cfg_std used_backup_codes "batch_min = 900" "batch_max = 800"
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "$CFG:$(line_of 'batch_max = 800'): [sweeper] batch_max: " "names file, line, section and key"
+	assert_contains "$ERR" "batch_min (900) is larger than batch_max (800)" "says why"
+	cfg_std used_backup_codes "batch_target = 0"
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "[sweeper] batch_target: " "batch_target = 0"
+	cfg_std used_backup_codes "pause_ratio = 1/2"
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "[sweeper] pause_ratio: '1/2' is not a ratio" "pause_ratio = 1/2"
+	cfg_std used_backup_codes "batch_min = 0"
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "[sweeper] batch_min: '0' is out of range" "batch_min = 0"
+	check_nothing_deleted
+}
+
+run_tests "$@"
