@@ -152,12 +152,16 @@ static int engine_table_kind(struct engine *e, const struct rule *r,
 static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 				  const struct step *step,
 				  const struct stmt_bounds *bounds,
-				  struct stmt *st, char *err, size_t errlen)
+				  struct stmt *st, int *busy, char *err,
+				  size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
+	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char why[1024];
 	int many_tables;
+
+	*busy = 0;
 
 	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
 		return NULL;
@@ -168,16 +172,28 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 		return NULL;
 	}
 	strbuf_addf(&sql, "EXPLAIN %s", st->sql);
-	res = db_query(e->conn, strbuf_str(&sql), st->nparams, st->params, why,
-		       sizeof(why));
+	res = db_query_state(e->conn, strbuf_str(&sql), st->nparams,
+			     st->params, state, why, sizeof(why));
 	strbuf_release(&sql);
-	if (!res) {
+	if (res)
+		return res;
+	/*
+	 * Planning takes the table's lock: a timeout here means another
+	 * session (a migration, say) holds the table, not that the config
+	 * is wrong.
+	 */
+	*busy = strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0;
+	if (*busy)
+		snprintf(err, errlen,
+			 "rule '%s': table '%s' is locked by another session: "
+			 "%s; nothing was deleted, run again later", r->name,
+			 step->table, why);
+	else
 		snprintf(err, errlen,
 			 "rule '%s': step on '%s' does not plan: %s; check the "
 			 "column names in [schema]", r->name, step->table, why);
-		stmt_free(st);
-	}
-	return res;
+	stmt_free(st);
+	return NULL;
 }
 
 int engine_preflight(struct engine *e, const struct rule *r, char *err,
@@ -186,12 +202,13 @@ int engine_preflight(struct engine *e, const struct rule *r, char *err,
 	struct stmt st;
 	PGresult *res;
 	size_t i;
+	int busy;
 
 	for (i = 0; i < r->nsteps; i++) {
-		res = engine_plan_step(e, r, &r->steps[i], NULL, &st, err,
-				       errlen);
+		res = engine_plan_step(e, r, &r->steps[i], NULL, &st, &busy,
+				       err, errlen);
 		if (!res)
-			return -1;
+			return busy ? -2 : -1;
 		PQclear(res);
 		stmt_free(&st);
 	}
@@ -233,7 +250,7 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 	struct stmt st;
 	PGresult *res;
 	size_t i;
-	int j;
+	int j, busy;
 
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *step = &r->steps[i];
@@ -245,7 +262,8 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 		    engine_first_window(e, r, step, &upto, err, errlen) != 0)
 			return -1;
 		bounds.upto = upto;
-		res = engine_plan_step(e, r, step, &bounds, &st, err, errlen);
+		res = engine_plan_step(e, r, step, &bounds, &st, &busy, err,
+				       errlen);
 		if (!res) {
 			free(upto);
 			return -1;

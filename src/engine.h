@@ -109,7 +109,9 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen);
  * anything: the table exists, and the batch statement plans (EXPLAIN), so
  * a missing column or a broken predicate stops the run before the first
  * deletion.  Returns 0, or -1 with one line in err naming the rule and
- * table.
+ * table; -2 (also with a line in err) when planning ran into a lock or
+ * statement timeout: another session holds the table, which is no fault
+ * of the config.
  *
  * With e->ledger set the statement planned is the one that also records
  * its deletions, so a ledger table that is missing or unwritable stops

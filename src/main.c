@@ -402,6 +402,30 @@ report:
 }
 
 /*
+ * Whatever runs outside a batch (the preflight's EXPLAINs, the users
+ * check, the ledger's run row) waits for a lock no longer than a batch
+ * would, so a migration holding a table makes the run give up rather than
+ * hang until systemd kills it.  Each batch still sets its own with SET
+ * LOCAL.
+ */
+static int main_session_timeouts(PGconn *conn, const struct config *cfg,
+				 char *err, size_t errlen)
+{
+	char sql[160];
+	char why[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "SET lock_timeout = %lld; SET statement_timeout = %lld",
+		 cfg->lock_timeout_ms, cfg->statement_timeout_ms);
+	if (db_exec(conn, sql, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot set the session's timeouts: %s",
+			 why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A run that ended before its rules ran is reported as failed, with `why`
  * (the error it stopped on) as the summary's "error", so that the webhook
  * and the metrics say what happened rather than stay silent.
@@ -593,6 +617,11 @@ int main(int argc, char **argv)
 		ret = EXIT_UNAVAILABLE;
 		goto out;
 	}
+	if (main_session_timeouts(conn, &cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_UNAVAILABLE;
+		goto out;
+	}
 
 	/* Preflight: every step must plan before anything is deleted. */
 	if ((info.scoped || o.check_config) &&
@@ -643,7 +672,10 @@ int main(int argc, char **argv)
 			ret = engine_preflight(&e, &rules[i], err, sizeof(err));
 		if (ret != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "%s", err);
-			ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+			if (db_lost(conn))
+				ret = EXIT_UNAVAILABLE;
+			else
+				ret = ret == -2 ? EXIT_RULE_FAILED : EXIT_CONFIG;
 			goto out;
 		}
 	}

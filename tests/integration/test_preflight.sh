@@ -132,4 +132,26 @@ CFGEOF
 	assert_int_cmp "$ELAPSED_MS" -lt 10000 "ms to report the database down"
 }
 
+# A migration holding a table lock while the nightly run starts: the
+# preflight's planning waits no longer than lock_timeout, then the run
+# gives up with a message that blames the lock, not the config, exit 1,
+# and nothing deleted, rather than hang until systemd kills it.
+t_table_locked_during_preflight() {
+	pre_db
+	CFG_LOCK_TIMEOUT=1s cfg_std "user_disabled, stale_devices, used_backup_codes"
+	snap
+	bg_session migration "BEGIN; LOCK TABLE otp_totp_totpdevice IN ACCESS EXCLUSIVE MODE"
+	sweep -c "$CFG" --json
+	assert_exit 1 "exit code with a table locked during the preflight"
+	assert_int_cmp "$ELAPSED_MS" -lt 15000 "run time in ms (lock_timeout 1s)"
+	assert_contains "$ERR" "table 'otp_totp_totpdevice' is locked by another session" \
+		"the error blames the lock"
+	assert_contains "$ERR" "nothing was deleted, run again later" "the error says what to do"
+	assert_not_contains "$ERR" "check the column names" "the error does not blame the config"
+	bg_end migration
+	check_nothing_deleted
+	sweep -c "$CFG" --json
+	assert_exit 0 "the next run, once the lock is gone"
+}
+
 run_tests "$@"
