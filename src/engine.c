@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "batch_sizer.h"
+#include "clock.h"
 #include "db.h"
 #include "engine.h"
 #include "estimate.h"
@@ -44,41 +45,12 @@
 #define ENGINE_WINDOW_START_FACTOR 4
 #define ENGINE_WINDOW_MAX_FACTOR 64
 
-static long long engine_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int engine_past_deadline(const struct engine *e)
-{
-	struct timespec now;
-
-	if (e->deadline.tv_sec == 0)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > e->deadline.tv_sec ||
-	       (now.tv_sec == e->deadline.tv_sec &&
-		now.tv_nsec >= e->deadline.tv_nsec);
-}
-
 static int engine_stop_requested(const struct engine *e)
 {
 	return e->stop && *e->stop;
 }
 
 /* Milliseconds since `t0`, with the clock's precision. */
-static double engine_elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) * 1000.0 +
-	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 long long engine_start_size(const struct engine *e)
 {
 	struct batch_sizer sz;
@@ -617,20 +589,14 @@ out:
  */
 static int engine_retry_wait(const struct engine *e, long long ms)
 {
-	long long left;
-	struct timespec now;
+	long long left = clock_left_ms(&e->deadline);
 
-	if (e->deadline.tv_sec != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (long long)(e->deadline.tv_sec - now.tv_sec) * 1000 +
-		       (e->deadline.tv_nsec - now.tv_nsec) / 1000000;
-		if (left < ms)
-			ms = left > 0 ? left : 0;
-	}
+	if (left >= 0 && left < ms)
+		ms = left;
 	throttle_sleep(ms, e->stop);
 	if (engine_stop_requested(e))
 		return ENGINE_STOPPED;
-	if (engine_past_deadline(e))
+	if (clock_past(&e->deadline))
 		return ENGINE_LIMIT;
 	return ENGINE_DONE;
 }
@@ -658,7 +624,7 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = engine_batch(e, r, step, many_tables, w, res, state);
-		w->ms = engine_elapsed_ms(&t0);
+		w->ms = clock_since_ms(&t0);
 		if (rc == ENGINE_LOST && w->deleted > 0) {
 			/* Lost during a COMMIT that turned out applied. */
 			sr->deleted += w->deleted;
@@ -688,7 +654,7 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 		}
 		if (getrandom(&random, sizeof(random), GRND_NONBLOCK) !=
 		    (ssize_t)sizeof(random))
-			random = (unsigned int)engine_now_ms();
+			random = (unsigned int)clock_now_ms();
 		delay = retry_delay_ms(e->retry_backoff_ms, attempt, random);
 		log_msg(SWEEPER_LOG_WARN,
 			"rule '%s': %s: %s (%s); retry %lld of %lld in %lld ms",
@@ -872,7 +838,7 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			rc = ENGINE_STOPPED;
 			break;
 		}
-		if (engine_past_deadline(e)) {
+		if (clock_past(&e->deadline)) {
 			e->stopped_by = "max_runtime";
 			rc = ENGINE_LIMIT;
 			break;
@@ -940,7 +906,7 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 		    struct rule_result *res)
 {
 	char why[1024];
-	long long t0 = engine_now_ms(), ts;
+	long long t0 = clock_now_ms(), ts;
 	int rc = ENGINE_DONE;
 	size_t i;
 
@@ -961,14 +927,14 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 			sr->skipped = "no user column: not run in a scoped run";
 			continue;
 		}
-		ts = engine_now_ms();
+		ts = clock_now_ms();
 		rc = engine_run_step(e, r, &r->steps[i], sr, res);
-		sr->duration_ms = engine_now_ms() - ts;
+		sr->duration_ms = clock_now_ms() - ts;
 		res->deleted += sr->deleted;
 		res->batches += sr->batches;
 		res->retries += sr->retries;
 	}
-	res->duration_ms = engine_now_ms() - t0;
+	res->duration_ms = clock_now_ms() - t0;
 	switch (rc) {
 	case ENGINE_DONE:
 		res->status = RUN_OK;

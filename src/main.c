@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "engine.h"
@@ -282,15 +283,7 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	e.retry_backoff_ms = cfg->retry_backoff_ms;
 	e.in_batch = &stop_in_batch;
 	e.cancelled = &stop_cancelled;
-	if (cfg->max_runtime_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &e.deadline);
-		e.deadline.tv_sec += (time_t)(cfg->max_runtime_ms / 1000);
-		e.deadline.tv_nsec += (long)(cfg->max_runtime_ms % 1000) * 1000000L;
-		if (e.deadline.tv_nsec >= 1000000000L) {
-			e.deadline.tv_sec++;
-			e.deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	clock_deadline_in(&e.deadline, cfg->max_runtime_ms);
 	if (cli_scoped(o)) {
 		sscope.users_table = config_schema(cfg, "users_table");
 		sscope.user_id_column = config_schema(cfg, "user_id_column");

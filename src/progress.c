@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "progress.h"
 #include "values.h"
@@ -15,14 +16,6 @@
 /* Redraw a terminal line at most this often. */
 #define PROGRESS_REDRAW_MS 100
 #define PROGRESS_LOG_INTERVAL_MS 10000
-
-static long long progress_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 enum progress_mode progress_choose(int quiet, int dry_run, int fd)
 {
@@ -129,7 +122,7 @@ static void progress_on_step_start(void *arg, const struct rule *r,
 				   long long estimate)
 {
 	struct progress *p = arg;
-	long long now = progress_now_ms();
+	long long now = clock_now_ms();
 
 	p->rule = r->name;
 	p->table = step->table;
@@ -146,7 +139,7 @@ static void progress_on_batch(void *arg, const struct rule *r,
 			      const struct step_result *sr)
 {
 	struct progress *p = arg;
-	long long now = progress_now_ms();
+	long long now = clock_now_ms();
 
 	(void)r;
 	(void)step;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "throttle.h"
@@ -27,35 +28,15 @@
 #define THROTTLE_ROLE_SQL \
 	"SELECT current_user, pg_has_role('pg_read_all_stats', 'USAGE')"
 
-static long long throttle_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int throttle_stop_requested(volatile sig_atomic_t *stop)
 {
 	return stop && *stop;
 }
 
-static int throttle_past(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	if (!deadline || deadline->tv_sec == 0)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec &&
-		now.tv_nsec >= deadline->tv_nsec);
-}
-
 long long throttle_sleep(long long ms, volatile sig_atomic_t *stop)
 {
 	struct timespec ts;
-	long long t0 = throttle_now_ms();
+	long long t0 = clock_now_ms();
 
 	if (ms <= 0)
 		return 0;
@@ -65,7 +46,7 @@ long long throttle_sleep(long long ms, volatile sig_atomic_t *stop)
 		if (throttle_stop_requested(stop))
 			break;
 	}
-	return throttle_now_ms() - t0;
+	return clock_now_ms() - t0;
 }
 
 static void throttle_count(struct throttle_count *c, long long ms)
@@ -168,7 +149,7 @@ static int throttle_lag(struct throttle *t, PGconn *conn, long long *lag,
 	res = db_query(conn, THROTTLE_LAG_SQL, 0, NULL, err, errlen);
 	if (!res)
 		return -1;
-	now = throttle_now_ms();
+	now = clock_now_ms();
 	for (i = 0; i < PQntuples(res); i++) {
 		flushed = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		replay = strtoull(PQgetvalue(res, i, 2), NULL, 10);
@@ -222,12 +203,12 @@ int throttle_wait_replicas(struct throttle *t, PGconn *conn,
 		if (lag <= t->max_replica_lag_ms)
 			break;
 		if (t0 == 0) {
-			t0 = throttle_now_ms();
+			t0 = clock_now_ms();
 			log_msg(SWEEPER_LOG_INFO,
 				"standby '%s' lags %lld ms, more than max_replica_lag (%lld ms); waiting",
 				who, lag, t->max_replica_lag_ms);
 		}
-		waited = throttle_now_ms() - t0;
+		waited = clock_now_ms() - t0;
 		if (t->max_throttle_ms > 0 && waited >= t->max_throttle_ms) {
 			ret = THROTTLE_TIMEOUT;
 			break;
@@ -236,7 +217,7 @@ int throttle_wait_replicas(struct throttle *t, PGconn *conn,
 			ret = THROTTLE_STOPPED;
 			break;
 		}
-		if (throttle_past(deadline)) {
+		if (clock_past(deadline)) {
 			ret = THROTTLE_DEADLINE;
 			break;
 		}
@@ -246,7 +227,7 @@ int throttle_wait_replicas(struct throttle *t, PGconn *conn,
 		throttle_sleep(left, stop);
 	}
 	if (t0 != 0) {
-		waited = throttle_now_ms() - t0;
+		waited = clock_now_ms() - t0;
 		if (t->counts)
 			throttle_count(&t->counts->replica_lag, waited);
 		if (ret == THROTTLE_GO)

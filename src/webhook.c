@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "log.h"
 #include "webhook.h"
 #include "webhook_sign.h"
@@ -41,14 +42,6 @@ struct attempt {
 	size_t answer_len;
 	char curl_error[CURL_ERROR_SIZE];
 };
-
-static long long webhook_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void webhook_sleep_ms(long long ms)
 {
@@ -69,7 +62,7 @@ static long long webhook_jitter(long long max)
 	if (max <= 0)
 		return 0;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (unsigned long long)webhook_now_ms() * 2654435761ULL;
+		r = (unsigned long long)clock_now_ms() * 2654435761ULL;
 	return (long long)(r % ((unsigned long long)max + 1));
 }
 
@@ -324,7 +317,7 @@ int webhook_post(const struct webhook *wh, const struct run_summary *s,
 		snprintf(res->error, sizeof(res->error), "no [webhook] url");
 		return -1;
 	}
-	deadline = webhook_now_ms() + wh->max_time_ms;
+	deadline = clock_now_ms() + wh->max_time_ms;
 	body = webhook_payload(wh->format, s);
 	curl = curl_easy_init();
 	a = xcalloc(1, sizeof(*a));
@@ -334,7 +327,7 @@ int webhook_post(const struct webhook *wh, const struct run_summary *s,
 		goto out;
 	}
 	for (;;) {
-		left = deadline - webhook_now_ms();
+		left = deadline - clock_now_ms();
 		if (left <= 0) {
 			if (res->attempts == 0)
 				snprintf(res->error, sizeof(res->error),
@@ -352,7 +345,7 @@ int webhook_post(const struct webhook *wh, const struct run_summary *s,
 			break;
 		wait_ms = after_ms >= 0 ? after_ms :
 			  webhook_backoff(wh, res->attempts);
-		left = deadline - webhook_now_ms();
+		left = deadline - clock_now_ms();
 		if (wait_ms >= left) {
 			log_msg(SWEEPER_LOG_INFO,
 				"webhook: attempt %d failed: %s; no time left for another within max_time",
