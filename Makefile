@@ -47,7 +47,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd
+	openssl systemd procps
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
