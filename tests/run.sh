@@ -13,7 +13,8 @@
 # "file/t_name" matches (e.g. "engine/" or "t_dry_run"); unit tests are
 # skipped when it is given, unless $T_UNIT=1.
 #
-# Environment: BUILD (default build), SANITIZE (informational),
+# Environment: BUILD (default build), SANITIZE (informational), T_JOBS
+# (integration test files run at once, default 3),
 # SWEEPER_REFERENCE_SCHEMA (default ../shared/reference-schema.sql next to
 # the repository, else tests/demo/reference-schema.sql), T_TEST_TIMEOUT (per test, default 120 s),
 # T_SWEEP_TIMEOUT (per sweeper invocation, default 60 s),
@@ -155,20 +156,43 @@ fi
 # ------------------------------------------------------- integration tests
 
 echo "== integration tests"
-for file in "$ROOT"/tests/integration/test_*.sh; do
-	[ -f "$file" ] || continue
-	before=$(wc -l <"$RESULTS")
-	bash "$file"
+# Test files run T_JOBS at a time (default 3): most of their time is spent
+# waiting (on sleeps, timeouts and the server), not computing, and every
+# test has a database of its own.  Each file's output and results are kept
+# apart and shown whole, in the order of the files, as each one ends.
+T_JOBS=${T_JOBS:-3}
+run_file() {
+	local file=$1 out=$2 res=$3 rc
+	T_RESULTS=$res bash "$file" >"$out" 2>&1
 	rc=$?
-	after=$(wc -l <"$RESULTS")
 	if [ "$rc" != 0 ]; then
-		printf 'FAIL  %s: the test file itself exited with %d\n' "$(basename "$file")" "$rc"
-		echo "fail $(basename "$file")" >>"$RESULTS"
-		echo "crash $(basename "$file")" >>"$RESULTS"
-	elif [ "$before" = "$after" ] && [ -z "$T_ONLY" ]; then
-		printf 'FAIL  %s: ran no test\n' "$(basename "$file")"
-		echo "fail $(basename "$file")" >>"$RESULTS"
+		printf 'FAIL  %s: the test file itself exited with %d\n' "$(basename "$file")" "$rc" >>"$out"
+		echo "fail $(basename "$file")" >>"$res"
+		echo "crash $(basename "$file")" >>"$res"
+	elif [ ! -s "$res" ] && [ -z "$T_ONLY" ]; then
+		printf 'FAIL  %s: ran no test\n' "$(basename "$file")" >>"$out"
+		echo "fail $(basename "$file")" >>"$res"
 	fi
+}
+FILE_DIR=$(mktemp -d /tmp/mfa-sweeper-files.XXXXXX)
+trap 'rm -f "$RESULTS"; rm -rf "$FILE_DIR"; pg_stop' EXIT
+files=()
+for file in "$ROOT"/tests/integration/test_*.sh; do
+	[ -f "$file" ] && files+=("$file")
+done
+pids=()
+for i in "${!files[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$T_JOBS" ]; do
+		wait -n
+	done
+	: >"$FILE_DIR/$i.res"
+	run_file "${files[$i]}" "$FILE_DIR/$i.out" "$FILE_DIR/$i.res" &
+	pids[i]=$!
+done
+for i in "${!files[@]}"; do
+	wait "${pids[$i]}"
+	cat "$FILE_DIR/$i.out"
+	cat "$FILE_DIR/$i.res" >>"$RESULTS"
 done
 
 passed=$((passed + $(grep -c '^pass ' "$RESULTS")))

@@ -555,7 +555,7 @@ EOF
 			die "round $round: the killed sweeper did not exit"
 		assert_eq "$(cat "$T_DIR/bg.rc")" 137 "round $round: the sweeper died of SIGKILL"
 		# The backend runs on until it notices its client is gone.
-		wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'mfa-sweeper'"'"'")" = 0 ]' ||
+		wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '"'"'$DB'"'"' AND application_name = '"'"'mfa-sweeper'"'"'")" = 0 ]' ||
 			die "round $round: the killed run's session did not end"
 		left=$(rows_left must-go-bulk)
 		assert_int_cmp "$left" -lt "$before" "round $round: the run deleted something before the kill"

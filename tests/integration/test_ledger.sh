@@ -387,7 +387,7 @@ t_kill_9_many_times_ledger_stays_exact() {
 		wait_until 10 '[ -s "$T_DIR/bg.rc" ]' ||
 			die "round $round: the killed sweeper did not exit"
 		assert_eq "$(cat "$T_DIR/bg.rc")" 137 "round $round: the sweeper died of SIGKILL"
-		wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'mfa-sweeper'"'"'")" = 0 ]' ||
+		wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '"'"'$DB'"'"' AND application_name = '"'"'mfa-sweeper'"'"'")" = 0 ]' ||
 			die "round $round: the killed run's session did not end"
 
 		# The ledger accounts for exactly the rows gone, per user.
