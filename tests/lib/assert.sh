@@ -103,9 +103,13 @@ assert_ne() {
 	fi
 }
 
+# The assertions below let grep read all of the haystack (no -q): with
+# pipefail, a grep that quit at the first match would fail printf with
+# SIGPIPE on a haystack larger than a pipe's buffer (README.md is).
+
 # assert_contains HAYSTACK NEEDLE WHAT  (fixed string)
 assert_contains() {
-	if ! printf '%s' "$1" | grep -qF -- "$2"; then
+	if ! printf '%s' "$1" | grep -F -- "$2" >/dev/null; then
 		fail "$3: does not contain '$2'"
 		return 1
 	fi
@@ -113,7 +117,7 @@ assert_contains() {
 
 # assert_not_contains HAYSTACK NEEDLE WHAT
 assert_not_contains() {
-	if printf '%s' "$1" | grep -qF -- "$2"; then
+	if printf '%s' "$1" | grep -F -- "$2" >/dev/null; then
 		fail "$3: unexpectedly contains '$2'"
 		return 1
 	fi
@@ -121,7 +125,7 @@ assert_not_contains() {
 
 # assert_match HAYSTACK ERE WHAT
 assert_match() {
-	if ! printf '%s' "$1" | grep -qE -- "$2"; then
+	if ! printf '%s' "$1" | grep -E -- "$2" >/dev/null; then
 		fail "$3: does not match /$2/"
 		return 1
 	fi
@@ -129,7 +133,7 @@ assert_match() {
 
 # assert_icontains HAYSTACK NEEDLE WHAT  (fixed string, any case)
 assert_icontains() {
-	if ! printf '%s' "$1" | grep -qiF -- "$2"; then
+	if ! printf '%s' "$1" | grep -iF -- "$2" >/dev/null; then
 		fail "$3: does not contain '$2' (any case)"
 		return 1
 	fi
@@ -195,7 +199,7 @@ _check_crash() {
 		show_run
 		echo crash >>"$T_DIR/.crash"
 	elif [ "$RC" = 86 ] || [ "$RC" = 87 ] ||
-		printf '%s' "$ERR" | grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:'; then
+		printf '%s' "$ERR" | grep -E 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' >/dev/null; then
 		fail "CRASH: sanitizer report"
 		show_run
 		echo crash >>"$T_DIR/.crash"
