@@ -190,7 +190,7 @@ standby_start() {
 		-o "-k $SB_SOCK -c listen_addresses='' -c port=5433 -c wal_retrieve_retry_interval=100ms" -w -t 60 start >/dev/null ||
 		die "standby did not start: $(tail -n 20 "$SB_SOCK/standby.log")"
 	wait_until 30 '[ "$(q "SELECT count(*) FROM pg_stat_replication WHERE state = '"'streaming'"'" postgres)" -ge 1 ]' ||
-		die "standby does not stream"
+		die "standby does not stream: $(q "SELECT coalesce(string_agg(state, ','), 'no walsender') FROM pg_stat_replication" postgres); standby log: $(tail -n 15 "$SB_SOCK/standby.log")"
 }
 
 # Wait until every standby has replayed all the primary has flushed.
