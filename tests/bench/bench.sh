@@ -31,7 +31,8 @@
 #                 number of backup codes (default "S M L")
 #   SCENARIOS     subset of "backlog medium nightly nightly_idx users"
 #   IMPACT=0      skip the application-impact runs
-#   NAIVE_MAX_S   stop a naive loop after this many seconds (default 300)
+#   NAIVE_MAX_S   stop a naive loop after this many seconds (default 180),
+#                 reported as "(stopped)" with the rows it deleted
 #   BENCH_OUT     output directory
 # Exit status: 0 when every run completed and every method deleted
 # exactly the expected rows; targets missed do not fail the run.
@@ -49,7 +50,7 @@ SWEEPER=$BUILD/mfa-sweeper
 SCALES=${SCALES:-S M L}
 SCENARIOS=${SCENARIOS:-backlog medium nightly nightly_idx users}
 IMPACT=${IMPACT:-1}
-NAIVE_MAX_S=${NAIVE_MAX_S:-300}
+NAIVE_MAX_S=${NAIVE_MAX_S:-180}
 OUT=${BENCH_OUT:-$BUILD/bench}
 BATCH=5000
 
@@ -326,6 +327,9 @@ EOF
 run_sweeper() {
 	local db=$1 dir=$2 t0 t1 rc=0 deleted rss
 	write_config "$dir/sweeper.ini"
+	# The first batch's statement and plan, for whoever reads the figures.
+	PGDATABASE=$db "$SWEEPER" -c "$dir/sweeper.ini" -r "$RULE" --explain \
+		>"$dir/sweeper.explain" 2>&1 || true
 	t0=$(ms_now)
 	PGDATABASE=$db /usr/bin/time -v -o "$dir/sweeper.time" \
 		"$SWEEPER" -c "$dir/sweeper.ini" -r "$RULE" -v --json \
@@ -635,6 +639,10 @@ markdown() {
 	"Targets:",
 	"",
 	(.targets[] | "- target \(.target) [\(.scale) \(.scenario)]: \(.value) (limit \(.limit)): \(if .met then "met" else "**NOT met**" end)"),
+	(if any(.targets[]; .target | startswith("per-row")) then empty
+	 else "- target per-row cost at L <= 1.25x at S: not measured (needs SCALES with S and L)" end),
+	(if any(.targets[]; .target | startswith("peak RSS flat")) then empty
+	 else "- target peak RSS flat across scales: not measured (needs two scales or more)" end),
 	"",
 	"Machine: \(.machine.nproc) CPUs (\(.machine.cpu)), \(.machine.mem_kb / 1048576 | fmt(1)) GiB RAM, PostgreSQL \(.machine.postgresql), fsync=\(.machine.fsync), synchronous_commit=\(.machine.synchronous_commit), shared_buffers=\(.machine.shared_buffers), autovacuum=\(.machine.autovacuum); load average \(.machine.loadavg_start) at the start, \(.machine.loadavg_end) at the end; commit \(.machine.commit); `\(.machine.command)` took \(.machine.total_s) s."
 	' "$json"

@@ -36,22 +36,27 @@ BEGIN;
 SELECT setseed(0.20261125) \gset
 
 CREATE TEMP TABLE plan AS
-SELECT g AS id,
-       random() < 0.20 AS disabled,
-       random() AS r1, random() AS r2, random() AS r3
-FROM generate_series(1, :users) AS g;
+SELECT id, disabled, r2, r3,
+       CASE WHEN disabled
+            THEN now() - (1 + floor(r1 * 300) + 0.5) * interval '1 day'
+       END AS disabled_at
+FROM (
+	SELECT g AS id, random() < 0.20 AS disabled,
+	       random() AS r1, random() AS r2, random() AS r3
+	FROM generate_series(1, :users) AS g
+	OFFSET 0
+) AS d;
 
 INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
-SELECT id, format('user%s@example.com', id), NOT disabled,
-       CASE WHEN disabled
-            THEN now() - (1 + floor(r1 * 300) + 0.5) * interval '1 day' END
-FROM plan
-ORDER BY id;
+SELECT id, format('user%s@example.com', id), NOT disabled, disabled_at
+FROM plan;
 
 SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), :users) \gset
 
 -- Codes were created 2100.5 days ago, before every used_at and every
--- disable, except the two fresh codes of a re-enrolled user.
+-- disable, except the two fresh codes of a re-enrolled user.  The plan is
+-- read in id order and each user's rows are made together, so the tables
+-- come out in user order, as an application fills them, with no sort.
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
 SELECT user_id, code_hash, u < 0.4,
        CASE WHEN u < 0.4
@@ -62,11 +67,9 @@ FROM (
 	SELECT p.id AS user_id, random() AS u,
 	       'pbkdf2_sha256$600000$' || md5(random()::text) AS code_hash,
 	       p.disabled AND p.r2 < 0.1 AND i > 8 AS fresh,
-	       u.mfa_disabled_at AS disabled_at
+	       p.disabled_at
 	FROM plan AS p
-	JOIN accounts_user AS u ON u.id = p.id
 	CROSS JOIN generate_series(1, 10) AS i
-	ORDER BY p.id, i
 	-- a fence: u is read twice above and must be one draw
 	OFFSET 0
 ) AS c;
@@ -80,16 +83,14 @@ SELECT p.id, d.name, d.confirmed,
        left(md5(random()::text) || md5(random()::text), 40), d.at,
        CASE WHEN d.confirmed THEN now() - interval '3 days 12 hours' END
 FROM plan AS p
-JOIN accounts_user AS u ON u.id = p.id
 CROSS JOIN LATERAL (VALUES
 	(1, 'Authenticator', true,
 	 CASE WHEN p.r3 >= 0.2 THEN now() - interval '2100 days 12 hours' END),
 	(2, 'New phone', false,
 	 CASE WHEN p.r3 < 0.1
-	      THEN coalesce(u.mfa_disabled_at, now())
+	      THEN coalesce(p.disabled_at, now())
 	           - (2 + floor(p.r2 * 98) + 0.5) * interval '1 day' END)
 ) AS d (slot, name, confirmed, at)
-WHERE d.slot = 1 OR d.at IS NOT NULL
-ORDER BY p.id, d.slot;
+WHERE d.slot = 1 OR d.at IS NOT NULL;
 
 COMMIT;
