@@ -18,6 +18,9 @@
 # Assertions do not stop a test: each failure is recorded and printed, and
 # the test fails at the end.  `die` stops the test at once (broken setup).
 
+# Under pipefail, `printf ... | grep -q` fails with 141 when grep exits
+# at its first match before printf has written everything: a haystack is
+# given to grep on its stdin (<<<), never through a pipe.
 set -o pipefail
 
 T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -105,7 +108,7 @@ assert_ne() {
 
 # assert_contains HAYSTACK NEEDLE WHAT  (fixed string)
 assert_contains() {
-	if ! printf '%s' "$1" | grep -qF -- "$2"; then
+	if ! grep -qF -- "$2" <<<"$1"; then
 		fail "$3: does not contain '$2'"
 		return 1
 	fi
@@ -113,7 +116,7 @@ assert_contains() {
 
 # assert_not_contains HAYSTACK NEEDLE WHAT
 assert_not_contains() {
-	if printf '%s' "$1" | grep -qF -- "$2"; then
+	if grep -qF -- "$2" <<<"$1"; then
 		fail "$3: unexpectedly contains '$2'"
 		return 1
 	fi
@@ -121,7 +124,7 @@ assert_not_contains() {
 
 # assert_match HAYSTACK ERE WHAT
 assert_match() {
-	if ! printf '%s' "$1" | grep -qE -- "$2"; then
+	if ! grep -qE -- "$2" <<<"$1"; then
 		fail "$3: does not match /$2/"
 		return 1
 	fi
@@ -129,7 +132,7 @@ assert_match() {
 
 # assert_icontains HAYSTACK NEEDLE WHAT  (fixed string, any case)
 assert_icontains() {
-	if ! printf '%s' "$1" | grep -qiF -- "$2"; then
+	if ! grep -qiF -- "$2" <<<"$1"; then
 		fail "$3: does not contain '$2' (any case)"
 		return 1
 	fi
@@ -195,7 +198,7 @@ _check_crash() {
 		show_run
 		echo crash >>"$T_DIR/.crash"
 	elif [ "$RC" = 86 ] || [ "$RC" = 87 ] ||
-		printf '%s' "$ERR" | grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:'; then
+		grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:' <<<"$ERR"; then
 		fail "CRASH: sanitizer report"
 		show_run
 		echo crash >>"$T_DIR/.crash"
