@@ -31,6 +31,8 @@
 #                 number of backup codes (default "S M L")
 #   SCENARIOS     subset of "backlog medium nightly nightly_idx users"
 #   IMPACT=0      skip the application-impact runs
+#   PROFILE=0     skip the profiling runs (the sweeper once more at the
+#                 largest scale, with every statement's duration logged)
 #   NAIVE_MAX_S   stop a naive loop after this many seconds (default 120),
 #                 reported as "(stopped)" with the rows it deleted
 #   BENCH_OUT     output directory
@@ -50,6 +52,7 @@ SWEEPER=$BUILD/mfa-sweeper
 SCALES=${SCALES:-S M L}
 SCENARIOS=${SCENARIOS:-backlog medium nightly nightly_idx users}
 IMPACT=${IMPACT:-1}
+PROFILE=${PROFILE:-1}
 NAIVE_MAX_S=${NAIVE_MAX_S:-120}
 OUT=${BENCH_OUT:-$BUILD/bench}
 BATCH=5000
@@ -386,6 +389,46 @@ result() {
 		"(batches p50/p99/max $P50/$P99/$PMAX ms${rss:+, rss $rss kB}), rows ok: $same"
 }
 
+# profile_sweeper DB DIR: the sweeper once more, on its own copy, with
+# the server logging every statement's duration, summed by kind: where
+# the time of a run goes.
+profile_sweeper() {
+	local db=$1 dir=$2 log=$PG_TMP/server.log start t0 t1
+	write_config "$dir/profile.ini"
+	start=$(($(stat -c %s "$log") + 1))
+	t0=$(ms_now)
+	PGDATABASE=$db PGOPTIONS='-c log_min_duration_statement=0' \
+		"$SWEEPER" -c "$dir/profile.ini" -r "$RULE" >/dev/null 2>"$dir/profile.err" ||
+		die "the sweeper failed in the profiling run on $db"
+	t1=$(ms_now)
+	tail -c +"$start" "$log" >"$dir/profile.log"
+	# "duration: X ms  statement|parse|bind|execute ...: SQL"
+	awk '
+		/ duration: [0-9.]+ ms  / {
+			ms = $0; sub(/.* duration: /, "", ms); sub(/ ms .*/, "", ms)
+			sql = $0; sub(/.* ms  (statement|parse|bind|execute)[^:]*: /, "", sql)
+			if (sql ~ /^EXPLAIN/) k = "preflight (EXPLAIN)"
+			else if (sql ~ /^BEGIN/) k = "BEGIN, SET LOCAL"
+			else if (sql ~ /OFFSET [0-9]+ LIMIT 1$/) k = "key window (OFFSET)"
+			else if (sql ~ /^WITH victims/) k = "batch DELETE"
+			else if (sql ~ /^COMMIT/) k = "COMMIT"
+			else k = "other"
+			tot[k] += ms
+			if ($0 ~ / ms  (statement|execute)/) {
+				n[k]++
+				if (ms + 0 > mx[k]) mx[k] = ms + 0
+			}
+		}
+		END { for (k in tot) printf "%s\t%d\t%.1f\t%.1f\n", k, n[k], tot[k], mx[k] }
+	' "$dir/profile.log" | sort -t "$(printf '\t')" -k3,3gr >"$dir/profile.tsv"
+	jq -R -s --arg scale "$SCALE" --arg scenario "$SCN" --argjson ms $((t1 - t0)) '
+		{kind: "profile", scale: $scale, scenario: $scenario, sweeper_ms: $ms,
+		 statements: [split("\n")[] | select(length > 0) | split("\t")
+		   | {what: .[0], count: (.[1] | tonumber), total_ms: (.[2] | tonumber),
+		      max_ms: (.[3] | tonumber)}]}' "$dir/profile.tsv" >>"$RESULTS"
+	log "$SCALE $SCN profile: $(awk -F'\t' '{ printf "%s%s %d x, %s ms", sep, $1, $2, $3; sep = "; " }' "$dir/profile.tsv")"
+}
+
 run_scenario() {
 	local tpl=$1 src dir method db
 	scenario "$SCN"
@@ -406,6 +449,11 @@ run_scenario() {
 		"run_$method" "$db" "$dir"
 		drop_db "$db"
 	done
+	if [ "$PROFILE" = 1 ] && [ "$SCALE" = "${SCALES##* }" ]; then
+		copy_db "$src" bench_prof
+		profile_sweeper bench_prof "$dir"
+		drop_db bench_prof
+	fi
 	[ "$src" = "$tpl" ] || drop_db "$src"
 }
 
@@ -646,6 +694,12 @@ markdown() {
 	  ""
 	 else empty end),
 	(.locked_row[]? | "Locked row (\(.scale), medium): the application holds code \(.locked_id) for \(.lock_held_s) s; the sweeper finished in \(.sweeper_ms / 1000 | fmt(2)) s (exit \(.sweeper_exit)) while it was still held, deleted \(.deleted) rows, the locked row survived: \(.locked_row_survived), eligible rows left: \(.eligible_left) -> \(if .ok then "ok" else "**NOT ok**" end).", ""),
+	(if (.profile | length) > 0 then
+	  "Where the sweeper spends its time at \(.profile[0].scale), server side (a separate run with every statement logged; total ms, statements):",
+	  "",
+	  (.profile[] | "- \(.scenario) (\(.sweeper_ms) ms wall): \([.statements[] | "\(.what) \(.total_ms) ms (\(.count) x, max \(.max_ms))"] | join(", "))"),
+	  ""
+	 else empty end),
 	"Targets:",
 	"",
 	(.targets[] | "- target \(.target) [\(.scale) \(.scenario)]: \(.value) (limit \(.limit)): \(if .met then "met" else "**NOT met**" end)"),
@@ -695,6 +749,7 @@ assemble() {
 		  runs: map(select(.kind == "run")),
 		  impact: map(select(.kind == "impact")),
 		  locked_row: map(select(.kind == "locked_row")),
+		  profile: map(select(.kind == "profile")),
 		  targets: $targets}' "$RESULTS" >"$OUT/results.json"
 	markdown "$OUT/results.json" >"$OUT/results.md"
 }
