@@ -4,6 +4,7 @@
 #   make check            install missing packages, build, run every test
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
+#   make bench            benchmark against plain DELETEs (SCALES="S M L")
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
 
@@ -48,6 +49,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
 	openssl systemd procps
+# What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
+# for the chart.  Not installed by `make check`.
+BENCH_DEB_PKGS := time gnuplot-nox
+# The packages `make deps` installs; `make bench` adds BENCH_DEB_PKGS.
+DEPS_PKGS ?= $(DEB_PKGS)
+SCALES ?= S M L
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -70,7 +77,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
 
-.PHONY: all check demo install uninstall deps clean test-progs FORCE
+.PHONY: all check demo bench install uninstall deps clean test-progs FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
 
@@ -122,9 +129,16 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash tests/demo/demo.sh
 
+# The benchmark (tests/bench/bench.sh): minutes at full scale, never part
+# of `make check`.  Results go to $(BUILD)/bench/.
+bench:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) SCALES="$(SCALES)" bash tests/bench/bench.sh
+
 # apt-get runs only when a package is missing, so this is cheap to repeat.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \

@@ -18,6 +18,9 @@
 # Assertions do not stop a test: each failure is recorded and printed, and
 # the test fails at the end.  `die` stops the test at once (broken setup).
 
+# Under pipefail, `printf ... | grep -q` fails with 141 when grep exits
+# at its first match before printf has written everything: a haystack is
+# given to grep on its stdin (<<<), never through a pipe.
 set -o pipefail
 
 T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
