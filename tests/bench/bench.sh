@@ -633,9 +633,27 @@ machine_json() {
 		  commit: $commit, started_at: $started, total_s: $total_s, command: $command}'
 }
 
+# The p99 batch latency limit of issue 5, in ms: twice batch_target when
+# the batch size adapts (the example config's batch_size is empty), 250 ms
+# when batch_size fixes it.
+p99_limit() {
+	local cfg=$ROOT/config/mfa-sweeper.ini size target
+	size=$(sed -n 's/^batch_size = *\([0-9][0-9]*\).*/\1/p' "$cfg")
+	if [ -n "$size" ]; then
+		echo 250
+		return
+	fi
+	target=$(sed -n 's/^batch_target = *\([0-9][0-9]*[a-z]*\).*/\1/p' "$cfg")
+	case $target in
+	*ms) echo $((${target%ms} * 2)) ;;
+	*s) echo $((${target%s} * 2000)) ;;
+	*) die "cannot read batch_target from $cfg" ;;
+	esac
+}
+
 # The targets of issue 5, from the recorded runs.
 targets_json() {
-	jq -s '
+	jq -s --argjson plim "$(p99_limit)" '
 	def r2: . * 100 | round / 100;
 	[.[] | select(.kind == "run")] as $runs
 	| ($runs | map(select(.method == "sweeper"))) as $sw
@@ -658,9 +676,9 @@ targets_json() {
 	     | {target: "per-row cost at L <= 1.25x at S", scale: "L/S",
 	        scenario: $a.scenario, value: ($x | r2), limit: 1.25,
 	        met: ($x <= 1.25)}),
-	    ($sw[] | {target: "p99 batch latency <= 250 ms", scale, scenario,
-	              value: .batch_ms_p99, limit: 250,
-	              met: (.batch_ms_p99 != null and .batch_ms_p99 <= 250)}),
+	    ($sw[] | {target: "p99 batch latency <= \($plim) ms", scale, scenario,
+	              value: .batch_ms_p99, limit: $plim,
+	              met: (.batch_ms_p99 != null and .batch_ms_p99 <= $plim)}),
 	    ($sw[] | {target: "peak RSS < 16 MB", scale, scenario,
 	              value: ((.peak_rss_kb / 1024) | r2), limit: 16,
 	              met: (.peak_rss_kb < 16384)}),
