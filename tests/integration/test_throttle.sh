@@ -204,13 +204,18 @@ t_replica_lag_throttle_with_a_paused_standby() {
 	standby_start
 	standby_caught_up || die "standby does not catch up"
 	sq "SELECT pg_wal_replay_pause()" >/dev/null || die "cannot pause replay"
-	# Write WAL for a second: the standby receives it but replays none,
-	# so its replay lag grows past max_replica_lag.
+	# Write WAL until the primary sees the standby's replay lag past
+	# max_replica_lag: the standby receives the WAL but replays none.
+	# The primary updates replay_lag only as the standby's replies come
+	# in, so a fixed amount of writing is not enough on a busy machine.
 	q "CREATE TABLE lag_maker (i int)" >/dev/null
-	for i in 1 2 3 4 5 6; do
+	for i in $(seq 100); do
 		q "INSERT INTO lag_maker VALUES ($i)" >/dev/null
-		sleep 0.2
+		[ "$(q "SELECT count(*) FROM pg_stat_replication
+			WHERE replay_lag > interval '600 milliseconds'" postgres)" -ge 1 ] && break
+		sleep 0.1
 	done
+	[ "$i" -lt 100 ] || die "the paused standby's replay_lag never passed 600 ms"
 	cfg_std used_backup_codes "batch_size = 50" "max_replica_lag = 300ms" "max_throttle = 1500ms"
 	sweep -c "$CFG" --json
 	assert_exit 0 "exit code: partial is success"
