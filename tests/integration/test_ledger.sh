@@ -26,23 +26,8 @@ init_ledger() {
 # The example plugin's table, with 25 expired and 7 live sessions, and a
 # plugin dir holding the built-in rules and the example; sets PDIR.
 sessions_setup() {
-	sql <<'EOF'
-CREATE TABLE django_session (
-    session_key  varchar(40) PRIMARY KEY,
-    session_data text NOT NULL,
-    expire_date  timestamptz NOT NULL
-);
-INSERT INTO django_session
-  SELECT 'expired-' || i, 'data', now() - (i || ' hours')::interval
-  FROM generate_series(1, 25) AS i;
-INSERT INTO django_session
-  SELECT 'live-' || i, 'data', now() + (i || ' hours')::interval
-  FROM generate_series(1, 7) AS i;
-EOF
-	PDIR=$(plugin_copy_dir)
-	cp "$EXAMPLE_PLUGIN_DIR/django_sessions.so" "$PDIR"/ ||
-		die "no example plugin in $EXAMPLE_PLUGIN_DIR"
-	chmod 0644 "$PDIR"/*.so
+	fx_django_sessions
+	PDIR=$(example_plugin_dir)
 }
 
 # snap_rows: copy the key and user of every row of the three tables the

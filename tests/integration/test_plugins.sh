@@ -226,23 +226,8 @@ t_list_rules_deletes_nothing() {
 sessions_db() {
 	fresh_db
 	fx_used_codes
-	sql <<'EOF'
-CREATE TABLE django_session (
-    session_key  varchar(40) PRIMARY KEY,
-    session_data text NOT NULL,
-    expire_date  timestamptz NOT NULL
-);
-INSERT INTO django_session
-  SELECT 'expired-' || i, 'data', now() - (i || ' hours')::interval
-  FROM generate_series(1, 25) AS i;
-INSERT INTO django_session
-  SELECT 'live-' || i, 'data', now() + (i || ' hours')::interval
-  FROM generate_series(1, 7) AS i;
-EOF
-	PDIR=$(plugin_copy_dir)
-	cp "$EXAMPLE_PLUGIN_DIR/django_sessions.so" "$PDIR"/ ||
-		die "no example plugin in $EXAMPLE_PLUGIN_DIR"
-	chmod 0644 "$PDIR"/*.so
+	fx_django_sessions
+	PDIR=$(example_plugin_dir)
 	chmod 0755 "$PDIR"
 }
 

@@ -138,3 +138,22 @@ INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
   FROM generate_series(1, $n) AS i;
 EOF
 }
+
+# fx_django_sessions: the table of the example team plugin
+# (plugins/examples/django_sessions.c), with 25 expired sessions
+# (expired-N, N hours ago) and 7 live ones (live-N, N hours ahead).
+fx_django_sessions() {
+	sql <<'EOF'
+CREATE TABLE django_session (
+    session_key  varchar(40) PRIMARY KEY,
+    session_data text NOT NULL,
+    expire_date  timestamptz NOT NULL
+);
+INSERT INTO django_session
+  SELECT 'expired-' || i, 'data', now() - (i || ' hours')::interval
+  FROM generate_series(1, 25) AS i;
+INSERT INTO django_session
+  SELECT 'live-' || i, 'data', now() + (i || ' hours')::interval
+  FROM generate_series(1, 7) AS i;
+EOF
+}
