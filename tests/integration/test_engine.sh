@@ -8,16 +8,7 @@
 codes_db() {
 	fresh_db
 	fx_many_used_codes "$1"
-	sql <<'EOF'
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
-  (301, 'must-stay-u301-unused', false, NULL, now() - interval '400 days'),
-  (301, 'must-stay-u301-used-1d', true, now() - interval '1 day', now() - interval '400 days'),
-  (301, 'must-stay-u301-used-89d', true, now() - interval '89 days', now() - interval '400 days');
-EOF
-}
-
-rows_left() {
-	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
+	fx_used_code_keepers
 }
 
 # ------------------------------------------------------------------ batches
@@ -264,7 +255,7 @@ t_interrupted_by_sigterm() {
 	wait_until 10 '[ "$(rows_left must-go)" -lt 28 ]' ||
 		die "the run deleted nothing within 10 s"
 	local child t0
-	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	child=$(bg_sweeper_pid)
 	[ -n "$child" ] || die "cannot find the sweeper process"
 	t0=$(date +%s%N)
 	kill -TERM "$child"
@@ -286,7 +277,7 @@ t_interrupted_by_sigint() {
 	wait_until 10 '[ "$(rows_left must-go)" -lt 28 ]' ||
 		die "the run deleted nothing within 10 s"
 	local child
-	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	child=$(bg_sweeper_pid)
 	[ -n "$child" ] || die "cannot find the sweeper process"
 	kill -INT "$child"
 	sweep_bg_wait
@@ -531,22 +522,14 @@ EOF
 # 0.2 s and a kill lands inside one.  Three kills, each checked.
 t_killed_mid_batch_leaves_only_whole_batches() {
 	codes_db 2000
-	sql <<'EOF'
-CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_sleep(0.002);
-  RETURN OLD;
-END $$;
-CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION slow_delete();
-EOF
+	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"
 	local round child left before
 	before=2000
 	for round in 1 2 3; do
 		sweep_bg -c "$CFG" --json
 		sleep 0.7
-		child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+		child=$(bg_sweeper_pid)
 		[ -n "$child" ] || die "round $round: cannot find the sweeper process"
 		kill -KILL "$child"
 		# Not sweep_bg_wait: a killed sweeper is what this test wants,

@@ -16,16 +16,7 @@
 codes_db() {
 	fresh_db
 	fx_many_used_codes "$1"
-	sql <<'EOF'
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
-  (301, 'must-stay-u301-unused', false, NULL, now() - interval '400 days'),
-  (301, 'must-stay-u301-used-1d', true, now() - interval '1 day', now() - interval '400 days'),
-  (301, 'must-stay-u301-used-89d', true, now() - interval '89 days', now() - interval '400 days');
-EOF
-}
-
-rows_left() {
-	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
+	fx_used_code_keepers
 }
 
 stale_left() {
@@ -58,7 +49,7 @@ in_slow_batch() {
 # The pid of the background sweeper (under its timeout wrapper).
 sweeper_pid() {
 	local child
-	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	child=$(bg_sweeper_pid)
 	[ -n "$child" ] || die "cannot find the sweeper process"
 	printf '%s\n' "$child"
 }

@@ -344,14 +344,8 @@ INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
   SELECT 401 + i % 20, 'must-stay-k-' || i, true, now() - interval '1 day',
          now() - interval '200 days'
   FROM generate_series(1, 40) AS i;
-CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_sleep(0.002);
-  RETURN OLD;
-END $$;
-CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION slow_delete();
 EOF
+	fx_slow_deletes
 }
 
 t_kill_9_many_times_ledger_stays_exact() {
@@ -366,7 +360,7 @@ t_kill_9_many_times_ledger_stays_exact() {
 		# A random moment between 0.1 and 0.7 s into the run.
 		ms=$((100 + RANDOM % 600))
 		sleep "$(printf '0.%03d' "$ms")"
-		child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+		child=$(bg_sweeper_pid)
 		[ -n "$child" ] || die "round $round: cannot find the sweeper process"
 		kill -KILL "$child"
 		wait_until 10 '[ -s "$T_DIR/bg.rc" ]' ||

@@ -15,20 +15,6 @@ ANALYZE accounts_backupcode;
 EOF2
 }
 
-# Every row of accounts_backupcode takes about 2 ms to delete, so a batch
-# of 100 takes about 0.2 s (as in engine/t_killed_mid_batch_...).
-slow_deletes() {
-	sql <<'EOF2'
-CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_sleep(0.002);
-  RETURN OLD;
-END $$;
-CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION slow_delete();
-EOF2
-}
-
 # ------------------------------------------------------------ journal
 
 # stderr is the journal when $JOURNAL_STREAM names its device and inode
@@ -193,7 +179,7 @@ run_on_tty() {
 
 t_progress_on_terminal() {
 	codes_db 1500
-	slow_deletes
+	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"
 	run_on_tty -c "$CFG" --json
 	assert_exit 0
@@ -215,7 +201,7 @@ t_progress_on_terminal() {
 
 t_progress_quiet_and_dry_run_show_nothing() {
 	codes_db 600
-	slow_deletes
+	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"
 	run_on_tty -c "$CFG" --json -q
 	assert_exit 0
@@ -230,7 +216,7 @@ t_progress_quiet_and_dry_run_show_nothing() {
 # interval is 10 s; MFA_SWEEPER_PROGRESS_INTERVAL shortens it for tests.
 t_progress_log_lines_off_terminal() {
 	codes_db 1500
-	slow_deletes
+	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"
 	MFA_SWEEPER_PROGRESS_INTERVAL=1s sweep -c "$CFG" --json
 	assert_exit 0
@@ -242,7 +228,7 @@ t_progress_log_lines_off_terminal() {
 	assert_not_contains "$OUT" "rows/s" "progress never goes to stdout"
 	# json logs carry it as fields.
 	codes_db 1500
-	slow_deletes
+	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"
 	MFA_SWEEPER_PROGRESS_INTERVAL=1s sweep -c "$CFG" --log-format json
 	assert_exit 0
@@ -386,7 +372,7 @@ t_metrics_interrupted_run() {
 	sweep_bg -c "$CFG" --json
 	wait_until 10 '[ "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '"'"'must-go%'"'"'")" -lt 28 ]' ||
 		die "the run deleted nothing within 10 s"
-	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	child=$(bg_sweeper_pid)
 	[ -n "$child" ] || die "cannot find the sweeper process"
 	kill -TERM "$child"
 	sweep_bg_wait

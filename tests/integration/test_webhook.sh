@@ -52,10 +52,6 @@ INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) 
 EOF
 }
 
-rows_left() {
-	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
-}
-
 # cfg_hook [LINE...]: a used_backup_codes config posting to $HOOK_URL with
 # small backoffs, then LINEs in [webhook].
 cfg_hook() {
@@ -485,7 +481,7 @@ t_interrupted_run_posts_interrupted() {
 	wait_until 10 '[ "$(rows_left must-go)" -lt 28 ]' ||
 		die "the run deleted nothing within 10 s"
 	local child
-	child=$(ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1)
+	child=$(bg_sweeper_pid)
 	[ -n "$child" ] || die "cannot find the sweeper process"
 	kill -TERM "$child"
 	sweep_bg_wait

@@ -233,6 +233,12 @@ sweep_bg() {
 	BG_CMD="mfa-sweeper $*"
 }
 
+# bg_sweeper_pid: the pid of the background sweeper (the child of its
+# timeout wrapper, $BG_PID); empty while it has not started.
+bg_sweeper_pid() {
+	ps -o pid= --ppid "$BG_PID" | tr -d ' ' | head -n1
+}
+
 # sweep_bg_wait: wait for the background sweeper; sets OUT, ERR, RC, like
 # sweep.
 sweep_bg_wait() {

@@ -139,6 +139,38 @@ INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
 EOF
 }
 
+# fx_used_code_keepers: three backup codes of user 301 (see
+# fx_many_used_codes) that used_backup_codes keeps: unused, used a day
+# ago, used 89 days ago (must-stay-u301-*).
+fx_used_code_keepers() {
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
+  (301, 'must-stay-u301-unused', false, NULL, now() - interval '400 days'),
+  (301, 'must-stay-u301-used-1d', true, now() - interval '1 day', now() - interval '400 days'),
+  (301, 'must-stay-u301-used-89d', true, now() - interval '89 days', now() - interval '400 days');
+EOF
+}
+
+# rows_left PREFIX: the backup codes whose marker starts with PREFIX.
+rows_left() {
+	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
+}
+
+# fx_slow_deletes: every deleted backup code takes about 2 ms (a BEFORE
+# DELETE trigger sleeps), so a batch of 100 takes about 0.2 s and a signal
+# or a kill can be made to land inside one.
+fx_slow_deletes() {
+	sql <<'EOF'
+CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_sleep(0.002);
+  RETURN OLD;
+END $$;
+CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION slow_delete();
+EOF
+}
+
 # fx_django_sessions: the table of the example team plugin
 # (plugins/examples/django_sessions.c), with 25 expired sessions
 # (expired-N, N hours ago) and 7 live ones (live-N, N hours ahead).
