@@ -154,11 +154,15 @@ EOF2
 
 SB_DIR=
 SB_SOCK=
+SB_SLOT=
 # Stop and remove the standby (the EXIT trap calls this too).
 standby_stop() {
 	if [ -n "$SB_DIR" ] && [ -d "$SB_DIR" ]; then
 		pg_as_owner "$PG_BINDIR/pg_ctl" -D "$SB_DIR" -m immediate -w stop >/dev/null 2>&1
 		rm -rf "$SB_DIR" "$SB_SOCK"
+		# A slot left behind would keep the primary's WAL forever.
+		q "SELECT pg_drop_replication_slot('$SB_SLOT')
+		   FROM pg_replication_slots WHERE slot_name = '$SB_SLOT'" postgres >/dev/null 2>&1
 	fi
 	SB_DIR=
 }
@@ -183,8 +187,12 @@ standby_start() {
 	trap 'rc=$?; standby_stop; (exit $rc); _t_exit' EXIT
 	[ "$(q 'SHOW wal_level' postgres)" != minimal ] || die "wal_level is minimal: no streaming"
 	[ "$(id -u)" -ne 0 ] || { mkdir -p "$SB_DIR" && chown postgres: "$SB_DIR" && chmod 0700 "$SB_DIR"; }
+	# A replication slot keeps the primary from recycling the WAL the
+	# standby still needs: the other tests running meanwhile write enough
+	# to pass checkpoints between the backup and the standby's start.
+	SB_SLOT=sweeper_test_standby_$$
 	pg_as_owner "$PG_BINDIR/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres \
-		-D "$SB_DIR" -R -X stream -c fast >"$T_DIR/basebackup.log" 2>&1 ||
+		-D "$SB_DIR" -R -X stream -C -S "$SB_SLOT" -c fast >"$T_DIR/basebackup.log" 2>&1 ||
 		die "pg_basebackup failed: $(cat "$T_DIR/basebackup.log")"
 	pg_as_owner "$PG_BINDIR/pg_ctl" -D "$SB_DIR" -l "$SB_SOCK/standby.log" \
 		-o "-k $SB_SOCK -c listen_addresses='' -c port=5433 -c wal_retrieve_retry_interval=100ms" -w -t 60 start >/dev/null ||
