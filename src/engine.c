@@ -13,6 +13,21 @@
  * The size of each batch comes from batch_sizer.h; the pauses after a
  * batch and the wait for lagging standbys before one from throttle.h, and
  * max_rows and max_throttle also stop a run between batches.
+ *
+ * A step walks its table in one of three ways (engine_walk_init()):
+ *
+ *   - by heap blocks, for a plain table whose predicate no index serves:
+ *     each window of blocks is deleted by one plain DELETE, reading it as
+ *     a single DELETE would, and in capped SKIP LOCKED batches only when
+ *     that DELETE would wait for a row another session holds or delete
+ *     more than the batch size (window_sizer.h sizes the windows);
+ *   - freely, when the planner reaches the predicate's rows through an
+ *     index: capped batches with no bounds, until one comes up short;
+ *   - by key, for partitioned and inherited tables (a ctid names no row
+ *     there), scoped runs (the user column's index finds their rows), a
+ *     fixed batch_size (batches of exactly that many rows) and servers
+ *     before PostgreSQL 14 (no TID range scans): capped batches in key
+ *     order from a keyset cursor, within key windows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +44,7 @@
 #include "log.h"
 #include "retry.h"
 #include "strbuf.h"
+#include "window_sizer.h"
 #include "xalloc.h"
 
 /* The run lock's key; documented in README.md for operators. */
@@ -44,6 +60,24 @@
  */
 #define ENGINE_WINDOW_START_FACTOR 4
 #define ENGINE_WINDOW_MAX_FACTOR 64
+
+/*
+ * The longest a block window's plain DELETE waits for a row lock before
+ * the window is deleted in SKIP LOCKED batches instead (lock_timeout when
+ * shorter): a row the application holds costs the run this much, and
+ * never holds up the application's transaction longer than a batch.
+ */
+#define ENGINE_PLAIN_LOCK_MS 100
+
+/* TID range scans, which a block walk needs, came in PostgreSQL 14. */
+#define ENGINE_BLOCKS_MIN_SERVER 140000
+
+/*
+ * An engine_batch() outcome private to this file: a window's plain DELETE
+ * was rolled back (it would wait for a row lock, or it held more rows
+ * than the batch size), and the window goes in capped batches.
+ */
+#define ENGINE_REDO (ENGINE_LOST + 1)
 
 static int engine_stop_requested(const struct engine *e)
 {
@@ -73,13 +107,20 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
 	return 0;
 }
 
+/* What the walk needs to know of a step's table (engine_table_info()). */
+struct engine_table {
+	int many_tables;        /* partitioned or a parent: ctids name no row */
+	double rows_per_block;  /* the planner's average; <= 0 when unknown */
+};
+
 /*
  * Find out whether rows of `table` live in more than one physical table
  * (partitioned, or a parent in an inheritance tree), where a ctid does not
- * identify a row.  Also proves the table exists.
+ * identify a row, and how many rows a block holds.  Also proves the table
+ * exists.
  */
-static int engine_table_kind(struct engine *e, const struct rule *r,
-			     const struct step *step, int *many_tables,
+static int engine_table_info(struct engine *e, const struct rule *r,
+			     const char *table, struct engine_table *tab,
 			     char *err, size_t errlen)
 {
 	char quoted[IDENT_MAX];
@@ -87,31 +128,39 @@ static int engine_table_kind(struct engine *e, const struct rule *r,
 	PGresult *res;
 	char why[512];
 
-	*many_tables = 0;
-	if (ident_quote(step->table, quoted, sizeof(quoted)) != 0) {
+	memset(tab, 0, sizeof(*tab));
+	if (ident_quote(table, quoted, sizeof(quoted)) != 0) {
 		snprintf(err, errlen, "rule '%s': invalid table name '%s'",
-			 r->name, step->table);
+			 r->name, table);
 		return -1;
 	}
 	params[0] = quoted;
+	/*
+	 * The catalog only, no lock on the table: the preflight reads this
+	 * before planning, whose lock wait has its own message.  Stale
+	 * statistics only change the size of the first block window.
+	 */
 	res = db_query(e->conn,
-		       "SELECT c.relkind = 'p' OR c.relhassubclass FROM pg_class c"
-		       " WHERE c.oid = to_regclass($1)", 1, params, why,
-		       sizeof(why));
+		       "SELECT c.relkind = 'p' OR c.relhassubclass,"
+		       " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
+		       " THEN c.reltuples / c.relpages ELSE 0 END"
+		       " FROM pg_class c WHERE c.oid = to_regclass($1)", 1,
+		       params, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "rule '%s': cannot check table '%s': %s",
-			 r->name, step->table, why);
+			 r->name, table, why);
 		return -1;
 	}
 	if (PQntuples(res) != 1) {
 		snprintf(err, errlen,
 			 "rule '%s': table '%s' does not exist; check the table "
 			 "names in [schema] and the dsn's database", r->name,
-			 step->table);
+			 table);
 		PQclear(res);
 		return -1;
 	}
-	*many_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	tab->many_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	tab->rows_per_block = strtod(PQgetvalue(res, 0, 1), NULL);
 	PQclear(res);
 	return 0;
 }
@@ -131,15 +180,15 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char why[1024];
-	int many_tables;
+	struct engine_table tab;
 
 	*busy = 0;
 
-	if (engine_table_kind(e, r, step, &many_tables, err, errlen) != 0)
+	if (engine_table_info(e, r, step->table, &tab, err, errlen) != 0)
 		return NULL;
 	if (stmt_build_delete(st, r, step, engine_start_size(e),
 			      step->user_column ? e->scope : NULL, bounds,
-			      many_tables, e->ledger, why, sizeof(why)) != 0) {
+			      tab.many_tables, e->ledger, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "rule '%s': %s", r->name, why);
 		return NULL;
 	}
@@ -187,76 +236,6 @@ int engine_preflight(struct engine *e, const struct rule *r, char *err,
 	return 0;
 }
 
-/* The end of the first window of a step, as the first batch finds it. */
-static int engine_first_window(struct engine *e, const struct rule *r,
-			       const struct step *step, char **upto, char *err,
-			       size_t errlen)
-{
-	struct stmt st;
-	PGresult *pg;
-	char why[1024];
-
-	*upto = NULL;
-	if (stmt_build(&st, r, step, STMT_WINDOW,
-		       ENGINE_WINDOW_START_FACTOR * engine_start_size(e), NULL,
-		       NULL, 0, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "rule '%s': %s", r->name, why);
-		return -1;
-	}
-	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
-	stmt_free(&st);
-	if (!pg) {
-		snprintf(err, errlen, "rule '%s': cannot read the key of '%s': %s",
-			 r->name, step->table, why);
-		return -1;
-	}
-	if (PQntuples(pg) == 1)
-		*upto = xstrdup(PQgetvalue(pg, 0, 0));
-	PQclear(pg);
-	return 0;
-}
-
-int engine_explain(struct engine *e, const struct rule *r, FILE *out,
-		   char *err, size_t errlen)
-{
-	struct stmt st;
-	PGresult *res;
-	size_t i;
-	int j, busy;
-
-	for (i = 0; i < r->nsteps; i++) {
-		const struct step *step = &r->steps[i];
-		struct stmt_bounds bounds = { NULL, NULL };
-		char *upto = NULL;
-
-		/* Show the first batch as a run would build it. */
-		if (!(e->scope && step->user_column) &&
-		    engine_first_window(e, r, step, &upto, err, errlen) != 0)
-			return -1;
-		bounds.upto = upto;
-		res = engine_plan_step(e, r, step, &bounds, &st, &busy, err,
-				       errlen);
-		if (!res) {
-			free(upto);
-			return -1;
-		}
-		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
-			i + 1, step->label, step->table, st.sql);
-		for (j = 0; j < st.nparams; j++)
-			fprintf(out, "-- $%d = %s\n", j + 1,
-				st.params[j] ? st.params[j] : "NULL");
-		for (j = 0; j < PQntuples(res); j++)
-			fprintf(out, "%s\n", PQgetvalue(res, j, 0));
-		fputc('\n', out);
-		stmt_free(&st);
-		PQclear(res);
-		/* The statement's parameters pointed into it. */
-		free(upto);
-	}
-	fflush(out);
-	return 0;
-}
-
 /* Fill the named users the rule's user filter excludes. */
 static int engine_skipped_users(struct engine *e, const struct rule *r,
 				struct rule_result *res, char *err,
@@ -297,20 +276,264 @@ static int engine_failure(struct engine *e, const char *what, const char *why,
 }
 
 /*
- * Where a step's walk along its key stands between batches.  Strings are
- * owned.
+ * Where a step's walk stands between batches (see the top of this file
+ * for the kinds).  Strings are owned.
  */
 struct engine_walk {
-	char *cursor;          /* last key passed; NULL before the first batch */
-	char *upto;            /* end of the current window; NULL: none */
+	enum stmt_walk mode;
+	int many_tables;       /* engine_table_info() */
+	struct batch_sizer sz; /* the LIMIT of key and free walks */
 	long long limit;       /* LIMIT of the next batch */
-	long long factor;      /* window = factor x batch size; 0: no window */
-	long long window;      /* keys in the next batch's window */
 	long long deleted;     /* of the last batch */
 	long long selected;    /* of the last batch */
 	double ms;             /* the last batch's time, its last try only */
+
+	/* Key walk. */
+	char *cursor;          /* last key passed; NULL before the first batch */
+	char *upto;            /* end of the current window; NULL: none */
+	long long factor;      /* window = factor x batch size; 0: no window */
+	long long window;      /* keys in the next batch's window */
 	char *last_victim;     /* key of the last batch's last victim, or NULL */
+
+	/* Block and users walks: windows of blocks of the table, or of the
+	 * users table for a users walk. */
+	struct window_sizer ws;
+	struct stmt_users users; /* users walk: borrowed names and filter */
+	long long nblocks;     /* the table's blocks when the step began */
+	long long block;       /* first block of the current window */
+	long long blocks;      /* its length */
+	int new_window;        /* the next batch starts the next window */
+	int capped;            /* the current window goes in capped batches */
+	int plain;             /* the last batch was the window's plain DELETE */
+	long long overflow;    /* rows of a plain DELETE over the limit, or 0 */
+	char from[32];         /* the window as ctids: ctid >= from */
+	char to[32];           /* ... and ctid < to; "" for the last window */
 };
+
+/* Whether the walk goes by windows of blocks (of its table or users'). */
+static int engine_windowed(const struct engine_walk *w)
+{
+	return w->mode == STMT_WALK_BLOCKS || w->mode == STMT_WALK_USERS;
+}
+
+/*
+ * The table's heap blocks now, where the block walk ends (its last window
+ * has no end, and also takes rows added since).  Reading the size takes
+ * the table's lock, under the session's lock_timeout, as the step's
+ * planning does.  Returns 0, or -1 with one line in err.
+ */
+static int engine_table_blocks(struct engine *e, const struct rule *r,
+			       const char *table, long long *nblocks,
+			       char *err, size_t errlen)
+{
+	char quoted[IDENT_MAX];
+	const char *params[1];
+	PGresult *res;
+	char why[512];
+
+	if (ident_quote(table, quoted, sizeof(quoted)) != 0) {
+		snprintf(err, errlen, "rule '%s': invalid table name '%s'",
+			 r->name, table);
+		return -1;
+	}
+	params[0] = quoted;
+	res = db_query(e->conn,
+		       "SELECT pg_relation_size(to_regclass($1))"
+		       " / current_setting('block_size')::bigint", 1, params,
+		       why, sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "rule '%s': cannot read the size of "
+			 "'%s': %s", r->name, table, why);
+		return -1;
+	}
+	*nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static void engine_walk_size(struct engine_walk *w);
+static int engine_walk_stmt(const struct engine *e, const struct rule *r,
+			    const struct step *step,
+			    const struct engine_walk *w, int plain,
+			    struct stmt *st, char *err, size_t errlen);
+
+/* Whether the rule's user filter is written with the step's first $n. */
+static int engine_filter_fits(const struct rule *r, const struct step *step)
+{
+	int i;
+
+	if (r->filter_nparams > step->nparams)
+		return 0;
+	for (i = 0; i < r->filter_nparams; i++) {
+		const char *a = r->filter_params[i], *b = step->params[i];
+
+		if (a != b && (!a || !b || strcmp(a, b) != 0))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Try to walk a step by users: windows of the users table's blocks, the
+ * users the rule's filter keeps in each, and their rows through the user
+ * column's index.  A batch then costs what its users' rows cost, however
+ * large the tables, where a block walk's semi-join reads the whole users
+ * table once per batch.  Taken only when the plan of the first batch
+ * bears that out: the step's table read through an index and no table
+ * read whole.  Returns 1 when *w is set up for it, else 0.
+ */
+static int engine_walk_users(struct engine *e, const struct rule *r,
+			     const struct step *step, struct engine_walk *w)
+{
+	struct engine_table users;
+	struct stmt st;
+	char why[1024];
+	char *plan = NULL;
+	int ok = 0;
+
+	if (!step->user_column || !r->user_filter || !e->users_table ||
+	    !e->user_id_column || !*e->users_table || !*e->user_id_column ||
+	    !engine_filter_fits(r, step))
+		return 0;
+	if (engine_table_info(e, r, e->users_table, &users, why,
+			      sizeof(why)) != 0 || users.many_tables ||
+	    engine_table_blocks(e, r, e->users_table, &w->nblocks, why,
+				sizeof(why)) != 0)
+		goto out;
+	w->mode = STMT_WALK_USERS;
+	w->users.table = e->users_table;
+	w->users.id_column = e->user_id_column;
+	w->users.filter = r->user_filter;
+	window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
+			  users.rows_per_block, e->batch_target_ms);
+	w->new_window = 1;
+	engine_walk_size(w);
+	if (engine_walk_stmt(e, r, step, w, 1, &st, why, sizeof(why)) != 0)
+		goto out;
+	if (estimate_explain(e->conn, &st, &plan, why, sizeof(why)) == 0)
+		ok = estimate_plan_indexed(plan, SWEEPER_TARGET_ALIAS) == 1 &&
+		     estimate_plan_seq_scan(plan) == 0;
+	stmt_free(&st);
+	if (!ok)
+		snprintf(why, sizeof(why), "the plan reads a table whole");
+out:
+	if (!ok) {
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: not walked by "
+			"users: %s", r->name, step->table, why);
+		w->mode = STMT_WALK_KEY;
+		w->new_window = 0;
+	}
+	free(plan);
+	return ok;
+}
+
+/*
+ * Start the walk of a step: choose its kind and size its first batch.
+ * `indexed` says the planner reaches the step's rows through an index
+ * (engine_estimate()).  Returns 0, or -1 with one line in err.
+ */
+static int engine_walk_init(struct engine *e, const struct rule *r,
+			    const struct step *step, int indexed,
+			    struct engine_walk *w, char *err, size_t errlen)
+{
+	struct engine_table tab;
+
+	memset(w, 0, sizeof(*w));
+	if (engine_table_info(e, r, step->table, &tab, err, errlen) != 0)
+		return -1;
+	w->many_tables = tab.many_tables;
+	/* Each table has its own cost per row: sizing starts over. */
+	batch_sizer_init(&w->sz, e->batch_size, e->batch_min, e->batch_max,
+			 e->batch_target_ms);
+	if (e->scope && step->user_column) {
+		/*
+		 * A scoped step reaches its few rows through the user column's
+		 * index; walking the whole key in windows would only read more.
+		 */
+		w->mode = STMT_WALK_KEY;
+	} else if (tab.many_tables || e->batch_size > 0 ||
+		   PQserverVersion(e->conn) < ENGINE_BLOCKS_MIN_SERVER) {
+		/*
+		 * A fixed batch_size promises batches of exactly that many
+		 * rows, which only a capped walk keeps.
+		 */
+		w->mode = STMT_WALK_KEY;
+		w->factor = ENGINE_WINDOW_START_FACTOR;
+	} else if (engine_walk_users(e, r, step, w)) {
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: walked by users",
+			r->name, step->table);
+	} else if (indexed) {
+		w->mode = STMT_WALK_FREE;
+	} else {
+		w->mode = STMT_WALK_BLOCKS;
+		if (engine_table_blocks(e, r, step->table, &w->nblocks, err,
+					errlen) != 0)
+			return -1;
+		window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
+				  tab.rows_per_block, e->batch_target_ms);
+		w->new_window = 1;
+	}
+	return 0;
+}
+
+static void engine_walk_free(struct engine_walk *w)
+{
+	free(w->cursor);
+	free(w->upto);
+	free(w->last_victim);
+	w->cursor = w->upto = w->last_victim = NULL;
+}
+
+/* Size the next batch: its LIMIT, and its key or block window. */
+static void engine_walk_size(struct engine_walk *w)
+{
+	if (engine_windowed(w)) {
+		w->limit = w->ws.cap;
+		if (!w->new_window)
+			return;
+		w->new_window = 0;
+		w->capped = 0;
+		w->blocks = window_sizer_next(&w->ws);
+		snprintf(w->from, sizeof(w->from), "(%lld,0)", w->block);
+		/* The last window also takes rows added since the start. */
+		if (w->block + w->blocks >= w->nblocks)
+			w->to[0] = '\0';
+		else
+			snprintf(w->to, sizeof(w->to), "(%lld,0)",
+				 w->block + w->blocks);
+		return;
+	}
+	w->limit = batch_sizer_next(&w->sz);
+	w->window = w->factor * w->limit;
+}
+
+/*
+ * Build the statement of the walk's next batch: the plain DELETE of its
+ * block window when `plain`, else the capped one.  The statement borrows
+ * the walk's bounds.
+ */
+static int engine_walk_stmt(const struct engine *e, const struct rule *r,
+			    const struct step *step,
+			    const struct engine_walk *w, int plain,
+			    struct stmt *st, char *err, size_t errlen)
+{
+	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
+	struct stmt_bounds b = { NULL, NULL, w->mode, NULL };
+
+	if (engine_windowed(w)) {
+		b.after = w->from;
+		b.upto = w->to[0] ? w->to : NULL;
+		b.users = &w->users;
+	} else if (w->mode == STMT_WALK_KEY) {
+		b.after = w->cursor;
+		b.upto = w->upto;
+	}
+	if (plain)
+		return stmt_build_window_delete(st, r, step, &b, e->ledger, err,
+						errlen);
+	return stmt_build_delete(st, r, step, w->limit, scope, &b,
+				 w->many_tables, e->ledger, err, errlen);
+}
 
 /* Move *dst to a copy of the value (or NULL) at row 0, column `col`. */
 static void engine_take(char **dst, const PGresult *pg, int col)
@@ -449,19 +672,33 @@ static void engine_batch_rollback(struct engine *e)
 }
 
 /*
- * One batch in its own transaction: find the window's end, then select and
- * delete the victims inside it.  Fills w->upto, w->deleted, w->selected and
+ * Whether a failed plain DELETE of a block window failed on another
+ * session's row lock (lock_not_available, deadlock_detected), which the
+ * capped SKIP LOCKED batches of the same window pass over.
+ */
+static int engine_plain_blocked(const struct engine *e, const char *state)
+{
+	if (engine_cancelled(e) || db_lost(e->conn))
+		return 0;
+	return strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0;
+}
+
+/*
+ * One batch in its own transaction: for a key walk, find the window's end,
+ * then select and delete the victims inside it; with `plain`, delete a
+ * block window whole.  Fills w->upto, w->deleted, w->selected and
  * w->last_victim, and on ENGINE_FAILED the failure's SQLSTATE in `state`
  * ("" when none).  Returns ENGINE_STOPPED, with the batch rolled back,
- * when it was cancelled or a stop came before it began.
+ * when it was cancelled or a stop came before it began, and with `plain`
+ * ENGINE_REDO, rolled back, when the window must go in capped batches.
  */
-static int engine_batch(struct engine *e, const struct rule *r,
-			const struct step *step, int many_tables,
-			struct engine_walk *w, struct rule_result *res,
-			char state[DB_SQLSTATE_LEN])
+static int engine_batch_once(struct engine *e, const struct rule *r,
+			     const struct step *step, struct engine_walk *w,
+			     int plain, struct rule_result *res,
+			     char state[DB_SQLSTATE_LEN])
 {
-	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
-	struct stmt_bounds bounds = { w->cursor, NULL };
+	struct stmt_bounds bounds = { w->cursor, NULL, STMT_WALK_KEY, NULL };
+	long long lock_ms = e->lock_timeout_ms;
 	char begin[160];
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
@@ -471,6 +708,7 @@ static int engine_batch(struct engine *e, const struct rule *r,
 
 	w->deleted = 0;
 	w->selected = 0;
+	w->overflow = 0;
 	state[0] = '\0';
 	/*
 	 * Open for cancels before the last look at the stop flag: a signal
@@ -481,19 +719,22 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		engine_set_in_batch(e, 0);
 		return ENGINE_STOPPED;
 	}
+	if (plain && (lock_ms <= 0 || lock_ms > ENGINE_PLAIN_LOCK_MS))
+		lock_ms = ENGINE_PLAIN_LOCK_MS;
 	snprintf(begin, sizeof(begin),
 		 "BEGIN; SET LOCAL lock_timeout = %lld;"
 		 " SET LOCAL statement_timeout = %lld",
-		 e->lock_timeout_ms, e->statement_timeout_ms);
+		 lock_ms, e->statement_timeout_ms);
 	if (db_exec_state(e->conn, begin, state, why, sizeof(why)) != 0) {
 		ret = engine_batch_failure(e, "cannot begin a batch", why, res);
 		goto out;
 	}
-	free(w->upto);
-	w->upto = NULL;
-	if (w->window > 0) {
+	if (w->mode == STMT_WALK_KEY && w->window > 0) {
+		free(w->upto);
+		w->upto = NULL;
 		if (stmt_build(&st, r, step, STMT_WINDOW, w->window, NULL,
-			       &bounds, many_tables, why, sizeof(why)) != 0) {
+			       &bounds, w->many_tables, why,
+			       sizeof(why)) != 0) {
 			ret = engine_failure(e, "cannot build the batch", why,
 					     res);
 			goto out;
@@ -516,9 +757,8 @@ static int engine_batch(struct engine *e, const struct rule *r,
 		PQclear(pg);
 		pg = NULL;
 	}
-	bounds.upto = w->upto;
-	if (stmt_build_delete(&st, r, step, w->limit, scope, &bounds,
-			      many_tables, e->ledger, why, sizeof(why)) != 0) {
+	if (engine_walk_stmt(e, r, step, w, plain, &st, why,
+			     sizeof(why)) != 0) {
 		ret = engine_failure(e, "cannot build the batch", why, res);
 		goto out;
 	}
@@ -528,9 +768,26 @@ static int engine_batch(struct engine *e, const struct rule *r,
 	}
 	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state, why,
 			    sizeof(why));
+	if (!pg && plain && engine_plain_blocked(e, state)) {
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: blocks from %s: "
+			"another session holds a row (%s); the window goes in "
+			"SKIP LOCKED batches", r->name, step->table, w->from,
+			why);
+		ret = ENGINE_REDO;
+		goto out;
+	}
 	if (!pg) {
 		ret = engine_batch_failure(e, "batch failed and was rolled back",
 					   why, res);
+		goto out;
+	}
+	if (plain && strtoll(PQgetvalue(pg, 0, 0), NULL, 10) > w->limit) {
+		w->overflow = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: blocks from %s: "
+			"%lld rows, more than the batch size %lld; the window "
+			"goes in capped batches", r->name, step->table, w->from,
+			w->overflow, w->limit);
+		ret = ENGINE_REDO;
 		goto out;
 	}
 	/*
@@ -583,6 +840,30 @@ out:
 }
 
 /*
+ * The next batch of the walk: a block window's plain DELETE first, unless
+ * the window already went capped, then the capped batch when that one is
+ * rolled back.  Returns as engine_batch_once(), never ENGINE_REDO.
+ */
+static int engine_batch(struct engine *e, const struct rule *r,
+			const struct step *step, struct engine_walk *w,
+			struct rule_result *res, char state[DB_SQLSTATE_LEN])
+{
+	int rc;
+
+	w->plain = engine_windowed(w) && !w->capped;
+	if (!w->plain)
+		return engine_batch_once(e, r, step, w, 0, res, state);
+	rc = engine_batch_once(e, r, step, w, 1, res, state);
+	if (rc != ENGINE_REDO)
+		return rc;
+	if (w->overflow > 0)
+		window_sizer_overflow(&w->ws, w->blocks, w->overflow);
+	w->plain = 0;
+	w->capped = 1;
+	return engine_batch_once(e, r, step, w, 0, res, state);
+}
+
+/*
  * Sleep before a retry: `ms`, cut short by a stop request or max_runtime.
  * Returns ENGINE_DONE when the retry may go ahead, else ENGINE_STOPPED or
  * ENGINE_LIMIT.
@@ -608,9 +889,8 @@ static int engine_retry_wait(const struct engine *e, long long ms)
  * fails with the last error and the number of retries in res->error.
  */
 static int engine_batch_retrying(struct engine *e, const struct rule *r,
-				 const struct step *step, int many_tables,
-				 struct engine_walk *w, struct step_result *sr,
-				 struct rule_result *res)
+				 const struct step *step, struct engine_walk *w,
+				 struct step_result *sr, struct rule_result *res)
 {
 	char state[DB_SQLSTATE_LEN];
 	char msg[1400];
@@ -623,7 +903,7 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 		struct timespec t0;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = engine_batch(e, r, step, many_tables, w, res, state);
+		rc = engine_batch(e, r, step, w, res, state);
 		w->ms = clock_since_ms(&t0);
 		if (rc == ENGINE_LOST && w->deleted > 0) {
 			/* Lost during a COMMIT that turned out applied. */
@@ -672,12 +952,27 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 /*
  * Move the walk past the batch just run.  Returns 0 when the step is done.
  *
- * A full batch may have stopped inside its window: resume after its last
- * victim.  Otherwise the window held no further victim: resume after the
- * window, and widen it, since matching rows are sparse here.
+ * Key walk: a full batch may have stopped inside its window: resume after
+ * its last victim.  Otherwise the window held no further victim: resume
+ * after the window, and widen it, since matching rows are sparse here.
+ *
+ * Block walk: a full capped batch may have left rows in its window, which
+ * the next batch takes (the rows it deleted are gone); otherwise the
+ * window is done.  Free walk: done when a batch comes up short.
  */
 static int engine_walk_advance(struct engine_walk *w)
 {
+	if (w->mode == STMT_WALK_FREE)
+		return w->selected >= w->limit;
+	if (engine_windowed(w)) {
+		if (w->capped && w->selected >= w->limit)
+			return 1;
+		if (!w->to[0])
+			return 0;
+		w->block += w->blocks;
+		w->new_window = 1;
+		return 1;
+	}
 	if (w->selected >= w->limit && w->last_victim) {
 		free(w->cursor);
 		w->cursor = w->last_victim;
@@ -720,17 +1015,20 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 
 /*
  * The planner's estimate of the rows a step will delete, for the
- * observer; -1 when unknown.  An estimate that fails is not worth failing
- * the step for.
+ * observer; -1 when unknown.  Sets *indexed when the plan reaches them
+ * through an index (estimate_count_plan()), which chooses the walk.  An
+ * estimate that fails is not worth failing the step for: the walk is then
+ * by blocks, which costs one read of the table at most.
  */
 static long long engine_estimate(struct engine *e, const struct rule *r,
-				 const struct step *step)
+				 const struct step *step, int *indexed)
 {
 	struct stmt st;
 	char begin[160];
 	char why[1024];
 	long long rows = -1;
 
+	*indexed = 0;
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
 		return -1;
@@ -740,7 +1038,8 @@ static long long engine_estimate(struct engine *e, const struct rule *r,
 		 " SET LOCAL statement_timeout = %lld",
 		 e->lock_timeout_ms, e->statement_timeout_ms);
 	if (db_exec(e->conn, begin, why, sizeof(why)) != 0 ||
-	    estimate_count_rows(e->conn, &st, &rows, why, sizeof(why)) != 0)
+	    estimate_count_plan(e->conn, &st, SWEEPER_TARGET_ALIAS, &rows,
+				indexed, why, sizeof(why)) != 0)
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: no row estimate: %s",
 			r->name, step->table, why);
 	if (!db_lost(e->conn)) {
@@ -753,10 +1052,13 @@ static long long engine_estimate(struct engine *e, const struct rule *r,
 }
 
 static int engine_walk_step(struct engine *e, const struct rule *r,
-			    const struct step *step, struct step_result *sr,
-			    struct rule_result *res);
+			    const struct step *step, int indexed,
+			    struct step_result *sr, struct rule_result *res);
 
-/* Record the limit of a counted batch in the step's result. */
+/*
+ * Record the size of a counted batch in the step's result: its LIMIT, or
+ * for a block walk the rows it deleted.
+ */
 static void engine_note_size(struct step_result *sr, long long limit)
 {
 	if (sr->batches == 1 || limit < sr->batch_size_min)
@@ -797,42 +1099,51 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 			   struct rule_result *res)
 {
 	const struct engine_observer *ob = &e->observer;
-	int rc;
+	long long estimate;
+	int indexed, rc;
 
 	if (e->dry_run)
 		return engine_count_step(e, r, step, sr, res);
+	estimate = engine_estimate(e, r, step, &indexed);
 	if (ob->on_step_start)
-		ob->on_step_start(ob->arg, r, step, engine_estimate(e, r, step));
-	rc = engine_walk_step(e, r, step, sr, res);
+		ob->on_step_start(ob->arg, r, step, estimate);
+	rc = engine_walk_step(e, r, step, indexed, sr, res);
 	if (ob->on_step_end)
 		ob->on_step_end(ob->arg, r, step, sr);
 	return rc;
 }
 
+/* "up to key K" or "blocks A-B" for a batch's debug line. */
+static void engine_batch_where(const struct engine_walk *w, char *buf,
+			       size_t size)
+{
+	const char *of = w->mode == STMT_WALK_USERS ? "users " : "";
+
+	if (engine_windowed(w) && w->to[0])
+		snprintf(buf, size, "%sblocks %lld-%lld", of, w->block,
+			 w->block + w->blocks - 1);
+	else if (engine_windowed(w))
+		snprintf(buf, size, "%sblocks %lld-end", of, w->block);
+	else if (w->mode == STMT_WALK_FREE)
+		snprintf(buf, size, "found by index");
+	else
+		snprintf(buf, size, "up to key %s",
+			 w->last_victim ? w->last_victim : "-");
+}
+
 static int engine_walk_step(struct engine *e, const struct rule *r,
-			    const struct step *step, struct step_result *sr,
-			    struct rule_result *res)
+			    const struct step *step, int indexed,
+			    struct step_result *sr, struct rule_result *res)
 {
 	const struct engine_observer *ob = &e->observer;
-	struct batch_sizer sz;
 	struct engine_walk w;
 	char why[1024];
+	char where[96];
 	double ms;
-	int many_tables, rc;
+	int rc;
 
-	if (engine_table_kind(e, r, step, &many_tables, why, sizeof(why)) != 0)
+	if (engine_walk_init(e, r, step, indexed, &w, why, sizeof(why)) != 0)
 		return engine_failure(e, "preflight", why, res);
-
-	memset(&w, 0, sizeof(w));
-	/* Each table has its own cost per row: sizing starts over. */
-	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
-			 e->batch_target_ms);
-	/*
-	 * A scoped step reaches its few rows through the user column's index;
-	 * walking the whole key in windows would only read more.
-	 */
-	if (!(e->scope && step->user_column))
-		w.factor = ENGINE_WINDOW_START_FACTOR;
 	for (;;) {
 		if (engine_stop_requested(e)) {
 			rc = ENGINE_STOPPED;
@@ -851,29 +1162,33 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 		rc = engine_throttle(e, res);
 		if (rc != ENGINE_DONE)
 			break;
-		w.limit = batch_sizer_next(&sz);
-		w.window = w.factor * w.limit;
+		engine_walk_size(&w);
 		/* The last batch before max_rows takes only what is left. */
 		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
 			w.limit = e->max_rows - e->rows_done;
 		/* Failures of a batch and their retries: issue 4, item 3. */
-		rc = engine_batch_retrying(e, r, step, many_tables, &w, sr,
-					   res);
+		rc = engine_batch_retrying(e, r, step, &w, sr, res);
 		if (rc != ENGINE_DONE)
 			break;
 		/*
-		 * The sizer learns from the try that succeeded: a retry's
-		 * backoff says nothing about what a row costs.
+		 * The sizers learn from the try that succeeded: a retry's
+		 * backoff says nothing about what a row costs.  A block window
+		 * teaches only when deleted whole.
 		 */
 		ms = w.ms;
-		batch_sizer_observe(&sz, w.limit, w.selected, ms);
+		if (!engine_windowed(&w))
+			batch_sizer_observe(&w.sz, w.limit, w.selected, ms);
+		else if (w.plain)
+			window_sizer_observe(&w.ws, w.blocks, w.deleted, ms);
 		if (w.deleted > 0) {
 			struct log_fields f = LOG_FIELDS_INIT;
 
 			sr->deleted += w.deleted;
 			sr->batches++;
 			e->rows_done += w.deleted;
-			engine_note_size(sr, w.limit);
+			engine_note_size(sr, engine_windowed(&w) ?
+					 w.deleted : w.limit);
+			engine_batch_where(&w, where, sizeof(where));
 			/* deleted and duration_ms are the batch's own. */
 			f.rule = r->name;
 			f.table = step->table;
@@ -882,10 +1197,11 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			f.duration_ms = (long long)ms;
 			log_event(SWEEPER_LOG_DEBUG, &f,
 				  "rule '%s': %s: batch %lld: %lld rows deleted "
-				  "in %lld ms, batch size %lld (up to key %s)",
+				  "in %lld ms, batch size %lld (%s%s)",
 				  r->name, step->table, sr->batches, w.deleted,
-				  f.duration_ms, w.limit,
-				  w.last_victim ? w.last_victim : "-");
+				  f.duration_ms, sr->batch_size_last, where,
+				  engine_windowed(&w) && !w.plain ?
+				  ", capped" : "");
 		}
 		if (ob->on_batch)
 			ob->on_batch(ob->arg, r, step, sr);
@@ -896,9 +1212,7 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 			throttle_after_batch(&e->throttle, (long long)ms,
 					     e->stop);
 	}
-	free(w.cursor);
-	free(w.upto);
-	free(w.last_victim);
+	engine_walk_free(&w);
 	return rc;
 }
 
@@ -950,4 +1264,80 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 		break;
 	}
 	return rc;
+}
+
+int engine_explain(struct engine *e, const struct rule *r, FILE *out,
+		   char *err, size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct engine_walk w;
+	struct stmt st = { NULL, { NULL }, 0 };
+	PGresult *res = NULL;
+	char state[DB_SQLSTATE_LEN];
+	char why[1024];
+	size_t i;
+	int j, indexed, ret;
+
+	/* The preflight's messages say why a step does not plan. */
+	ret = engine_preflight(e, r, err, errlen);
+	if (ret != 0)
+		return ret;
+	ret = -1;
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *step = &r->steps[i];
+		struct stmt_bounds bounds = { NULL, NULL, STMT_WALK_KEY, NULL };
+
+		/* Show the first batch as a run would build it. */
+		engine_estimate(e, r, step, &indexed);
+		if (engine_walk_init(e, r, step, indexed, &w, err, errlen) != 0)
+			goto out;
+		engine_walk_size(&w);
+		if (w.mode == STMT_WALK_KEY && w.window > 0) {
+			if (stmt_build(&st, r, step, STMT_WINDOW, w.window, NULL,
+				       &bounds, w.many_tables, why,
+				       sizeof(why)) != 0)
+				goto fail;
+			res = db_query(e->conn, st.sql, st.nparams, st.params,
+				       why, sizeof(why));
+			stmt_free(&st);
+			if (!res)
+				goto fail;
+			if (PQntuples(res) == 1)
+				engine_take(&w.upto, res, 0);
+			PQclear(res);
+		}
+		if (engine_walk_stmt(e, r, step, &w, engine_windowed(&w), &st,
+				     why, sizeof(why)) != 0)
+			goto fail;
+		strbuf_release(&sql);
+		strbuf_addf(&sql, "EXPLAIN %s", st.sql);
+		res = db_query_state(e->conn, strbuf_str(&sql), st.nparams,
+				     st.params, state, why, sizeof(why));
+		if (!res)
+			goto fail;
+		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
+			i + 1, step->label, step->table, st.sql);
+		for (j = 0; j < st.nparams; j++)
+			fprintf(out, "-- $%d = %s\n", j + 1,
+				st.params[j] ? st.params[j] : "NULL");
+		for (j = 0; j < PQntuples(res); j++)
+			fprintf(out, "%s\n", PQgetvalue(res, j, 0));
+		fputc('\n', out);
+		PQclear(res);
+		res = NULL;
+		stmt_free(&st);
+		/* The statement's parameters pointed into the walk. */
+		engine_walk_free(&w);
+	}
+	fflush(out);
+	ret = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "rule '%s': step on '%s' does not plan: %s",
+		 r->name, r->steps[i].table, why);
+	engine_walk_free(&w);
+out:
+	stmt_free(&st);
+	strbuf_release(&sql);
+	return ret;
 }

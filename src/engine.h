@@ -61,6 +61,10 @@ struct engine {
 	long long statement_timeout_ms;
 	int dry_run;
 	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
+	/* The [schema] users table and its id column, for walks by users;
+	 * borrowed, NULL for none. */
+	const char *users_table;
+	const char *user_id_column;
 	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */
 	volatile sig_atomic_t *stop;      /* set by a signal handler */
 	struct engine_observer observer;  /* all NULL: nobody watches */

@@ -10,6 +10,7 @@
  * (costsize.c, get_parallel_divisor()).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "db.h"
 #include "estimate.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 static int estimate_passthrough(const char *type)
 {
@@ -79,14 +81,104 @@ out:
 	return ret;
 }
 
-int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
-			char *err, size_t errlen)
+/* The first node in `node`'s tree that scans `alias`, or NULL. */
+static json_t *estimate_find_scan(json_t *node, const char *alias)
+{
+	const char *a = json_string_value(json_object_get(node, "Alias"));
+	const char *type = json_string_value(json_object_get(node,
+							     "Node Type"));
+	json_t *children, *child, *found;
+	size_t i;
+
+	if (!json_is_object(node))
+		return NULL;
+	/* A DELETE's ModifyTable node names its table too: not a scan. */
+	if (a && strcmp(a, alias) == 0 &&
+	    !(type && strcmp(type, "ModifyTable") == 0))
+		return node;
+	children = json_object_get(node, "Plans");
+	json_array_foreach(children, i, child) {
+		found = estimate_find_scan(child, alias);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * Whether the scan of `alias` reads its rows through an index of its own:
+ * an index or bitmap scan that is not the inner side of a join (where the
+ * index is probed once per row of another table, which says nothing of
+ * how few rows the predicate matches).
+ */
+static int estimate_indexed(json_t *doc, const char *alias)
+{
+	json_t *scan = estimate_find_scan(json_object_get(json_array_get(doc, 0),
+							  "Plan"), alias);
+	const char *type, *parent;
+
+	if (!scan)
+		return 0;
+	type = json_string_value(json_object_get(scan, "Node Type"));
+	parent = json_string_value(json_object_get(scan,
+						   "Parent Relationship"));
+	if (parent && strcmp(parent, "Inner") == 0)
+		return 0;
+	return type && (strcmp(type, "Index Scan") == 0 ||
+			strcmp(type, "Index Only Scan") == 0 ||
+			strcmp(type, "Bitmap Heap Scan") == 0);
+}
+
+/* Whether any node of the tree is a sequential scan. */
+static int estimate_seq_scan(json_t *node)
+{
+	const char *type = json_string_value(json_object_get(node, "Node Type"));
+	json_t *child;
+	size_t i;
+
+	if (type && (strcmp(type, "Seq Scan") == 0 ||
+		     strcmp(type, "Parallel Seq Scan") == 0))
+		return 1;
+	json_array_foreach(json_object_get(node, "Plans"), i, child) {
+		if (estimate_seq_scan(child))
+			return 1;
+	}
+	return 0;
+}
+
+int estimate_plan_indexed(const char *plan_json, const char *alias)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(plan_json, 0, &jerr);
+	int ret;
+
+	if (!doc)
+		return -1;
+	ret = estimate_indexed(doc, alias);
+	json_decref(doc);
+	return ret;
+}
+
+int estimate_plan_seq_scan(const char *plan_json)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(plan_json, 0, &jerr);
+	int ret;
+
+	if (!doc)
+		return -1;
+	ret = estimate_seq_scan(json_object_get(json_array_get(doc, 0), "Plan"));
+	json_decref(doc);
+	return ret;
+}
+
+int estimate_explain(PGconn *conn, const struct stmt *st, char **plan_json,
+		     char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	PGresult *res;
-	int ret;
 
-	*rows = -1;
+	*plan_json = NULL;
 	strbuf_addf(&sql, "EXPLAIN (FORMAT JSON) %s", st->sql);
 	res = db_query(conn, strbuf_str(&sql), st->nparams, st->params, err,
 		       errlen);
@@ -98,7 +190,34 @@ int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
 		PQclear(res);
 		return -1;
 	}
-	ret = estimate_from_plan(PQgetvalue(res, 0, 0), rows, err, errlen);
+	*plan_json = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	return 0;
+}
+
+int estimate_count_plan(PGconn *conn, const struct stmt *st,
+			const char *alias, long long *rows, int *indexed,
+			char *err, size_t errlen)
+{
+	char *plan;
+	int ret;
+
+	*rows = -1;
+	*indexed = 0;
+	if (estimate_explain(conn, st, &plan, err, errlen) != 0)
+		return -1;
+	ret = estimate_from_plan(plan, rows, err, errlen);
+	if (ret == 0 && alias)
+		*indexed = estimate_plan_indexed(plan, alias) == 1;
+	free(plan);
 	return ret;
+}
+
+int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
+			char *err, size_t errlen)
+{
+	int indexed;
+
+	return estimate_count_plan(conn, st, NULL, rows, &indexed, err,
+				   errlen);
 }

@@ -22,6 +22,36 @@ int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
 			char *err, size_t errlen);
 
 /*
+ * The same, and also set *indexed to 1 when the plan reaches the rows of
+ * the table aliased `alias` through an index of its own (an Index Scan,
+ * Index Only Scan or Bitmap Heap Scan on it that is not the inner side of
+ * a join), 0 otherwise: the planner then expects the predicate to match
+ * few rows it can find without reading the table.  *indexed is 0 whenever
+ * -1 is returned.
+ */
+int estimate_count_plan(PGconn *conn, const struct stmt *st,
+			const char *alias, long long *rows, int *indexed,
+			char *err, size_t errlen);
+
+/*
+ * Whether the plan (EXPLAIN (FORMAT JSON) text) scans `alias` through an
+ * index, as estimate_count_plan() says: 1, 0, or -1 when the text is not
+ * such a plan.
+ */
+int estimate_plan_indexed(const char *plan_json, const char *alias);
+
+/* Whether the plan reads any table whole (a Seq Scan): 1, 0 or -1. */
+int estimate_plan_seq_scan(const char *plan_json);
+
+/*
+ * EXPLAIN (FORMAT JSON) the statement `st` into *plan_json (allocated;
+ * the caller frees it).  Returns 0, or -1 with one line in err and
+ * *plan_json NULL.
+ */
+int estimate_explain(PGconn *conn, const struct stmt *st, char **plan_json,
+		     char *err, size_t errlen);
+
+/*
  * The same from the text of such a plan, for tests.  Returns 0, or -1
  * with one line in err.
  */

@@ -203,6 +203,8 @@ static void main_engine_limits(struct engine *e, const struct config *cfg)
 	e->batch_max = cfg->batch_max;
 	e->batch_target_ms = cfg->batch_target_ms;
 	e->max_rows = cfg->max_rows;
+	e->users_table = config_schema(cfg, "users_table");
+	e->user_id_column = config_schema(cfg, "user_id_column");
 	e->throttle.pause_ms = cfg->pause_ms;
 	e->throttle.pause_ratio = cfg->pause_ratio;
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;

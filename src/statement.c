@@ -59,8 +59,8 @@ static void stmt_add_scope(struct strbuf *sql, struct stmt *st,
 }
 
 static int stmt_names_quote(struct stmt_names *n, const struct step *step,
-			    const struct stmt_scope *scope, char *err,
-			    size_t errlen)
+			    const char *users_table, const char *user_id_column,
+			    char *err, size_t errlen)
 {
 	memset(n, 0, sizeof(*n));
 	if (step) {
@@ -73,23 +73,91 @@ static int stmt_names_quote(struct stmt_names *n, const struct step *step,
 			       err, errlen))
 			return -1;
 	}
-	if (scope) {
-		if (stmt_quote("users table", scope->users_table, 0, n->users,
-			       err, errlen) ||
-		    stmt_quote("user id column", scope->user_id_column, 1,
-			       n->user_id, err, errlen))
+	if (users_table) {
+		if (stmt_quote("users table", users_table, 0, n->users, err,
+			       errlen) ||
+		    stmt_quote("user id column", user_id_column, 1, n->user_id,
+			       err, errlen))
 			return -1;
 	}
 	return 0;
 }
 
-/* " AND t.key > $n AND t.key <= $m" for the bounds that are set. */
-static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
-			    const char *key, const struct stmt_bounds *bounds)
+/*
+ * Quote the names a statement uses: the step's, and the users table's of
+ * a scoped run or a users walk (which need a user column).
+ */
+static int stmt_names_for(struct stmt_names *n, const struct step *step,
+			  const struct stmt_scope *scope,
+			  const struct stmt_bounds *bounds, char *err,
+			  size_t errlen)
 {
+	if (bounds && bounds->walk == STMT_WALK_USERS) {
+		if (!step || !step->user_column || !bounds->users) {
+			snprintf(err, errlen, "a users walk needs a user column");
+			return -1;
+		}
+		return stmt_names_quote(n, step, bounds->users->table,
+					bounds->users->id_column, err, errlen);
+	}
+	return stmt_names_quote(n, step, scope ? scope->users_table : NULL,
+				scope ? scope->user_id_column : NULL, err,
+				errlen);
+}
+
+/*
+ * " AND t.user = ANY(ARRAY(SELECT u.id FROM users AS u WHERE u.ctid >= $a
+ * AND u.ctid < $b AND (filter)))": the rows of the users that the rule's
+ * filter keeps among those stored in a window of the users table's
+ * blocks.  The ARRAY() is computed once per statement, and the user
+ * column's index then finds their rows.  The names were quoted into n.
+ */
+static void stmt_add_users(struct strbuf *sql, struct stmt *st,
+			   const struct stmt_names *n,
+			   const struct stmt_bounds *bounds)
+{
+	const char *u = SWEEPER_USER_ALIAS;
+
+	strbuf_addf(sql, " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM %s AS %s"
+		    " WHERE true", SWEEPER_TARGET_ALIAS, n->user, u,
+		    n->user_id, n->users, u);
+	if (bounds->after)
+		strbuf_addf(sql, " AND %s.ctid >= $%d::tid", u,
+			    stmt_add_param(st, bounds->after));
+	if (bounds->upto)
+		strbuf_addf(sql, " AND %s.ctid < $%d::tid", u,
+			    stmt_add_param(st, bounds->upto));
+	strbuf_addf(sql, " AND (%s)))", bounds->users->filter);
+}
+
+/*
+ * " AND t.key > $n AND t.key <= $m", or for a block window " AND t.ctid >=
+ * $n::tid AND t.ctid < $m::tid", for the bounds that are set.
+ */
+static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
+			    const struct stmt_names *n,
+			    const struct stmt_bounds *bounds)
+{
+	const char *key = n->key;
+
 	const char *t = SWEEPER_TARGET_ALIAS;
 
 	if (!bounds)
+		return;
+	if (bounds->walk == STMT_WALK_USERS) {
+		stmt_add_users(sql, st, n, bounds);
+		return;
+	}
+	if (bounds->walk == STMT_WALK_BLOCKS) {
+		if (bounds->after)
+			strbuf_addf(sql, " AND %s.ctid >= $%d::tid", t,
+				    stmt_add_param(st, bounds->after));
+		if (bounds->upto)
+			strbuf_addf(sql, " AND %s.ctid < $%d::tid", t,
+				    stmt_add_param(st, bounds->upto));
+		return;
+	}
+	if (bounds->walk == STMT_WALK_FREE)
 		return;
 	if (bounds->after)
 		strbuf_addf(sql, " AND %s.%s > $%d", t, key,
@@ -148,11 +216,12 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 	struct strbuf sql = STRBUF_INIT;
 	struct stmt_names n;
 	const char *t = SWEEPER_TARGET_ALIAS;
+	int ordered = !bounds || bounds->walk == STMT_WALK_KEY;
 	int i, p;
 
 	memset(st, 0, sizeof(*st));
-	if (stmt_names_quote(&n, kind == STMT_SKIPPED_USERS ? NULL : step,
-			     scope, err, errlen) != 0)
+	if (stmt_names_for(&n, kind == STMT_SKIPPED_USERS ? NULL : step, scope,
+			   bounds, err, errlen) != 0)
 		return -1;
 
 	if (kind == STMT_SKIPPED_USERS) {
@@ -179,7 +248,7 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 		 */
 		strbuf_addf(&sql, "SELECT %s.%s::text FROM %s AS %s WHERE true",
 			    t, n.key, n.table, t);
-		stmt_add_bounds(&sql, st, n.key, bounds);
+		stmt_add_bounds(&sql, st, &n, bounds);
 		strbuf_addf(&sql, " ORDER BY %s.%s OFFSET %lld LIMIT 1", t,
 			    n.key, limit > 0 ? limit - 1 : 0);
 		st->sql = strbuf_detach(&sql);
@@ -211,10 +280,16 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 		    t, t, t, n.key, n.table, t, step->predicate);
 	if (scope)
 		stmt_add_scope(&sql, st, &n, n.user, scope);
-	stmt_add_bounds(&sql, st, n.key, bounds);
-	strbuf_addf(&sql,
-		    " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),",
-		    t, n.key, limit, t);
+	stmt_add_bounds(&sql, st, &n, bounds);
+	/*
+	 * Only a key walk resumes from its last victim; the others resume
+	 * from the window's end or need no cursor, and sorting would only
+	 * cost.
+	 */
+	if (ordered)
+		strbuf_addf(&sql, " ORDER BY %s.%s", t, n.key);
+	strbuf_addf(&sql, " LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),", limit,
+		    t);
 	/*
 	 * Deleting by ctid is a TID scan of exactly the victims.  A ctid is
 	 * only unique within one physical table, and a key need not be
@@ -236,9 +311,12 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 		stmt_add_ledger(&sql, st, rule, step, ledger);
 	strbuf_add(&sql,
 		   " SELECT (SELECT count(*) FROM gone),"
-		   " (SELECT count(*) FROM victims),"
-		   " (SELECT v.row_key::text FROM victims AS v"
-		   " ORDER BY v.row_key DESC LIMIT 1)");
+		   " (SELECT count(*) FROM victims),");
+	if (ordered)
+		strbuf_add(&sql, " (SELECT v.row_key::text FROM victims AS v"
+			   " ORDER BY v.row_key DESC LIMIT 1)");
+	else
+		strbuf_add(&sql, " NULL::text");
 	st->sql = strbuf_detach(&sql);
 	return 0;
 }
@@ -262,6 +340,38 @@ int stmt_build_delete(struct stmt *st, const struct rule *rule,
 {
 	return stmt_build_any(st, rule, step, STMT_DELETE, limit, scope,
 			      bounds, many_tables, ledger, err, errlen);
+}
+
+int stmt_build_window_delete(struct stmt *st, const struct rule *rule,
+			     const struct step *step,
+			     const struct stmt_bounds *bounds,
+			     const struct stmt_ledger *ledger, char *err,
+			     size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct stmt_names n;
+	const char *t = SWEEPER_TARGET_ALIAS;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	if (!bounds || (bounds->walk != STMT_WALK_BLOCKS &&
+			bounds->walk != STMT_WALK_USERS)) {
+		snprintf(err, errlen, "a window DELETE needs block bounds");
+		return -1;
+	}
+	if (stmt_names_for(&n, step, NULL, bounds, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < step->nparams; i++)
+		stmt_add_param(st, step->params[i]);
+	strbuf_addf(&sql, "WITH gone AS (DELETE FROM %s AS %s WHERE (%s)",
+		    n.table, t, step->predicate);
+	stmt_add_bounds(&sql, st, &n, bounds);
+	stmt_add_returning(&sql, step, &n, ledger);
+	if (ledger)
+		stmt_add_ledger(&sql, st, rule, step, ledger);
+	strbuf_add(&sql, " SELECT count(*), count(*), NULL::text FROM gone");
+	st->sql = strbuf_detach(&sql);
+	return 0;
 }
 
 void stmt_free(struct stmt *st)

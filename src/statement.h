@@ -14,6 +14,14 @@
  * planner sees a small key range and never picks a plan that reads every
  * remaining matching row in each batch, which would make a run cost the
  * square of the rows it deletes.
+ *
+ * A step on one plain table walks its heap blocks instead (engine.c): the
+ * bounds are then ctids, read by a TID range scan, the physical order a
+ * single DELETE reads the table in.  Such a window is first deleted whole
+ * by a plain DELETE (stmt_build_window_delete(), no LIMIT and no row
+ * locks taken ahead of the delete, hence about the cost per row of one
+ * DELETE), and by the capped, SKIP LOCKED statement only when that one
+ * would wait for a row lock or delete more than the batch size.
  */
 #ifndef SWEEPER_STATEMENT_H
 #define SWEEPER_STATEMENT_H
@@ -29,10 +37,32 @@ enum stmt_kind {
 	STMT_SKIPPED_USERS   /* named users a rule's user filter excludes */
 };
 
-/* Keys as text bounding a batch; NULL means unbounded on that side. */
+/* What the bounds of a batch are, and whether its victims are ordered. */
+enum stmt_walk {
+	STMT_WALK_KEY = 0,   /* key > after AND key <= upto; victims in key order */
+	STMT_WALK_BLOCKS,    /* ctid >= after AND ctid < upto; in no order */
+	STMT_WALK_FREE,      /* no bounds and no order: the predicate's index finds them */
+	STMT_WALK_USERS      /* rows of the users the filter keeps in users blocks after..upto */
+};
+
+/*
+ * The users a STMT_WALK_USERS batch is bounded by: " AND t.user =
+ * ANY(ARRAY(SELECT u.id FROM users AS u WHERE u.ctid >= after AND u.ctid <
+ * upto AND (filter)))".  The filter's parameters must be the step's
+ * first ones, with the same values: it is written with the same $n.
+ */
+struct stmt_users {
+	const char *table;       /* unquoted, from [schema] */
+	const char *id_column;   /* unquoted, from [schema] */
+	const char *filter;      /* the rule's user filter, over alias u */
+};
+
+/* Bounds as text (keys or ctids); NULL means unbounded on that side. */
 struct stmt_bounds {
-	const char *after;   /* key > after: the keyset cursor */
-	const char *upto;    /* key <= upto: the end of the window */
+	const char *after;   /* key > after (the keyset cursor), or ctid >= after */
+	const char *upto;    /* key <= upto (the end of the window), or ctid < upto */
+	enum stmt_walk walk;
+	const struct stmt_users *users;   /* STMT_WALK_USERS only */
 };
 
 /* Restriction of a scoped run to named users. */
@@ -87,6 +117,21 @@ int stmt_build_delete(struct stmt *st, const struct rule *rule,
 		      const struct stmt_bounds *bounds, int many_tables,
 		      const struct stmt_ledger *ledger, char *err,
 		      size_t errlen);
+
+/*
+ * The plain DELETE of a block window: every row between the bounds (which
+ * must be STMT_WALK_BLOCKS or STMT_WALK_USERS; `upto` may be NULL) that
+ * matches the
+ * predicate, with no LIMIT and no FOR UPDATE.  It waits for rows other
+ * sessions hold: run it under a short lock_timeout.  The result row has
+ * the same columns as STMT_DELETE's: deleted, selected (the same number)
+ * and a NULL last key.  Returns 0, or -1 with one line in err.
+ */
+int stmt_build_window_delete(struct stmt *st, const struct rule *rule,
+			     const struct step *step,
+			     const struct stmt_bounds *bounds,
+			     const struct stmt_ledger *ledger, char *err,
+			     size_t errlen);
 
 /* Free the SQL text; *st may be rebuilt. */
 void stmt_free(struct stmt *st);
