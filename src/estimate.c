@@ -129,23 +129,6 @@ static int estimate_indexed(json_t *doc, const char *alias)
 			strcmp(type, "Bitmap Heap Scan") == 0);
 }
 
-/* Whether any node of the tree is a sequential scan. */
-static int estimate_seq_scan(json_t *node)
-{
-	const char *type = json_string_value(json_object_get(node, "Node Type"));
-	json_t *child;
-	size_t i;
-
-	if (type && (strcmp(type, "Seq Scan") == 0 ||
-		     strcmp(type, "Parallel Seq Scan") == 0))
-		return 1;
-	json_array_foreach(json_object_get(node, "Plans"), i, child) {
-		if (estimate_seq_scan(child))
-			return 1;
-	}
-	return 0;
-}
-
 int estimate_plan_indexed(const char *plan_json, const char *alias)
 {
 	json_error_t jerr;
@@ -155,19 +138,6 @@ int estimate_plan_indexed(const char *plan_json, const char *alias)
 	if (!doc)
 		return -1;
 	ret = estimate_indexed(doc, alias);
-	json_decref(doc);
-	return ret;
-}
-
-int estimate_plan_seq_scan(const char *plan_json)
-{
-	json_error_t jerr;
-	json_t *doc = json_loads(plan_json, 0, &jerr);
-	int ret;
-
-	if (!doc)
-		return -1;
-	ret = estimate_seq_scan(json_object_get(json_array_get(doc, 0), "Plan"));
 	json_decref(doc);
 	return ret;
 }

@@ -40,9 +40,6 @@ int estimate_count_plan(PGconn *conn, const struct stmt *st,
  */
 int estimate_plan_indexed(const char *plan_json, const char *alias);
 
-/* Whether the plan reads any table whole (a Seq Scan): 1, 0 or -1. */
-int estimate_plan_seq_scan(const char *plan_json);
-
 /*
  * EXPLAIN (FORMAT JSON) the statement `st` into *plan_json (allocated;
  * the caller frees it).  Returns 0, or -1 with one line in err and

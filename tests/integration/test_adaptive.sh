@@ -77,10 +77,13 @@ EOF2
 	assert_int_cmp "$ms_costly" -le 200 "median ms of the costly table's later batches"
 	assert_int_cmp "$size_cheap" -ge $((10 * size_costly)) \
 		"cheap rows get batches at least 10 times larger than costly ones ($size_cheap vs $size_costly)"
-	# The first batch is the conservative start; sizes stay in bounds.
-	assert_eq "$(printf '%s\n' "$costly" | head -n1 | cut -d' ' -f2)" 1000 "first batch size"
+	# The first batch is the conservative start (at most the adaptive
+	# start of 1000 rows: a block walk's first window holds that many
+	# rows at the table's average rows per block, one block when the
+	# table was never analysed); sizes stay in bounds.
+	assert_int_cmp "$(printf '%s\n' "$costly" | head -n1 | cut -d' ' -f2)" -le 1000 "first batch size"
 	assert_jq '[.rules[].steps[] | select(.batches > 0) | .batch_size
-		    | .min >= 10 and .max <= 50000 and .last >= .min and .last <= .max] | all' \
+		    | .min >= 1 and .max <= 50000 and .last >= .min and .last <= .max] | all' \
 		"batch_size min/last/max in the summary"
 	assert_jq '(.rules[] | select(.name == "used_backup_codes") | .steps[0].batch_size.max) >
 		   10 * (.rules[] | select(.name == "stale_devices") | .steps[0].batch_size.last)' \
@@ -88,25 +91,149 @@ EOF2
 
 }
 
-# One fast, nearly empty batch must not be read as fast: the size only
-# grows from batches that were full.
-t_sparse_rows_do_not_grow_the_batch() {
+# Sparse rows: a block walk widens its windows (WINDOW_SIZER_STEP times a
+# window while each takes far less than batch_target), so a table with
+# one eligible row in 400 takes a handful of batches, not one per block,
+# and no batch grows past batch_target.
+t_sparse_rows_widen_the_window() {
 	fresh_db
 	sql <<'EOF2'
 INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
--- 40000 codes, one in 400 eligible: every batch finds few rows.
+-- 40000 codes, one in 400 eligible: every window finds few rows.
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
   SELECT 301, CASE WHEN i % 400 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
          i % 400 = 0, CASE WHEN i % 400 = 0 THEN now() - interval '100 days' END,
          now() - interval '200 days'
   FROM generate_series(1, 40000) AS i;
+ANALYZE accounts_backupcode;
 EOF2
-	cfg_std used_backup_codes "batch_target = 5s" "batch_max = 100000"
+	cfg_std used_backup_codes "batch_target = 5s"
+	snap
 	sweep -c "$CFG" --json -v
 	assert_exit 0
+	check_rows '^must-go-'
 	assert_json .deleted_total 100 "deleted_total"
-	assert_json '.rules[0].steps[0].batch_size.max' 1000 \
-		"largest batch size when no batch was full (start 1000)"
+	assert_contains "$ERR" "(blocks 0-" "the step walks the table by blocks"
+	# About 300 blocks: windows of 13, 52, 208 blocks and the rest.
+	assert_int_cmp "$(jq .rules[0].batches <<<"$OUT")" -le 6 \
+		"batches over ~300 blocks with windows growing 4 times a batch"
+	assert_int_cmp "$(jq .rules[0].batches <<<"$OUT")" -ge 2 \
+		"the first window is the conservative start, not the whole table"
+}
+
+# A window holding more rows than batch_max is rolled back and deleted in
+# capped batches of batch_max rows, again and again until one comes up
+# short; the rows around are untouched.
+t_dense_window_goes_in_capped_batches() {
+	fresh_db
+	# 20000 rows that stay, then 3000 that go: the windows grow over the
+	# first part and the one that reaches the second holds too many.
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 301, 'must-stay-unused-' || i, false, NULL, now() - interval '200 days'
+  FROM generate_series(1, 20000) AS i;
+EOF2
+	fx_many_used_codes 3000
+	fx_used_code_keepers
+	sql <<<"ANALYZE accounts_backupcode"
+	cfg_std used_backup_codes "batch_min = 10" "batch_max = 400"
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^must-go-'
+	assert_json .deleted_total 3000 "deleted_total"
+	assert_jq '.rules[0].steps[0].batch_size.max <= 400' "no batch over batch_max"
+	assert_contains "$ERR" "capped)" "some windows went in capped batches"
+	assert_int_cmp "$(jq .rules[0].batches <<<"$OUT")" -ge 8 "3000 rows in batches of at most 400"
+}
+
+# A block walk's plain DELETE meets a row another session holds: it gives
+# up after a short wait, and the window goes in SKIP LOCKED batches; the
+# run does not wait for lock_timeout, and the held row survives.
+t_locked_row_in_a_block_window() {
+	fresh_db
+	fx_many_used_codes 40
+	fx_used_code_keepers
+	sql <<<"INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+	     VALUES (301, 'locked-eligible', true, now() - interval '100 days', now() - interval '200 days')"
+	CFG_LOCK_TIMEOUT=10s cfg_std used_backup_codes
+	bg_session holder "BEGIN; SELECT id FROM accounts_backupcode WHERE code_hash = 'locked-eligible' FOR UPDATE"
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "run time in ms with a locked row (lock_timeout 10s)"
+	check_rows '^must-go-'
+	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash = 'locked-eligible'" 1 \
+		"the row locked by another session survives"
+	assert_contains "$ERR" "another session holds a row" "the plain DELETE gave way to SKIP LOCKED"
+	assert_json .rules[0].retries 0 "the lock is not a failure to retry"
+	bg_end holder
+}
+
+# An index that serves the predicate: the step is walked freely (capped
+# batches the index finds, no bounds), and only the eligible rows go.
+t_indexed_predicate_is_walked_by_its_index() {
+	fresh_db
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 301, CASE WHEN i % 1000 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
+         true, now() - CASE WHEN i % 1000 = 0 THEN interval '100 days' ELSE interval '1 day' END,
+         now() - interval '200 days'
+  FROM generate_series(1, 50000) AS i;
+CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at);
+ANALYZE accounts_backupcode;
+EOF2
+	cfg_std used_backup_codes
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^must-go-'
+	assert_json .deleted_total 50 "deleted_total"
+	assert_contains "$ERR" "(found by index)" "the batches were found through the index"
+}
+
+# user_disabled's steps are walked by users: windows of the users table,
+# the disabled users in each, their rows through the user column's index.
+# Codes and devices of enrolled and recently disabled users stay.
+t_user_rows_are_walked_by_users() {
+	fresh_db
+	fx_user_disabled
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
+  SELECT 1000 + i, 'bulk' || i || '@example.com', i % 5 <> 0,
+         CASE WHEN i % 5 = 0 THEN now() - interval '30 days' END
+  FROM generate_series(1, 5000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 1000 + (i % 5000) + 1,
+         CASE WHEN (i % 5000 + 1) % 5 = 0 THEN 'must-go-bulk-' ELSE 'must-stay-bulk-' END || i,
+         false, NULL, now() - interval '300 days'
+  FROM generate_series(1, 50000) AS i;
+ANALYZE;
+EOF2
+	cfg_std user_disabled
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^(must-go|conf)-'
+	assert_contains "$ERR" "accounts_backupcode: walked by users" "the codes are walked by users"
+	assert_contains "$ERR" "(users blocks 0-" "batches name windows of the users table"
+}
+
+# Without an index on the user column a users walk would read the table
+# whole in every batch: the step walks its own blocks instead.
+t_user_rows_without_an_index_walk_by_blocks() {
+	fresh_db
+	fx_user_disabled
+	sql <<<"DROP INDEX accounts_backupcode_user_id; ANALYZE"
+	cfg_std user_disabled
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^(must-go|conf)-'
+	assert_contains "$ERR" "accounts_backupcode: not walked by users" "no users walk without the index"
+	assert_contains "$ERR" "accounts_backupcode: batch 1: " "the codes are deleted all the same"
 }
 
 t_fixed_batch_size_does_not_adapt() {

@@ -235,6 +235,42 @@ static void test_estimate_from_plan(void **state)
 	assert_string_equal(err, "the plan has no \"Plan Rows\"");
 }
 
+/*
+ * The walk a step takes depends on whether the plan reaches its table
+ * (alias t) through an index of its own.
+ */
+static void test_estimate_plan_indexed(void **state)
+{
+	(void)state;
+	/* An index on the predicate's column. */
+	assert_int_equal(estimate_plan_indexed(
+		"[{\"Plan\": {\"Node Type\": \"Aggregate\", \"Plans\": ["
+		"{\"Node Type\": \"Bitmap Heap Scan\", \"Alias\": \"t\","
+		" \"Parent Relationship\": \"Outer\"}]}}]", "t"), 1);
+	/* A sequential scan. */
+	assert_int_equal(estimate_plan_indexed(
+		"[{\"Plan\": {\"Node Type\": \"Aggregate\", \"Plans\": ["
+		"{\"Node Type\": \"Seq Scan\", \"Alias\": \"t\"}]}}]", "t"), 0);
+	/* An index probed once per row of another table says nothing of
+	 * how few rows match. */
+	assert_int_equal(estimate_plan_indexed(
+		"[{\"Plan\": {\"Node Type\": \"Nested Loop\", \"Plans\": ["
+		"{\"Node Type\": \"Seq Scan\", \"Alias\": \"u\","
+		" \"Parent Relationship\": \"Outer\"},"
+		"{\"Node Type\": \"Index Scan\", \"Alias\": \"t\","
+		" \"Parent Relationship\": \"Inner\"}]}}]", "t"), 0);
+	/* A DELETE's ModifyTable node also names t; the scan below counts. */
+	assert_int_equal(estimate_plan_indexed(
+		"[{\"Plan\": {\"Node Type\": \"ModifyTable\", \"Alias\": \"t\","
+		" \"Plans\": [{\"Node Type\": \"Index Scan\", \"Alias\": \"t\","
+		" \"Parent Relationship\": \"Outer\"}]}}]", "t"), 1);
+	assert_int_equal(estimate_plan_indexed(
+		"[{\"Plan\": {\"Node Type\": \"ModifyTable\", \"Alias\": \"t\","
+		" \"Plans\": [{\"Node Type\": \"Tid Range Scan\", \"Alias\": \"t\"}]}}]",
+		"t"), 0);
+	assert_int_equal(estimate_plan_indexed("not json", "t"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_write_carries_success),
 		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_estimate_from_plan),
+		cmocka_unit_test(test_estimate_plan_indexed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
