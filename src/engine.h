@@ -45,9 +45,10 @@ struct engine_observer {
 
 struct engine {
 	PGconn *conn;                     /* borrowed */
-	/* Batch sizing (batch_sizer.h): batch_size > 0 fixes the size;
-	 * 0 adapts it between batch_min and batch_max, aiming at
-	 * batch_target_ms per batch. */
+	/* Batch sizing: batch_size > 0 fixes the size (and walks by key);
+	 * 0 adapts it, aiming at batch_target_ms per batch: block windows
+	 * (window_sizer.h) of at most batch_max rows, or LIMITs within
+	 * batch_min..batch_max (batch_sizer.h). */
 	long long batch_size;
 	long long batch_min;
 	long long batch_max;
@@ -125,8 +126,10 @@ int engine_preflight(struct engine *e, const struct rule *r, char *err,
 		     size_t errlen);
 
 /*
- * Print each step's batch statement, its parameters and its plan to `out`
- * (--explain).  Returns 0, or -1 with one line in err.
+ * Print each step's first batch statement, as the walk the run would take
+ * builds it, its parameters and its plan to `out` (--explain).  Runs the
+ * preflight first.  Returns 0, -2 when a table is locked by another
+ * session, or -1 with one line in err.
  */
 int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 		   char *err, size_t errlen);

@@ -8,7 +8,8 @@
 # scenario deletes the same rows three ways, each on a fresh copy of the
 # same data (CREATE DATABASE ... TEMPLATE):
 #
-#   sweeper  mfa-sweeper with the default config (batch_size 5000), -v
+#   sweeper  mfa-sweeper with the example config's defaults (adaptive
+#            batches, batch_target 200ms), -v
 #   single   one DELETE ... WHERE <predicate> per table, in one transaction
 #   naive    DELETE ... WHERE id IN (SELECT id ... LIMIT 5000), each batch
 #            its own transaction, looped until a batch deletes nothing
@@ -407,10 +408,11 @@ profile_sweeper() {
 		/ duration: [0-9.]+ ms  / {
 			ms = $0; sub(/.* duration: /, "", ms); sub(/ ms .*/, "", ms)
 			sql = $0; sub(/.* ms  (statement|parse|bind|execute)[^:]*: /, "", sql)
-			if (sql ~ /^EXPLAIN/) k = "preflight (EXPLAIN)"
+			if (sql ~ /^EXPLAIN/) k = "preflight and walk choice (EXPLAIN)"
 			else if (sql ~ /^BEGIN/) k = "BEGIN, SET LOCAL"
 			else if (sql ~ /OFFSET [0-9]+ LIMIT 1$/) k = "key window (OFFSET)"
-			else if (sql ~ /^WITH victims/) k = "batch DELETE"
+			else if (sql ~ /^WITH gone/) k = "window DELETE (plain)"
+			else if (sql ~ /^WITH victims/) k = "capped DELETE (SKIP LOCKED)"
 			else if (sql ~ /^COMMIT/) k = "COMMIT"
 			else k = "other"
 			tot[k] += ms
