@@ -107,21 +107,30 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
 	return 0;
 }
 
-/* What the walk needs to know of a step's table (engine_table_info()). */
+/* What the walk needs to know of a table (engine_table_info()). */
 struct engine_table {
 	int many_tables;        /* partitioned or a parent: ctids name no row */
 	double rows_per_block;  /* the planner's average; <= 0 when unknown */
+	long long nblocks;      /* heap blocks now; with `sized` only */
 };
 
 /*
  * Find out whether rows of `table` live in more than one physical table
  * (partitioned, or a parent in an inheritance tree), where a ctid does not
  * identify a row, and how many rows a block holds.  Also proves the table
- * exists.
+ * exists.  With `sized`, also read its size in blocks, where a walk by
+ * blocks ends (its last window has no end, and so also takes rows added
+ * since).
+ *
+ * Without `sized` only the catalog is read: the preflight reads this
+ * before planning, whose lock wait has its own message, and stale
+ * statistics only change the first window.  Reading the size takes the
+ * table's lock, under the session's lock_timeout, as planning does.
  */
 static int engine_table_info(struct engine *e, const struct rule *r,
-			     const char *table, struct engine_table *tab,
-			     char *err, size_t errlen)
+			     const char *table, int sized,
+			     struct engine_table *tab, char *err,
+			     size_t errlen)
 {
 	char quoted[IDENT_MAX];
 	const char *params[1];
@@ -135,15 +144,16 @@ static int engine_table_info(struct engine *e, const struct rule *r,
 		return -1;
 	}
 	params[0] = quoted;
-	/*
-	 * The catalog only, no lock on the table: the preflight reads this
-	 * before planning, whose lock wait has its own message.  Stale
-	 * statistics only change the size of the first block window.
-	 */
-	res = db_query(e->conn,
+	res = db_query(e->conn, sized ?
 		       "SELECT c.relkind = 'p' OR c.relhassubclass,"
 		       " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
-		       " THEN c.reltuples / c.relpages ELSE 0 END"
+		       " THEN c.reltuples / c.relpages ELSE 0 END,"
+		       " pg_relation_size(c.oid)"
+		       " / current_setting('block_size')::bigint"
+		       " FROM pg_class c WHERE c.oid = to_regclass($1)" :
+		       "SELECT c.relkind = 'p' OR c.relhassubclass,"
+		       " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
+		       " THEN c.reltuples / c.relpages ELSE 0 END, 0"
 		       " FROM pg_class c WHERE c.oid = to_regclass($1)", 1,
 		       params, why, sizeof(why));
 	if (!res) {
@@ -161,6 +171,7 @@ static int engine_table_info(struct engine *e, const struct rule *r,
 	}
 	tab->many_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	tab->rows_per_block = strtod(PQgetvalue(res, 0, 1), NULL);
+	tab->nblocks = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 	PQclear(res);
 	return 0;
 }
@@ -184,7 +195,7 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 
 	*busy = 0;
 
-	if (engine_table_info(e, r, step->table, &tab, err, errlen) != 0)
+	if (engine_table_info(e, r, step->table, 0, &tab, err, errlen) != 0)
 		return NULL;
 	if (stmt_build_delete(st, r, step, engine_start_size(e),
 			      step->user_column ? e->scope : NULL, bounds,
@@ -316,39 +327,10 @@ static int engine_windowed(const struct engine_walk *w)
 	return w->mode == STMT_WALK_BLOCKS || w->mode == STMT_WALK_USERS;
 }
 
-/*
- * The table's heap blocks now, where the block walk ends (its last window
- * has no end, and also takes rows added since).  Reading the size takes
- * the table's lock, under the session's lock_timeout, as the step's
- * planning does.  Returns 0, or -1 with one line in err.
- */
-static int engine_table_blocks(struct engine *e, const struct rule *r,
-			       const char *table, long long *nblocks,
-			       char *err, size_t errlen)
+/* What a window's blocks are blocks of, for log lines. */
+static const char *engine_window_of(const struct engine_walk *w)
 {
-	char quoted[IDENT_MAX];
-	const char *params[1];
-	PGresult *res;
-	char why[512];
-
-	if (ident_quote(table, quoted, sizeof(quoted)) != 0) {
-		snprintf(err, errlen, "rule '%s': invalid table name '%s'",
-			 r->name, table);
-		return -1;
-	}
-	params[0] = quoted;
-	res = db_query(e->conn,
-		       "SELECT pg_relation_size(to_regclass($1))"
-		       " / current_setting('block_size')::bigint", 1, params,
-		       why, sizeof(why));
-	if (!res) {
-		snprintf(err, errlen, "rule '%s': cannot read the size of "
-			 "'%s': %s", r->name, table, why);
-		return -1;
-	}
-	*nblocks = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	return w->mode == STMT_WALK_USERS ? "users blocks" : "blocks";
 }
 
 static void engine_walk_size(struct engine_walk *w);
@@ -396,11 +378,10 @@ static int engine_walk_users(struct engine *e, const struct rule *r,
 	    !e->user_id_column || !*e->users_table || !*e->user_id_column ||
 	    !engine_filter_fits(r, step))
 		return 0;
-	if (engine_table_info(e, r, e->users_table, &users, why,
-			      sizeof(why)) != 0 || users.many_tables ||
-	    engine_table_blocks(e, r, e->users_table, &w->nblocks, why,
-				sizeof(why)) != 0)
+	if (engine_table_info(e, r, e->users_table, 1, &users, why,
+			      sizeof(why)) != 0 || users.many_tables)
 		goto out;
+	w->nblocks = users.nblocks;
 	w->mode = STMT_WALK_USERS;
 	w->users.table = e->users_table;
 	w->users.id_column = e->user_id_column;
@@ -439,9 +420,13 @@ static int engine_walk_init(struct engine *e, const struct rule *r,
 			    struct engine_walk *w, char *err, size_t errlen)
 {
 	struct engine_table tab;
+	int blocks_ok = !(e->scope && step->user_column) &&
+			e->batch_size <= 0 &&
+			PQserverVersion(e->conn) >= ENGINE_BLOCKS_MIN_SERVER;
 
 	memset(w, 0, sizeof(*w));
-	if (engine_table_info(e, r, step->table, &tab, err, errlen) != 0)
+	if (engine_table_info(e, r, step->table, blocks_ok, &tab, err,
+			      errlen) != 0)
 		return -1;
 	w->many_tables = tab.many_tables;
 	/* Each table has its own cost per row: sizing starts over. */
@@ -453,11 +438,11 @@ static int engine_walk_init(struct engine *e, const struct rule *r,
 		 * index; walking the whole key in windows would only read more.
 		 */
 		w->mode = STMT_WALK_KEY;
-	} else if (tab.many_tables || e->batch_size > 0 ||
-		   PQserverVersion(e->conn) < ENGINE_BLOCKS_MIN_SERVER) {
+	} else if (!blocks_ok || tab.many_tables) {
 		/*
 		 * A fixed batch_size promises batches of exactly that many
-		 * rows, which only a capped walk keeps.
+		 * rows, which only a capped walk keeps; a ctid names no row of
+		 * a partitioned table; TID range scans need PostgreSQL 14.
 		 */
 		w->mode = STMT_WALK_KEY;
 		w->factor = ENGINE_WINDOW_START_FACTOR;
@@ -468,9 +453,7 @@ static int engine_walk_init(struct engine *e, const struct rule *r,
 		w->mode = STMT_WALK_FREE;
 	} else {
 		w->mode = STMT_WALK_BLOCKS;
-		if (engine_table_blocks(e, r, step->table, &w->nblocks, err,
-					errlen) != 0)
-			return -1;
+		w->nblocks = tab.nblocks;
 		window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
 				  tab.rows_per_block, e->batch_target_ms);
 		w->new_window = 1;
@@ -771,10 +754,10 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state, why,
 			    sizeof(why));
 	if (!pg && plain && engine_plain_blocked(e, state)) {
-		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: blocks from %s: "
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s from %s: "
 			"another session holds a row (%s); the window goes in "
-			"SKIP LOCKED batches", r->name, step->table, w->from,
-			why);
+			"SKIP LOCKED batches", r->name, step->table,
+			engine_window_of(w), w->from, why);
 		ret = ENGINE_REDO;
 		goto out;
 	}
@@ -785,10 +768,10 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 	}
 	if (plain && strtoll(PQgetvalue(pg, 0, 0), NULL, 10) > w->limit) {
 		w->overflow = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: blocks from %s: "
+		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s from %s: "
 			"%lld rows, more than the batch size %lld; the window "
-			"goes in capped batches", r->name, step->table, w->from,
-			w->overflow, w->limit);
+			"goes in capped batches", r->name, step->table,
+			engine_window_of(w), w->from, w->overflow, w->limit);
 		ret = ENGINE_REDO;
 		goto out;
 	}
@@ -1119,13 +1102,12 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 static void engine_batch_where(const struct engine_walk *w, char *buf,
 			       size_t size)
 {
-	const char *of = w->mode == STMT_WALK_USERS ? "users " : "";
-
 	if (engine_windowed(w) && w->to[0])
-		snprintf(buf, size, "%sblocks %lld-%lld", of, w->block,
-			 w->block + w->blocks - 1);
+		snprintf(buf, size, "%s %lld-%lld", engine_window_of(w),
+			 w->block, w->block + w->blocks - 1);
 	else if (engine_windowed(w))
-		snprintf(buf, size, "%sblocks %lld-end", of, w->block);
+		snprintf(buf, size, "%s %lld-end", engine_window_of(w),
+			 w->block);
 	else if (w->mode == STMT_WALK_FREE)
 		snprintf(buf, size, "found by index");
 	else

@@ -105,6 +105,18 @@ static int stmt_names_for(struct stmt_names *n, const struct step *step,
 				errlen);
 }
 
+/* " AND a.ctid >= $n::tid AND a.ctid < $m::tid" for the bounds that are set. */
+static void stmt_add_ctids(struct strbuf *sql, struct stmt *st,
+			   const char *alias, const struct stmt_bounds *bounds)
+{
+	if (bounds->after)
+		strbuf_addf(sql, " AND %s.ctid >= $%d::tid", alias,
+			    stmt_add_param(st, bounds->after));
+	if (bounds->upto)
+		strbuf_addf(sql, " AND %s.ctid < $%d::tid", alias,
+			    stmt_add_param(st, bounds->upto));
+}
+
 /*
  * " AND t.user = ANY(ARRAY(SELECT u.id FROM users AS u WHERE u.ctid >= $a
  * AND u.ctid < $b AND (filter)))": the rows of the users that the rule's
@@ -121,12 +133,7 @@ static void stmt_add_users(struct strbuf *sql, struct stmt *st,
 	strbuf_addf(sql, " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM %s AS %s"
 		    " WHERE true", SWEEPER_TARGET_ALIAS, n->user, u,
 		    n->user_id, n->users, u);
-	if (bounds->after)
-		strbuf_addf(sql, " AND %s.ctid >= $%d::tid", u,
-			    stmt_add_param(st, bounds->after));
-	if (bounds->upto)
-		strbuf_addf(sql, " AND %s.ctid < $%d::tid", u,
-			    stmt_add_param(st, bounds->upto));
+	stmt_add_ctids(sql, st, u, bounds);
 	strbuf_addf(sql, " AND (%s)))", bounds->users->filter);
 }
 
@@ -139,7 +146,6 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 			    const struct stmt_bounds *bounds)
 {
 	const char *key = n->key;
-
 	const char *t = SWEEPER_TARGET_ALIAS;
 
 	if (!bounds)
@@ -149,12 +155,7 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 		return;
 	}
 	if (bounds->walk == STMT_WALK_BLOCKS) {
-		if (bounds->after)
-			strbuf_addf(sql, " AND %s.ctid >= $%d::tid", t,
-				    stmt_add_param(st, bounds->after));
-		if (bounds->upto)
-			strbuf_addf(sql, " AND %s.ctid < $%d::tid", t,
-				    stmt_add_param(st, bounds->upto));
+		stmt_add_ctids(sql, st, t, bounds);
 		return;
 	}
 	if (bounds->walk == STMT_WALK_FREE)
