@@ -1267,6 +1267,8 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 	if (ret != 0)
 		return ret;
 	ret = -1;
+	why[0] = '\0';
+	memset(&w, 0, sizeof(w));
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *step = &r->steps[i];
 		struct stmt_bounds bounds = { NULL, NULL, STMT_WALK_KEY, NULL };
@@ -1280,25 +1282,25 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 			if (stmt_build(&st, r, step, STMT_WINDOW, w.window, NULL,
 				       &bounds, w.many_tables, why,
 				       sizeof(why)) != 0)
-				goto fail;
+				goto out;
 			res = db_query(e->conn, st.sql, st.nparams, st.params,
 				       why, sizeof(why));
 			stmt_free(&st);
 			if (!res)
-				goto fail;
+				goto out;
 			if (PQntuples(res) == 1)
 				engine_take(&w.upto, res, 0);
 			PQclear(res);
 		}
 		if (engine_walk_stmt(e, r, step, &w, engine_windowed(&w), &st,
 				     why, sizeof(why)) != 0)
-			goto fail;
+			goto out;
 		strbuf_release(&sql);
 		strbuf_addf(&sql, "EXPLAIN %s", st.sql);
 		res = db_query_state(e->conn, strbuf_str(&sql), st.nparams,
 				     st.params, state, why, sizeof(why));
 		if (!res)
-			goto fail;
+			goto out;
 		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,
 			i + 1, step->label, step->table, st.sql);
 		for (j = 0; j < st.nparams; j++)
@@ -1315,12 +1317,12 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 	}
 	fflush(out);
 	ret = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "rule '%s': step on '%s' does not plan: %s",
-		 r->name, r->steps[i].table, why);
-	engine_walk_free(&w);
 out:
+	/* A statement of the walk failed (the walk's own errors are in err). */
+	if (ret != 0 && why[0])
+		snprintf(err, errlen, "rule '%s': step on '%s' does not plan: "
+			 "%s", r->name, r->steps[i].table, why);
+	engine_walk_free(&w);
 	stmt_free(&st);
 	strbuf_release(&sql);
 	return ret;
