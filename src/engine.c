@@ -14,13 +14,17 @@
  * batch and the wait for lagging standbys before one from throttle.h, and
  * max_rows and max_throttle also stop a run between batches.
  *
- * A step walks its table in one of three ways (engine_walk_init()):
+ * A step walks its table in one of four ways (engine_walk_init()):
  *
  *   - by heap blocks, for a plain table whose predicate no index serves:
  *     each window of blocks is deleted by one plain DELETE, reading it as
  *     a single DELETE would, and in capped SKIP LOCKED batches only when
  *     that DELETE would wait for a row another session holds or delete
  *     more than the batch size (window_sizer.h sizes the windows);
+ *   - by users, for a step with a user column of a rule with a user
+ *     filter, when an index finds a user's rows: windows of the users
+ *     table's blocks, deleted as a block walk's are, each bounded to the
+ *     rows of the users the filter keeps there;
  *   - freely, when the planner reaches the predicate's rows through an
  *     index: capped batches with no bounds, until one comes up short;
  *   - by key, for partitioned and inherited tables (a ctid names no row
@@ -135,6 +139,7 @@ static int engine_table_info(struct engine *e, const struct rule *r,
 	char quoted[IDENT_MAX];
 	const char *params[1];
 	PGresult *res;
+	char sql[320];
 	char why[512];
 
 	memset(tab, 0, sizeof(*tab));
@@ -144,18 +149,14 @@ static int engine_table_info(struct engine *e, const struct rule *r,
 		return -1;
 	}
 	params[0] = quoted;
-	res = db_query(e->conn, sized ?
-		       "SELECT c.relkind = 'p' OR c.relhassubclass,"
-		       " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
-		       " THEN c.reltuples / c.relpages ELSE 0 END,"
-		       " pg_relation_size(c.oid)"
-		       " / current_setting('block_size')::bigint"
-		       " FROM pg_class c WHERE c.oid = to_regclass($1)" :
-		       "SELECT c.relkind = 'p' OR c.relhassubclass,"
-		       " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
-		       " THEN c.reltuples / c.relpages ELSE 0 END, 0"
-		       " FROM pg_class c WHERE c.oid = to_regclass($1)", 1,
-		       params, why, sizeof(why));
+	snprintf(sql, sizeof(sql),
+		 "SELECT c.relkind = 'p' OR c.relhassubclass,"
+		 " CASE WHEN c.relpages > 0 AND c.reltuples > 0"
+		 " THEN c.reltuples / c.relpages ELSE 0 END, %s"
+		 " FROM pg_class c WHERE c.oid = to_regclass($1)", sized ?
+		 "pg_relation_size(c.oid) / current_setting('block_size')::bigint" :
+		 "0");
+	res = db_query(e->conn, sql, 1, params, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "rule '%s': cannot check table '%s': %s",
 			 r->name, table, why);
@@ -339,6 +340,21 @@ static int engine_walk_stmt(const struct engine *e, const struct rule *r,
 			    const struct engine_walk *w, int plain,
 			    struct stmt *st, char *err, size_t errlen);
 
+/*
+ * Set *w up to walk by windows of the blocks of `tab` (the step's table,
+ * or the users table), from its first block.
+ */
+static void engine_walk_windows(const struct engine *e, struct engine_walk *w,
+				enum stmt_walk mode,
+				const struct engine_table *tab)
+{
+	w->mode = mode;
+	w->nblocks = tab->nblocks;
+	window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
+			  tab->rows_per_block, e->batch_target_ms);
+	w->new_window = 1;
+}
+
 /* Whether the rule's user filter is written with the step's first $n. */
 static int engine_filter_fits(const struct rule *r, const struct step *step)
 {
@@ -379,16 +395,16 @@ static int engine_walk_users(struct engine *e, const struct rule *r,
 	    !engine_filter_fits(r, step))
 		return 0;
 	if (engine_table_info(e, r, e->users_table, 1, &users, why,
-			      sizeof(why)) != 0 || users.many_tables)
+			      sizeof(why)) != 0)
 		goto out;
-	w->nblocks = users.nblocks;
-	w->mode = STMT_WALK_USERS;
+	if (users.many_tables) {
+		snprintf(why, sizeof(why), "the users table is partitioned");
+		goto out;
+	}
+	engine_walk_windows(e, w, STMT_WALK_USERS, &users);
 	w->users.table = e->users_table;
 	w->users.id_column = e->user_id_column;
 	w->users.filter = r->user_filter;
-	window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
-			  users.rows_per_block, e->batch_target_ms);
-	w->new_window = 1;
 	engine_walk_size(w);
 	if (engine_walk_stmt(e, r, step, w, 1, &st, why, sizeof(why)) != 0)
 		goto out;
@@ -452,11 +468,7 @@ static int engine_walk_init(struct engine *e, const struct rule *r,
 	} else if (indexed) {
 		w->mode = STMT_WALK_FREE;
 	} else {
-		w->mode = STMT_WALK_BLOCKS;
-		w->nblocks = tab.nblocks;
-		window_sizer_init(&w->ws, e->batch_max, engine_start_size(e),
-				  tab.rows_per_block, e->batch_target_ms);
-		w->new_window = 1;
+		engine_walk_windows(e, w, STMT_WALK_BLOCKS, &tab);
 	}
 	return 0;
 }
@@ -657,6 +669,37 @@ static void engine_batch_rollback(struct engine *e)
 }
 
 /*
+ * Find the end of a key walk's next window, `w->window` keys after its
+ * cursor, into w->upto (NULL when fewer keys are left: the last window is
+ * unbounded).  Returns 0; -1 when the statement cannot be built, -2 when
+ * it failed, with one line in why and its SQLSTATE in `state`.
+ */
+static int engine_key_window(struct engine *e, const struct rule *r,
+			     const struct step *step, struct engine_walk *w,
+			     char state[DB_SQLSTATE_LEN], char *why,
+			     size_t whylen)
+{
+	struct stmt_bounds bounds = { w->cursor, NULL, STMT_WALK_KEY, NULL };
+	struct stmt st;
+	PGresult *pg;
+
+	free(w->upto);
+	w->upto = NULL;
+	if (stmt_build(&st, r, step, STMT_WINDOW, w->window, NULL, &bounds,
+		       w->many_tables, why, whylen) != 0)
+		return -1;
+	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state,
+			    why, whylen);
+	stmt_free(&st);
+	if (!pg)
+		return -2;
+	if (PQntuples(pg) == 1)
+		engine_take(&w->upto, pg, 0);
+	PQclear(pg);
+	return 0;
+}
+
+/*
  * Whether a failed plain DELETE of a block window failed on another
  * session's row lock (lock_not_available, deadlock_detected), which the
  * capped SKIP LOCKED batches of the same window pass over.
@@ -682,14 +725,13 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 			     int plain, struct rule_result *res,
 			     char state[DB_SQLSTATE_LEN])
 {
-	struct stmt_bounds bounds = { w->cursor, NULL, STMT_WALK_KEY, NULL };
 	long long lock_ms = e->lock_timeout_ms;
 	char begin[160];
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
 	PGresult *pg = NULL, *xpg;
 	char xid[32];
-	int ret = ENGINE_DONE;
+	int rc, ret = ENGINE_DONE;
 
 	w->deleted = 0;
 	w->selected = 0;
@@ -715,32 +757,22 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 		goto out;
 	}
 	if (w->mode == STMT_WALK_KEY && w->window > 0) {
-		free(w->upto);
-		w->upto = NULL;
-		if (stmt_build(&st, r, step, STMT_WINDOW, w->window, NULL,
-			       &bounds, w->many_tables, why,
-			       sizeof(why)) != 0) {
-			ret = engine_failure(e, "cannot build the batch", why,
-					     res);
-			goto out;
-		}
 		/* A cancel that came between two statements is not lost. */
 		if (engine_cancelled(e)) {
 			ret = ENGINE_STOPPED;
 			goto out;
 		}
-		pg = db_query_state(e->conn, st.sql, st.nparams, st.params,
-				    state, why, sizeof(why));
-		stmt_free(&st);
-		if (!pg) {
+		rc = engine_key_window(e, r, step, w, state, why, sizeof(why));
+		if (rc == -1) {
+			ret = engine_failure(e, "cannot build the batch", why,
+					     res);
+			goto out;
+		}
+		if (rc == -2) {
 			ret = engine_batch_failure(e, "cannot find the batch's "
 						   "key window", why, res);
 			goto out;
 		}
-		if (PQntuples(pg) == 1)
-			engine_take(&w->upto, pg, 0);
-		PQclear(pg);
-		pg = NULL;
 	}
 	if (engine_walk_stmt(e, r, step, w, plain, &st, why,
 			     sizeof(why)) != 0) {
@@ -1271,27 +1303,16 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 	memset(&w, 0, sizeof(w));
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *step = &r->steps[i];
-		struct stmt_bounds bounds = { NULL, NULL, STMT_WALK_KEY, NULL };
 
 		/* Show the first batch as a run would build it. */
 		engine_estimate(e, r, step, &indexed);
 		if (engine_walk_init(e, r, step, indexed, &w, err, errlen) != 0)
 			goto out;
 		engine_walk_size(&w);
-		if (w.mode == STMT_WALK_KEY && w.window > 0) {
-			if (stmt_build(&st, r, step, STMT_WINDOW, w.window, NULL,
-				       &bounds, w.many_tables, why,
-				       sizeof(why)) != 0)
-				goto out;
-			res = db_query(e->conn, st.sql, st.nparams, st.params,
-				       why, sizeof(why));
-			stmt_free(&st);
-			if (!res)
-				goto out;
-			if (PQntuples(res) == 1)
-				engine_take(&w.upto, res, 0);
-			PQclear(res);
-		}
+		if (w.mode == STMT_WALK_KEY && w.window > 0 &&
+		    engine_key_window(e, r, step, &w, state, why,
+				      sizeof(why)) != 0)
+			goto out;
 		if (engine_walk_stmt(e, r, step, &w, engine_windowed(&w), &st,
 				     why, sizeof(why)) != 0)
 			goto out;

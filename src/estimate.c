@@ -177,17 +177,8 @@ int estimate_count_plan(PGconn *conn, const struct stmt *st,
 	if (estimate_explain(conn, st, &plan, err, errlen) != 0)
 		return -1;
 	ret = estimate_from_plan(plan, rows, err, errlen);
-	if (ret == 0 && alias)
+	if (ret == 0)
 		*indexed = estimate_plan_indexed(plan, alias) == 1;
 	free(plan);
 	return ret;
-}
-
-int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
-			char *err, size_t errlen)
-{
-	int indexed;
-
-	return estimate_count_plan(conn, st, NULL, rows, &indexed, err,
-				   errlen);
 }

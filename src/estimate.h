@@ -16,18 +16,12 @@
  * count(*) FROM ... WHERE ...") and set *rows to the planner's estimate of
  * the rows the aggregate counts: "Plan Rows" of the node under the
  * aggregates and gathers, scaled up by the workers of a parallel plan.
- * Returns 0, or -1 with one line in err (*rows is then -1).
- */
-int estimate_count_rows(PGconn *conn, const struct stmt *st, long long *rows,
-			char *err, size_t errlen);
-
-/*
- * The same, and also set *indexed to 1 when the plan reaches the rows of
- * the table aliased `alias` through an index of its own (an Index Scan,
+ * Also set *indexed to 1 when the plan reaches the rows of the table
+ * aliased `alias` through an index of its own (an Index Scan,
  * Index Only Scan or Bitmap Heap Scan on it that is not the inner side of
  * a join), 0 otherwise: the planner then expects the predicate to match
- * few rows it can find without reading the table.  *indexed is 0 whenever
- * -1 is returned.
+ * few rows it can find without reading the table.  Returns 0, or -1 with
+ * one line in err (*rows is then -1 and *indexed 0).
  */
 int estimate_count_plan(PGconn *conn, const struct stmt *st,
 			const char *alias, long long *rows, int *indexed,
