@@ -231,14 +231,14 @@ static int check_pg_timeout(const struct sweeper_key *decl,
 {
 	char shown[VALUE_QUOTE_MAX];
 	long long ms;
+	int rc = duration_parse(value, &ms);
 
-	if (value_check(decl, value, why, whylen) != 0)
-		return -1;
-	if (duration_parse(value, &ms) != 0 || ms <= PG_TIMEOUT_MAX_MS)
-		return 0;
+	/* PostgreSQL's limit is the one to name, even past the general one. */
+	if (rc != DURATION_TOO_LARGE && (rc != 0 || ms <= PG_TIMEOUT_MAX_MS))
+		return value_check(decl, value, why, whylen);
 	value_quote(value, shown, sizeof(shown));
 	snprintf(why, whylen,
-		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
+		 "%s is too large: longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
 		 shown);
 	return -1;
 }
