@@ -60,6 +60,13 @@ t_stray_argument() {
 	check_nothing_deleted
 }
 
+# The usage-error tests need rows that would go, not all three fixtures.
+cli_small_db() {
+	fresh_db
+	fx_used_codes
+	cfg_std used_backup_codes
+}
+
 # usage_error NEEDLE...: the last run exited 64 with one line on stderr
 # holding every NEEDLE and never the binary's path.  (Each test checks
 # once at its end that nothing was deleted.)
@@ -76,7 +83,7 @@ usage_error() {
 # A bad short option is named, wherever it sits in a bundle ("-Zn" once
 # named the binary instead).
 t_bad_short_option_named() {
-	cli_db
+	cli_small_db
 	snap
 	sweep -c "$CFG" -Zn
 	usage_error "unknown option '-Z'; see mfa-sweeper --help"
@@ -90,7 +97,7 @@ t_bad_short_option_named() {
 }
 
 t_bad_long_option_named() {
-	cli_db
+	cli_small_db
 	snap
 	sweep -c "$CFG" --bogus=3
 	usage_error "unknown option '--bogus'"
@@ -108,7 +115,7 @@ t_bad_long_option_named() {
 
 # The option missing its value is named as typed, at the end of the line.
 t_option_missing_value_named() {
-	cli_db
+	cli_small_db
 	snap
 	sweep -c "$CFG" -n -r
 	usage_error "option '-r' needs a value"
@@ -127,7 +134,7 @@ t_option_missing_value_named() {
 # before it changes what the run does: "-c -n" once read a config named
 # "-n" and would have run without --dry-run.
 t_option_value_empty_or_an_option() {
-	cli_db
+	cli_small_db
 	snap
 	sweep -c "$CFG" --rule=
 	usage_error "-r/--rule needs a rule name" "the value given is empty"
@@ -156,7 +163,7 @@ t_option_value_empty_or_an_option() {
 # "-quiet" is not --quiet but -q -u iet: a run scoped to a user "iet".
 # A long option with one dash is refused, naming the two-dash form.
 t_long_option_with_one_dash() {
-	cli_db
+	cli_small_db
 	snap
 	sweep -c "$CFG" -quiet
 	usage_error "unknown option '-quiet'; long options take two dashes: write --quiet"
