@@ -1,7 +1,16 @@
 /*
  * cli.c: command-line parsing with getopt_long.
+ *
+ * getopt_long's own errors name the wrong thing (for "-Zn" it reported
+ * argv[0]) and it takes "-quiet" for -q -u iet, which scopes the run to a
+ * user "iet".  So the errors are made here, from what getopt saw, and the
+ * mistakes a tired operator makes at 02:30 are caught before they change
+ * what a run does: a long option with one dash, an option whose value is
+ * missing, empty or is the next option, a long option without its dashes.
+ * Every argument shown in a message is escaped (value_quote()).
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +32,8 @@ enum {
 	OPT_PRINT_LEDGER_SQL,
 	OPT_HISTORY
 };
+
+#define CLI_SHORTOPTS ":c:r:nu:e:vqVh"
 
 static const struct option cli_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -113,6 +124,175 @@ static int cli_history(struct cli_options *o, int argc, char **argv,
 	return -1;
 }
 
+/* The long option whose val is `val`, or NULL. */
+static const struct option *cli_long_by_val(int val)
+{
+	const struct option *lo;
+
+	for (lo = cli_longopts; lo->name; lo++) {
+		if (lo->val == val)
+			return lo;
+	}
+	return NULL;
+}
+
+/*
+ * The long option spelled `arg` ("name" or "name=value", without dashes)
+ * exactly, or NULL.
+ */
+static const struct option *cli_long_exact(const char *arg)
+{
+	const struct option *lo;
+	size_t len = strcspn(arg, "=");
+
+	for (lo = cli_longopts; lo->name; lo++) {
+		if (strlen(lo->name) == len && strncmp(lo->name, arg, len) == 0)
+			return lo;
+	}
+	return NULL;
+}
+
+/*
+ * "-json", "-quiet", "-rule=x": a long option written with one dash, which
+ * getopt would read as a bundle of short options ("-quiet" is -q -u iet).
+ * Checked before getopt runs, up to "--".
+ */
+static int cli_one_dash(int argc, char **argv, char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const struct option *lo;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][0] != '-' || argv[i][1] == '-' ||
+		    strcspn(argv[i] + 1, "=") < 2)
+			continue;
+		lo = cli_long_exact(argv[i] + 1);
+		if (!lo)
+			continue;
+		value_quote(argv[i], shown, sizeof(shown));
+		snprintf(err, errlen, "unknown option %s; long options take two "
+			 "dashes: write --%s", shown, lo->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The name of option `c` as typed: "-c" or "--config". */
+static void cli_option_name(int c, const char *arg, char *buf, size_t size)
+{
+	const struct option *lo = cli_long_by_val(c);
+
+	if (strncmp(arg, "--", 2) == 0 && lo)
+		snprintf(buf, size, "--%s", lo->name);
+	else if (c > 0 && c < 256)
+		snprintf(buf, size, "-%c", c);
+	else
+		snprintf(buf, size, "--%s", lo ? lo->name : "?");
+}
+
+/*
+ * The message for getopt's '?': an unknown short option (optopt is its
+ * character), a value given to a long option that takes none (optopt is
+ * that option's val), or an unknown or ambiguous long option (optopt 0).
+ * `arg` is the argument getopt stopped at.
+ */
+static void cli_unknown(const char *arg, char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	char name[64];
+	char list[256];
+	const struct option *lo;
+	size_t len, n = 0, listlen = 0;
+
+	list[0] = '\0';
+	if (optopt > 0 && optopt < 256 &&
+	    (optopt == ':' || !strchr(CLI_SHORTOPTS, optopt))) {
+		snprintf(name, sizeof(name), "-%c", optopt);
+		value_quote(name, shown, sizeof(shown));
+		snprintf(err, errlen, "unknown option %s; see mfa-sweeper --help",
+			 shown);
+		return;
+	}
+	if (optopt != 0) {
+		lo = cli_long_by_val(optopt);
+		snprintf(err, errlen, "option '--%s' takes no value; write just "
+			 "--%s", lo ? lo->name : "?", lo ? lo->name : "?");
+		return;
+	}
+	/* getopt reports a long option with its argument, "--x=1" whole. */
+	if (strncmp(arg, "--", 2) == 0)
+		arg += 2;
+	len = strcspn(arg, "=");
+	for (lo = cli_longopts; lo->name; lo++) {
+		if (strncmp(lo->name, arg, len) != 0)
+			continue;
+		n++;
+		if (listlen < sizeof(list))
+			listlen += (size_t)snprintf(list + listlen,
+						    sizeof(list) - listlen,
+						    "%s--%s", n > 1 ? ", " : "",
+						    lo->name);
+	}
+	snprintf(name, sizeof(name), "--%.*s", (int)(len < 40 ? len : 40), arg);
+	value_quote(name, shown, sizeof(shown));
+	if (len > 0 && n > 1)
+		snprintf(err, errlen, "option %s is ambiguous; write one of %s",
+			 shown, list);
+	else
+		snprintf(err, errlen, "unknown option %s; see mfa-sweeper --help",
+			 shown);
+}
+
+/* Which values starting with '-' an option takes. */
+enum cli_dash {
+	CLI_DASH_NONE,      /* none: "-c -n" is a forgotten value */
+	CLI_DASH_STDIN,     /* "-" alone, for stdin */
+	CLI_DASH_NUMBER     /* "-5", an id; never "--now" */
+};
+
+/*
+ * The value of an option that takes a name, an id or a path: refused when
+ * empty, when it is the next option ("-c -n" would read a config named
+ * "-n" and run without -n) beyond what `dash` allows, and when it starts
+ * with '=' ("-c=FILE" gives "=FILE").  `what` says what to write.
+ */
+static int cli_value_check(int c, const char *value, const char *what,
+			   enum cli_dash dash, char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const struct option *lo = cli_long_by_val(c);
+	char name[64];
+
+	if (c > 0 && c < 256)
+		snprintf(name, sizeof(name), "-%c/--%s", c, lo ? lo->name : "?");
+	else
+		snprintf(name, sizeof(name), "--%s", lo ? lo->name : "?");
+	value_quote(value, shown, sizeof(shown));
+	if (value[0] == '\0') {
+		snprintf(err, errlen, "%s needs %s; the value given is empty",
+			 name, what);
+		return -1;
+	}
+	if (value[0] == '-' &&
+	    !(dash == CLI_DASH_STDIN && value[1] == '\0') &&
+	    !(dash == CLI_DASH_NUMBER && value[1] != '-')) {
+		snprintf(err, errlen, "%s needs %s, but the next argument is the "
+			 "option %s; write the value right after %s", name,
+			 what, shown, name);
+		return -1;
+	}
+	if (value[0] == '=') {
+		snprintf(err, errlen, "%s needs %s, not %s; write %.*s VALUE or "
+			 "--%s=VALUE", name, what, shown,
+			 (int)strcspn(name, "/"), name, lo ? lo->name : "?");
+		return -1;
+	}
+	return 0;
+}
+
 static void cli_push(char ***items, size_t *n, char *value)
 {
 	*items = xrealloc(*items, (*n + 1) * sizeof(**items));
@@ -133,15 +313,24 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 	/* Errors are reported by us, in one line with the fix. */
 	opterr = 0;
 	optind = 1;
+	if (cli_one_dash(argc, argv, err, errlen) != 0)
+		return -1;
 	for (;;) {
-		c = getopt_long(argc, argv, ":c:r:nu:e:vqVh", cli_longopts, NULL);
+		c = getopt_long(argc, argv, CLI_SHORTOPTS, cli_longopts, NULL);
 		if (c == -1)
 			break;
 		switch (c) {
 		case 'c':
+			if (cli_value_check(c, optarg, "the configuration file",
+					    CLI_DASH_NONE, err, errlen) != 0)
+				return -1;
 			o->config_path = optarg;
 			break;
 		case 'r':
+			if (cli_value_check(c, optarg, "a rule name (see "
+					    "--list-rules)", CLI_DASH_NONE, err,
+					    errlen) != 0)
+				return -1;
 			cli_push(&o->rules, &o->nrules, optarg);
 			break;
 		case 'n':
@@ -152,9 +341,15 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 				snprintf(err, errlen, "--user-id needs a user id");
 				return -1;
 			}
+			if (cli_value_check(c, optarg, "a user id",
+					    CLI_DASH_NUMBER, err, errlen) != 0)
+				return -1;
 			cli_push(&o->user_ids, &o->nuser_ids, optarg);
 			break;
 		case 'e':
+			if (cli_value_check(c, optarg, "an email address",
+					    CLI_DASH_NONE, err, errlen) != 0)
+				return -1;
 			if (!strchr(optarg, '@')) {
 				char shown[VALUE_QUOTE_MAX];
 
@@ -167,6 +362,10 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 			cli_push(&o->user_emails, &o->nuser_emails, optarg);
 			break;
 		case OPT_USERS_FILE:
+			if (cli_value_check(c, optarg, "a file of users, or - "
+					    "for stdin", CLI_DASH_STDIN, err,
+					    errlen) != 0)
+				return -1;
 			o->users_file = optarg;
 			break;
 		case OPT_NOW:
@@ -218,19 +417,33 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		case 'h':
 			o->help = 1;
 			break;
-		case ':':
+		case ':': {
+			char name[64];
+
+			/* A missing value is always at the end of argv. */
+			cli_option_name(optopt, argv[argc - 1], name,
+					sizeof(name));
 			snprintf(err, errlen, "option '%s' needs a value; see "
-				 "mfa-sweeper --help", argv[optind - 1]);
+				 "mfa-sweeper --help", name);
 			return -1;
+		}
 		default:
-			snprintf(err, errlen, "unknown option '%s'; see "
-				 "mfa-sweeper --help", argv[optind - 1]);
+			cli_unknown(argv[optind - 1], err, errlen);
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'; see "
-			 "mfa-sweeper --help", argv[optind]);
+		char shown[VALUE_QUOTE_MAX];
+		const struct option *lo = cli_long_exact(argv[optind]);
+
+		value_quote(argv[optind], shown, sizeof(shown));
+		if (lo && !strchr(argv[optind], '='))
+			snprintf(err, errlen, "unexpected argument %s; options "
+				 "start with two dashes: write --%s", shown,
+				 lo->name);
+		else
+			snprintf(err, errlen, "unexpected argument %s; see "
+				 "mfa-sweeper --help", shown);
 		return -1;
 	}
 	if (o->verbose && o->quiet) {

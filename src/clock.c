@@ -1,7 +1,10 @@
 /*
  * clock.c: the monotonic clock (see clock.h).
  */
+#include <limits.h>
+
 #include "clock.h"
+#include "values.h"
 
 long long clock_now_ms(void)
 {
@@ -20,12 +23,22 @@ double clock_since_ms(const struct timespec *t0)
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+long long clock_add_ms(long long a, long long b)
+{
+	if (b > 0 && a > LLONG_MAX - b)
+		return LLONG_MAX;
+	return a + b;
+}
+
 void clock_deadline_in(struct timespec *deadline, long long ms)
 {
 	deadline->tv_sec = 0;
 	deadline->tv_nsec = 0;
 	if (ms <= 0)
 		return;
+	/* clock_left_ms() multiplies the seconds back into ms. */
+	if (ms > DURATION_MAX_MS)
+		ms = DURATION_MAX_MS;
 	clock_gettime(CLOCK_MONOTONIC, deadline);
 	deadline->tv_sec += (time_t)(ms / 1000);
 	deadline->tv_nsec += (long)(ms % 1000) * 1000000L;

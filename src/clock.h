@@ -16,8 +16,15 @@ long long clock_now_ms(void);
 double clock_since_ms(const struct timespec *t0);
 
 /*
+ * a + b for b >= 0, or LLONG_MAX where the sum would not fit: a deadline
+ * that far off is as good as none, and must never wrap into the past.
+ */
+long long clock_add_ms(long long a, long long b);
+
+/*
  * Set *deadline to `ms` milliseconds from now; with `ms` 0 or less, to
- * "none" (tv_sec 0).
+ * "none" (tv_sec 0).  `ms` above DURATION_MAX_MS (values.h), which config
+ * never holds, counts as DURATION_MAX_MS.
  */
 void clock_deadline_in(struct timespec *deadline, long long ms);
 

@@ -10,6 +10,15 @@
  * hands inih every line without its indentation: a continuation can never
  * happen, and an indented "key = value" is read as the key it looks like.
  *
+ * The file is read whole first, through safe_file.h, so that a FIFO, a
+ * device or a huge file given with -c is refused before a byte is parsed.
+ * Debian builds inih with a 200-byte line buffer, too short for a DSN
+ * with certificate paths or a webhook URL with its token.  A setting that
+ * does not fit reaches inih as its key with an empty stand-in value; the
+ * reader keeps the value, split off as inih would, and the handler takes
+ * it from there.  A header too long for inih reaches it as "[]": the
+ * handler reads the section the reader kept in any case.
+ *
  * Checks run in file order while inih reads, so the first error reported
  * is the first one in the file.  The core keys and the checks of their
  * values live in config_keys.c; this file finds the keys, rejects unknown
@@ -31,6 +40,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "safe_file.h"
 #include "values.h"
 
 #define RULE_PREFIX "rule."
@@ -48,9 +58,10 @@ struct section_mark {
 /* What config_load() carries through inih's callbacks. */
 struct load_state {
 	struct config *cfg;
-	FILE *fp;
-	char *line;              /* getline() buffer */
-	size_t linecap;
+	char *data;              /* the whole file, NUL-terminated */
+	size_t len;
+	size_t pos;              /* start of the next line in data */
+	char *long_value;        /* value of a line inih gets a stand-in for */
 	int lineno;
 	char *section;           /* current section; NULL before the first */
 	size_t entries_alloc;
@@ -452,42 +463,84 @@ static void setting_read(struct load_state *st, const char *line)
 }
 
 /*
- * The ini_reader: fgets() for inih, one line per call, with each line
- * checked and reduced to what inih should see.  Returning NULL ends the
- * parse, which is how an error found here stops it.
+ * Hand inih a setting or section header too long for its buffer of `num`
+ * bytes: the key with an empty value, whose real value the handler takes
+ * from st->long_value, or an empty header.  Returns `str`, or NULL after
+ * an error.
+ */
+static char *config_stand_in(struct load_state *st, const char *line,
+			     char *str, int num)
+{
+	const char *end;
+	const char *key_end;
+
+	if (*line == '[') {
+		snprintf(str, (size_t)num, "[]\n");
+		return str;
+	}
+	end = ini_find(line, "=:");
+	for (key_end = end; key_end > line &&
+	     isspace((unsigned char)key_end[-1]); key_end--)
+		;
+	/* "KEY=\n" and the NUL must fit. */
+	if (key_end - line + 3 > num) {
+		load_error(st, st->lineno, NULL, NULL,
+			   "the key is too long (over %d characters); keys are short names such as batch_size",
+			   num - 3);
+		return NULL;
+	}
+	/* The value as inih splits it: up to an inline "; comment", trimmed. */
+	st->long_value = dup_trimmed(end + 1,
+				     (size_t)(ini_find(end + 1, "") - end - 1));
+	if (!st->long_value) {
+		load_oom(st);
+		return NULL;
+	}
+	snprintf(str, (size_t)num, "%.*s=\n", (int)(key_end - line), line);
+	return str;
+}
+
+/*
+ * The ini_reader: fgets() for inih, one line of st->data per call, with
+ * each line checked and reduced to what inih should see.  Returning NULL
+ * ends the parse, which is how an error found here stops it.
  */
 static char *config_read_line(char *str, int num, void *stream)
 {
 	struct load_state *st = stream;
-	ssize_t n;
-	size_t len;
+	char *line;
+	char *nl;
 	char *p;
+	size_t len;
 
-	if (st->failed || num < 3)
+	free(st->long_value);
+	st->long_value = NULL;
+	/* inih's buffer always holds far more than "[]\n". */
+	if (st->failed || num < 8 || st->pos >= st->len)
 		return NULL;
-	errno = 0;
-	n = getline(&st->line, &st->linecap, st->fp);
-	if (n < 0) {
-		if (ferror(st->fp) && !st->failed) {
-			st->failed = 1;
-			snprintf(st->err, st->errlen,
-				 "cannot read '%s': %s; check the path given with -c/--config",
-				 st->cfg->path, strerror(errno ? errno : EIO));
-		}
-		return NULL;
-	}
+	line = st->data + st->pos;
+	nl = memchr(line, '\n', st->len - st->pos);
+	len = nl ? (size_t)(nl - line) : st->len - st->pos;
+	st->pos += len + (nl ? 1 : 0);
 	st->lineno++;
-	len = (size_t)n;
-	if (strlen(st->line) != len) {
+	if (memchr(line, '\0', len)) {
 		load_error(st, st->lineno, NULL, NULL,
 			   "line holds a NUL byte; the configuration must be a text file");
 		return NULL;
 	}
+	/* The '\n', or the NUL safe_file_read() put after the data. */
+	line[len] = '\0';
 
 	/* Windows editors end lines with "\r\n". */
-	while (len > 0 && (st->line[len - 1] == '\n' || st->line[len - 1] == '\r'))
-		st->line[--len] = '\0';
-	p = st->line;
+	while (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (len > CONFIG_LINE_MAX) {
+		load_error(st, st->lineno, NULL, NULL,
+			   "line too long (over %d bytes); shorten it",
+			   CONFIG_LINE_MAX);
+		return NULL;
+	}
+	p = line;
 	if (st->lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
 	while (isspace((unsigned char)*p))
@@ -496,23 +549,10 @@ static char *config_read_line(char *str, int num, void *stream)
 	while (len > 0 && isspace((unsigned char)p[len - 1]))
 		p[--len] = '\0';
 
-	/* Comments are not inih's business, however long they are. */
+	/* Comments are not inih's business. */
 	if (*p == '\0' || *p == ';' || *p == '#') {
 		strcpy(str, "\n");
 		return str;
-	}
-
-	/*
-	 * inih reads into a buffer of num bytes, and splits a longer line
-	 * into pieces it parses as lines of their own.  A line of num - 1
-	 * characters still fits whole, without its '\n', which inih does
-	 * not need.
-	 */
-	if (len > (size_t)num - 1) {
-		load_error(st, st->lineno, NULL, NULL,
-			   "line too long (over %d characters); shorten it, or put a comment on its own line",
-			   num - 1);
-		return NULL;
 	}
 	if (*p == '[')
 		section_read(st, p);
@@ -521,6 +561,14 @@ static char *config_read_line(char *str, int num, void *stream)
 	if (st->failed)
 		return NULL;
 
+	/*
+	 * inih reads into a buffer of num bytes, and would split a longer
+	 * line into pieces it parses as lines of their own.  A line of
+	 * num - 1 characters still fits whole, without its '\n', which inih
+	 * does not need.
+	 */
+	if (len > (size_t)num - 1)
+		return config_stand_in(st, p, str, num);
 	memcpy(str, p, len);
 	if (len + 1 < (size_t)num)
 		str[len++] = '\n';
@@ -596,6 +644,8 @@ static int config_handle_entry(void *user, const char *section,
 	(void)section;
 	if (st->failed)
 		return 0;
+	if (st->long_value)
+		value = st->long_value;
 	if (!st->section) {
 		const char *home = core_key_locate(key);
 
@@ -920,7 +970,7 @@ int config_load(struct config *cfg, const char *path, char *err,
 		size_t errlen)
 {
 	struct load_state st;
-	struct stat sb;
+	char why[512];
 	size_t i;
 	int rc;
 	int ret = -1;
@@ -938,17 +988,13 @@ int config_load(struct config *cfg, const char *path, char *err,
 		snprintf(err, errlen, "out of memory while reading '%s'", path);
 		goto out;
 	}
-	st.fp = fopen(path, "r");
-	if (!st.fp) {
-		snprintf(err, errlen,
-			 "cannot open '%s': %s; check the path given with -c/--config or MFA_SWEEPER_CONFIG",
-			 path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(st.fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen,
-			 "cannot read '%s': it is a directory; give the configuration file itself with -c/--config",
-			 path);
+	rc = safe_file_read(path, 0, CONFIG_FILE_MAX, &st.data, &st.len, NULL,
+			    why, sizeof(why));
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; %s", why,
+			 rc == SAFE_FILE_MISSING ?
+			 "check the path given with -c/--config or MFA_SWEEPER_CONFIG" :
+			 "give the configuration file itself with -c/--config or MFA_SWEEPER_CONFIG");
 		goto out;
 	}
 
@@ -966,11 +1012,19 @@ int config_load(struct config *cfg, const char *path, char *err,
 	}
 	if (config_resolve(&st) != 0 || config_check_whole(&st) != 0)
 		goto out;
+	/*
+	 * Every key has a default, so an empty file would run every rule
+	 * against whatever database libpq finds: that is never meant.
+	 */
+	if (cfg->nentries == 0) {
+		load_error(&st, 0, NULL, NULL,
+			   "the file holds no settings, and would run every rule on the defaults; write at least [database] dsn = ... and [sweeper] rules = ..., as in the example configuration mfa-sweeper.ini.example");
+		goto out;
+	}
 	ret = 0;
 out:
-	if (st.fp)
-		fclose(st.fp);
-	free(st.line);
+	free(st.data);
+	free(st.long_value);
 	free(st.section);
 	for (i = 0; i < st.nmarks; i++)
 		free(st.marks[i].name);

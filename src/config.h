@@ -89,15 +89,30 @@ extern const struct sweeper_key config_webhook_keys[];
 extern const struct sweeper_key config_ledger_keys[];
 
 /*
+ * Limits of the file: a configuration is a few KiB, so anything near these
+ * is the wrong file (a device, a log, a database dump), not a config.  A
+ * line may be long enough for a DSN with certificate paths or a webhook URL
+ * with its token, not counting its line break.
+ */
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_LINE_MAX 8192
+
+/*
  * Read and check the file at `path` into *cfg (which the caller provides;
  * its previous contents are ignored).  Returns 0 on success.  On failure
  * returns -1 with one line in `err` (at most `errlen` bytes) and leaves
  * *cfg safe to pass to config_free().
  *
- * Besides the per-key checks it rejects: a file that cannot be read, a
- * line inih cannot parse, a key outside any section, a [rule.NAME]
- * section whose NAME is not listed in `rules`, and a `rules` list that is
- * empty, has duplicates or has a name that is not [a-z0-9_]+.
+ * The file is read as safe_file.h reads (a symbolic link is followed, as
+ * configuration management links configs), so a FIFO, a device or a
+ * directory is refused at once, as is a file over CONFIG_FILE_MAX bytes.
+ * Besides the per-key checks it rejects: a file that cannot be read, one
+ * without a single setting (it would run every rule on the defaults), a
+ * line over CONFIG_LINE_MAX bytes or with a NUL byte, a line inih cannot
+ * parse, a key outside any section, a [rule.NAME] section whose NAME is
+ * not listed in `rules`, a `rules` list that is empty, has duplicates or
+ * has a name that is not [a-z0-9_]+, and a [schema] or [ledger] name
+ * PostgreSQL would cut short (over 63 bytes a part).
  */
 int config_load(struct config *cfg, const char *path, char *err,
 		size_t errlen);

@@ -231,11 +231,11 @@ static int check_pg_timeout(const struct sweeper_key *decl,
 {
 	char shown[VALUE_QUOTE_MAX];
 	long long ms;
+	int rc = duration_parse(value, &ms);
 
-	if (value_check(decl, value, why, whylen) != 0)
-		return -1;
-	if (duration_parse(value, &ms) != 0 || ms <= PG_TIMEOUT_MAX_MS)
-		return 0;
+	/* PostgreSQL's limit is the one to name, even past the general one. */
+	if (rc != DURATION_TOO_LARGE && (rc != 0 || ms <= PG_TIMEOUT_MAX_MS))
+		return value_check(decl, value, why, whylen);
 	value_quote(value, shown, sizeof(shown));
 	snprintf(why, whylen,
 		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
@@ -511,6 +511,22 @@ static int check_url(const struct sweeper_key *decl, const char *value,
 	return 0;
 }
 
+/*
+ * PostgreSQL would cut the name to 63 bytes and find another object, or
+ * none: both are worse than saying so here.
+ */
+static int name_too_long(const char *value, const char *what, char *why,
+			 size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s holds a %s name longer than %d bytes, which PostgreSQL would silently cut short into another name; shorten it to at most %d bytes (each part of schema.table counts alone)",
+		 shown, what, IDENT_NAME_MAX, IDENT_NAME_MAX);
+	return -1;
+}
+
 /* What a schema key names, for the checks and their messages. */
 enum schema_kind {
 	SCHEMA_TABLE,
@@ -559,6 +575,9 @@ static int check_schema(const struct sweeper_key *decl, const char *value,
 		rc = ident_quote_column(value, quoted, sizeof(quoted));
 	if (rc == 0)
 		return 0;
+	if (rc == IDENT_TOO_LONG)
+		return name_too_long(value, kind == SCHEMA_TABLE ?
+				     "table or schema" : "column", why, whylen);
 	if (kind == SCHEMA_TABLE)
 		snprintf(why, whylen,
 			 "%s is not a table name; write table or schema.table in printable UTF-8, with double quotes around a part that holds a dot, e.g. %s = %s",
@@ -595,6 +614,7 @@ static int check_ledger_schema(const struct sweeper_key *decl,
 {
 	char shown[VALUE_QUOTE_MAX];
 	char quoted[IDENT_MAX];
+	int rc;
 
 	if (value[0] == '\0') {
 		snprintf(why, whylen,
@@ -604,8 +624,11 @@ static int check_ledger_schema(const struct sweeper_key *decl,
 	}
 	if (value[0] == '\'' && value_is_quoted(value))
 		return quoted_fix(value, why, whylen);
-	if (ident_quote_column(value, quoted, sizeof(quoted)) == 0)
+	rc = ident_quote_column(value, quoted, sizeof(quoted));
+	if (rc == 0)
 		return 0;
+	if (rc == IDENT_TOO_LONG)
+		return name_too_long(value, "schema", why, whylen);
 	value_quote(value, shown, sizeof(shown));
 	snprintf(why, whylen,
 		 "%s is not a schema name; write one name in printable UTF-8, in double quotes if it holds a dot, e.g. %s = %s",

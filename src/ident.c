@@ -50,8 +50,9 @@ static int ident_text_check(const char *name)
  * identifier ("" inside stands for one double quote) and must be followed
  * by '.' or the end.  Any other part runs to the next '.', and a double
  * quote inside it is just a character: it is doubled like any other, so
- * `users"; DROP TABLE x; --` stays one identifier.  Returns 0, or -1 for an
- * empty part or an unterminated quote.
+ * `users"; DROP TABLE x; --` stays one identifier.  Returns 0,
+ * IDENT_INVALID for an empty part or an unterminated quote, or
+ * IDENT_TOO_LONG for a part PostgreSQL would cut short.
  */
 static int ident_part(const char **pp, struct ident_out *o)
 {
@@ -63,7 +64,7 @@ static int ident_part(const char **pp, struct ident_out *o)
 		p++;
 		for (;;) {
 			if (*p == '\0')
-				return -1;
+				return IDENT_INVALID;
 			if (*p == '"' && p[1] != '"')
 				break;
 			if (*p == '"') {
@@ -75,7 +76,7 @@ static int ident_part(const char **pp, struct ident_out *o)
 		}
 		p++;
 		if (*p != '\0' && *p != '.')
-			return -1;
+			return IDENT_INVALID;
 	} else {
 		for (; *p != '\0' && *p != '.'; p++, n++) {
 			if (*p == '"')
@@ -84,7 +85,9 @@ static int ident_part(const char **pp, struct ident_out *o)
 		}
 	}
 	if (n == 0)
-		return -1;
+		return IDENT_INVALID;
+	if (n > IDENT_NAME_MAX)
+		return IDENT_TOO_LONG;
 	out_char(o, '"');
 	*pp = p;
 	return 0;
@@ -96,10 +99,11 @@ static int ident_quote_parts(const char *name, int max_parts, char *buf,
 	struct ident_out o = { buf, size, 0, 0 };
 	const char *p = name;
 	int parts = 0;
-	int ret = -1;
+	int ret = IDENT_INVALID;
+	int rc;
 
 	if (!buf || size == 0)
-		return -1;
+		return IDENT_INVALID;
 	if (!name || !*name || ident_text_check(name) != 0)
 		goto out;
 
@@ -108,8 +112,11 @@ static int ident_quote_parts(const char *name, int max_parts, char *buf,
 			goto out;
 		if (parts > 0)
 			out_char(&o, '.');
-		if (ident_part(&p, &o) != 0)
+		rc = ident_part(&p, &o);
+		if (rc != 0) {
+			ret = rc;
 			goto out;
+		}
 		parts++;
 		if (*p == '\0')
 			break;

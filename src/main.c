@@ -708,10 +708,14 @@ out:
 	if (have_summary) {
 		if (!ran)
 			main_fail_summary(&s, err);
-		main_write_metrics(&o, &cfg, &s);
+		/*
+		 * The post first: whatever is wrong at the metrics path must
+		 * neither delay nor lose the summary an operator reads.
+		 */
 		if (wh.url)
 			ret = main_webhook(&wh, &s, ran ? conn : NULL, &ledger,
 					   ret);
+		main_write_metrics(&o, &cfg, &s);
 	}
 	/* The cancel object refers to the connection: gone before it. */
 	stop_uninstall();

@@ -4,6 +4,10 @@
  * The collector may read the file at any moment, so it is never written in
  * place: a complete temporary file is renamed over it.  Its name does not
  * end in .prom, so that the collector never reads a half-written one.
+ *
+ * The file there before is read back for the last success time, bounded
+ * and without following a link (safe_file.h): anything at the path that
+ * is not a regular file is reported and left alone, never replaced.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "safe_file.h"
 #include "xalloc.h"
 
 #define METRIC_LAST_RUN "mfa_sweeper_last_run_timestamp_seconds"
@@ -125,35 +130,51 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 
 /*
  * The value of the last success metric in the file at `path`, copied into
- * buf, or "" when there is no file or no such sample.
+ * buf, or "" when there is no file or no such sample.  Returns 0, or -1
+ * with one line in err when something is at `path` that is not a file
+ * this sweeper wrote: a FIFO there must not hang the run before the file
+ * is written, nor a link to /dev/zero keep it reading.
  */
-static void metrics_read_last_success(const char *path, char *buf,
-				      size_t size)
+static int metrics_read_last_success(const char *path, char *buf,
+				     size_t size, char *err, size_t errlen)
 {
 	const size_t namelen = strlen(METRIC_LAST_SUCCESS);
-	char line[512];
-	FILE *f;
+	char why[512];
+	char *data = NULL;
+	char *line, *next, *value, *end;
+	size_t len;
+	int rc;
 
 	buf[0] = '\0';
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *value, *end;
-
+	rc = safe_file_read(path, SAFE_FILE_NOFOLLOW, METRICS_READ_MAX, &data,
+			    &len, NULL, why, sizeof(why));
+	if (rc == SAFE_FILE_MISSING)
+		return 0;
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot write the metrics file '%s': %s; "
+			 "it is left as it is: remove it, or set metrics_file "
+			 "to a file of its own", path, why);
+		return -1;
+	}
+	for (line = data; line < data + len; line = next) {
+		end = memchr(line, '\n', (size_t)(data + len - line));
+		next = end ? end + 1 : data + len;
+		if (end)
+			*end = '\0';
 		if (strncmp(line, METRIC_LAST_SUCCESS, namelen) != 0 ||
 		    line[namelen] != ' ')
 			continue;
 		value = line + namelen + 1;
-		value[strcspn(value, " \t\r\n")] = '\0';
+		value[strcspn(value, " \t\r")] = '\0';
 		/* Only a number goes back into the file. */
 		errno = 0;
 		strtod(value, &end);
-		if (*value && !*end && errno == 0)
+		if (*value && !*end && errno == 0 && strlen(value) < size)
 			snprintf(buf, size, "%s", value);
 		break;
 	}
-	fclose(f);
+	free(data);
+	return 0;
 }
 
 /* The directory of `path`, owned by the caller. */
@@ -203,7 +224,9 @@ int metrics_write(const char *path, const struct run_summary *s, char *err,
 	char *tmp = NULL;
 	int fd = -1, ret = -1;
 
-	metrics_read_last_success(path, last_success, sizeof(last_success));
+	if (metrics_read_last_success(path, last_success, sizeof(last_success),
+				      err, errlen) != 0)
+		goto out;
 	metrics_render(&text, s, last_success);
 
 	tmp = xmalloc(strlen(path) + sizeof(".tmp.XXXXXX"));
@@ -256,7 +279,8 @@ int metrics_check(const char *path, char *err, size_t errlen)
 {
 	char *dir = metrics_dir(path);
 	struct stat st;
-	int ret = -1;
+	char why[512];
+	int fd, ret = -1;
 
 	if (stat(dir, &st) != 0) {
 		snprintf(err, errlen, "metrics_file '%s': cannot use the "
@@ -273,6 +297,15 @@ int metrics_check(const char *path, char *err, size_t errlen)
 			 "in '%s': %s", path, dir, strerror(errno));
 		goto out;
 	}
+	/* What metrics_write() would refuse to read back and replace. */
+	fd = safe_file_open(path, SAFE_FILE_NOFOLLOW, NULL, why, sizeof(why));
+	if (fd == SAFE_FILE_FAILED) {
+		snprintf(err, errlen, "metrics_file '%s': %s; remove it, or set "
+			 "metrics_file to a file of its own", path, why);
+		goto out;
+	}
+	if (fd >= 0)
+		close(fd);
 	ret = 0;
 out:
 	free(dir);

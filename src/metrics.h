@@ -26,21 +26,28 @@
 void metrics_render(struct strbuf *out, const struct run_summary *s,
 		    const char *last_success);
 
+/* The most read back from an earlier metrics file; it holds a few KiB. */
+#define METRICS_READ_MAX (1024 * 1024)
+
 /*
  * Write the metrics of `s` to `path` atomically: a temporary file in the
  * same directory, fsync, mode 0644, rename over `path`, fsync of the
  * directory.  When the run did not succeed, the last success time is
- * carried over from the file already at `path`, if any.  Returns 0, or -1
- * with one line in err naming the path and the reason; no temporary file
- * is left behind.
+ * carried over from the file already at `path`, if any; that file is read
+ * as safe_file.h reads, without following a symbolic link, so a FIFO, a
+ * device, a link or a file over METRICS_READ_MAX bytes there is an error,
+ * and is left as it is rather than replaced.  Returns 0, or -1 with one
+ * line in err naming the path and the reason; no temporary file is left
+ * behind.
  */
 int metrics_write(const char *path, const struct run_summary *s, char *err,
 		  size_t errlen);
 
 /*
- * Check that the directory of `path` exists and that this process may
- * create files in it (--check-config).  Returns 0, or -1 with one line in
- * err.
+ * Check that the directory of `path` exists, that this process may create
+ * files in it, and that whatever is at `path` is a regular file
+ * metrics_write() can read back and replace (--check-config).  Returns 0,
+ * or -1 with one line in err.
  */
 int metrics_check(const char *path, char *err, size_t errlen);
 

@@ -26,10 +26,18 @@ struct scope {
 /* Add one id or email given on the command line (copied). */
 void scope_add(struct scope *s, const char *value, int is_email);
 
+/* Limits of a users file, stdin included: bytes in all, and per line. */
+#define SCOPE_FILE_MAX (16 * 1024 * 1024)
+#define SCOPE_LINE_MAX 1024
+
 /*
  * Read a users file ("-" is stdin): one user per line, an email when it
  * holds '@', an id otherwise; blank lines and lines starting with '#' are
- * ignored.  Returns 0, or -1 with one line in err naming the file and line.
+ * ignored.  A file is read as safe_file.h reads (a regular file, a
+ * symbolic link followed); more than SCOPE_FILE_MAX bytes, a line over
+ * SCOPE_LINE_MAX bytes, a NUL byte, a control character or bytes that are
+ * not UTF-8 are refused.  Returns 0, or -1 with one line in err naming the
+ * file (or stdin) and line, the line shown escaped (a usage error).
  */
 int scope_read_file(struct scope *s, const char *path, char *err,
 		    size_t errlen);

@@ -43,24 +43,27 @@ static void span_trim(const char *text, const char **start, size_t *len)
 /*
  * Read the decimal digits at the start of s[0..len) into *out and their
  * count into *ndigits (0 when there are none).  Returns 0, or -1 when the
- * number does not fit a long long.
+ * number does not fit a long long; *ndigits still counts every digit then.
  */
 static int digits_parse(const char *s, size_t len, long long *out,
 			size_t *ndigits)
 {
 	long long n = 0;
 	size_t i;
+	int ret = 0;
 
 	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
 		int d = s[i] - '0';
 
-		if (n > (LLONG_MAX - d) / 10)
-			return -1;
+		if (ret != 0 || n > (LLONG_MAX - d) / 10) {
+			ret = -1;
+			continue;
+		}
 		n = n * 10 + d;
 	}
 	*out = n;
 	*ndigits = i;
-	return 0;
+	return ret;
 }
 
 int uint_parse(const char *text, long long *out)
@@ -131,12 +134,18 @@ int duration_parse(const char *text, long long *ms)
 	size_t i;
 	size_t ndigits;
 	long long n;
+	int overflow;
 
 	if (!text)
-		return -1;
+		return DURATION_INVALID;
 	span_trim(text, &s, &len);
-	if (digits_parse(s, len, &n, &ndigits) != 0 || ndigits == 0)
-		return -1;
+	/*
+	 * Digits that do not fit a long long still make a duration, only too
+	 * large a one: the unit after them decides which message is right.
+	 */
+	overflow = digits_parse(s, len, &n, &ndigits) != 0;
+	if (ndigits == 0)
+		return DURATION_INVALID;
 	unit = s + ndigits;
 	unitlen = len - ndigits;
 	while (unitlen > 0 && is_blank((unsigned char)*unit)) {
@@ -146,8 +155,8 @@ int duration_parse(const char *text, long long *ms)
 
 	/* Zero needs no unit: "max_runtime = 0" reads naturally as "none". */
 	if (unitlen == 0) {
-		if (n != 0)
-			return -1;
+		if (overflow || n != 0)
+			return DURATION_INVALID;
 		*ms = 0;
 		return 0;
 	}
@@ -155,12 +164,12 @@ int duration_parse(const char *text, long long *ms)
 		if (strlen(units[i].name) != unitlen ||
 		    memcmp(units[i].name, unit, unitlen) != 0)
 			continue;
-		if (n > LLONG_MAX / units[i].ms)
-			return -1;
+		if (overflow || n > DURATION_MAX_MS / units[i].ms)
+			return DURATION_TOO_LARGE;
 		*ms = n * units[i].ms;
 		return 0;
 	}
-	return -1;
+	return DURATION_INVALID;
 }
 
 int bool_parse(const char *text, int *out)
@@ -521,7 +530,7 @@ int value_check(const struct sweeper_key *decl, const char *value,
 {
 	char shown[VALUE_QUOTE_MAX];
 	long long n;
-	int b;
+	int b, rc;
 
 	if (why && whylen)
 		why[0] = '\0';
@@ -568,10 +577,16 @@ int value_check(const struct sweeper_key *decl, const char *value,
 			shown);
 		return -1;
 	case SWEEPER_KEY_DURATION:
-		if (duration_parse(value, &n) == 0)
+		rc = duration_parse(value, &n);
+		if (rc == 0)
 			return 0;
-		why_set(why, whylen, "%s is not a duration; %s", shown,
-			duration_fix);
+		if (rc == DURATION_TOO_LARGE)
+			why_set(why, whylen,
+				"%s is too large; the longest duration is %s (about 100 years)",
+				shown, DURATION_MAX_TEXT);
+		else
+			why_set(why, whylen, "%s is not a duration; %s", shown,
+				duration_fix);
 		return -1;
 	case SWEEPER_KEY_ENUM:
 		return enum_check(decl, value, shown, why, whylen);

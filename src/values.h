@@ -11,10 +11,26 @@
 #include "sweeper/plugin.h"
 
 /*
+ * The longest duration taken, 36500 days (about 100 years): longer than
+ * any grace period, age or timeout means, and short enough that adding it
+ * to any clock reading, or doubling it as a backoff does, never overflows
+ * a long long of milliseconds or a time_t of seconds.
+ */
+#define DURATION_MAX_MS (36500LL * 24 * 60 * 60 * 1000)
+#define DURATION_MAX_TEXT "36500d"
+
+/* Returns of duration_parse() besides 0. */
+enum duration_error {
+	DURATION_INVALID = -1,    /* not a duration */
+	DURATION_TOO_LARGE = -2   /* a duration, but over DURATION_MAX_MS */
+};
+
+/*
  * Parse a duration: a whole number followed by one unit of ms, s, m, h or d
  * ("500ms", "30s", "5m", "24h", "90d"), or a bare "0".  Surrounding blanks
- * are ignored.  Stores milliseconds in *ms.  Returns 0, or -1 when the text
- * is not a duration or overflows.
+ * are ignored.  Stores milliseconds in *ms.  Returns 0, DURATION_INVALID
+ * when the text is not a duration, or DURATION_TOO_LARGE when it is one
+ * longer than DURATION_MAX_MS (however many digits it has).
  */
 int duration_parse(const char *text, long long *ms);
 

@@ -17,6 +17,7 @@
  * credential.  Only its host is.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,9 @@ static int webhook_attempt(CURL *curl, const struct webhook *wh,
 			 "cannot sign the request (OpenSSL failed)");
 		return -1;
 	}
+	/* curl takes a long, which a 32-bit build keeps to 24 days. */
+	if (limit_ms > LONG_MAX)
+		limit_ms = LONG_MAX;
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)limit_ms);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
@@ -317,7 +321,7 @@ int webhook_post(const struct webhook *wh, const struct run_summary *s,
 		snprintf(res->error, sizeof(res->error), "no [webhook] url");
 		return -1;
 	}
-	deadline = clock_now_ms() + wh->max_time_ms;
+	deadline = clock_add_ms(clock_now_ms(), wh->max_time_ms);
 	body = webhook_payload(wh->format, s);
 	curl = curl_easy_init();
 	a = xcalloc(1, sizeof(*a));

@@ -214,8 +214,10 @@ struct sweeper_host_api {
 	 * Quote an identifier for SQL: "name" becomes "name" in double
 	 * quotes, "schema.table" becomes "schema"."table"; embedded double
 	 * quotes are doubled.  Writes at most `size` bytes including the NUL
-	 * to `buf`.  SWEEPER_ERR_RANGE if it does not fit or `name` is empty
-	 * or not valid UTF-8 text without control characters.
+	 * to `buf`.  SWEEPER_ERR_RANGE if it does not fit, if `name` is empty
+	 * or not valid UTF-8 text without control characters, or if a part
+	 * is longer than 63 bytes (PostgreSQL would silently cut it short
+	 * into another name).
 	 */
 	int (*quote_ident)(struct sweeper_ctx *ctx, const char *name,
 			   char *buf, size_t size);

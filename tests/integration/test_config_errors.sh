@@ -64,6 +64,136 @@ t_unreadable_is_directory() {
 	expect_config_error ""
 }
 
+# -c given something that is not a config file: refused at once with one
+# line, exit 78.  A FIFO without a writer once blocked the run and
+# /dev/zero was read for 270 MB, then taken as an empty config; the
+# timeout makes a hang a failure.
+t_config_not_a_file() {
+	base
+	mkfifo "$T_DIR/fifo.ini"
+	CFG=$T_DIR/fifo.ini
+	snap
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_config_error "" "is a FIFO, not a regular file" "give the configuration file itself with -c/--config"
+	CFG=/dev/zero
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_config_error "" "'/dev/zero' is a character device, not a regular file"
+	assert_int_cmp "$ELAPSED_MS" -lt 3000 "ms to refuse /dev/zero"
+	CFG=$T_DIR
+	sweep -c "$CFG" --check-config
+	expect_config_error "" "is a directory, not a regular file"
+	# A file over 1 MiB is no config either, whatever it holds.
+	CFG=$T_DIR/huge.ini
+	{
+		printf '[database]\ndsn = dbname=%s\n' "$DB"
+		head -c $((1024 * 1024)) /dev/zero | tr '\0' '\n'
+	} >"$CFG"
+	sweep -c "$CFG" --json
+	expect_config_error "" "is larger than 1048576 bytes"
+	# MFA_SWEEPER_CONFIG is read the same way.
+	CFG=/dev/zero
+	MFA_SWEEPER_CONFIG=$CFG sweep --json
+	expect_config_error "" "'/dev/zero' is a character device"
+}
+
+# A config without a single setting would run every rule on the
+# defaults, against whatever database libpq finds.
+t_config_without_settings() {
+	base
+	cfg_write <<EOF
+; mfa-sweeper configuration, to be filled in
+[database]
+# dsn = dbname=$DB
+
+[sweeper]
+EOF
+	run_bad
+	expect_config_error "" "the file holds no settings" "write at least [database] dsn = ... and [sweeper] rules = ..."
+	: >"$CFG"
+	run_bad
+	expect_config_error "" "the file holds no settings"
+}
+
+# A DSN with certificate paths or a webhook URL with its token makes a
+# line longer than inih's 200 bytes: such lines work whole, up to 8 KiB.
+t_config_long_lines() {
+	base
+	local name
+	name=$(head -c 4100 /dev/zero | tr '\0' a)
+	cfg_write <<EOF
+[database]
+dsn = dbname=$DB application_name=$name   ; a long value, then a comment
+
+[sweeper]
+plugin_dir = $PLUGIN_DIR
+rules = used_backup_codes
+EOF
+	assert_int_cmp "$(sed -n 2p "$CFG" | wc -c)" -gt 4096 "bytes on the dsn line"
+	sweep_check '^must-go-u101-'
+
+	name=$(head -c 8200 /dev/zero | tr '\0' a)
+	cfg_write <<EOF
+[database]
+dsn = dbname=$DB
+
+[sweeper]
+plugin_dir = $PLUGIN_DIR
+rules = used_backup_codes
+; $name
+EOF
+	run_bad
+	expect_config_error 7 "line too long (over 8192 bytes)"
+}
+
+# PostgreSQL cuts a name longer than 63 bytes to 63 without an error: the
+# name would silently be another table's.
+t_schema_name_too_long() {
+	base
+	local long
+	long=accounts_backupcode_$(head -c 44 /dev/zero | tr '\0' x)
+	cfg_write <<EOF
+[database]
+dsn = dbname=$DB
+
+[sweeper]
+plugin_dir = $PLUGIN_DIR
+rules = used_backup_codes
+
+[schema]
+codes_table = public.$long
+EOF
+	run_bad
+	expect_config_error 9 "[schema]" codes_table "longer than 63 bytes" "'public.accounts_backupcode_xxx"
+	sed -i "s/^codes_table = .*/code_used_at_column = $long/" "$CFG"
+	run_bad
+	expect_config_error 9 "[schema]" code_used_at_column "holds a column name longer than 63 bytes"
+}
+
+# A duration too long to add to a clock is "too large", and the message
+# names the longest one.
+t_duration_too_large() {
+	base
+	bad_sweeper_cfg max_runtime 99999999999999999999d
+	run_bad
+	expect_config_error 7 "[sweeper]" max_runtime "is too large; the longest duration is 36500d"
+	bad_sweeper_cfg pause 36501d
+	run_bad
+	expect_config_error 7 "[sweeper]" pause "is too large"
+	cfg_write <<EOF
+[database]
+dsn = dbname=$DB
+
+[sweeper]
+plugin_dir = $PLUGIN_DIR
+rules = used_backup_codes
+
+[rule.used_backup_codes]
+max_age = 9999999999999999999999h
+EOF
+	run_bad
+	expect_config_error 9 "rule.used_backup_codes" max_age "is too large; the longest duration is 36500d"
+}
+
 t_unknown_section() {
 	base
 	cfg_write <<EOF

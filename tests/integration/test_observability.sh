@@ -426,9 +426,89 @@ t_metrics_unwritable_directory() {
 	mkdir -p "$m/sub"
 	cfg_std used_backup_codes "metrics_file = $m"
 	sweep -c "$CFG"
-	assert_exit 0 "a failed rename does not change the exit code"
-	assert_contains "$ERR" "cannot write the metrics file '$m': cannot rename" "the rename's error"
+	assert_exit 0 "a directory at the path does not change the exit code"
+	assert_contains "$ERR" "cannot write the metrics file '$m': '$m' is a directory, not a regular file" \
+		"the error names what is in the way"
+	[ -d "$m/sub" ] || fail "the directory was touched"
 	assert_eq "$(ls -A "$T_DIR" | grep -c 'target.tmp')" 0 "no temporary file left behind after a failure"
+}
+
+# expect_metrics_refused M WHAT: the last run did its work and exited 0,
+# quickly, with one error naming the metrics file M and WHAT is there.
+expect_metrics_refused() {
+	assert_exit 0 "a bad metrics file does not change the exit code"
+	assert_json .status ok "the run's status"
+	assert_json .deleted_total 4 "the run did its work"
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "ms the run took"
+	assert_eq "$(printf '%s\n' "$ERR" | grep -c 'error:')" 1 "error lines"
+	assert_contains "$ERR" "error: cannot write the metrics file '$1': '$1' $2" "the error names the file and what it is"
+	assert_contains "$ERR" "it is left as it is: remove it, or set metrics_file to a file of its own" "the fix"
+}
+
+# A FIFO at the metrics path once hung the run before the webhook post:
+# it is opened without blocking, refused, and left alone.  The timeout
+# makes a hang a failure rather than a stuck test.
+t_metrics_fifo_does_not_hang() {
+	codes_db 4
+	local m=$T_DIR/mfa_sweeper.prom
+	mkfifo "$m"
+	cfg_std used_backup_codes "metrics_file = $m"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_metrics_refused "$m" "is a FIFO, not a regular file"
+	[ -p "$m" ] || fail "the FIFO was replaced"
+	# --check-config says so before a run.
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --check-config
+	assert_exit 78 "--check-config with a FIFO at the metrics path"
+	assert_contains "$ERR" "metrics_file '$m': '$m' is a FIFO, not a regular file; remove it" "--check-config names it"
+}
+
+# A link to /dev/zero once kept the run reading forever: links are not
+# followed, devices are not read.
+t_metrics_link_or_device_refused() {
+	codes_db 4
+	local m=$T_DIR/mfa_sweeper.prom
+	ln -s /dev/zero "$m"
+	cfg_std used_backup_codes "metrics_file = $m"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_metrics_refused "$m" "is a symbolic link, which is not followed here"
+	assert_eq "$(readlink "$m")" /dev/zero "the link is left as it is"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --check-config
+	assert_exit 78 "--check-config with a link at the metrics path"
+	assert_contains "$ERR" "metrics_file '$m': '$m' is a symbolic link" "--check-config names it"
+
+	# A link to a regular file is no better: it is not this file.
+	rm "$m"
+	printf 'mfa_sweeper_last_success_timestamp_seconds 12.000\n' >"$T_DIR/real.prom"
+	ln -s "$T_DIR/real.prom" "$m"
+	codes_db 4
+	cfg_std used_backup_codes "metrics_file = $m"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_metrics_refused "$m" "is a symbolic link"
+	assert_eq "$(cat "$T_DIR/real.prom")" "mfa_sweeper_last_success_timestamp_seconds 12.000" "the link's target is untouched"
+}
+
+# What is read back is capped: a huge file there is not a metrics file.
+t_metrics_huge_file_refused() {
+	codes_db 4
+	local m=$T_DIR/mfa_sweeper.prom
+	head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$m"
+	cfg_std used_backup_codes "metrics_file = $m"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json
+	expect_metrics_refused "$m" "is larger than 1048576 bytes"
+	assert_eq "$(stat -c %s "$m")" $((1024 * 1024 + 1)) "the file is left as it is"
+	# 1 MiB is still read, and its last success carried over.
+	{
+		printf 'mfa_sweeper_last_success_timestamp_seconds 1234.500\n'
+		head -c $((1024 * 1024 - 52)) /dev/zero | tr '\0' '#'
+	} >"$m"
+	assert_eq "$(stat -c %s "$m")" $((1024 * 1024)) "the file's size"
+	bg_session lock "SELECT pg_advisory_lock(hashtextextended('mfa-sweeper', 0))"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG"
+	bg_end lock
+	assert_exit 75
+	prom_check "$m"
+	assert_eq "$(metric "$m" mfa_sweeper_last_success_timestamp_seconds)" 1234.500 \
+		"the last success read from a file of 1 MiB"
 }
 
 t_metrics_dry_run_leaves_the_file() {

@@ -144,6 +144,108 @@ t_scope_users_file_missing() {
 	check_nothing_deleted
 }
 
+# expect_users_refused WHERE NEEDLE...: the last run exited 64 with one
+# line naming WHERE (file:line) and every NEEDLE, no raw control character
+# on stderr, and nothing deleted.
+expect_users_refused() {
+	local where=$1 n
+	shift
+	assert_exit 64 "exit code"
+	assert_contains "$ERR" "$where" "stderr names the file and line"
+	for n in "$@"; do
+		assert_contains "$ERR" "$n" "stderr"
+	done
+	assert_eq "$(printf '%s\n' "$ERR" | grep -c .)" 1 "lines on stderr"
+	assert_eq "$(printf '%s' "$ERR" | LC_ALL=C grep -c '[[:cntrl:]]')" 0 \
+		"control characters on stderr"
+	assert_eq "$(printf '%s' "$ERR" | LC_ALL=C grep -c $'\xff')" 0 \
+		"bytes that are not UTF-8 on stderr"
+	check_nothing_deleted
+}
+
+# A users file pasted from a ticket or a spreadsheet: a NUL byte, an
+# escape sequence, a stray carriage return and bytes that are not UTF-8
+# are refused with the line shown escaped, before anything is deleted.
+t_scope_users_file_bad_bytes() {
+	scope_db
+	local f=$T_DIR/users.txt
+	printf '1\n4\0\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:2: line holds a NUL byte"
+
+	printf '# ok\n1\n\033[31mu4@example.com\033[0m\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:3: " "'\\x1b[31mu4@example.com\\x1b[0m' holds a control character or bytes that are not UTF-8"
+
+	printf '1\n\n4\r5\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:3: " "'4\\x0d5'"
+
+	printf '1\ncaf\xe9@example.com\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:2: " "'caf\\xe9@example.com'" "not UTF-8"
+
+	printf '1\n\xff\xfe4\x7f\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:2: " "'\\xff\\xfe4\\x7f'"
+
+	# The same on stdin, named so.
+	snap
+	sweep_stdin "$(printf '1\n\033]0;owned\007\n')" -c "$CFG" --json \
+		--users-file -
+	expect_users_refused "stdin:2: " "'\\x1b]0;owned\\x07'"
+
+	# Text is fine: UTF-8 in an address, CRLF line ends, blanks around.
+	printf '1\r\n  u4@example.com \t\r\n# \xc3\xbc\r\nj\xc3\xbcrgen@example.com\r\n' >"$f"
+	sweep_check '^(must-go|conf)-u(1|4)-' --users-file "$f"
+	assert_json '.unknown_users | join(",")' "jürgen@example.com" "the UTF-8 address is looked up as written"
+}
+
+# The users file is read bounded: a FIFO, a device or a directory is
+# refused at once (the timeout makes a hang a failure), and so is too
+# much text, from a file or from stdin.
+t_scope_users_file_bounded() {
+	scope_db
+	local f=$T_DIR/users.txt
+	mkfifo "$T_DIR/fifo"
+	snap
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json --users-file "$T_DIR/fifo"
+	assert_exit 64 "exit code with a FIFO"
+	assert_contains "$ERR" "'$T_DIR/fifo' is a FIFO, not a regular file" "a FIFO"
+	assert_contains "$ERR" "--users-file - with the users on stdin" "the fix"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG" --json --users-file /dev/zero
+	assert_exit 64 "exit code with /dev/zero"
+	assert_contains "$ERR" "'/dev/zero' is a character device" "a device"
+	sweep -c "$CFG" --json --users-file "$T_DIR"
+	assert_exit 64 "exit code with a directory"
+	assert_contains "$ERR" "is a directory" "a directory"
+
+	{ printf '1\n'; head -c 1025 /dev/zero | tr '\0' 9; printf '\n'; } >"$f"
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:2: line too long (over 1024 bytes)"
+	{ printf '1\n'; head -c 1024 /dev/zero | tr '\0' 9; printf '\n'; } >"$f"
+	sweep -c "$CFG" --json --dry-run --users-file "$f"
+	assert_exit 0 "a line of 1024 bytes"
+
+	yes 1 | head -c $((16 * 1024 * 1024 + 2)) >"$f"
+	sweep -c "$CFG" --json --users-file "$f"
+	assert_exit 64 "exit code with a file over 16 MiB"
+	assert_contains "$ERR" "is larger than 16777216 bytes" "the file's size"
+	_sweep -c "$CFG" --json --users-file - <"$f"
+	assert_exit 64 "exit code with over 16 MiB on stdin"
+	assert_contains "$ERR" "the users on stdin are more than 16777216 bytes" "stdin's size"
+	{ printf 'u1@example.com\n'; head -c 1500 /dev/zero | tr '\0' 9; } >"$f"
+	_sweep -c "$CFG" --json --users-file - <"$f"
+	assert_exit 64 "exit code with a long last line on stdin"
+	assert_contains "$ERR" "stdin:2: line too long" "stdin's line"
+	check_nothing_deleted
+}
+
 t_scope_step_without_user_column_skipped() {
 	fresh_db
 	fx_used_codes

@@ -171,6 +171,65 @@ t_retry_after_429() {
 	assert_contains "$ERR" "retrying in 1.000s" "the wait is logged"
 }
 
+# A Retry-After far beyond any wait the sweeper takes is capped, and the
+# deadline arithmetic does not overflow into a wait: with max_time = 2s
+# there is no time for the capped wait, so the run ends at once.
+t_retry_after_huge_is_capped() {
+	codes_db 3
+	httpd_start "503|Retry-After: 99999999999999" 200
+	cfg_hook "max_time = 2s" "retries = 5"
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_json .deleted_total 3 "the run did its work"
+	assert_eq "$(nreq)" 1 "requests: no time within max_time for the capped wait"
+	assert_contains "$ERR" "no time left for another within max_time" "why there is no retry"
+	assert_int_cmp "$ELAPSED_MS" -lt 2000 "ms the run took"
+}
+
+# The longest durations config takes do not overflow the deadline of the
+# post: it goes out, and a retry comes after the server's Retry-After.
+t_longest_durations_post() {
+	codes_db 3
+	httpd_start "429|Retry-After: 1" 200
+	cfg_hook "timeout = 36500d" "max_time = 36500d" "retries = 1"
+	sweep -c "$CFG"
+	assert_exit 0
+	assert_eq "$(nreq)" 2 "requests"
+	assert_contains "$ERR" "retrying in 1.000s" "the wait is the server's"
+	assert_contains "$ERR" "run summary posted" "the post went out"
+	assert_eq "$(error_lines)" 0 "error lines"
+}
+
+# The post goes out before the metrics file is written, so nothing at the
+# metrics path can delay or lose it; a FIFO there once hung the run
+# before the post.
+t_posted_before_metrics() {
+	codes_db 3
+	local m=$T_DIR/mfa_sweeper.prom posted written
+	# The receiver answers 300 ms after the request arrives: a file
+	# written after the answer is at least that much younger.
+	httpd_start "200|delay=300"
+	cfg_std used_backup_codes "metrics_file = $m" "[webhook]" "url = $HOOK_URL"
+	sweep -c "$CFG"
+	assert_exit 0
+	assert_eq "$(nreq)" 1 "requests"
+	[ -f "$m" ] || die "no metrics file: $ERR"
+	posted=$(cat "$REQ/1.ms")
+	written=$(stat -c %.3Y "$m" | tr -d .)
+	assert_int_cmp $((written - posted)) -ge 250 \
+		"ms from the post's arrival to the metrics file's write"
+
+	rm "$m"
+	mkfifo "$m"
+	httpd_start 200
+	cfg_std used_backup_codes "metrics_file = $m" "[webhook]" "url = $HOOK_URL"
+	T_SWEEP_TIMEOUT=10 sweep -c "$CFG"
+	assert_exit 0
+	assert_eq "$(nreq)" 1 "the post with a FIFO at the metrics path"
+	assert_eq "$(body 1 .data.status)" ok "the posted status"
+	assert_contains "$ERR" "cannot write the metrics file '$m': '$m' is a FIFO" "the metrics error"
+}
+
 t_never_answers() {
 	codes_db 3
 	httpd_start hang

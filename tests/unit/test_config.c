@@ -154,8 +154,9 @@ static void test_empty_file_defaults(void **state)
 	size_t i;
 
 	(void)state;
-	load_ok(&cfg, "");
-	assert_int_equal(cfg.nentries, 0);
+	/* One setting, of the default value: the rest are all defaults. */
+	load_ok(&cfg, "[database]\ndsn =\n");
+	assert_int_equal(cfg.nentries, 1);
 	assert_string_equal(cfg.dsn, "");
 	assert_int_equal(cfg.lock_timeout_ms, 2000);
 	assert_int_equal(cfg.statement_timeout_ms, 60000);
@@ -197,12 +198,27 @@ static void test_empty_file_defaults(void **state)
 	assert_null(config_written(&cfg, "sweeper", "batch_size"));
 	assert_null(config_entry_find(&cfg, "sweeper", "batch_size"));
 	config_free(&cfg);
+}
 
+/*
+ * A file without a single setting would run every rule on the defaults,
+ * against whatever database libpq finds: refused, saying what to write.
+ */
+static void test_empty_config(void **state)
+{
+	char err[ERRLEN];
+
+	(void)state;
+	expect_error_in("", 0, NULL, NULL, "the file holds no settings", err);
+	assert_contains(err, "write at least [database] dsn = ... and [sweeper] rules = ...");
 	/* Blank lines and comments only are an empty file too. */
-	load_ok(&cfg, "\n; comment\n# comment\n   \n\t\n");
-	assert_int_equal(cfg.nentries, 0);
-	assert_int_equal(cfg.batch_size, 0);
-	config_free(&cfg);
+	expect_error("\n; comment\n# comment\n   \n\t\n", 0, NULL, NULL,
+		     "the file holds no settings");
+	expect_error("\xef\xbb\xbf\r\n", 0, NULL, NULL,
+		     "the file holds no settings");
+	/* So are headers without a key under them. */
+	expect_error("[database]\n[sweeper]\n; rules = used_backup_codes\n", 0,
+		     NULL, NULL, "the file holds no settings");
 }
 
 static void test_every_key_read_back(void **state)
@@ -380,6 +396,30 @@ static void test_bad_values(void **state)
 	expect_error("[database]\nstatement_timeout = 30d\n", 2, "database",
 		     "statement_timeout",
 		     "is longer than PostgreSQL allows; write at most 24d");
+	expect_error("[database]\nlock_timeout = 99999999999999999999999d\n",
+		     2, "database", "lock_timeout",
+		     "is longer than PostgreSQL allows; write at most 24d");
+	/* Durations too long to add to a clock: "too large", and the most. */
+	expect_error("[sweeper]\nmax_runtime = 36501d\n", 2, "sweeper",
+		     "max_runtime",
+		     "'36501d' is too large; the longest duration is 36500d");
+	expect_error("[sweeper]\npause = 9223372036854775807ms\n", 2, "sweeper",
+		     "pause", "is too large; the longest duration is 36500d");
+	expect_error("[sweeper]\nstop_timeout = 99999999999999999999s\n", 2,
+		     "sweeper", "stop_timeout", "is too large");
+	expect_error("[sweeper]\nbatch_target = 99999999999999999999s\n", 2,
+		     "sweeper", "batch_target", "is too large");
+	expect_error("[webhook]\ntimeout = 106751991168d\n", 2, "webhook",
+		     "timeout", "is too large; the longest duration is 36500d");
+	expect_error("[webhook]\nmax_time = 99999999999999999999h\n", 2,
+		     "webhook", "max_time", "is too large");
+	expect_error("[webhook]\nbackoff = 36501d\n", 2, "webhook", "backoff",
+		     "is too large");
+	load_ok(&cfg, "[sweeper]\nmax_runtime = 36500d\n[webhook]\n"
+		"timeout = 36500d\nmax_time = 36500d\nbackoff = 36500d\n");
+	assert_true(cfg.max_runtime_ms == 36500LL * 86400000LL);
+	assert_true(cfg.webhook_max_time_ms == 36500LL * 86400000LL);
+	config_free(&cfg);
 	expect_error("[sweeper]\nmax_runtime = 5\n", 2, "sweeper",
 		     "max_runtime", "'5' is not a duration");
 	expect_error("[sweeper]\npause = 1.5s\n", 2, "sweeper", "pause",
@@ -702,8 +742,88 @@ static void test_missing_file(void **state)
 	config_free(&cfg);
 
 	assert_int_equal(config_load(&cfg, "/tmp", err, sizeof(err)), -1);
-	assert_contains(err, "cannot read '/tmp': it is a directory");
+	assert_contains(err,
+			"'/tmp' is a directory, not a regular file; give the configuration file itself with -c/--config");
+	assert_one_line(err);
 	config_free(&cfg);
+}
+
+/*
+ * A FIFO with no writer, a device and a huge file are refused at once:
+ * `-c /dev/zero` once read 270 MB and took it for an empty config.  The
+ * alarm makes a hang a failure instead of a stuck test.
+ */
+static void test_not_a_config_file(void **state)
+{
+	char dir[] = "/tmp/mfa-sweeper-test-dir-XXXXXX";
+	char fifo[128];
+	char link[128];
+	char good[128];
+	char err[ERRLEN];
+	struct config cfg;
+	char *text;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	alarm(10);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.ini", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(config_load(&cfg, fifo, err, sizeof(err)), -1);
+	assert_contains(err, "is a FIFO, not a regular file; give the configuration file itself with -c/--config");
+	assert_contains(err, fifo);
+	assert_one_line(err);
+	config_free(&cfg);
+	unlink(fifo);
+
+	assert_int_equal(config_load(&cfg, "/dev/zero", err, sizeof(err)), -1);
+	assert_contains(err, "'/dev/zero' is a character device, not a regular file");
+	assert_int_equal(config_load(&cfg, "/dev/null", err, sizeof(err)), -1);
+	assert_contains(err, "'/dev/null' is a character device");
+
+	/* A symbolic link is followed: configuration management links configs. */
+	temp_write(good, sizeof(good), dir, "[sweeper]\nbatch_size = 3\n", 25);
+	snprintf(link, sizeof(link), "%s/link.ini", dir);
+	assert_int_equal(symlink(good, link), 0);
+	if (config_load(&cfg, link, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.batch_size, 3);
+	config_free(&cfg);
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/zero.ini", dir);
+	assert_int_equal(symlink("/dev/zero", link), 0);
+	assert_int_equal(config_load(&cfg, link, err, sizeof(err)), -1);
+	assert_contains(err, "is a character device");
+	unlink(link);
+	unlink(good);
+
+	/* Up to 1 MiB is read; one byte more is not a config. */
+	len = CONFIG_FILE_MAX;
+	text = malloc(len + 1);
+	assert_non_null(text);
+	memset(text, ';', len);
+	memcpy(text, "[sweeper]\nbatch_size = 4\n", 25);
+	for (size_t i = 25 + 8000; i < len; i += 8000)
+		text[i] = '\n';
+	temp_write(good, sizeof(good), dir, text, len);
+	if (config_load(&cfg, good, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.batch_size, 4);
+	config_free(&cfg);
+	unlink(good);
+	text[len] = '\n';
+	temp_write(good, sizeof(good), dir, text, len + 1);
+	assert_int_equal(config_load(&cfg, good, err, sizeof(err)), -1);
+	assert_contains(err, "is larger than 1048576 bytes");
+	assert_contains(err, good);
+	assert_one_line(err);
+	config_free(&cfg);
+	unlink(good);
+	free(text);
+
+	alarm(0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_unreadable_file(void **state)
@@ -769,15 +889,31 @@ static void test_crlf_bom_tabs(void **state)
 	config_free(&cfg);
 }
 
+/* "[SECTION]\nKEY = " then `n` bytes of `c`, then `tail`; malloc'd. */
+static char *long_setting(const char *head, size_t n, char c,
+			  const char *tail)
+{
+	size_t hl = strlen(head);
+	size_t tl = strlen(tail);
+	char *text = malloc(hl + n + tl + 1);
+
+	assert_non_null(text);
+	memcpy(text, head, hl);
+	memset(text + hl, c, n);
+	memcpy(text + hl + n, tail, tl + 1);
+	return text;
+}
+
 static void test_long_lines(void **state)
 {
 	char text[1024];
 	char err[ERRLEN];
 	struct config cfg;
+	char *big;
 	size_t len;
 
 	(void)state;
-	/* 199 characters fit: "[webhook]\n" then "secret = whsec_" + 184. */
+	/* 199 characters fit inih's buffer: "secret = whsec_" + 184. */
 	len = (size_t)snprintf(text, sizeof(text), "[webhook]\nsecret = whsec_");
 	memset(text + len, 's', 184);
 	len += 184;
@@ -787,22 +923,127 @@ static void test_long_lines(void **state)
 	assert_int_equal(cfg.webhook_retries, 1);
 	config_free(&cfg);
 
-	/* One more is too long, and is not split into two settings. */
-	len = (size_t)snprintf(text, sizeof(text), "[webhook]\nsecret = ");
-	memset(text + len, 's', 191);
-	len += 191;
-	strcpy(text + len, "\nretries = 1\n");
-	expect_error_in(text, 2, NULL, NULL,
-			"line too long (over 199 characters)", err);
-	assert_lacks(err, "sss");
+	/*
+	 * Longer ones are read whole, never split into two settings: a DSN
+	 * with certificate paths, a webhook URL with its token.  Their
+	 * inline comment and blanks go, as on a short line.
+	 */
+	big = long_setting("[database]\ndsn = host=db sslrootcert=/",
+			   4096, 'c', "   ; the CA\n[sweeper]\nbatch_size = 8\n");
+	load_ok(&cfg, big);
+	assert_int_equal(strlen(cfg.dsn), strlen("host=db sslrootcert=/") + 4096);
+	assert_true(strncmp(cfg.dsn, "host=db sslrootcert=/ccc", 24) == 0);
+	assert_int_equal(cfg.dsn[strlen(cfg.dsn) - 1], 'c');
+	assert_int_equal(cfg.batch_size, 8);
+	assert_int_equal(config_entry_find(&cfg, "database", "dsn")->line, 2);
+	assert_int_equal(cfg.nentries, 2);
+	config_free(&cfg);
+	free(big);
 
-	/* Long comments are fine. */
+	/* CONFIG_LINE_MAX bytes without the "\r\n", and ':' for '='. */
+	big = long_setting("[webhook]\nurl:https://hooks.example.com/",
+			   CONFIG_LINE_MAX - 30, 't', "\r\nretries = 2\r\n");
+	load_ok(&cfg, big);
+	assert_int_equal(strlen(cfg.webhook_url), CONFIG_LINE_MAX - 4);
+	assert_int_equal(cfg.webhook_retries, 2);
+	config_free(&cfg);
+	free(big);
+
+	/* A long value is checked like any other, and not repeated whole. */
+	big = long_setting("[sweeper]\n\nrules = ", 300, 'r', "-x\n");
+	expect_error_in(big, 3, "sweeper", "rules", "is not a rule name", err);
+	free(big);
+	big = long_setting("[sweeper]\nplugin_dir = ~", 300, 'p', "\n");
+	expect_error_in(big, 2, "sweeper", "plugin_dir",
+			"starts with '~', which is not expanded here", err);
+	assert_true(strlen(err) < 400);
+	free(big);
+	/* A rule's key may be long too; its section header as well. */
+	big = long_setting("[sweeper]\nrules = my_rule\n[rule.my_rule]\nnote = ",
+			   5000, 'n', "\n");
+	load_ok(&cfg, big);
+	assert_int_equal(strlen(config_written(&cfg, "rule.my_rule", "note")),
+			 5000);
+	config_free(&cfg);
+	free(big);
+	big = long_setting("[sweeper]\nrules = x\n[rule.", 300, 'l', "]\nk = v\n");
+	expect_error_in(big, 3, NULL, NULL,
+			"is for a rule not listed in 'rules'", err);
+	assert_contains(err, "[rule.llll");
+	free(big);
+	big = long_setting("[sweeper]\n", 300, 'k', " = v\n");
+	expect_error_in(big, 2, NULL, NULL, "the key is too long", err);
+	free(big);
+
+	/* CONFIG_LINE_MAX bytes pass; one more is refused, naming the line. */
+	big = long_setting("[database]\ndsn = ", CONFIG_LINE_MAX - 6, 'd',
+			   "\n");
+	load_ok(&cfg, big);
+	assert_int_equal(strlen(cfg.dsn), CONFIG_LINE_MAX - 6);
+	config_free(&cfg);
+	free(big);
+	big = long_setting("[database]\n\ndsn = ", CONFIG_LINE_MAX - 5, 'd',
+			   "\n");
+	expect_error_in(big, 3, NULL, NULL,
+			"line too long (over 8192 bytes); shorten it", err);
+	assert_lacks(err, "ddd");
+	free(big);
+	/* Comments too: a line that long is no configuration. */
+	big = long_setting("[sweeper]\nbatch_size = 1\n;", CONFIG_LINE_MAX, 'c',
+			   "\n");
+	expect_error(big, 3, NULL, NULL, "line too long");
+	free(big);
+
+	/* Long comments below the limit are fine. */
 	text[0] = ';';
 	memset(text + 1, 'c', 500);
 	strcpy(text + 501, "\n[sweeper]\nbatch_size = 9\n");
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.batch_size, 9);
 	config_free(&cfg);
+}
+
+/* Names PostgreSQL would cut to 63 bytes are refused at load. */
+static void test_long_names(void **state)
+{
+	char text[1024];
+	char name[128];
+	char err[ERRLEN];
+	struct config cfg;
+
+	(void)state;
+	memset(name, 'n', 63);
+	name[63] = '\0';
+	snprintf(text, sizeof(text),
+		 "[schema]\nusers_table = %s.%s\nuser_id_column = %s\n"
+		 "[ledger]\nschema = %s\n", name, name, name, name);
+	load_ok(&cfg, text);
+	config_free(&cfg);
+
+	name[63] = 'n';
+	name[64] = '\0';
+	snprintf(text, sizeof(text), "[schema]\ncodes_table = %s\n", name);
+	expect_error_in(text, 2, "schema", "codes_table",
+			"holds a table or schema name longer than 63 bytes, which PostgreSQL would silently cut short",
+			err);
+	assert_contains(err, "'nnnn");
+	snprintf(text, sizeof(text), "[schema]\nusers_table = public.%s\n",
+		 name);
+	expect_error(text, 2, "schema", "users_table", "longer than 63 bytes");
+	snprintf(text, sizeof(text), "[schema]\nusers_table = %s.users\n",
+		 name);
+	expect_error(text, 2, "schema", "users_table", "longer than 63 bytes");
+	snprintf(text, sizeof(text), "[schema]\n\ncode_user_column = %s\n",
+		 name);
+	expect_error(text, 3, "schema", "code_user_column",
+		     "holds a column name longer than 63 bytes");
+	snprintf(text, sizeof(text), "[schema]\ncode_used_column = \"%s\"\n",
+		 name);
+	expect_error(text, 2, "schema", "code_used_column",
+		     "longer than 63 bytes");
+	snprintf(text, sizeof(text), "[ledger]\nschema = %s\n", name);
+	expect_error(text, 2, "ledger", "schema",
+		     "holds a schema name longer than 63 bytes");
 }
 
 static void test_relative_plugin_dir(void **state)
@@ -952,13 +1193,18 @@ static void test_check_rule_errors(void **state)
 	check_rule_error("[rule.stale_devices]\nmax_age = \"24h\"\n",
 			 "stale_devices", rule_keys, 2, "max_age",
 			 "is in quotes");
+	check_rule_error("[rule.stale_devices]\nmax_age = 99999999999999999999d\n",
+			 "stale_devices", rule_keys, 2, "max_age",
+			 "is too large; the longest duration is 36500d");
 	/* Missing required keys name the file and the section, no line. */
-	check_rule_error("[rule.stale_devices]\n", "stale_devices",
-			 required_keys, 0, "max_age",
+	check_rule_error("[database]\ndsn =\n[rule.stale_devices]\n",
+			 "stale_devices", required_keys, 0, "max_age",
 			 "required key is missing; add max_age = DURATION under [rule.stale_devices]");
-	check_rule_error("", "stale_devices", required_keys, 0, "max_age",
+	check_rule_error("[database]\ndsn =\n", "stale_devices",
+			 required_keys, 0, "max_age",
 			 "required key is missing");
-	check_rule_error("", "stale_devices", bad_default, 0, "max_age",
+	check_rule_error("[database]\ndsn =\n", "stale_devices", bad_default, 0,
+			 "max_age",
 			 "the plugin's default is wrong: '24 hours' is not a duration");
 }
 
@@ -1074,6 +1320,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_defaults),
+		cmocka_unit_test(test_empty_config),
+		cmocka_unit_test(test_not_a_config_file),
 		cmocka_unit_test(test_every_key_read_back),
 		cmocka_unit_test(test_defaults_pass_checks),
 		cmocka_unit_test(test_bad_values),
@@ -1093,6 +1341,7 @@ int main(void)
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_crlf_bom_tabs),
 		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_relative_plugin_dir),
 		cmocka_unit_test(test_check_rule_ok),
 		cmocka_unit_test(test_check_rule_errors),

@@ -6,11 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "ident.h"
+#include "rule.h"
 
 static void assert_quote(const char *name, const char *want)
 {
@@ -170,7 +172,7 @@ static void test_buffer_size(void **state)
 {
 	char buf[8];
 	char big[IDENT_MAX];
-	char name[300];
+	char name[128];
 
 	(void)state;
 	/* "abcde" needs 7 bytes and the NUL. */
@@ -187,16 +189,121 @@ static void test_buffer_size(void **state)
 	assert_int_equal(ident_quote("a", buf, 0), -1);
 	assert_int_equal(ident_quote("a", NULL, 10), -1);
 
-	/* Quotes double: 299 of them need more than IDENT_MAX. */
-	memset(name, '"', sizeof(name) - 1);
+	/* Quotes double: 63 of them need 63 * 2 + 2 bytes and the NUL. */
+	memset(name, '"', 63);
 	name[0] = 'a';
-	name[sizeof(name) - 1] = '\0';
-	assert_int_equal(ident_quote(name, big, sizeof(big)), -1);
-	memset(name, 'n', sizeof(name) - 1);
-	name[130] = '.';
-	name[sizeof(name) - 1] = '\0';
+	name[63] = '\0';
+	assert_int_equal(ident_quote(name, big, 63 * 2 + 1), -1);
+	assert_int_equal(ident_quote(name, big, 63 * 2 + 2), 0);
+	assert_int_equal(strlen(big), 63 * 2 + 1);
+	/* The longest name there is always fits IDENT_MAX. */
+	memset(name, '"', 63);
+	name[63] = '.';
+	memset(name + 64, '"', 63);
+	name[0] = name[64] = 'a';
+	name[127] = '\0';
 	assert_int_equal(ident_quote(name, big, sizeof(big)), 0);
-	assert_int_equal(strlen(big), strlen(name) + 4);
+	assert_int_equal(strlen(big), 2 * (1 + 62 * 2 + 2) + 1);
+}
+
+/* A name of `len` bytes of `c`, for the length limits. */
+static const char *name_of(char *buf, size_t len, char c)
+{
+	memset(buf, c, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void test_name_length(void **state)
+{
+	char buf[IDENT_MAX];
+	char a[200];
+	char b[200];
+	char name[420];
+
+	(void)state;
+	/* PostgreSQL keeps 63 bytes of a name: 63 pass, 64 are refused. */
+	name_of(a, 63, 'a');
+	assert_int_equal(ident_quote(a, buf, sizeof(buf)), 0);
+	assert_int_equal(strlen(buf), 65);
+	assert_int_equal(ident_quote_column(a, buf, sizeof(buf)), 0);
+	name_of(a, 64, 'a');
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(ident_quote(a, buf, sizeof(buf)), IDENT_TOO_LONG);
+	assert_string_equal(buf, "");
+	assert_int_equal(ident_quote_column(a, buf, sizeof(buf)),
+			 IDENT_TOO_LONG);
+	name_of(a, 190, 'a');
+	assert_int_equal(ident_quote(a, buf, sizeof(buf)), IDENT_TOO_LONG);
+
+	/* Bytes, not characters: 21 three-byte characters are 63 bytes. */
+	name[0] = '\0';
+	while (strlen(name) < 63)
+		strcat(name, "\xe2\x82\xac");
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), 0);
+	strcat(name, "x");
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), IDENT_TOO_LONG);
+
+	/* Each part of schema.table counts alone. */
+	snprintf(name, sizeof(name), "%s.%s", name_of(a, 63, 's'),
+		 name_of(b, 63, 't'));
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), 0);
+	snprintf(name, sizeof(name), "%s.%s", name_of(a, 64, 's'),
+		 name_of(b, 3, 't'));
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), IDENT_TOO_LONG);
+	snprintf(name, sizeof(name), "%s.%s", name_of(a, 3, 's'),
+		 name_of(b, 64, 't'));
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), IDENT_TOO_LONG);
+
+	/*
+	 * A quoted part counts as PostgreSQL reads it: without its quotes,
+	 * "" as one byte, and a dot inside as a byte of the name.
+	 */
+	snprintf(name, sizeof(name), "\"%s\"", name_of(a, 63, 'q'));
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), 0);
+	snprintf(name, sizeof(name), "\"%s\"", name_of(a, 64, 'q'));
+	assert_int_equal(ident_quote(name, buf, sizeof(buf)), IDENT_TOO_LONG);
+	snprintf(name, sizeof(name), "\"%s\"\"\"", name_of(a, 62, 'q'));
+	assert_int_equal(ident_quote_column(name, buf, sizeof(buf)), 0);
+	snprintf(name, sizeof(name), "\"%s\"\"\"", name_of(a, 63, 'q'));
+	assert_int_equal(ident_quote_column(name, buf, sizeof(buf)),
+			 IDENT_TOO_LONG);
+	snprintf(name, sizeof(name), "\"%s.%s\"", name_of(a, 31, 'q'),
+		 name_of(b, 32, 'q'));
+	assert_int_equal(ident_quote_column(name, buf, sizeof(buf)),
+			 IDENT_TOO_LONG);
+
+	/* Other faults stay IDENT_INVALID. */
+	assert_int_equal(ident_quote("", buf, sizeof(buf)), IDENT_INVALID);
+	assert_int_equal(ident_quote("a..b", buf, sizeof(buf)), IDENT_INVALID);
+}
+
+/* Plugins quote through the host API, with the same limit. */
+static void test_host_api_quoting(void **state)
+{
+	const struct sweeper_host_api *api = host_api();
+	char buf[IDENT_MAX];
+	char a[100];
+	char name[220];
+
+	(void)state;
+	name_of(a, 63, 'a');
+	assert_int_equal(api->quote_ident(NULL, a, buf, sizeof(buf)),
+			 SWEEPER_OK);
+	assert_int_equal(api->quote_column(NULL, a, buf, sizeof(buf)),
+			 SWEEPER_OK);
+	snprintf(name, sizeof(name), "s.%s", a);
+	assert_int_equal(api->quote_ident(NULL, name, buf, sizeof(buf)),
+			 SWEEPER_OK);
+	name_of(a, 64, 'a');
+	assert_int_equal(api->quote_ident(NULL, a, buf, sizeof(buf)),
+			 SWEEPER_ERR_RANGE);
+	assert_string_equal(buf, "");
+	assert_int_equal(api->quote_column(NULL, a, buf, sizeof(buf)),
+			 SWEEPER_ERR_RANGE);
+	snprintf(name, sizeof(name), "s.%s", a);
+	assert_int_equal(api->quote_ident(NULL, name, buf, sizeof(buf)),
+			 SWEEPER_ERR_RANGE);
 }
 
 int main(void)
@@ -211,6 +318,8 @@ int main(void)
 		cmocka_unit_test(test_unterminated),
 		cmocka_unit_test(test_bad_bytes),
 		cmocka_unit_test(test_buffer_size),
+		cmocka_unit_test(test_name_length),
+		cmocka_unit_test(test_host_api_quoting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

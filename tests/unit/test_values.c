@@ -89,19 +89,51 @@ static void test_duration_bad(void **state)
 	assert_not_duration(NULL);
 }
 
+/* A duration, but too long to add to a clock: not "not a duration". */
+static void assert_duration_too_large(const char *text)
+{
+	long long ms = -42;
+
+	if (duration_parse(text, &ms) != DURATION_TOO_LARGE)
+		fail_msg("duration_parse(\"%s\") did not say too large", text);
+	assert_int_equal(ms, -42);
+}
+
 static void test_duration_overflow(void **state)
 {
+	long long ms;
+
 	(void)state;
-	assert_duration("9223372036854775807ms", LLONG_MAX);
-	assert_not_duration("9223372036854775808ms");
-	assert_not_duration("99999999999999999999999ms");
-	assert_duration("106751991167d", 106751991167LL * 86400000LL);
-	assert_not_duration("106751991168d");
-	assert_not_duration("9223372036854775807s");
-	assert_not_duration("2562047788016h");
-	assert_duration("2562047788015h", 2562047788015LL * 3600000LL);
+	/* The largest taken, in every unit, and one past it. */
+	assert_int_equal(DURATION_MAX_MS, 36500LL * 86400000LL);
+	assert_duration("36500d", DURATION_MAX_MS);
+	assert_duration_too_large("36501d");
+	assert_duration("876000h", DURATION_MAX_MS);
+	assert_duration_too_large("876001h");
+	assert_duration("52560000m", DURATION_MAX_MS);
+	assert_duration_too_large("52560001m");
+	assert_duration("3153600000s", DURATION_MAX_MS);
+	assert_duration_too_large("3153600001s");
+	assert_duration("3153600000000ms", DURATION_MAX_MS);
+	assert_duration_too_large("3153600000001ms");
+	/* Past a long long of ms, of digits, and of any length. */
+	assert_duration_too_large("9223372036854775807ms");
+	assert_duration_too_large("9223372036854775808ms");
+	assert_duration_too_large("99999999999999999999999ms");
+	assert_duration_too_large("106751991168d");
+	assert_duration_too_large("9223372036854775807s");
+	assert_duration_too_large(" 99999999999999999999999999999999999 d ");
+	/* Without a unit or with a wrong one it is no duration at all. */
+	assert_int_equal(duration_parse("99999999999999999999999", &ms),
+			 DURATION_INVALID);
+	assert_int_equal(duration_parse("99999999999999999999999x", &ms),
+			 DURATION_INVALID);
+	assert_int_equal(duration_parse("-99999999999999999999999d", &ms),
+			 DURATION_INVALID);
 	/* A huge zero still parses: only its value matters. */
 	assert_duration("000000000000000000000000000000", 0);
+	assert_duration("000000000000000000000000000000036500d",
+			DURATION_MAX_MS);
 }
 
 static void test_bool_forms(void **state)
@@ -323,6 +355,10 @@ static void test_value_check_bad(void **state)
 			   "choices are case-sensitive: write delete");
 	assert_check_fails(&k_enum, "", "the value is empty; write one of keep, delete");
 	assert_check_fails(&k_bool, "maybe", "'maybe' is not true or false");
+	assert_check_fails(&k_duration, "36501d",
+			   "'36501d' is too large; the longest duration is 36500d");
+	assert_check_fails(&k_duration, "99999999999999999999999999s",
+			   "is too large; the longest duration is 36500d");
 	assert_check_fails(&k_int, "-1", "'-1' is not a whole number");
 	assert_check_fails(&k_int, "99999999999999999999",
 			   "is not a whole number");
