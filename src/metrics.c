@@ -79,7 +79,11 @@ static int metrics_seen(const struct rule_result *r, size_t upto)
 	return 0;
 }
 
-/* One sample per rule and table of `name`: rows deleted or left behind. */
+/*
+ * One sample per rule and table of `name`: rows deleted, or with `left`
+ * rows left behind, where there are any (a run that left nothing, the
+ * usual case, adds no series).
+ */
 static void metrics_per_table(struct strbuf *out, const struct run_summary *s,
 			      const char *name, int left)
 {
@@ -90,6 +94,8 @@ static void metrics_per_table(struct strbuf *out, const struct run_summary *s,
 
 		for (j = 0; j < r->nsteps; j++) {
 			if (metrics_seen(r, j))
+				continue;
+			if (left && metrics_rows(r, r->steps[j].table, 1) == 0)
 				continue;
 			strbuf_addf(out, "%s{rule=\"", name);
 			metrics_label(out, r->name);

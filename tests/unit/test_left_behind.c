@@ -200,9 +200,10 @@ static void test_slack_and_metrics(void **state)
 		fail_msg("no total in the Slack text: %s", body);
 	free(body);
 
+	/* A series for the table that left rows, none for the other. */
 	metrics_render(&sb, &f.s, "0");
 	if (!strstr(strbuf_str(&sb), "\nmfa_sweeper_rows_left_behind{rule=\"user_disabled\",table=\"otp_totp_totpdevice\"} 3\n") ||
-	    !strstr(strbuf_str(&sb), "\nmfa_sweeper_rows_left_behind{rule=\"user_disabled\",table=\"accounts_backupcode\"} 0\n") ||
+	    strstr(strbuf_str(&sb), "mfa_sweeper_rows_left_behind{rule=\"user_disabled\",table=\"accounts_backupcode\"}") ||
 	    !strstr(strbuf_str(&sb), "# TYPE mfa_sweeper_rows_left_behind gauge\n"))
 		fail_msg("no rows_left_behind gauge:\n%s", strbuf_str(&sb));
 	strbuf_release(&sb);
