@@ -39,7 +39,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_RULE_FAILED = 1,
 	EXIT_USAGE = 64,
-	EXIT_DATAERR = 65,	/* rows left behind: the database refused them */
+	EXIT_DATAERR = 65,	/* rows the database refused were left */
 	EXIT_UNAVAILABLE = 69,
 	EXIT_TEMPFAIL = 75,
 	EXIT_CONFIG = 78

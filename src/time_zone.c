@@ -32,7 +32,8 @@
 	" 'date'::regtype), current_setting('TimeZone')," \
 	" format_type(a.atttypid, a.atttypmod)" \
 	" FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid" \
-	" LEFT JOIN pg_type bt ON ty.typtype = 'd' AND bt.oid = ty.typbasetype" \
+	" LEFT JOIN pg_type bt" \
+	" ON ty.typtype = 'd' AND bt.oid = ty.typbasetype" \
 	" WHERE a.attrelid = to_regclass($1) AND a.attnum > 0" \
 	" AND NOT a.attisdropped" \
 	" AND '\"' || replace(a.attname, '\"', '\"\"') || '\"' = $2"
