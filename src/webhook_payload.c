@@ -84,18 +84,32 @@ static json_t *slack_section(const char *mrkdwn)
 	return section;
 }
 
+/* The most of one step's rows left behind that a rule's line shows. */
+#define SLACK_LEFT_MAX 400
+
 /*
  * "; `table`: 2 rows left behind, refused by the database: key 17
- * (23503, constraint "app_fk"), ..." for each step of `r` that left rows.
+ * (23503, constraint "app_fk"), ..." for each step of `r` that left rows,
+ * cut (at a character boundary) after SLACK_LEFT_MAX bytes: a trigger's
+ * messages may be long, and a rule's line must fit in its section.
  */
 static void slack_left_behind(struct strbuf *line, const struct rule_result *r)
 {
-	size_t i;
+	size_t i, cut;
 
 	for (i = 0; i < r->nsteps; i++) {
 		struct strbuf text = STRBUF_INIT;
 
 		summary_refused_text(&text, &r->steps[i]);
+		if (text.len > SLACK_LEFT_MAX) {
+			cut = SLACK_LEFT_MAX;
+			while (cut > 0 &&
+			       ((unsigned char)text.buf[cut] & 0xc0) == 0x80)
+				cut--;
+			text.buf[cut] = '\0';
+			text.len = cut;
+			strbuf_add(&text, "\xe2\x80\xa6");
+		}
 		if (text.len) {
 			strbuf_add(line, "; `");
 			slack_escape(line, r->steps[i].table);

@@ -200,6 +200,26 @@ static void test_slack_and_metrics(void **state)
 		fail_msg("no total in the Slack text: %s", body);
 	free(body);
 
+	/* Long messages are cut in the Slack line, at a character boundary,
+	 * and the rule's line stays. */
+	{
+		char *long_msg = xmalloc(3001);
+		size_t i;
+
+		for (i = 0; i < 3000; i += 2)
+			memcpy(long_msg + i, "\xc3\xa9", 2);
+		long_msg[3000] = '\0';
+		free(f.steps[1].refused[1].error);
+		f.steps[1].refused[1].error = long_msg;
+		body = webhook_payload(WEBHOOK_FORMAT_SLACK, &f.s);
+		assert_non_null(body);
+		if (!strstr(body, "`user_disabled`: partial"))
+			fail_msg("the rule's line is gone: %s", body);
+		if (strstr(body, "more rule"))
+			fail_msg("the rule was left out: %s", body);
+		free(body);
+	}
+
 	/* A series for the table that left rows, none for the other. */
 	metrics_render(&sb, &f.s, "0");
 	if (!strstr(strbuf_str(&sb), "\nmfa_sweeper_rows_left_behind{rule=\"user_disabled\",table=\"otp_totp_totpdevice\"} 3\n") ||
