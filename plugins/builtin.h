@@ -214,6 +214,9 @@ struct one_step_state {
 	const char *table;
 	const char *key_column;
 	const char *user_column;
+	/* The one time column of the table the predicate compares with
+	 * now(), unquoted, borrowed like the names above. */
+	const char *time_column;
 	/* Owned SQL text. */
 	char *predicate;
 	/* The step's label in logs and the summary, and its name in errors. */
@@ -239,6 +242,10 @@ static int one_step_plan(const struct sweeper_host_api *api,
 {
 	const struct one_step_state *st = state;
 	const char *params[1] = { st->interval };
+	/* NULL table: the step's own. */
+	const struct sweeper_time_column times[1] = {
+		{ NULL, st->time_column }
+	};
 	struct sweeper_step step = {
 		.size = sizeof(struct sweeper_step),
 		.table = st->table,
@@ -248,6 +255,8 @@ static int one_step_plan(const struct sweeper_host_api *api,
 		.nparams = 1,
 		.params = params,
 		.label = st->label,
+		.ntime_columns = 1,
+		.time_columns = times,
 	};
 
 	return plan_step(api, ctx, &step, st->what, err, errlen);

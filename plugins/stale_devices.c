@@ -100,7 +100,8 @@ static int stale_devices_init(const struct sweeper_host_api *api,
 	    schema_name(api, ctx, RULE_NAME, "device_confirmed_column",
 			SCHEMA_COLUMN, NULL, confirmed, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "device_created_at_column",
-			SCHEMA_COLUMN, NULL, created_at, err, errlen))
+			SCHEMA_COLUMN, &st->time_column, created_at, err,
+			errlen))
 		goto out;
 
 	/*

@@ -65,7 +65,7 @@ static int used_backup_codes_init(const struct sweeper_host_api *api,
 			SCHEMA_COLUMN | SCHEMA_OPTIONAL, NULL, used, err,
 			errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "code_used_at_column",
-			SCHEMA_COLUMN, NULL, used_at, err, errlen))
+			SCHEMA_COLUMN, &st->time_column, used_at, err, errlen))
 		goto out;
 
 	/*

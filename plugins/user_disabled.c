@@ -57,6 +57,12 @@ struct user_disabled_state {
 	const char *devices_table;
 	const char *device_id;
 	const char *device_user;
+	/* The time columns the predicates compare; a created_at is "" when
+	 * not configured. */
+	const char *users_table;
+	const char *disabled_at;
+	const char *code_created_at;
+	const char *device_created_at;
 
 	/* Owned SQL text. */
 	char *codes_predicate;
@@ -162,13 +168,14 @@ static int read_schema(const struct sweeper_host_api *api,
 	char scratch[QUOTED_MAX];
 
 	if (schema_name(api, ctx, RULE_NAME, "users_table", SCHEMA_TABLE,
-			NULL, id->users, err, errlen) ||
+			&st->users_table, id->users, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "user_id_column", SCHEMA_COLUMN,
 			NULL, id->user_id, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "mfa_enrolled_column",
 			SCHEMA_COLUMN, NULL, id->enrolled, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "mfa_disabled_at_column",
-			SCHEMA_COLUMN, NULL, id->disabled_at, err, errlen))
+			SCHEMA_COLUMN, &st->disabled_at, id->disabled_at, err,
+			errlen))
 		return -1;
 
 	if (schema_name(api, ctx, RULE_NAME, "codes_table", SCHEMA_TABLE,
@@ -179,7 +186,7 @@ static int read_schema(const struct sweeper_host_api *api,
 			SCHEMA_COLUMN, &st->code_user, id->code_user, err,
 			errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "code_created_at_column",
-			SCHEMA_COLUMN | SCHEMA_OPTIONAL, NULL,
+			SCHEMA_COLUMN | SCHEMA_OPTIONAL, &st->code_created_at,
 			id->code_created_at, err, errlen))
 		return -1;
 
@@ -194,7 +201,7 @@ static int read_schema(const struct sweeper_host_api *api,
 			SCHEMA_COLUMN, NULL, id->device_confirmed, err,
 			errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "device_created_at_column",
-			SCHEMA_COLUMN | SCHEMA_OPTIONAL, NULL,
+			SCHEMA_COLUMN | SCHEMA_OPTIONAL, &st->device_created_at,
 			id->device_created_at, err, errlen))
 		return -1;
 	return 0;
@@ -272,12 +279,34 @@ out:
 	return ret;
 }
 
+/*
+ * The time columns an artifact step compares: the owner's mfa_disabled_at
+ * with now() (in the predicate and in the user filter), and the row's
+ * created_at, when configured, with that mfa_disabled_at.  Fills `cols`
+ * (two entries) and returns how many apply.
+ */
+static int artifact_time_columns(const struct user_disabled_state *st,
+				 const char *created_at,
+				 struct sweeper_time_column cols[2])
+{
+	cols[0].table = st->users_table;
+	cols[0].column = st->disabled_at;
+	if (!*created_at)
+		return 1;
+	/* NULL: the step's own table. */
+	cols[1].table = NULL;
+	cols[1].column = created_at;
+	return 2;
+}
+
 static int user_disabled_plan(const struct sweeper_host_api *api,
 			      struct sweeper_ctx *ctx, void *state,
 			      char *err, size_t errlen)
 {
 	const struct user_disabled_state *st = state;
 	const char *params[1] = { st->grace };
+	struct sweeper_time_column code_times[2];
+	struct sweeper_time_column device_times[2];
 	struct sweeper_step codes = {
 		.size = sizeof(struct sweeper_step),
 		.table = st->codes_table,
@@ -287,6 +316,9 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.nparams = 1,
 		.params = params,
 		.label = "backup codes",
+		.ntime_columns = artifact_time_columns(st, st->code_created_at,
+						       code_times),
+		.time_columns = code_times,
 	};
 	struct sweeper_step devices = {
 		.size = sizeof(struct sweeper_step),
@@ -297,6 +329,10 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.nparams = 1,
 		.params = params,
 		.label = "totp devices",
+		.ntime_columns = artifact_time_columns(st,
+						       st->device_created_at,
+						       device_times),
+		.time_columns = device_times,
 	};
 	int rc;
 

@@ -29,6 +29,8 @@ const struct sweeper_key config_database_keys[] = {
 	  "how long a batch waits for a row lock before it gives up" },
 	{ "statement_timeout", SWEEPER_KEY_DURATION, "60s", NULL,
 	  "longest time one batch statement may run" },
+	{ "time_zone", SWEEPER_KEY_STRING, "", NULL,
+	  "IANA time zone the application writes naive times in (Django: TIME_ZONE); required when a compared column is timestamp without time zone; empty = the server's" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -241,6 +243,32 @@ static int check_pg_timeout(const struct sweeper_key *decl,
 		 "%s is longer than PostgreSQL allows; write at most 24d (2147483647ms), or 0 for no limit",
 		 shown);
 	return -1;
+}
+
+/*
+ * An IANA zone name is letters, digits and / _ - + (America/New_York,
+ * Etc/GMT+5); whether the server knows it is checked once connected
+ * (time_zone.c).  Anything else here is a typo or a stray quote.
+ */
+static int check_time_zone(const struct sweeper_key *decl,
+			   const char *value, char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	const char *p;
+
+	if (value_is_quoted(value))
+		return quoted_fix(value, why, whylen);
+	for (p = value; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/_-+", *p))
+			continue;
+		value_quote(value, shown, sizeof(shown));
+		snprintf(why, whylen,
+			 "%s is not a time zone name; write an IANA name such as %s = America/New_York (Django: its TIME_ZONE setting), or leave it empty",
+			 shown, decl->name);
+		return -1;
+	}
+	return 0;
 }
 
 static int check_int_range(const struct sweeper_key *decl, const char *value,
@@ -655,6 +683,7 @@ static const struct core_check core_checks[] = {
 	{ "database", "dsn", check_secret_text, 1 },
 	{ "database", "lock_timeout", check_pg_timeout, 0 },
 	{ "database", "statement_timeout", check_pg_timeout, 0 },
+	{ "database", "time_zone", check_time_zone, 0 },
 	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
 	{ "sweeper", "rules", check_rules, 0 },
 	{ "sweeper", "batch_size", check_batch_size, 0 },

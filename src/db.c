@@ -174,3 +174,47 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams,
 
 	return db_query_state(conn, sql, nparams, params, state, err, errlen);
 }
+
+/* The SQLSTATE and the constraint named by a failed result. */
+static void db_result_diag(const PGresult *res, struct db_diag *diag)
+{
+	const char *name = res ? PQresultErrorField(res,
+						    PG_DIAG_CONSTRAINT_NAME) :
+			   NULL;
+
+	db_result_state(res, diag->state);
+	snprintf(diag->constraint, sizeof(diag->constraint), "%s",
+		 name ? name : "");
+}
+
+PGresult *db_query_diag(PGconn *conn, const char *sql, int nparams,
+			const char *const *params, struct db_diag *diag,
+			char *err, size_t errlen)
+{
+	PGresult *res;
+
+	memset(diag, 0, sizeof(*diag));
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (db_result_ok(res))
+		return res;
+	db_result_error(conn, res, err, errlen);
+	db_result_diag(res, diag);
+	PQclear(res);
+	return NULL;
+}
+
+int db_exec_diag(PGconn *conn, const char *sql, struct db_diag *diag,
+		 char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+	int ret = 0;
+
+	memset(diag, 0, sizeof(*diag));
+	if (!db_result_ok(res)) {
+		db_result_error(conn, res, err, errlen);
+		db_result_diag(res, diag);
+		ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}

@@ -60,4 +60,25 @@ PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
 			 char state[DB_SQLSTATE_LEN], char *err,
 			 size_t errlen);
 
+/* Room for a constraint name (PostgreSQL's are at most 63 bytes). */
+#define DB_NAME_LEN 128
+
+/*
+ * What the server said about a failed statement beyond its message, for
+ * telling which rows a refusal belongs to.
+ */
+struct db_diag {
+	char state[DB_SQLSTATE_LEN];   /* SQLSTATE, or "" from libpq itself */
+	char constraint[DB_NAME_LEN];  /* the constraint it names, or "" */
+};
+
+/* db_query_state() that also fills *diag (zeroed on success). */
+PGresult *db_query_diag(PGconn *conn, const char *sql, int nparams,
+			const char *const *params, struct db_diag *diag,
+			char *err, size_t errlen);
+
+/* db_exec_state() that also fills *diag (zeroed on success). */
+int db_exec_diag(PGconn *conn, const char *sql, struct db_diag *diag,
+		 char *err, size_t errlen);
+
 #endif /* SWEEPER_DB_H */

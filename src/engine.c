@@ -10,6 +10,12 @@
  * (src/stop.c), which then rolls back like any failed one.  A batch that
  * failed because of other sessions (deadlock, lock or statement timeout,
  * serialization failure) is run again after a backoff (src/retry.c).
+ * A batch the database refuses because of some of its rows (a foreign key
+ * still pointing at one, a trigger that raises; src/refused.c) is split
+ * until those rows stand alone, and they are left behind and passed over
+ * by the rest of the step (engine_isolate()).  Every transaction opens
+ * with SET LOCAL settings only, the time zone of naive times included
+ * (engine_begin()).
  * The size of each batch comes from batch_sizer.h; the pauses after a
  * batch and the wait for lagging standbys before one from throttle.h, and
  * max_rows and max_throttle also stop a run between batches.
@@ -46,7 +52,9 @@
 #include "estimate.h"
 #include "ident.h"
 #include "log.h"
+#include "refused.h"
 #include "retry.h"
+#include "scope.h"
 #include "strbuf.h"
 #include "window_sizer.h"
 #include "xalloc.h"
@@ -109,6 +117,66 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
 	*held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return 0;
+}
+
+static void engine_batch_rollback(struct engine *e);
+
+/*
+ * Open a transaction whose settings all end with it: lock_timeout
+ * (`lock_ms`), statement_timeout and, with [database] time_zone, TimeZone,
+ * the zone PostgreSQL reads a naive timestamp in when it compares one
+ * with now().  SET LOCAL, never SET: nothing outlives the transaction, so
+ * nothing leaks to whoever uses a pooled server connection next.  Returns
+ * 0, or -1 with the failure's SQLSTATE in `state` and one line in why;
+ * the caller then rolls back.
+ */
+static int engine_begin(struct engine *e, long long lock_ms,
+			char state[DB_SQLSTATE_LEN], char *why, size_t whylen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char *zone;
+	int rc;
+
+	state[0] = '\0';
+	strbuf_addf(&sql, "BEGIN; SET LOCAL lock_timeout = %lld;"
+		    " SET LOCAL statement_timeout = %lld", lock_ms,
+		    e->statement_timeout_ms);
+	if (e->time_zone && *e->time_zone) {
+		zone = PQescapeLiteral(e->conn, e->time_zone,
+				       strlen(e->time_zone));
+		if (!zone) {
+			snprintf(why, whylen, "cannot quote time_zone: %s",
+				 PQerrorMessage(e->conn));
+			strbuf_release(&sql);
+			return -1;
+		}
+		strbuf_addf(&sql, "; SET LOCAL TimeZone = %s", zone);
+		PQfreemem(zone);
+	}
+	rc = db_exec_state(e->conn, strbuf_str(&sql), state, why, whylen);
+	strbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Run one statement that changes nothing (an EXPLAIN, a count, a lookup)
+ * in a transaction of its own set up by engine_begin(), rolled back at
+ * once: every statement that compares times then does so in the
+ * configured time zone.  Returns the result, which the caller PQclear()s,
+ * or NULL with the SQLSTATE in `state` and one line in why.
+ */
+static PGresult *engine_read(struct engine *e, const char *sql, int nparams,
+			     const char *const *params,
+			     char state[DB_SQLSTATE_LEN], char *why,
+			     size_t whylen)
+{
+	PGresult *res = NULL;
+
+	if (engine_begin(e, e->lock_timeout_ms, state, why, whylen) == 0)
+		res = db_query_state(e->conn, sql, nparams, params, state, why,
+				     whylen);
+	engine_batch_rollback(e);
+	return res;
 }
 
 /* What the walk needs to know of a table (engine_table_info()). */
@@ -205,8 +273,8 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 		return NULL;
 	}
 	strbuf_addf(&sql, "EXPLAIN %s", st->sql);
-	res = db_query_state(e->conn, strbuf_str(&sql), st->nparams,
-			     st->params, state, why, sizeof(why));
+	res = engine_read(e, strbuf_str(&sql), st->nparams, st->params, state,
+			  why, sizeof(why));
 	strbuf_release(&sql);
 	if (res)
 		return res;
@@ -253,6 +321,7 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
 				struct rule_result *res, char *err,
 				size_t errlen)
 {
+	char state[DB_SQLSTATE_LEN];
 	struct stmt st;
 	PGresult *pg;
 	int i;
@@ -262,7 +331,8 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
 	if (stmt_build(&st, r, NULL, STMT_SKIPPED_USERS, 0, e->scope, NULL, 0,
 		       err, errlen) != 0)
 		return -1;
-	pg = db_query(e->conn, st.sql, st.nparams, st.params, err, errlen);
+	/* The filter compares times (user_disabled's grace). */
+	pg = engine_read(e, st.sql, st.nparams, st.params, state, err, errlen);
 	stmt_free(&st);
 	if (!pg)
 		return -1;
@@ -320,6 +390,23 @@ struct engine_walk {
 	long long overflow;    /* rows of a plain DELETE over the limit, or 0 */
 	char from[32];         /* the window as ctids: ctid >= from */
 	char to[32];           /* ... and ctid < to; "" for the last window */
+
+	/*
+	 * Rows the database refused to delete (engine_isolate()): their keys
+	 * as text, and the same as an array literal that every later batch
+	 * of the step passes over.  Owned.
+	 */
+	char **refused;
+	size_t nrefused;
+	char *excluded;        /* NULL while nothing was refused */
+	/* While a refused batch is split: the keys of the part to delete
+	 * (borrowed), which replace the walk's bounds. */
+	const char *only_keys;
+	int isolated;          /* the last batch was split */
+	/* The last failed statement's message (without its SQLSTATE) and the
+	 * constraint it names ("" for none), for a refused row's record. */
+	char fail_message[1024];
+	char fail_constraint[DB_NAME_LEN];
 };
 
 /* Whether the walk goes by windows of blocks (of its table or users'). */
@@ -386,6 +473,7 @@ static int engine_walk_users(struct engine *e, const struct rule *r,
 {
 	struct engine_table users;
 	struct stmt st;
+	char state[DB_SQLSTATE_LEN];
 	char why[1024];
 	char *plan = NULL;
 	int ok = 0;
@@ -408,12 +496,15 @@ static int engine_walk_users(struct engine *e, const struct rule *r,
 	engine_walk_size(w);
 	if (engine_walk_stmt(e, r, step, w, 1, &st, why, sizeof(why)) != 0)
 		goto out;
-	if (estimate_explain(e->conn, &st, &plan, why, sizeof(why)) == 0) {
+	/* The filter compares times: plan it in the run's time zone. */
+	if (engine_begin(e, e->lock_timeout_ms, state, why, sizeof(why)) == 0 &&
+	    estimate_explain(e->conn, &st, &plan, why, sizeof(why)) == 0) {
 		ok = estimate_plan_indexed(plan, SWEEPER_TARGET_ALIAS) == 1;
 		if (!ok)
 			snprintf(why, sizeof(why), "the plan does not reach "
 				 "the users' rows through an index");
 	}
+	engine_batch_rollback(e);
 	stmt_free(&st);
 out:
 	if (!ok) {
@@ -475,10 +566,19 @@ static int engine_walk_init(struct engine *e, const struct rule *r,
 
 static void engine_walk_free(struct engine_walk *w)
 {
+	size_t i;
+
 	free(w->cursor);
 	free(w->upto);
 	free(w->last_victim);
 	w->cursor = w->upto = w->last_victim = NULL;
+	for (i = 0; i < w->nrefused; i++)
+		free(w->refused[i]);
+	free(w->refused);
+	free(w->excluded);
+	w->refused = NULL;
+	w->nrefused = 0;
+	w->excluded = NULL;
 }
 
 /* Size the next batch: its LIMIT, and its key or block window. */
@@ -505,6 +605,30 @@ static void engine_walk_size(struct engine_walk *w)
 }
 
 /*
+ * The bounds of the walk's next batch, borrowed from the walk: its window
+ * or key range, the keys passed over, and while a refused batch is split
+ * (w->only_keys) those keys instead of the window.
+ */
+static void engine_walk_bounds(const struct engine_walk *w,
+			       struct stmt_bounds *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->walk = w->mode;
+	b->excluded = w->excluded;
+	if (w->only_keys) {
+		b->walk = STMT_WALK_KEYS;
+		b->keys = w->only_keys;
+	} else if (engine_windowed(w)) {
+		b->after = w->from;
+		b->upto = w->to[0] ? w->to : NULL;
+		b->users = &w->users;
+	} else if (w->mode == STMT_WALK_KEY) {
+		b->after = w->cursor;
+		b->upto = w->upto;
+	}
+}
+
+/*
  * Build the statement of the walk's next batch: the plain DELETE of its
  * block window when `plain`, else the capped one.  The statement borrows
  * the walk's bounds.
@@ -515,16 +639,9 @@ static int engine_walk_stmt(const struct engine *e, const struct rule *r,
 			    struct stmt *st, char *err, size_t errlen)
 {
 	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
-	struct stmt_bounds b = { NULL, NULL, w->mode, NULL };
+	struct stmt_bounds b;
 
-	if (engine_windowed(w)) {
-		b.after = w->from;
-		b.upto = w->to[0] ? w->to : NULL;
-		b.users = &w->users;
-	} else if (w->mode == STMT_WALK_KEY) {
-		b.after = w->cursor;
-		b.upto = w->upto;
-	}
+	engine_walk_bounds(w, &b);
 	if (plain)
 		return stmt_build_window_delete(st, r, step, &b, e->ledger, err,
 						errlen);
@@ -679,7 +796,9 @@ static int engine_key_window(struct engine *e, const struct rule *r,
 			     char state[DB_SQLSTATE_LEN], char *why,
 			     size_t whylen)
 {
-	struct stmt_bounds bounds = { w->cursor, NULL, STMT_WALK_KEY, NULL };
+	struct stmt_bounds bounds = {
+		.after = w->cursor, .walk = STMT_WALK_KEY
+	};
 	struct stmt st;
 	PGresult *pg;
 
@@ -697,6 +816,22 @@ static int engine_key_window(struct engine *e, const struct rule *r,
 		engine_take(&w->upto, pg, 0);
 	PQclear(pg);
 	return 0;
+}
+
+/*
+ * Keep what the server said about a failed statement of a batch: its
+ * SQLSTATE in `state`, and in the walk its message and the constraint it
+ * names, which a refused row's record carries.
+ */
+static void engine_note_failure(struct engine_walk *w,
+				const struct db_diag *diag, const char *why,
+				char state[DB_SQLSTATE_LEN])
+{
+	snprintf(state, DB_SQLSTATE_LEN, "%s", diag->state);
+	snprintf(w->fail_message, sizeof(w->fail_message), "%s", why);
+	refused_strip_state(w->fail_message);
+	snprintf(w->fail_constraint, sizeof(w->fail_constraint), "%s",
+		 diag->constraint);
 }
 
 /*
@@ -726,9 +861,9 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 			     char state[DB_SQLSTATE_LEN])
 {
 	long long lock_ms = e->lock_timeout_ms;
-	char begin[160];
 	char why[1024];
 	struct stmt st = { NULL, { NULL }, 0 };
+	struct db_diag diag;
 	PGresult *pg = NULL, *xpg;
 	char xid[32];
 	int rc, ret = ENGINE_DONE;
@@ -748,15 +883,11 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 	}
 	if (plain && (lock_ms <= 0 || lock_ms > ENGINE_PLAIN_LOCK_MS))
 		lock_ms = ENGINE_PLAIN_LOCK_MS;
-	snprintf(begin, sizeof(begin),
-		 "BEGIN; SET LOCAL lock_timeout = %lld;"
-		 " SET LOCAL statement_timeout = %lld",
-		 lock_ms, e->statement_timeout_ms);
-	if (db_exec_state(e->conn, begin, state, why, sizeof(why)) != 0) {
+	if (engine_begin(e, lock_ms, state, why, sizeof(why)) != 0) {
 		ret = engine_batch_failure(e, "cannot begin a batch", why, res);
 		goto out;
 	}
-	if (w->mode == STMT_WALK_KEY && w->window > 0) {
+	if (w->mode == STMT_WALK_KEY && w->window > 0 && !w->only_keys) {
 		/* A cancel that came between two statements is not lost. */
 		if (engine_cancelled(e)) {
 			ret = ENGINE_STOPPED;
@@ -783,8 +914,10 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	pg = db_query_state(e->conn, st.sql, st.nparams, st.params, state, why,
-			    sizeof(why));
+	pg = db_query_diag(e->conn, st.sql, st.nparams, st.params, &diag, why,
+			   sizeof(why));
+	if (!pg)
+		engine_note_failure(w, &diag, why, state);
 	if (!pg && plain && engine_plain_blocked(e, state)) {
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s from %s: "
 			"another session holds a row (%s); the window goes in "
@@ -824,7 +957,9 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	if (db_exec_state(e->conn, "COMMIT", state, why, sizeof(why)) != 0) {
+	/* A deferred constraint (Django's foreign keys) fails here. */
+	if (db_exec_diag(e->conn, "COMMIT", &diag, why, sizeof(why)) != 0) {
+		engine_note_failure(w, &diag, why, state);
 		ret = engine_commit_failure(e, xid, why, pg, w, res);
 		goto out;
 	}
@@ -857,27 +992,293 @@ out:
 }
 
 /*
+ * Whether a batch that failed with SQLSTATE `state` was refused because of
+ * some of its rows (refused.h), on a connection that is still there and
+ * with no cancel of ours behind it.
+ */
+static int engine_refused(const struct engine *e, const char *state)
+{
+	if (engine_cancelled(e) || db_lost(e->conn))
+		return 0;
+	return refused_reason(state) != NULL;
+}
+
+/*
+ * Record the size of a counted batch in the step's result: its LIMIT, or
+ * for a block walk the rows it deleted.
+ */
+static void engine_note_size(struct step_result *sr, long long limit)
+{
+	if (sr->batches == 1 || limit < sr->batch_size_min)
+		sr->batch_size_min = limit;
+	if (limit > sr->batch_size_max)
+		sr->batch_size_max = limit;
+	sr->batch_size_last = limit;
+}
+
+/*
+ * Count one part of a split batch that deleted rows, as any batch is
+ * counted, and log it like one.
+ */
+static void engine_count_part(struct engine *e, const struct rule *r,
+			      const struct step *step, struct step_result *sr,
+			      long long deleted, long long size, double ms)
+{
+	struct log_fields f = LOG_FIELDS_INIT;
+
+	sr->deleted += deleted;
+	sr->batches++;
+	e->rows_done += deleted;
+	engine_note_size(sr, size);
+	f.rule = r->name;
+	f.table = step->table;
+	f.deleted = deleted;
+	f.batches = sr->batches;
+	f.duration_ms = (long long)ms;
+	log_event(SWEEPER_LOG_DEBUG, &f,
+		  "rule '%s': %s: batch %lld: %lld rows deleted in %lld ms, "
+		  "batch size %lld (part of a refused batch)", r->name,
+		  step->table, sr->batches, deleted, f.duration_ms, size);
+}
+
+/*
+ * The row with key `key`, deleted alone, was refused: leave it, record it
+ * in the step's result, and pass over it for the rest of the step.  The
+ * refusal's SQLSTATE is in `state` and its message and constraint in the
+ * walk.  Returns ENGINE_DONE, or ENGINE_FAILED with res->error set when
+ * the step has more than ENGINE_REFUSED_MAX such rows.
+ */
+static int engine_refuse_row(const struct rule *r, const struct step *step,
+			     struct engine_walk *w, struct step_result *sr,
+			     struct rule_result *res, const char *key,
+			     const char *state)
+{
+	struct refused_row *rr;
+	char msg[2048];
+
+	free(res->error);
+	res->error = NULL;
+	if (w->nrefused >= ENGINE_REFUSED_MAX) {
+		snprintf(msg, sizeof(msg), "the database refused to delete "
+			 "more than %d rows of '%s' (the last: key %s, %s: %s "
+			 "(SQLSTATE %s)); the rule stops: find what refuses "
+			 "them (a foreign key with no ON DELETE action, a "
+			 "trigger), then run again", ENGINE_REFUSED_MAX,
+			 step->table, key, refused_reason(state),
+			 w->fail_message, state);
+		res->error = xstrdup(msg);
+		return ENGINE_FAILED;
+	}
+	w->refused = xrealloc(w->refused, (w->nrefused + 1) *
+			      sizeof(*w->refused));
+	w->refused[w->nrefused++] = xstrdup(key);
+	free(w->excluded);
+	w->excluded = scope_text_array(w->refused, w->nrefused);
+	sr->left_behind++;
+	if (sr->nrefused < SUMMARY_REFUSED_SHOWN) {
+		rr = &sr->refused[sr->nrefused++];
+		rr->key = xstrdup(key);
+		snprintf(rr->sqlstate, sizeof(rr->sqlstate), "%s", state);
+		rr->constraint = w->fail_constraint[0] ?
+				 xstrdup(w->fail_constraint) : NULL;
+		rr->error = xstrdup(w->fail_message);
+	}
+	log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: key %s refused (%s: %s); "
+		"left in place, passed over for the rest of the step",
+		r->name, step->table, key, refused_reason(state),
+		w->fail_message);
+	return ENGINE_DONE;
+}
+
+/*
+ * Delete the rows whose keys are keys[lo..hi) in one batch, and when the
+ * database refuses it because of some of them, each half in turn, down to
+ * single rows, which engine_refuse_row() leaves behind.  Every part is a
+ * batch like any other: one transaction, the predicate checked again, the
+ * ledger recording what it deleted, counted in `sr` here.  Returns
+ * ENGINE_DONE, or how the step ends (with the walk's w->deleted 0: what
+ * was deleted is counted already).
+ */
+static int engine_isolate_range(struct engine *e, const struct rule *r,
+				const struct step *step, struct engine_walk *w,
+				struct step_result *sr,
+				struct rule_result *res, char **keys,
+				size_t lo, size_t hi,
+				char state[DB_SQLSTATE_LEN])
+{
+	struct timespec t0;
+	char *literal;
+	size_t mid;
+	int rc;
+
+	literal = scope_text_array(keys + lo, hi - lo);
+	w->only_keys = literal;
+	w->limit = (long long)(hi - lo);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = engine_batch_once(e, r, step, w, 0, res, state);
+	w->only_keys = NULL;
+	free(literal);
+	/* ENGINE_LOST may come with a COMMIT found applied. */
+	if (w->deleted > 0)
+		engine_count_part(e, r, step, sr, w->deleted,
+				  (long long)(hi - lo), clock_since_ms(&t0));
+	w->deleted = 0;
+	if (rc != ENGINE_FAILED || !engine_refused(e, state))
+		return rc;
+	if (hi - lo == 1)
+		return engine_refuse_row(r, step, w, sr, res, keys[lo], state);
+	free(res->error);
+	res->error = NULL;
+	mid = lo + (hi - lo) / 2;
+	rc = engine_isolate_range(e, r, step, w, sr, res, keys, lo, mid,
+				  state);
+	if (rc != ENGINE_DONE)
+		return rc;
+	return engine_isolate_range(e, r, step, w, sr, res, keys, mid, hi,
+				    state);
+}
+
+/*
+ * Read the keys of the rows the walk's batch would delete, in key order:
+ * the same predicate, bounds, passed-over rows and LIMIT, locked SKIP
+ * LOCKED like the batch's victims, in a transaction rolled back at once.
+ * Sets *keys (owned, *nkeys entries).  Returns 0, or -1 with the
+ * SQLSTATE in `state` and one line in why.
+ */
+static int engine_victim_keys(struct engine *e, const struct rule *r,
+			      const struct step *step,
+			      const struct engine_walk *w, char ***keys,
+			      size_t *nkeys, char state[DB_SQLSTATE_LEN],
+			      char *why, size_t whylen)
+{
+	const struct stmt_scope *scope = step->user_column ? e->scope : NULL;
+	struct stmt_bounds b;
+	struct stmt st;
+	PGresult *pg;
+	int i;
+
+	*keys = NULL;
+	*nkeys = 0;
+	state[0] = '\0';
+	engine_walk_bounds(w, &b);
+	if (stmt_build(&st, r, step, STMT_VICTIM_KEYS, w->limit, scope, &b,
+		       w->many_tables, why, whylen) != 0)
+		return -1;
+	pg = engine_read(e, st.sql, st.nparams, st.params, state, why, whylen);
+	stmt_free(&st);
+	if (!pg)
+		return -1;
+	*keys = xcalloc((size_t)PQntuples(pg) + 1, sizeof(**keys));
+	for (i = 0; i < PQntuples(pg); i++)
+		(*keys)[i] = xstrdup(PQgetvalue(pg, i, 0));
+	*nkeys = (size_t)PQntuples(pg);
+	PQclear(pg);
+	return 0;
+}
+
+/*
+ * The walk's batch was refused because of some of its rows (SQLSTATE in
+ * `state`, res->error describing it): read its rows' keys again
+ * (engine_victim_keys()) and delete them in parts (engine_isolate_range())
+ * until the refused rows stand alone.  On ENGINE_DONE the walk looks as
+ * after any batch for engine_walk_advance(): w->selected the rows the
+ * batch covered and w->last_victim the last of their keys; w->deleted is
+ * 0 because the parts are counted in `sr` already.  When the split finds
+ * nothing to delete and nothing to leave (the rows changed meanwhile), the
+ * batch fails with its first error rather than loop.
+ */
+static int engine_isolate(struct engine *e, const struct rule *r,
+			  const struct step *step, struct engine_walk *w,
+			  struct step_result *sr, struct rule_result *res,
+			  char state[DB_SQLSTATE_LEN])
+{
+	long long limit = w->limit, deleted = sr->deleted;
+	size_t refused = w->nrefused, nkeys = 0, i;
+	char first_state[DB_SQLSTATE_LEN];
+	char *first_error = res->error;
+	char **keys = NULL;
+	char why[1024];
+	int rc;
+
+	res->error = NULL;
+	snprintf(first_state, sizeof(first_state), "%s", state);
+	log_msg(SWEEPER_LOG_INFO, "rule '%s': %s: the database refused a "
+		"batch (%s: %s); deleting it in parts to leave only the "
+		"refused rows", r->name, step->table, refused_reason(state),
+		first_error ? first_error : "?");
+	if (engine_victim_keys(e, r, step, w, &keys, &nkeys, state, why,
+			       sizeof(why)) != 0) {
+		free(first_error);
+		rc = engine_failure(e, "cannot read the rows of a refused "
+				    "batch", why, res);
+		goto out;
+	}
+	rc = nkeys ? engine_isolate_range(e, r, step, w, sr, res, keys, 0,
+					  nkeys, state) : ENGINE_DONE;
+	w->limit = limit;
+	if (rc == ENGINE_DONE && sr->deleted == deleted &&
+	    w->nrefused == refused) {
+		/* Nothing moved: fail as the batch did. */
+		res->error = first_error;
+		snprintf(state, DB_SQLSTATE_LEN, "%s", first_state);
+		rc = ENGINE_FAILED;
+		goto out;
+	}
+	free(first_error);
+	if (rc == ENGINE_DONE) {
+		w->isolated = 1;
+		w->selected = (long long)nkeys;
+		free(w->last_victim);
+		w->last_victim = xstrdup(keys[nkeys - 1]);
+	}
+out:
+	w->limit = limit;
+	w->deleted = 0;
+	for (i = 0; i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
+/*
  * The next batch of the walk: a block window's plain DELETE first, unless
  * the window already went capped, then the capped batch when that one is
- * rolled back.  Returns as engine_batch_once(), never ENGINE_REDO.
+ * rolled back.  A capped batch refused because of some of its rows is
+ * split (engine_isolate()); a plain one goes capped first, so that only a
+ * batch of at most the batch size is split.  Returns as
+ * engine_batch_once(), never ENGINE_REDO.
  */
 static int engine_batch(struct engine *e, const struct rule *r,
 			const struct step *step, struct engine_walk *w,
-			struct rule_result *res, char state[DB_SQLSTATE_LEN])
+			struct step_result *sr, struct rule_result *res,
+			char state[DB_SQLSTATE_LEN])
 {
 	int rc;
 
+	w->isolated = 0;
 	w->plain = engine_windowed(w) && !w->capped;
-	if (!w->plain)
-		return engine_batch_once(e, r, step, w, 0, res, state);
-	rc = engine_batch_once(e, r, step, w, 1, res, state);
-	if (rc != ENGINE_REDO)
-		return rc;
-	if (w->overflow > 0)
-		window_sizer_overflow(&w->ws, w->blocks, w->overflow);
-	w->plain = 0;
-	w->capped = 1;
-	return engine_batch_once(e, r, step, w, 0, res, state);
+	if (w->plain) {
+		rc = engine_batch_once(e, r, step, w, 1, res, state);
+		if (rc == ENGINE_FAILED && engine_refused(e, state)) {
+			log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s from %s:"
+				" refused (%s); the window goes in capped "
+				"batches", r->name, step->table,
+				engine_window_of(w), w->from, res->error);
+			free(res->error);
+			res->error = NULL;
+			rc = ENGINE_REDO;
+		}
+		if (rc != ENGINE_REDO)
+			return rc;
+		if (w->overflow > 0)
+			window_sizer_overflow(&w->ws, w->blocks, w->overflow);
+		w->plain = 0;
+		w->capped = 1;
+	}
+	rc = engine_batch_once(e, r, step, w, 0, res, state);
+	if (rc == ENGINE_FAILED && engine_refused(e, state))
+		rc = engine_isolate(e, r, step, w, sr, res, state);
+	return rc;
 }
 
 /*
@@ -920,7 +1321,7 @@ static int engine_batch_retrying(struct engine *e, const struct rule *r,
 		struct timespec t0;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = engine_batch(e, r, step, w, res, state);
+		rc = engine_batch(e, r, step, w, sr, res, state);
 		w->ms = clock_since_ms(&t0);
 		if (rc == ENGINE_LOST && w->deleted > 0) {
 			/* Lost during a COMMIT that turned out applied. */
@@ -1010,6 +1411,7 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 			     const struct step *step, struct step_result *sr,
 			     struct rule_result *res)
 {
+	char state[DB_SQLSTATE_LEN];
 	struct stmt st;
 	char why[1024];
 	PGresult *pg;
@@ -1018,7 +1420,12 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
 		return engine_failure(e, "cannot build the count", why, res);
-	pg = db_query(e->conn, st.sql, st.nparams, st.params, why, sizeof(why));
+	/*
+	 * Every matching row is counted, also one the database would refuse
+	 * to delete: only deleting it can tell.
+	 */
+	pg = engine_read(e, st.sql, st.nparams, st.params, state, why,
+			 sizeof(why));
 	stmt_free(&st);
 	if (!pg)
 		return engine_failure(e, "count failed", why, res);
@@ -1040,8 +1447,8 @@ static int engine_count_step(struct engine *e, const struct rule *r,
 static long long engine_estimate(struct engine *e, const struct rule *r,
 				 const struct step *step, int *indexed)
 {
+	char state[DB_SQLSTATE_LEN];
 	struct stmt st;
-	char begin[160];
 	char why[1024];
 	long long rows = -1;
 
@@ -1049,21 +1456,16 @@ static long long engine_estimate(struct engine *e, const struct rule *r,
 	if (stmt_build(&st, r, step, STMT_COUNT, 0, step->user_column ?
 		       e->scope : NULL, NULL, 0, why, sizeof(why)) != 0)
 		return -1;
-	/* Planning takes a table lock: wait no longer than a batch would. */
-	snprintf(begin, sizeof(begin),
-		 "BEGIN; SET LOCAL lock_timeout = %lld;"
-		 " SET LOCAL statement_timeout = %lld",
-		 e->lock_timeout_ms, e->statement_timeout_ms);
-	if (db_exec(e->conn, begin, why, sizeof(why)) != 0 ||
+	/*
+	 * Planning takes a table lock: wait no longer than a batch would;
+	 * and estimates a comparison of times: in the batches' time zone.
+	 */
+	if (engine_begin(e, e->lock_timeout_ms, state, why, sizeof(why)) != 0 ||
 	    estimate_count_plan(e->conn, &st, SWEEPER_TARGET_ALIAS, &rows,
 				indexed, why, sizeof(why)) != 0)
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: no row estimate: %s",
 			r->name, step->table, why);
-	if (!db_lost(e->conn)) {
-		PGresult *rb = PQexec(e->conn, "ROLLBACK");
-
-		PQclear(rb);
-	}
+	engine_batch_rollback(e);
 	stmt_free(&st);
 	return rows;
 }
@@ -1071,19 +1473,6 @@ static long long engine_estimate(struct engine *e, const struct rule *r,
 static int engine_walk_step(struct engine *e, const struct rule *r,
 			    const struct step *step, int indexed,
 			    struct step_result *sr, struct rule_result *res);
-
-/*
- * Record the size of a counted batch in the step's result: its LIMIT, or
- * for a block walk the rows it deleted.
- */
-static void engine_note_size(struct step_result *sr, long long limit)
-{
-	if (sr->batches == 1 || limit < sr->batch_size_min)
-		sr->batch_size_min = limit;
-	if (limit > sr->batch_size_max)
-		sr->batch_size_max = limit;
-	sr->batch_size_last = limit;
-}
 
 /*
  * Wait for lagging standbys before a batch (throttle.h).  Returns
@@ -1111,6 +1500,32 @@ static int engine_throttle(struct engine *e, struct rule_result *res)
 	}
 }
 
+/*
+ * One line on the rows the step left behind, if any.  An error, though
+ * the rule did not fail: someone must look at what holds those rows (or
+ * change the rule), and until then every run leaves them the same way;
+ * and with -q, under cron, only errors are mailed.
+ */
+static void engine_log_left_behind(const struct rule *r,
+				   const struct step *step,
+				   const struct step_result *sr)
+{
+	struct log_fields f = LOG_FIELDS_INIT;
+	struct strbuf line = STRBUF_INIT;
+
+	if (sr->left_behind <= 0)
+		return;
+	summary_refused_text(&line, sr);
+	f.rule = r->name;
+	f.table = step->table;
+	log_event(SWEEPER_LOG_ERROR, &f, "rule '%s': %s: %s; the rest was "
+		  "deleted; remove what holds them (the rows that refer to "
+		  "them, or the trigger's reason), or they stay and are "
+		  "reported by every run", r->name, step->table,
+		  strbuf_str(&line));
+	strbuf_release(&line);
+}
+
 static int engine_run_step(struct engine *e, const struct rule *r,
 			   const struct step *step, struct step_result *sr,
 			   struct rule_result *res)
@@ -1127,6 +1542,7 @@ static int engine_run_step(struct engine *e, const struct rule *r,
 	rc = engine_walk_step(e, r, step, indexed, sr, res);
 	if (ob->on_step_end)
 		ob->on_step_end(ob->arg, r, step, sr);
+	engine_log_left_behind(r, step, sr);
 	return rc;
 }
 
@@ -1192,7 +1608,10 @@ static int engine_walk_step(struct engine *e, const struct rule *r,
 		 * teaches only when deleted whole.
 		 */
 		ms = w.ms;
-		if (!engine_windowed(&w))
+		/* A split batch's time is that of its parts: not a rate. */
+		if (w.isolated)
+			;
+		else if (!engine_windowed(&w))
 			batch_sizer_observe(&w.sz, w.limit, w.selected, ms);
 		else if (w.plain)
 			window_sizer_observe(&w.ws, w.blocks, w.deleted, ms);
@@ -1263,11 +1682,13 @@ int engine_run_rule(struct engine *e, const struct rule *r,
 		res->deleted += sr->deleted;
 		res->batches += sr->batches;
 		res->retries += sr->retries;
+		res->left_behind += sr->left_behind;
 	}
 	res->duration_ms = clock_now_ms() - t0;
 	switch (rc) {
 	case ENGINE_DONE:
-		res->status = RUN_OK;
+		/* Work is left: the rows the database refused. */
+		res->status = res->left_behind > 0 ? RUN_PARTIAL : RUN_OK;
 		break;
 	case ENGINE_LIMIT:
 		res->status = RUN_PARTIAL;
@@ -1318,8 +1739,8 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
 			goto out;
 		strbuf_release(&sql);
 		strbuf_addf(&sql, "EXPLAIN %s", st.sql);
-		res = db_query_state(e->conn, strbuf_str(&sql), st.nparams,
-				     st.params, state, why, sizeof(why));
+		res = engine_read(e, strbuf_str(&sql), st.nparams, st.params,
+				  state, why, sizeof(why));
 		if (!res)
 			goto out;
 		fprintf(out, "-- rule %s, step %zu: %s (%s)\n%s;\n", r->name,

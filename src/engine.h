@@ -60,6 +60,13 @@ struct engine {
 	struct throttle throttle;         /* pauses and replica lag */
 	long long lock_timeout_ms;
 	long long statement_timeout_ms;
+	/*
+	 * [database] time_zone: every transaction of the engine sets it with
+	 * SET LOCAL TimeZone, so that naive timestamps compare with now() in
+	 * the application's zone (src/time_zone.h).  NULL or "" leaves the
+	 * server's.  Borrowed.
+	 */
+	const char *time_zone;
 	int dry_run;
 	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
 	/* The [schema] users table and its id column, for walks by users;
@@ -89,6 +96,15 @@ struct engine {
 	volatile sig_atomic_t *in_batch;
 	volatile sig_atomic_t *cancelled;
 };
+
+/*
+ * The most rows of one step the database may refuse to delete (refused.h)
+ * before its rule fails.  Each is found by splitting the batch that holds
+ * it in halves, a few small transactions per row; many more than this
+ * means something refuses nearly every row (a trigger, a rule that
+ * contradicts the schema), which is no job for row by row isolation.
+ */
+#define ENGINE_REFUSED_MAX 100
 
 /* Outcome of engine_run_rule(), in rising order of gravity. */
 enum engine_result {
@@ -138,6 +154,13 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
  * Run (or, in a dry run, count) every step of `r`, filling `res`, whose
  * `steps` the engine allocates.  Every batch is one transaction.  Returns
  * an enum engine_result; res->status and res->error are set to match.
+ *
+ * A batch the database refuses because of some of its rows (refused.h) is
+ * split in halves, each its own transaction, until those rows stand
+ * alone; they stay in place, every later batch of the step passes over
+ * them, and the step's result lists them.  A rule that left rows behind
+ * this way, and did not fail, ends RUN_PARTIAL with res->left_behind set.
+ * More than ENGINE_REFUSED_MAX such rows in one step fail the rule.
  */
 int engine_run_rule(struct engine *e, const struct rule *r,
 		    struct rule_result *res);

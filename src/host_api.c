@@ -122,21 +122,73 @@ static char **host_copy_params(int nparams, const char *const *params)
 	return copy;
 }
 
+/*
+ * Check the time columns a step declares (a plugin built against an older
+ * plugin.h has no such field: `in` is then too short to hold it, and
+ * nothing is read past its end).  Returns SWEEPER_OK or SWEEPER_ERR_RANGE.
+ */
+static int host_check_time_columns(const struct sweeper_step *in)
+{
+	int i;
+
+	if (!SWEEPER_HAS_FIELD(in, struct sweeper_step, time_columns))
+		return SWEEPER_OK;
+	if (in->ntime_columns < 0 ||
+	    in->ntime_columns > SWEEPER_MAX_TIME_COLUMNS ||
+	    (in->ntime_columns > 0 && !in->time_columns))
+		return SWEEPER_ERR_RANGE;
+	for (i = 0; i < in->ntime_columns; i++) {
+		const struct sweeper_time_column *c = &in->time_columns[i];
+
+		if (!c->column || !*c->column || (c->table && !*c->table))
+			return SWEEPER_ERR_RANGE;
+	}
+	return SWEEPER_OK;
+}
+
+/* Copy the declared time columns into `s`; the table defaults to the
+ * step's. */
+static void host_copy_time_columns(struct step *s,
+				   const struct sweeper_step *in)
+{
+	int i;
+
+	if (!SWEEPER_HAS_FIELD(in, struct sweeper_step, time_columns))
+		return;
+	s->time_declared = 1;
+	if (in->ntime_columns == 0)
+		return;
+	s->time_columns = xcalloc((size_t)in->ntime_columns,
+				  sizeof(*s->time_columns));
+	for (i = 0; i < in->ntime_columns; i++) {
+		const struct sweeper_time_column *c = &in->time_columns[i];
+
+		s->time_columns[i].table = xstrdup(c->table ? c->table :
+						   in->table);
+		s->time_columns[i].column = xstrdup(c->column);
+	}
+	s->ntime_columns = in->ntime_columns;
+}
+
 static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 {
 	struct rule *r = ctx->rule;
 	struct step *s;
-	size_t have;
 
 	if (!r->planning)
 		return SWEEPER_ERR_PHASE;
-	/* Only the v1 fields exist so far; a larger size is a newer plugin. */
-	have = offsetof(struct sweeper_step, label) + sizeof(in->label);
-	if (!in || in->size < have)
+	/*
+	 * A step must hold at least the fields of the first release of ABI
+	 * version 1 (up to label); a longer one is a newer plugin, whose
+	 * later fields are read only as far as its size covers them.
+	 */
+	if (!in || !SWEEPER_HAS_FIELD(in, struct sweeper_step, label))
 		return SWEEPER_ERR_RANGE;
 	if (!in->table || !*in->table || !in->key_column || !*in->key_column ||
 	    !in->predicate || !*in->predicate || in->nparams < 0 ||
 	    in->nparams > RULE_MAX_PARAMS || (in->nparams > 0 && !in->params))
+		return SWEEPER_ERR_RANGE;
+	if (host_check_time_columns(in) != SWEEPER_OK)
 		return SWEEPER_ERR_RANGE;
 
 	xgrow((void **)&r->steps, &r->steps_alloc, r->nsteps + 1,
@@ -151,6 +203,7 @@ static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 	s->label = xstrdup(in->label && *in->label ? in->label : in->table);
 	s->nparams = in->nparams;
 	s->params = host_copy_params(in->nparams, in->params);
+	host_copy_time_columns(s, in);
 	return SWEEPER_OK;
 }
 

@@ -29,6 +29,7 @@
 #include "stop.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "time_zone.h"
 #include "values.h"
 #include "webhook.h"
 #include "xalloc.h"
@@ -38,6 +39,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_RULE_FAILED = 1,
 	EXIT_USAGE = 64,
+	EXIT_DATAERR = 65,	/* rows the database refused were left */
 	EXIT_UNAVAILABLE = 69,
 	EXIT_TEMPFAIL = 75,
 	EXIT_CONFIG = 78
@@ -162,6 +164,11 @@ static void main_log_rule(const struct rule_result *r, int dry_run)
 	int level = r->status == RUN_FAILED ? SWEEPER_LOG_ERROR :
 		    SWEEPER_LOG_INFO;
 	struct log_fields f = LOG_FIELDS_INIT;
+	char left[64] = "";
+
+	if (r->left_behind > 0)
+		snprintf(left, sizeof(left), ", %lld row%s left behind",
+			 r->left_behind, r->left_behind == 1 ? "" : "s");
 
 	f.rule = r->name;
 	f.deleted = r->deleted;
@@ -170,10 +177,11 @@ static void main_log_rule(const struct rule_result *r, int dry_run)
 	f.status = run_status_name(r->status);
 	f.dry_run = dry_run;
 	log_event(level, &f, "rule '%s': %s, %lld rows %s in %lld batch%s "
-		"(%lld.%03llds)%s%s", r->name, run_status_name(r->status),
+		"(%lld.%03llds)%s%s%s", r->name, run_status_name(r->status),
 		r->deleted, dry_run ? "would be deleted" : "deleted",
 		r->batches, r->batches == 1 ? "" : "es",
 		r->duration_ms / 1000, r->duration_ms % 1000,
+		left,
 		r->error ? ": " : "", r->error ? r->error : "");
 }
 
@@ -205,6 +213,10 @@ static void main_engine_limits(struct engine *e, const struct config *cfg)
 	e->max_rows = cfg->max_rows;
 	e->users_table = config_schema(cfg, "users_table");
 	e->user_id_column = config_schema(cfg, "user_id_column");
+	/* Every transaction of the engine sets these with SET LOCAL. */
+	e->lock_timeout_ms = cfg->lock_timeout_ms;
+	e->statement_timeout_ms = cfg->statement_timeout_ms;
+	e->time_zone = time_zone_get(cfg);
 	e->throttle.pause_ms = cfg->pause_ms;
 	e->throttle.pause_ratio = cfg->pause_ratio;
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
@@ -260,7 +272,7 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	struct progress progress;
 	struct log_fields f = LOG_FIELDS_INIT;
 	char err[1024];
-	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
+	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE, left_behind = 0;
 	size_t i;
 
 	memset(&e, 0, sizeof(e));
@@ -337,6 +349,8 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	for (i = 0; i < nrules; i++) {
 		rc = engine_run_rule(&e, &rules[i], &s->rules[i]);
 		main_log_rule(&s->rules[i], o->dry_run);
+		if (s->rules[i].left_behind > 0)
+			left_behind = 1;
 		if (rc == ENGINE_LIMIT) {
 			log_msg(SWEEPER_LOG_WARN,
 				"%s reached; stopping between batches",
@@ -366,6 +380,9 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 		if (rc == ENGINE_FAILED)
 			exit_code = EXIT_RULE_FAILED;
 	}
+	/* Rows left behind need attention, but the run did its work. */
+	if (exit_code == EXIT_OK && left_behind)
+		exit_code = EXIT_DATAERR;
 
 report:
 	progress_finish(&progress);
@@ -644,6 +661,13 @@ int main(int argc, char **argv)
 			      EXIT_CONFIG;
 			goto out;
 		}
+	}
+	/* Naive time columns need [database] time_zone (time_zone.h). */
+	if (time_zone_check(conn, &cfg, rules, nnames, o.check_config, err,
+			    sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_CONFIG;
+		goto out;
 	}
 	plan_ledger.deletions = ledger.deletions;
 	plan_ledger.run_id = LEDGER_NIL_RUN_ID;

@@ -27,6 +27,7 @@
 #define METRIC_DURATION "mfa_sweeper_run_duration_seconds"
 #define METRIC_ROWS "mfa_sweeper_rows_deleted"
 #define METRIC_STATUS "mfa_sweeper_run_status"
+#define METRIC_LEFT "mfa_sweeper_rows_left_behind"
 
 static const enum run_status metrics_statuses[] = {
 	RUN_OK, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED, RUN_INTERRUPTED
@@ -55,15 +56,18 @@ static void metrics_label(struct strbuf *out, const char *value)
 	}
 }
 
-/* Rows of rule `r` on `table` over all its steps. */
-static long long metrics_rows(const struct rule_result *r, const char *table)
+/* Rows of rule `r` on `table` over all its steps: deleted, or with
+ * `left` left behind. */
+static long long metrics_rows(const struct rule_result *r, const char *table,
+			      int left)
 {
 	long long rows = 0;
 	size_t i;
 
 	for (i = 0; i < r->nsteps; i++) {
 		if (strcmp(r->steps[i].table, table) == 0)
-			rows += r->steps[i].deleted;
+			rows += left ? r->steps[i].left_behind :
+				r->steps[i].deleted;
 	}
 	return rows;
 }
@@ -80,10 +84,38 @@ static int metrics_seen(const struct rule_result *r, size_t upto)
 	return 0;
 }
 
+/*
+ * One sample per rule and table of `name`: rows deleted, or with `left`
+ * rows left behind, where there are any (a run that left nothing, the
+ * usual case, adds no series).
+ */
+static void metrics_per_table(struct strbuf *out, const struct run_summary *s,
+			      const char *name, int left)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->nrules; i++) {
+		const struct rule_result *r = &s->rules[i];
+
+		for (j = 0; j < r->nsteps; j++) {
+			if (metrics_seen(r, j))
+				continue;
+			if (left && metrics_rows(r, r->steps[j].table, 1) == 0)
+				continue;
+			strbuf_addf(out, "%s{rule=\"", name);
+			metrics_label(out, r->name);
+			strbuf_add(out, "\",table=\"");
+			metrics_label(out, r->steps[j].table);
+			strbuf_addf(out, "\"} %lld\n",
+				    metrics_rows(r, r->steps[j].table, left));
+		}
+	}
+}
+
 void metrics_render(struct strbuf *out, const struct run_summary *s,
 		    const char *last_success)
 {
-	size_t i, j;
+	size_t i;
 
 	metrics_head(out, METRIC_LAST_RUN,
 		     "Unix time the last mfa-sweeper run ended.");
@@ -105,20 +137,10 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 		    s->duration_ms / 1000, s->duration_ms % 1000);
 	metrics_head(out, METRIC_ROWS,
 		     "Rows the last mfa-sweeper run deleted, per rule and table.");
-	for (i = 0; i < s->nrules; i++) {
-		const struct rule_result *r = &s->rules[i];
-
-		for (j = 0; j < r->nsteps; j++) {
-			if (metrics_seen(r, j))
-				continue;
-			strbuf_add(out, METRIC_ROWS "{rule=\"");
-			metrics_label(out, r->name);
-			strbuf_add(out, "\",table=\"");
-			metrics_label(out, r->steps[j].table);
-			strbuf_addf(out, "\"} %lld\n",
-				    metrics_rows(r, r->steps[j].table));
-		}
-	}
+	metrics_per_table(out, s, METRIC_ROWS, 0);
+	metrics_head(out, METRIC_LEFT,
+		     "Rows the last mfa-sweeper run left behind because the database refused to delete them, per rule and table.");
+	metrics_per_table(out, s, METRIC_LEFT, 1);
 	metrics_head(out, METRIC_STATUS,
 		     "1 for the status of the last mfa-sweeper run, 0 for the others.");
 	for (i = 0; i < sizeof(metrics_statuses) / sizeof(metrics_statuses[0]);

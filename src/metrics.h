@@ -19,6 +19,9 @@
  *   mfa_sweeper_run_duration_seconds
  *   mfa_sweeper_rows_deleted{rule,table}         rows per step of this
  *       run (summed over steps of one rule on one table)
+ *   mfa_sweeper_rows_left_behind{rule,table}     rows the database refused
+ *       to delete, which this run left in place (summed the same way);
+ *       only for the rules and tables that left any
  *   mfa_sweeper_run_status{status}               1 for this run's status,
  *       0 for the four others
  * each with its # HELP and # TYPE lines.

@@ -115,6 +115,11 @@ static void step_free(struct step *s)
 	for (i = 0; i < s->nparams; i++)
 		free(s->params[i]);
 	free(s->params);
+	for (i = 0; i < s->ntime_columns; i++) {
+		free(s->time_columns[i].table);
+		free(s->time_columns[i].column);
+	}
+	free(s->time_columns);
 }
 
 void rule_close(struct rule *r)

@@ -14,6 +14,13 @@
 /* Upper bound of parameters in one step predicate or user filter. */
 #define RULE_MAX_PARAMS 64
 
+/* A time column a step compares (struct sweeper_time_column), owned. */
+struct step_time_column {
+	char *table;          /* unquoted; the step's table when the plugin
+			       * gave none, never NULL */
+	char *column;         /* unquoted */
+};
+
 /* A step as the core keeps it: every string owned by the rule. */
 struct step {
 	char *table;          /* unquoted, as in config */
@@ -23,6 +30,14 @@ struct step {
 	char *label;          /* never NULL: the table when the plugin gave none */
 	char **params;        /* nparams values, entries may be NULL */
 	int nparams;
+	/*
+	 * The time columns the predicate compares.  `time_declared` is 0 for
+	 * a plugin built against a plugin.h older than the field: the core
+	 * then cannot know which columns it compares.
+	 */
+	struct step_time_column *time_columns;
+	int ntime_columns;
+	int time_declared;
 };
 
 /*

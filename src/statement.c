@@ -138,8 +138,26 @@ static void stmt_add_users(struct strbuf *sql, struct stmt *st,
 }
 
 /*
+ * " AND NOT (t.key = ANY($n))": the rows the database refused to delete
+ * earlier in the step stay out of every later batch.  The parameter's
+ * type is the key column's array type, inferred by the server, so the
+ * comparison is the key's own and a refused row is never mistaken for
+ * another whose text merely looks alike.
+ */
+static void stmt_add_excluded(struct strbuf *sql, struct stmt *st,
+			      const struct stmt_names *n,
+			      const struct stmt_bounds *bounds)
+{
+	if (!bounds || !bounds->excluded)
+		return;
+	strbuf_addf(sql, " AND NOT (%s.%s = ANY($%d))", SWEEPER_TARGET_ALIAS,
+		    n->key, stmt_add_param(st, bounds->excluded));
+}
+
+/*
  * " AND t.key > $n AND t.key <= $m", or for a block window " AND t.ctid >=
- * $n::tid AND t.ctid < $m::tid", for the bounds that are set.
+ * $n::tid AND t.ctid < $m::tid", for the bounds that are set; then the
+ * excluded keys.
  */
 static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 			    const struct stmt_names *n,
@@ -150,6 +168,13 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
 
 	if (!bounds)
 		return;
+	stmt_add_excluded(sql, st, n, bounds);
+	if (bounds->walk == STMT_WALK_KEYS) {
+		strbuf_addf(sql, " AND %s.%s = ANY($%d)", t, key,
+			    stmt_add_param(st, bounds->keys ? bounds->keys :
+					   "{}"));
+		return;
+	}
 	if (bounds->walk == STMT_WALK_USERS) {
 		stmt_add_users(sql, st, n, bounds);
 		return;
@@ -217,7 +242,8 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 	struct strbuf sql = STRBUF_INIT;
 	struct stmt_names n;
 	const char *t = SWEEPER_TARGET_ALIAS;
-	int ordered = !bounds || bounds->walk == STMT_WALK_KEY;
+	int ordered = !bounds || bounds->walk == STMT_WALK_KEY ||
+		      bounds->walk == STMT_WALK_KEYS;
 	int i, p;
 
 	memset(st, 0, sizeof(*st));
@@ -264,6 +290,23 @@ static int stmt_build_any(struct stmt *st, const struct rule *rule,
 			    n.table, t, step->predicate);
 		if (scope)
 			stmt_add_scope(&sql, st, &n, n.user, scope);
+		st->sql = strbuf_detach(&sql);
+		return 0;
+	}
+
+	if (kind == STMT_VICTIM_KEYS) {
+		/*
+		 * The rows of the batch, read as its victims CTE reads them
+		 * but always in key order, so that the first `limit` of them
+		 * are the ones a key walk's batch took.
+		 */
+		strbuf_addf(&sql, "SELECT %s.%s::text FROM %s AS %s WHERE (%s)",
+			    t, n.key, n.table, t, step->predicate);
+		if (scope)
+			stmt_add_scope(&sql, st, &n, n.user, scope);
+		stmt_add_bounds(&sql, st, &n, bounds);
+		strbuf_addf(&sql, " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s"
+			    " SKIP LOCKED", t, n.key, limit, t);
 		st->sql = strbuf_detach(&sql);
 		return 0;
 	}

@@ -34,7 +34,12 @@ enum stmt_kind {
 	STMT_DELETE,         /* one batch, between the bounds */
 	STMT_WINDOW,         /* the key `limit` rows after bounds->after */
 	STMT_COUNT,          /* dry run: count every matching row */
-	STMT_SKIPPED_USERS   /* named users a rule's user filter excludes */
+	STMT_SKIPPED_USERS,  /* named users a rule's user filter excludes */
+	STMT_VICTIM_KEYS     /* the keys (as text) of the first `limit` rows a
+			      * batch between the bounds would delete, in key
+			      * order, locked FOR UPDATE SKIP LOCKED like the
+			      * batch's victims: to split a batch the database
+			      * refused into smaller ones (engine.c) */
 };
 
 /* What the bounds of a batch are, and whether its victims are ordered. */
@@ -42,7 +47,8 @@ enum stmt_walk {
 	STMT_WALK_KEY = 0,   /* key > after AND key <= upto; victims in key order */
 	STMT_WALK_BLOCKS,    /* ctid >= after AND ctid < upto; in no order */
 	STMT_WALK_FREE,      /* no bounds and no order: the predicate's index finds them */
-	STMT_WALK_USERS      /* rows of the users the filter keeps in users blocks after..upto */
+	STMT_WALK_USERS,     /* rows of the users the filter keeps in users blocks after..upto */
+	STMT_WALK_KEYS       /* only the rows whose key is in bounds->keys; in key order */
 };
 
 /*
@@ -57,12 +63,21 @@ struct stmt_users {
 	const char *filter;      /* the rule's user filter, over alias u */
 };
 
-/* Bounds as text (keys or ctids); NULL means unbounded on that side. */
+/*
+ * Bounds as text (keys or ctids); NULL means unbounded on that side.
+ * `keys` and `excluded` are array literals of keys as text ('{"5","9"}'),
+ * whose element type the key column gives: " AND t.key = ANY($n)" lets
+ * the key's index find them.
+ */
 struct stmt_bounds {
 	const char *after;   /* key > after (the keyset cursor), or ctid >= after */
 	const char *upto;    /* key <= upto (the end of the window), or ctid < upto */
 	enum stmt_walk walk;
 	const struct stmt_users *users;   /* STMT_WALK_USERS only */
+	const char *keys;    /* STMT_WALK_KEYS only: the rows to take */
+	/* Any walk: rows to pass over (the ones the database refused to
+	 * delete earlier in the step), or NULL for none. */
+	const char *excluded;
 };
 
 /* Restriction of a scoped run to named users. */

@@ -95,10 +95,12 @@ void summary_finish(struct run_summary *s)
 	clock_gettime(CLOCK_REALTIME, &s->finished_at);
 	s->duration_ms = summary_ms_between(&s->started_at, &s->finished_at);
 	s->deleted_total = 0;
+	s->left_behind_total = 0;
 	for (i = 0; i < s->nrules; i++) {
 		const struct rule_result *r = &s->rules[i];
 
 		s->deleted_total += r->deleted;
+		s->left_behind_total += r->left_behind;
 		/* A failed rule outweighs an unfinished one. */
 		if (r->status == RUN_FAILED)
 			worst = RUN_FAILED;
@@ -153,6 +155,50 @@ static json_t *summary_throttle_json(const struct run_throttle *t)
 	return o;
 }
 
+/* [{"key", "sqlstate", "constraint", "error"}] of the rows a step left. */
+static json_t *summary_refused_json(const struct step_result *st)
+{
+	json_t *rows = json_array();
+	size_t i;
+
+	for (i = 0; i < st->nrefused; i++) {
+		const struct refused_row *rr = &st->refused[i];
+		json_t *row = json_object();
+
+		json_object_set_new(row, "key", json_string(rr->key));
+		json_object_set_new(row, "sqlstate", json_string(rr->sqlstate));
+		json_object_set_new(row, "constraint", rr->constraint ?
+				    json_string(rr->constraint) : json_null());
+		json_object_set_new(row, "error", json_string(rr->error));
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
+void summary_refused_text(struct strbuf *out, const struct step_result *st)
+{
+	size_t i;
+
+	if (st->left_behind <= 0)
+		return;
+	strbuf_addf(out, "%lld row%s left behind, refused by the database:",
+		    st->left_behind, st->left_behind == 1 ? "" : "s");
+	for (i = 0; i < st->nrefused; i++) {
+		const struct refused_row *rr = &st->refused[i];
+
+		strbuf_addf(out, "%s key %s (%s", i ? "," : "", rr->key,
+			    rr->sqlstate);
+		if (rr->constraint)
+			strbuf_addf(out, ", constraint \"%s\")",
+				    rr->constraint);
+		else
+			strbuf_addf(out, ": %s)", rr->error);
+	}
+	if ((long long)st->nrefused < st->left_behind)
+		strbuf_addf(out, " and %lld more",
+			    st->left_behind - (long long)st->nrefused);
+}
+
 static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 {
 	json_t *rule = json_object();
@@ -173,6 +219,10 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 	json_object_set_new(rule, "batches", json_integer(r->batches));
 	json_object_set_new(rule, "retries", json_integer(r->retries));
 	json_object_set_new(rule, "duration_ms", json_integer(r->duration_ms));
+	/* A dry run deletes nothing, so the database refuses nothing. */
+	if (!dry_run)
+		json_object_set_new(rule, "left_behind",
+				    json_integer(r->left_behind));
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step_result *st = &r->steps[i];
 		json_t *step = json_object();
@@ -187,9 +237,14 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		if (st->skipped)
 			json_object_set_new(step, "skipped",
 					    json_string(st->skipped));
-		if (!dry_run)
+		if (!dry_run) {
 			json_object_set_new(step, "batch_size",
 					    summary_sizes_json(st));
+			json_object_set_new(step, "left_behind",
+					    json_integer(st->left_behind));
+			json_object_set_new(step, "left_behind_rows",
+					    summary_refused_json(st));
+		}
 		json_array_append_new(steps, step);
 	}
 	json_object_set_new(rule, "steps", steps);
@@ -232,6 +287,9 @@ json_t *summary_json(const struct run_summary *s)
 	if (s->dry_run)
 		json_object_set_new(root, "would_delete_total",
 				    json_integer(s->deleted_total));
+	else
+		json_object_set_new(root, "left_behind_total",
+				    json_integer(s->left_behind_total));
 	for (i = 0; i < s->nrules; i++)
 		json_array_append_new(rules,
 				      summary_rule_json(&s->rules[i], s->dry_run));
@@ -299,6 +357,15 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 				(j == 0 ? run_status_name(r->status) : ""),
 				st->deleted, st->batches, secs);
 		}
+		for (j = 0; j < r->nsteps; j++) {
+			struct strbuf left = STRBUF_INIT;
+
+			summary_refused_text(&left, &r->steps[j]);
+			if (left.len)
+				fprintf(out, "%-20s %s: %s\n", "",
+					r->steps[j].table, strbuf_str(&left));
+			strbuf_release(&left);
+		}
 		if (r->error)
 			fprintf(out, "%-20s error: %s\n", "", r->error);
 	}
@@ -342,6 +409,16 @@ void summary_free(struct run_summary *s)
 		struct rule_result *r = &s->rules[i];
 
 		free(r->error);
+		for (j = 0; j < r->nsteps; j++) {
+			struct step_result *st = &r->steps[j];
+			size_t k;
+
+			for (k = 0; k < st->nrefused; k++) {
+				free(st->refused[k].key);
+				free(st->refused[k].constraint);
+				free(st->refused[k].error);
+			}
+		}
 		free(r->steps);
 		for (j = 0; j < r->nskipped; j++)
 			free(r->skipped_users[j]);

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "strbuf.h"
+
 enum run_status {
 	RUN_OK = 0,
 	RUN_PARTIAL,       /* stopped early by a limit, work left */
@@ -20,6 +22,20 @@ enum run_status {
 
 /* "ok", "partial", "failed", "skipped" or "interrupted". */
 const char *run_status_name(enum run_status status);
+
+/* How many refused rows a step's result describes one by one. */
+#define SUMMARY_REFUSED_SHOWN 10
+
+/*
+ * A row the database refused to delete (refused.h), which the engine left
+ * in place and passed over for the rest of its step.  Strings owned.
+ */
+struct refused_row {
+	char *key;                /* the step's key, as text */
+	char sqlstate[6];         /* e.g. "23503" */
+	char *constraint;         /* the constraint the error names, or NULL */
+	char *error;              /* the server's message */
+};
 
 struct step_result {
 	const char *table;       /* borrowed from the rule's step */
@@ -33,6 +49,11 @@ struct step_result {
 	long long batch_size_min;
 	long long batch_size_max;
 	long long batch_size_last;
+	/* Rows the database refused to delete, left behind; the first
+	 * SUMMARY_REFUSED_SHOWN of them in `refused`. */
+	long long left_behind;
+	struct refused_row refused[SUMMARY_REFUSED_SHOWN];
+	size_t nrefused;
 };
 
 struct rule_result {
@@ -42,6 +63,7 @@ struct rule_result {
 	long long deleted;
 	long long batches;
 	long long retries;       /* sum of the steps' retries */
+	long long left_behind;   /* sum of the steps' left_behind */
 	long long duration_ms;
 	struct step_result *steps;   /* owned array */
 	size_t nsteps;
@@ -71,6 +93,7 @@ struct run_summary {
 	struct timespec finished_at;
 	long long duration_ms;
 	long long deleted_total;       /* or would delete (dry run) */
+	long long left_behind_total;   /* rows the database refused to delete */
 	struct rule_result *rules;     /* owned array */
 	size_t nrules;
 	int scoped;
@@ -97,10 +120,19 @@ int summary_start(struct run_summary *s, size_t nrules);
  */
 void summary_set_rules(struct run_summary *s, char *const *names, size_t n);
 
-/* Set finished_at and duration_ms, add up deleted_total and derive the
- * run's status from the rules' unless it is already skipped, failed or
- * interrupted. */
+/* Set finished_at and duration_ms, add up deleted_total and
+ * left_behind_total and derive the run's status from the rules' unless it
+ * is already skipped, failed or interrupted. */
 void summary_finish(struct run_summary *s);
+
+/*
+ * One line on the rows step `st` left behind, for logs and the Slack
+ * message: "2 rows left behind, refused by the database: key 17 (23503,
+ * constraint \"app_fk\"), key 40 (P0001: device 40 is pinned)", up to
+ * the rows it records.  Appended to `out` (a struct strbuf); nothing when
+ * it left none.
+ */
+void summary_refused_text(struct strbuf *out, const struct step_result *st);
 
 /* The JSON document; the caller owns the reference (json_decref()). */
 json_t *summary_json(const struct run_summary *s);

@@ -25,12 +25,17 @@ void webhook_summary_line(const struct run_summary *s, char *out,
 {
 	char secs[32];
 
+	char left[64] = "";
+
 	payload_seconds(s->duration_ms, secs, sizeof(secs));
-	snprintf(out, outlen, "mfa-sweeper on %s: %s, %lld row%s %s in %s%s%s",
+	if (s->left_behind_total > 0)
+		snprintf(left, sizeof(left), ", %lld left behind",
+			 s->left_behind_total);
+	snprintf(out, outlen, "mfa-sweeper on %s: %s, %lld row%s %s in %s%s%s%s",
 		 s->host, run_status_name(s->status), s->deleted_total,
 		 s->deleted_total == 1 ? "" : "s",
 		 s->dry_run ? "would be deleted (dry run)" : "deleted", secs,
-		 s->error ? ": " : "", s->error ? s->error : "");
+		 left, s->error ? ": " : "", s->error ? s->error : "");
 }
 
 static json_t *payload_json(const struct run_summary *s)
@@ -79,7 +84,44 @@ static json_t *slack_section(const char *mrkdwn)
 	return section;
 }
 
-/* One line per rule: name, status, rows, and the error if any. */
+/* The most of one step's rows left behind that a rule's line shows. */
+#define SLACK_LEFT_MAX 400
+
+/*
+ * "; `table`: 2 rows left behind, refused by the database: key 17
+ * (23503, constraint "app_fk"), ..." for each step of `r` that left rows,
+ * cut (at a character boundary) after SLACK_LEFT_MAX bytes: a trigger's
+ * messages may be long, and a rule's line must fit in its section.
+ */
+static void slack_left_behind(struct strbuf *line, const struct rule_result *r)
+{
+	size_t i, cut;
+
+	for (i = 0; i < r->nsteps; i++) {
+		struct strbuf text = STRBUF_INIT;
+
+		summary_refused_text(&text, &r->steps[i]);
+		if (text.len > SLACK_LEFT_MAX) {
+			cut = SLACK_LEFT_MAX;
+			while (cut > 0 &&
+			       ((unsigned char)text.buf[cut] & 0xc0) == 0x80)
+				cut--;
+			text.buf[cut] = '\0';
+			text.len = cut;
+			strbuf_add(&text, "\xe2\x80\xa6");
+		}
+		if (text.len) {
+			strbuf_add(line, "; `");
+			slack_escape(line, r->steps[i].table);
+			strbuf_add(line, "`: ");
+			slack_escape(line, strbuf_str(&text));
+		}
+		strbuf_release(&text);
+	}
+}
+
+/* One line per rule: name, status, rows, rows left behind, and the error
+ * if any. */
 static void slack_rules_text(const struct run_summary *s, struct strbuf *sb)
 {
 	size_t i;
@@ -96,6 +138,7 @@ static void slack_rules_text(const struct run_summary *s, struct strbuf *sb)
 		slack_escape(&line, r->name ? r->name : "?");
 		strbuf_addf(&line, "`: %s, %lld %s", run_status_name(r->status),
 			    r->deleted, s->dry_run ? "would delete" : "deleted");
+		slack_left_behind(&line, r);
 		if (r->error) {
 			strbuf_addf(&line, " (");
 			slack_escape(&line, r->error);
@@ -136,6 +179,9 @@ static json_t *payload_slack(const struct run_summary *s)
 		    run_status_name(s->status), s->deleted_total,
 		    s->deleted_total == 1 ? "" : "s",
 		    s->dry_run ? "would be deleted" : "deleted", secs);
+	if (s->left_behind_total > 0)
+		strbuf_addf(&head, ", *%lld left behind* (refused by the "
+			    "database)", s->left_behind_total);
 	if (s->error) {
 		strbuf_addf(&head, "\n");
 		slack_escape(&head, s->error);

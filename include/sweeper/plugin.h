@@ -34,7 +34,9 @@
  * Compatibility: structs carry their own size and grow only at the end.  A
  * plugin built against ABI version 1 keeps loading into every host of ABI
  * version 1; fields added later are read by the host only when the size the
- * plugin reports covers them.
+ * plugin reports covers them.  Added since the first release of version 1:
+ * struct sweeper_step's time_columns (the time columns a step compares,
+ * checked against [database] time_zone).
  */
 #ifndef SWEEPER_PLUGIN_H
 #define SWEEPER_PLUGIN_H
@@ -112,6 +114,39 @@ struct sweeper_key {
 };
 
 /*
+ * A time column a step compares, with now() or with another time column
+ * (struct sweeper_step, time_columns).  Before the run the core looks up
+ * its type: a `timestamp without time zone` column holds the application's
+ * local wall-clock times, and PostgreSQL compares those with now() in the
+ * session's time zone, so the comparison is exact only when [database]
+ * time_zone names the zone the application writes them in.  Without that
+ * setting the run refuses to start (exit 78) rather than delete by a clock
+ * that is off by hours.
+ *
+ * This struct is frozen: facts about a column that a later version needs
+ * come as a new array in struct sweeper_step, never as fields here.
+ */
+struct sweeper_time_column {
+	/* The column's table as written in config, "table" or
+	 * "schema.table", unquoted; NULL means the step's own table. */
+	const char *table;
+	/* One column name, unquoted. */
+	const char *column;
+};
+
+/* The most time columns one step may declare. */
+#define SWEEPER_MAX_TIME_COLUMNS 16
+
+/*
+ * Whether a struct that carries its own size (`size`, as compiled where
+ * it was filled in) has the member `field`: a struct from a plugin built
+ * against an older header is shorter, and the members it lacks are absent,
+ * not zero.  Used by the host on struct sweeper_step.
+ */
+#define SWEEPER_HAS_FIELD(ptr, type, field) \
+	((ptr)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/*
  * One unit of deletion work.  The core deletes, in batches, every row of
  * `table` for which `predicate` is true, walking the table in order of
  * `key_column`.  Filled in by the plugin and passed to api->add_step(),
@@ -153,6 +188,24 @@ struct sweeper_step {
 	/* Short human label for logs and the summary, e.g. "backup codes";
 	 * NULL means the table name. */
 	const char *label;
+
+	/*
+	 * The fields above are those of the first release of ABI version 1;
+	 * the host reads the ones below only when `size` covers them
+	 * (SWEEPER_HAS_FIELD), so a plugin built against an older header
+	 * keeps loading and is treated as declaring nothing here.
+	 */
+
+	/*
+	 * The time columns the predicate compares (struct
+	 * sweeper_time_column), at most SWEEPER_MAX_TIME_COLUMNS: every
+	 * column that meets now() or another time column in the predicate,
+	 * and in the rule's user filter for a step that has a user column.
+	 * 0 (with time_columns NULL) declares that the predicate compares no
+	 * time.  The host copies the array and its strings.
+	 */
+	int ntime_columns;
+	const struct sweeper_time_column *time_columns;
 };
 
 /*
@@ -233,7 +286,9 @@ struct sweeper_host_api {
 	 * Add a step to this rule's work, in the order steps should run.
 	 * Only valid inside plan() (SWEEPER_ERR_PHASE otherwise).  Copies
 	 * everything it keeps.  SWEEPER_ERR_RANGE when a required field is
-	 * missing or nparams is negative or above 64.
+	 * missing, nparams is negative or above 64, or ntime_columns is
+	 * negative or above SWEEPER_MAX_TIME_COLUMNS or a time column has
+	 * no name.
 	 */
 	int (*add_step)(struct sweeper_ctx *ctx, const struct sweeper_step *step);
 

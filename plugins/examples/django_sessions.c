@@ -17,6 +17,8 @@
  *         expire_date  timestamptz NOT NULL
  *     );
  *
+ * (with USE_TZ = False, Django makes expire_date a "timestamp without time
+ * zone" instead, holding local times: see plan() for what that changes),
  * and the rule is: delete every row whose expire_date has passed, which is
  * what Django's own "manage.py clearsessions" does, but in bounded batches
  * that do not hold locks on the whole table for one long transaction.
@@ -78,7 +80,7 @@ static const struct sweeper_key django_sessions_keys[] = {
 	{ "key_column", SWEEPER_KEY_STRING, "session_key", NULL,
 	  "the table's primary key; batches walk the table in its order" },
 	{ "expire_column", SWEEPER_KEY_STRING, "expire_date", NULL,
-	  "timestamptz column after which a session is expired" },
+	  "time column after which a session is expired" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -95,6 +97,8 @@ struct django_sessions_state {
 	 */
 	const char *table;
 	const char *key_column;
+	/* The column the predicate compares with now(), unquoted. */
+	const char *expire_column;
 
 	/* The step's WHERE condition, built once in init(). */
 	char predicate[QUOTED_MAX + 64];
@@ -183,7 +187,6 @@ static int django_sessions_init(const struct sweeper_host_api *api,
 	struct django_sessions_state *st;
 	char scratch[QUOTED_MAX];
 	char expire[QUOTED_MAX];
-	const char *expire_column;
 	int n;
 	int ret = -1;
 
@@ -203,7 +206,7 @@ static int django_sessions_init(const struct sweeper_host_api *api,
 		      errlen) ||
 	    read_name(api, ctx, "key_column", 1, &st->key_column, scratch,
 		      err, errlen) ||
-	    read_name(api, ctx, "expire_column", 1, &expire_column, expire,
+	    read_name(api, ctx, "expire_column", 1, &st->expire_column, expire,
 		      err, errlen))
 		goto out;
 
@@ -234,7 +237,7 @@ static int django_sessions_init(const struct sweeper_host_api *api,
 		     expire);
 	if (n < 0 || (size_t)n >= sizeof(st->predicate)) {
 		set_err(err, errlen, "expire_column = '%s' is too long",
-			expire_column);
+			st->expire_column);
 		goto out;
 	}
 
@@ -265,6 +268,18 @@ static int django_sessions_plan(const struct sweeper_host_api *api,
 				char *err, size_t errlen)
 {
 	const struct django_sessions_state *st = state;
+	/*
+	 * Every time column the predicate compares, with now() or with
+	 * another time column.  Before the run the core looks up each one's
+	 * type: Django with USE_TZ = False writes naive local times into
+	 * "timestamp without time zone" columns, which are compared with
+	 * now() correctly only in the application's time zone, so for such a
+	 * column the core requires [database] time_zone (Django's TIME_ZONE)
+	 * and refuses to run without it.  A NULL table means the step's own.
+	 */
+	const struct sweeper_time_column times[] = {
+		{ NULL, st->expire_column },
+	};
 	struct sweeper_step step = {
 		/* The size lets a newer sweeper tell which fields this
 		 * plugin knows about. */
@@ -284,6 +299,8 @@ static int django_sessions_plan(const struct sweeper_host_api *api,
 		.params = NULL,
 		/* Shown in logs and the run summary. */
 		.label = "expired sessions",
+		.ntime_columns = 1,
+		.time_columns = times,
 	};
 	int rc;
 

@@ -210,6 +210,9 @@ t_pause_between_batches() {
 	assert_int_cmp "$ELAPSED_MS" -ge 800 "run time in ms with pause = 400ms and 3 batches"
 }
 
+# A trigger failing with a data exception (SQLSTATE 22000), an error that
+# belongs to no row: the rule fails alone.  A row a trigger refuses with a
+# plain RAISE EXCEPTION (P0001) is left behind instead (test_left_behind).
 t_rule_fails_at_run_time() {
 	codes_db 12
 	fx_stale_devices
@@ -219,7 +222,8 @@ SELECT 301, 'boom', true, now() - interval '100 days', now() - interval '200 day
 CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD.code_hash = 'boom' THEN
-    RAISE EXCEPTION 'boom: this row refuses to go';
+    RAISE EXCEPTION 'boom: this row refuses to go'
+    USING ERRCODE = 'data_exception';
   END IF;
   RETURN OLD;
 END $$;

@@ -336,7 +336,8 @@ SELECT 301, 'boom', true, now() - interval '100 days', now() - interval '200 day
 CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD.code_hash = 'boom' THEN
-    RAISE EXCEPTION 'boom: this row refuses to go';
+    RAISE EXCEPTION 'boom: this row refuses to go'
+    USING ERRCODE = 'data_exception';
   END IF;
   RETURN OLD;
 END $$;

@@ -356,7 +356,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 16 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 4 + 16 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	/* batch_size's default is empty: adaptive. */
@@ -1260,6 +1260,11 @@ static void test_adaptive_and_throttle_keys(void **state)
 		     "-1");
 	expect_error("[sweeper]\nmax_replica_lag = 5\n", 2, "sweeper",
 		     "max_replica_lag", "5");
+	/* Whether the server knows the zone is checked once connected. */
+	expect_error("[database]\ntime_zone = New York\n", 2, "database",
+		     "time_zone", "'New York' is not a time zone name");
+	expect_error("[database]\ntime_zone = 'UTC'\n", 2, "database",
+		     "time_zone", "quotes would be part of the value");
 }
 
 static void test_example_config(void **state)
