@@ -125,8 +125,8 @@ static const struct grants_row grants_rows[] = {
 
 	{ GRANTS_LAG, "max_replica_lag", GRANTS_NO_TABLE, GRANTS_ON_ROLE,
 	  "pg_read_all_stats", NULL, NULL,
-	  "pg_stat_replication shows the standbys' lag as NULL without it "
-	  "(pg_monitor includes it)" },
+	  "pg_stat_replication shows the standbys' lag as NULL without it; "
+	  "GRANT pg_monitor TO the role also gives it" },
 
 	{ GRANTS_INIT, "--init-ledger", GRANTS_NO_TABLE, GRANTS_ON_DATABASE,
 	  "CREATE", NULL, NULL,
