@@ -30,7 +30,8 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_INIT_LEDGER,
 	OPT_PRINT_LEDGER_SQL,
-	OPT_HISTORY
+	OPT_HISTORY,
+	OPT_PRINT_GRANTS
 };
 
 #define CLI_SHORTOPTS ":c:r:nu:e:vqVh"
@@ -50,6 +51,7 @@ static const struct option cli_longopts[] = {
 	{ "init-ledger", no_argument, NULL, OPT_INIT_LEDGER },
 	{ "print-ledger-sql", no_argument, NULL, OPT_PRINT_LEDGER_SQL },
 	{ "history", optional_argument, NULL, OPT_HISTORY },
+	{ "print-grants", optional_argument, NULL, OPT_PRINT_GRANTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -63,7 +65,8 @@ void cli_usage(FILE *out)
 	fputs("usage: mfa-sweeper [-c FILE] [-r RULE]... [-n] [-u ID]... [-e EMAIL]...\n"
 	      "                   [--users-file FILE|-] [--now] [--json] [--list-rules]\n"
 	      "                   [--check-config] [--explain] [--init-ledger]\n"
-	      "                   [--print-ledger-sql] [--history [N]] [-v|-q]\n"
+	      "                   [--print-ledger-sql] [--history [N]]\n"
+	      "                   [--print-grants [ROLE]] [-v|-q]\n"
 	      "                   [--log-format text|json] [-V] [-h]\n"
 	      "\n"
 	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
@@ -84,6 +87,8 @@ void cli_usage(FILE *out)
 	      "      --init-ledger     create the audit ledger's schema and tables, then exit\n"
 	      "      --print-ledger-sql  print the ledger's SQL (DDL) and exit; connects to nothing\n"
 	      "      --history [N]     list the last N runs from the ledger (default 20), then exit\n"
+	      "      --print-grants [ROLE]  print the GRANTs ROLE (default: the dsn's role)\n"
+	      "                        needs for this config, then exit; connects to the dsn\n"
 	      "  -v, --verbose         log every batch\n"
 	      "  -q, --quiet           log errors only; no progress\n"
 	      "      --log-format FMT  text (default) or json: one JSON object per line\n"
@@ -293,6 +298,28 @@ static int cli_value_check(int c, const char *value, const char *what,
 	return 0;
 }
 
+/*
+ * --print-grants takes an optional ROLE as --history takes its N: the
+ * next argument is the role unless it is an option.  The name is taken
+ * as PostgreSQL stores it (current_user shows it), not case-folded.
+ */
+static int cli_print_grants(struct cli_options *o, int argc, char **argv,
+			    char *err, size_t errlen)
+{
+	const char *role = optarg;
+
+	if (!role && optind < argc && argv[optind][0] != '-')
+		role = argv[optind++];
+	o->print_grants = 1;
+	o->grants_role = role;
+	if (role && !*role) {
+		snprintf(err, errlen, "--print-grants needs a role name, or "
+			 "none for the role the dsn logs in as");
+		return -1;
+	}
+	return 0;
+}
+
 static void cli_push(char ***items, size_t *n, char *value)
 {
 	*items = xrealloc(*items, (*n + 1) * sizeof(**items));
@@ -393,6 +420,10 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 			if (cli_history(o, argc, argv, err, errlen) != 0)
 				return -1;
 			break;
+		case OPT_PRINT_GRANTS:
+			if (cli_print_grants(o, argc, argv, err, errlen) != 0)
+				return -1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -451,10 +482,10 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		return -1;
 	}
 	if (o->list_rules + o->check_config + o->explain + o->init_ledger +
-	    o->print_ledger_sql + (o->history > 0) > 1) {
+	    o->print_ledger_sql + (o->history > 0) + o->print_grants > 1) {
 		snprintf(err, errlen, "use only one of --list-rules, "
 			 "--check-config, --explain, --init-ledger, "
-			 "--print-ledger-sql and --history");
+			 "--print-ledger-sql, --history and --print-grants");
 		return -1;
 	}
 	return 0;

@@ -28,6 +28,8 @@ struct cli_options {
 	int init_ledger;           /* --init-ledger */
 	int print_ledger_sql;      /* --print-ledger-sql */
 	long long history;         /* --history [N]: N runs; 0 = not given */
+	int print_grants;          /* --print-grants [ROLE] */
+	const char *grants_role;   /* its ROLE, borrowed from argv; NULL: the dsn's */
 	int verbose;
 	int quiet;
 	int log_json;              /* --log-format json */

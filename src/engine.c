@@ -289,6 +289,18 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 			 "rule '%s': table '%s' is locked by another session: "
 			 "%s; nothing was deleted, run again later", r->name,
 			 step->table, why);
+	else if (strcmp(state, "42501") == 0)
+		/*
+		 * EXPLAIN checks the statement's privileges.  grants.c has
+		 * checked those the sweeper knows of, so what is missing here
+		 * is read by the rule's own SQL (another table, a function):
+		 * the names are right, the role is not.
+		 */
+		snprintf(err, errlen,
+			 "rule '%s': the role may not run the step on '%s': %s; "
+			 "grant what the rule's SQL reads (mfa-sweeper "
+			 "--print-grants lists what the sweeper itself needs)",
+			 r->name, step->table, why);
 	else
 		snprintf(err, errlen,
 			 "rule '%s': step on '%s' does not plan: %s; check the "

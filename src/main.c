@@ -19,6 +19,7 @@
 #include "config.h"
 #include "db.h"
 #include "engine.h"
+#include "grants.h"
 #include "ledger.h"
 #include "ledger_cli.h"
 #include "log.h"
@@ -414,6 +415,35 @@ report:
 }
 
 /*
+ * --print-grants, or the check that the role holds every privilege the
+ * run needs, before anything is read or deleted (grants.h).  Returns 0 to
+ * go on, or 1 with the exit code in *ret and, for a failed check, the
+ * message in err.
+ */
+static int main_grants(const struct cli_options *o, const struct config *cfg,
+		       const struct rule *rules, size_t nrules,
+		       const struct ledger *ledger, PGconn *conn, int *ret,
+		       char *err, size_t errlen)
+{
+	struct grants_scope g = { cfg, rules, nrules, ledger,
+				  cli_scoped(o) || o->check_config ||
+				  o->print_grants };
+	int rc;
+
+	if (o->print_grants)
+		rc = grants_print(conn, &g, o->grants_role, stdout, err, errlen);
+	else
+		rc = grants_check(conn, &g, err, errlen);
+	if (rc == 0 && !o->print_grants)
+		return 0;
+	if (rc != 0)
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+	*ret = rc == 0 ? EXIT_OK : rc < 0 && db_lost(conn) ?
+	       EXIT_UNAVAILABLE : EXIT_CONFIG;
+	return 1;
+}
+
+/*
  * Whatever runs outside a batch (the preflight's EXPLAINs, the users
  * check, the ledger's run row) waits for a lock no longer than a batch
  * would, so a migration holding a table makes the run give up rather than
@@ -556,7 +586,7 @@ int main(int argc, char **argv)
 	 * first, so that a bad secret file stops the run before anything is
 	 * deleted; such a run cannot sign and posts nothing.
 	 */
-	if (!o.list_rules && !o.explain &&
+	if (!o.list_rules && !o.explain && !o.print_grants &&
 	    webhook_init(&wh, &cfg, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_CONFIG;
@@ -568,7 +598,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_run_id(s.run_id);
-	have_summary = !o.list_rules && !o.check_config && !o.explain;
+	have_summary = !o.list_rules && !o.check_config && !o.explain &&
+		       !o.print_grants;
 	s.dry_run = o.dry_run;
 	if (main_select_rules(&o, &cfg, &names, &nnames, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
@@ -600,7 +631,8 @@ int main(int argc, char **argv)
 
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
-	info.dry_run = o.dry_run || o.check_config || o.explain;
+	info.dry_run = o.dry_run || o.check_config || o.explain ||
+		       o.print_grants;
 	info.now = o.now;
 	info.scoped = cli_scoped(&o);
 
@@ -634,6 +666,9 @@ int main(int argc, char **argv)
 		ret = EXIT_UNAVAILABLE;
 		goto out;
 	}
+	if (main_grants(&o, &cfg, rules, nnames, &ledger, conn, &ret, err,
+			sizeof(err)) != 0)
+		goto out;
 
 	/* Preflight: every step must plan before anything is deleted. */
 	if ((info.scoped || o.check_config) &&
