@@ -324,7 +324,10 @@ static void install_test_plugin(const char *dir, const char *name)
 static void make_subdir(const char *dir, const char *sub, mode_t mode,
 			char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/%s", dir, sub);
+	int n = snprintf(out, outlen, "%s/%s", dir, sub);
+
+	if (n < 0 || (size_t)n >= outlen)
+		fail_msg("path too long: %s/%s", dir, sub);
 	assert_int_equal(mkdir(out, 0700), 0);
 	assert_int_equal(chmod(out, mode), 0);
 }
