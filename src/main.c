@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "coredump.h"
 #include "db.h"
 #include "engine.h"
 #include "ledger.h"
@@ -485,6 +486,12 @@ int main(int argc, char **argv)
 	char err[2048];
 	int ret = EXIT_CONFIG, bad_input = 0, have_summary = 0, ran = 0;
 
+	/*
+	 * Before any secret is read.  A step the system refuses (a seccomp
+	 * filter may refuse setrlimit()) leaves the other in force and does
+	 * not stop the run.
+	 */
+	(void)coredump_disable();
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&scope, 0, sizeof(scope));
 	memset(&s, 0, sizeof(s));
