@@ -4,7 +4,9 @@
 # and the problem.  The bad rule is always enabled after a good one
 # (used_backup_codes) that has eligible rows, so a sweeper that deleted
 # before loading everything would be caught.  Also: the plugin_dir safety
-# rules, ok_keys' values, --list-rules, and the example plugin.
+# rules, the links on the way to plugin_dir and the /proc/self/fd the
+# loader loads through, ok_keys' values, --list-rules, and the example
+# plugin.
 . "$(dirname "$0")/../lib/assert.sh"
 
 # bad_plugin NAME: a safe plugin dir with the real plugins and the test
