@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "config.h"
+#include "coredump.h"
 #include "db.h"
 #include "engine.h"
 #include "grants.h"
@@ -126,7 +127,8 @@ static const char *main_key_type(enum sweeper_key_type type)
 }
 
 /* --list-rules: load each plugin (no init) and describe it. */
-static int main_list_rules(const struct config *cfg, char **names, size_t n)
+static int main_list_rules(const struct plugin_dir *dir, char **names,
+			   size_t n)
 {
 	char err[1024];
 	size_t i;
@@ -136,8 +138,7 @@ static int main_list_rules(const struct config *cfg, char **names, size_t n)
 		struct plugin p;
 		const struct sweeper_key *k;
 
-		if (plugin_load(&p, cfg->plugin_dir, names[i], err,
-				sizeof(err)) != 0) {
+		if (plugin_load_at(&p, dir, names[i], err, sizeof(err)) != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "%s", err);
 			ret = EXIT_CONFIG;
 			continue;
@@ -525,12 +526,19 @@ int main(int argc, char **argv)
 	struct rule *rules = NULL;
 	struct run_summary s;
 	struct webhook wh;
+	struct plugin_dir pdir = PLUGIN_DIR_INIT;
 	char **names = NULL;
 	size_t nnames = 0, nopen = 0, i, nsteps = 0;
 	PGconn *conn = NULL;
 	char err[2048];
 	int ret = EXIT_CONFIG, bad_input = 0, have_summary = 0, ran = 0;
 
+	/*
+	 * Before any secret is read.  A step the system refuses (a seccomp
+	 * filter may refuse setrlimit()) leaves the other in force and does
+	 * not stop the run.
+	 */
+	(void)coredump_disable();
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&scope, 0, sizeof(scope));
 	memset(&s, 0, sizeof(s));
@@ -607,13 +615,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	summary_set_rules(&s, names, nnames);
-	if (rule_check_plugin_dir(&cfg, err, sizeof(err)) != 0) {
+	if (rule_open_plugin_dir(&pdir, &cfg, err, sizeof(err)) != 0) {
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 		ret = EXIT_CONFIG;
 		goto out;
 	}
 	if (o.list_rules) {
-		ret = main_list_rules(&cfg, names, nnames);
+		ret = main_list_rules(&pdir, names, nnames);
 		goto out;
 	}
 
@@ -638,7 +646,7 @@ int main(int argc, char **argv)
 
 	rules = xcalloc(nnames, sizeof(*rules));
 	for (i = 0; i < nnames; i++) {
-		if (rule_open(&rules[i], &cfg, names[i], &info, err,
+		if (rule_open(&rules[i], &cfg, &pdir, names[i], &info, err,
 			      sizeof(err)) != 0) {
 			rule_close(&rules[i]);
 			log_msg(SWEEPER_LOG_ERROR, "%s", err);
@@ -784,6 +792,7 @@ out:
 		PQfinish(conn);
 	for (i = 0; i < nopen; i++)
 		rule_close(&rules[i]);
+	plugin_dir_close(&pdir);
 	free(rules);
 	free(names);
 	scope_free(&scope);

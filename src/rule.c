@@ -11,13 +11,13 @@
 #include "rule.h"
 #include "xalloc.h"
 
-int rule_check_plugin_dir(const struct config *cfg, char *err,
-			  size_t errlen)
+int rule_open_plugin_dir(struct plugin_dir *d, const struct config *cfg,
+			 char *err, size_t errlen)
 {
 	const struct config_entry *e;
 	char why[1024];
 
-	if (plugin_dir_check(cfg->plugin_dir, why, sizeof(why)) == 0)
+	if (plugin_dir_open(d, cfg->plugin_dir, why, sizeof(why)) == 0)
 		return 0;
 	e = config_entry_find(cfg, "sweeper", "plugin_dir");
 	if (e)
@@ -31,7 +31,8 @@ int rule_check_plugin_dir(const struct config *cfg, char *err,
 	return -1;
 }
 
-int rule_open(struct rule *r, const struct config *cfg, const char *name,
+int rule_open(struct rule *r, const struct config *cfg,
+	      const struct plugin_dir *dir, const char *name,
 	      const struct sweeper_run_info *info, char *err, size_t errlen)
 {
 	char perr[512] = "";
@@ -44,7 +45,7 @@ int rule_open(struct rule *r, const struct config *cfg, const char *name,
 	r->info = info;
 	snprintf(r->prefix, sizeof(r->prefix), "rule '%s': ", name);
 
-	if (plugin_load(&r->plugin, cfg->plugin_dir, name, err, errlen) != 0)
+	if (plugin_load_at(&r->plugin, dir, name, err, errlen) != 0)
 		goto out;
 	if (config_check_rule(cfg, name, r->plugin.desc->keys, err, errlen) != 0)
 		goto out;

@@ -69,22 +69,26 @@ struct rule {
 };
 
 /*
- * Check that cfg->plugin_dir is a directory plugins may be loaded from
- * (plugin_dir_check()).  Returns 0, or -1 with one line in err that names
- * where the config sets plugin_dir (file and line), or says that the
- * built-in default is in use, so the operator knows what to change.
+ * Open cfg->plugin_dir into *d (provided by the caller) with
+ * plugin_dir_open(): resolved and checked once, and held open for every
+ * rule_open() of the run, which the caller follows with plugin_dir_close().
+ * Returns 0, or -1 with one line in err that names where the config sets
+ * plugin_dir (file and line), or says that the built-in default is in use,
+ * so the operator knows what to change.
  */
-int rule_check_plugin_dir(const struct config *cfg, char *err,
-			  size_t errlen);
+int rule_open_plugin_dir(struct plugin_dir *d, const struct config *cfg,
+			 char *err, size_t errlen);
 
 /*
- * Load the plugin of rule `name` from cfg->plugin_dir, check its [rule.NAME]
- * section against the keys it declares and call its init().  `r` is
- * provided by the caller; `cfg` and `info` must outlive it.  Returns 0, or
- * -1 with one line in err (the run must then stop with exit 78); *r is then
- * safe for rule_close().
+ * Load the plugin of rule `name` from `dir` (cfg->plugin_dir, opened with
+ * rule_open_plugin_dir()), check its [rule.NAME] section against the keys
+ * it declares and call its init().  `r` is provided by the caller; `cfg`
+ * and `info` must outlive it, `dir` must stay open until this returns.
+ * Returns 0, or -1 with one line in err (the run must then stop with exit
+ * 78); *r is then safe for rule_close().
  */
-int rule_open(struct rule *r, const struct config *cfg, const char *name,
+int rule_open(struct rule *r, const struct config *cfg,
+	      const struct plugin_dir *dir, const char *name,
 	      const struct sweeper_run_info *info, char *err, size_t errlen);
 
 /*

@@ -4,7 +4,9 @@
 # and the problem.  The bad rule is always enabled after a good one
 # (used_backup_codes) that has eligible rows, so a sweeper that deleted
 # before loading everything would be caught.  Also: the plugin_dir safety
-# rules, ok_keys' values, --list-rules, and the example plugin.
+# rules, the links on the way to plugin_dir and the /proc/self/fd the
+# loader loads through, ok_keys' values, --list-rules, and the example
+# plugin.
 . "$(dirname "$0")/../lib/assert.sh"
 
 # bad_plugin NAME: a safe plugin dir with the real plugins and the test
@@ -163,6 +165,71 @@ t_plugin_symlink_to_writable_file() {
 	chmod 0666 "$T_DIR/open/ok_keys.so"
 	ln -s "$T_DIR/open/ok_keys.so" "$PDIR/ok_keys.so"
 	expect_plugin_error ok_keys
+}
+
+t_plugin_symlink_to_safe_file() {
+	# Even a link to a safe file is refused: the file loaded must be the
+	# one in plugin_dir, opened without following anything.
+	bad_plugin ok_keys
+	mkdir -m 0755 "$T_DIR/safe"
+	mv "$PDIR/ok_keys.so" "$T_DIR/safe/ok_keys.so"
+	ln -s "$T_DIR/safe/ok_keys.so" "$PDIR/ok_keys.so"
+	expect_plugin_error ok_keys "symbolic link"
+}
+
+# ---------------------------------------------- plugin_dir through links
+
+t_plugin_dir_through_other_users_directory() {
+	# plugin_dir is reached through a link in another user's directory.
+	# The link points at a safe directory, but its owner could repoint it
+	# between any check and any load: the path is refused.
+	bad_plugin ok_keys
+	mkdir -m 0755 "$T_DIR/alice"
+	ln -s "$PDIR" "$T_DIR/alice/plugins"
+	CFG_PLUGIN_DIR=$T_DIR/alice/plugins cfg_std "used_backup_codes, ok_keys"
+	sweep -c "$CFG" --list-rules
+	assert_exit 0 "--list-rules through a link in root's directory"
+	chown nobody "$T_DIR/alice"
+	expect_plugin_error "$T_DIR/alice" owned "uid $(id -u nobody)"
+}
+
+t_plugin_dir_link_owned_by_other_user() {
+	bad_plugin ok_keys
+	ln -s "$PDIR" "$T_DIR/current"
+	chown -h nobody "$T_DIR/current"
+	CFG_PLUGIN_DIR=$T_DIR/current cfg_std "used_backup_codes, ok_keys"
+	expect_plugin_error "$T_DIR/current" "symbolic link" owned
+}
+
+t_plugin_dir_through_root_link() {
+	# A link root owns, as a deploy tool's "current", is followed: the
+	# run loads the plugins it leads to and names them as configured.
+	fresh_db
+	fx_used_codes
+	PDIR=$(plugin_copy_dir)
+	ln -s "$(basename "$PDIR")" "$T_DIR/current"
+	CFG_PLUGIN_DIR=$T_DIR/current cfg_std used_backup_codes
+	sweep -c "$CFG" --list-rules
+	assert_exit 0 "--list-rules through a root-owned link"
+	assert_contains "$OUT" "plugin: $T_DIR/current/used_backup_codes.so" "the plugin's path as configured"
+	sweep_check '^must-go-'
+}
+
+t_plugins_need_proc() {
+	# The loader loads the file it checked through /proc/self/fd: with
+	# that hidden (an empty tmpfs over the sweeper's own fd directory; the
+	# sh execs the sweeper, which keeps its pid), nothing loads, and the
+	# message says why.  The rest of /proc stays, as a sanitizer runtime
+	# needs it.
+	bad_plugin ok_keys
+	snap
+	SWEEPER_BIN=unshare sweep -m --propagation private \
+		sh -c 'mount -t tmpfs none "/proc/$$/fd" && exec "$0" "$@"' \
+		"$SWEEPER_BIN" -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "cannot load plugin '$PDIR/used_backup_codes.so'" "the message names the plugin"
+	assert_contains "$ERR" "/proc must be mounted" "the message says what is missing"
+	check_nothing_deleted
 }
 
 t_ok_keys_defaults() {

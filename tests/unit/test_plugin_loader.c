@@ -22,10 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plugin_loader.h"
@@ -321,7 +324,10 @@ static void install_test_plugin(const char *dir, const char *name)
 static void make_subdir(const char *dir, const char *sub, mode_t mode,
 			char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/%s", dir, sub);
+	int n = snprintf(out, outlen, "%s/%s", dir, sub);
+
+	if (n < 0 || (size_t)n >= outlen)
+		fail_msg("path too long: %s/%s", dir, sub);
 	assert_int_equal(mkdir(out, 0700), 0);
 	assert_int_equal(chmod(out, mode), 0);
 }
@@ -784,6 +790,363 @@ static void test_dir_check(void **state)
 	assert_err_has(err, "writable");
 }
 
+/* ---- race-free loading -------------------------------------------------- */
+
+/* Open `dir` as a plugin_dir, failing the test with the message if not. */
+static void dir_open_ok(struct plugin_dir *d, const char *dir)
+{
+	char err[ERRLEN] = "";
+
+	if (plugin_dir_open(d, dir, err, sizeof(err)) != 0)
+		fail_msg("plugin_dir_open(%s) failed: %s", dir, err);
+	assert_true(d->fd >= 0);
+}
+
+/*
+ * Another user's directory on the way to plugin_dir is refused even when
+ * the symbolic link in it points at a safe directory: that user could
+ * point it elsewhere between any check and any load.  Needs root.
+ */
+static void test_dir_through_other_users_dir(void **state)
+{
+	struct fixture *f = *state;
+	char safe[256];
+	char alice[256];
+	char link[512];
+	char err[ERRLEN];
+
+	if (geteuid() != 0)
+		skip();
+	make_subdir(f->dir, "safe", 0755, safe, sizeof(safe));
+	install_test_plugin(safe, "ok_keys");
+	load_ok(safe, "ok_keys");
+	make_subdir(f->dir, "alice", 0755, alice, sizeof(alice));
+	snprintf(link, sizeof(link), "%s/plugins", alice);
+	assert_int_equal(symlink(safe, link), 0);
+	load_ok(link, "ok_keys");
+	assert_int_equal(chown(alice, 65534, 65534), 0);
+	assert_int_equal(lchown(link, 0, 0), 0);
+	load_fails(link, "ok_keys", err);
+	assert_err_has(err, "owned");
+	assert_err_has(err, alice);
+	assert_err_has(err, "65534");
+	assert_int_equal(chown(alice, 0, 0), 0);
+}
+
+/* A symbolic link owned by another user is refused, wherever it lies. */
+static void test_dir_through_other_users_link(void **state)
+{
+	struct fixture *f = *state;
+	char safe[256];
+	char link[256];
+	char err[ERRLEN];
+
+	if (geteuid() != 0)
+		skip();
+	make_subdir(f->dir, "safe", 0755, safe, sizeof(safe));
+	install_test_plugin(safe, "ok_keys");
+	snprintf(link, sizeof(link), "%s/current", f->dir);
+	assert_int_equal(symlink("safe", link), 0);
+	load_ok(link, "ok_keys");
+	assert_int_equal(lchown(link, 65534, 65534), 0);
+	load_fails(link, "ok_keys", err);
+	assert_err_has(err, "symbolic link");
+	assert_err_has(err, link);
+	assert_err_has(err, "65534");
+}
+
+/*
+ * plugin_dir is resolved once: repointing a link on its path after
+ * plugin_dir_open() changes nothing about what is loaded from it.  The
+ * new target holds a plugin that would fail, so loading from it would
+ * show.
+ */
+static void test_dir_resolved_once(void **state)
+{
+	struct fixture *f = *state;
+	struct plugin_dir d = PLUGIN_DIR_INIT;
+	struct plugin p;
+	char v1[256];
+	char v2[256];
+	char link[256];
+	char tmp[512];
+	char err[ERRLEN] = "";
+
+	make_subdir(f->dir, "v1", 0755, v1, sizeof(v1));
+	make_subdir(f->dir, "v2", 0755, v2, sizeof(v2));
+	install_test_plugin(v1, "ok_keys");
+	install(v2, "tests/plugins/bad_magic.so", "ok_keys.so", 0644);
+	snprintf(link, sizeof(link), "%s/current", f->dir);
+	assert_int_equal(symlink("v1", link), 0);
+
+	dir_open_ok(&d, link);
+	assert_string_equal(d.path, link);
+	assert_string_equal(d.real, v1);
+	/* Swap the link atomically, as a deploy tool would. */
+	snprintf(tmp, sizeof(tmp), "%s/current.new", f->dir);
+	assert_int_equal(symlink("v2", tmp), 0);
+	assert_int_equal(rename(tmp, link), 0);
+	if (plugin_load_at(&p, &d, "ok_keys", err, sizeof(err)) != 0)
+		fail_msg("loading through the opened directory failed: %s", err);
+	assert_string_equal(p.desc->name, "ok_keys");
+	/* Messages still name the plugin as configured. */
+	snprintf(tmp, sizeof(tmp), "%s/ok_keys.so", link);
+	assert_string_equal(p.path, tmp);
+	plugin_unload(&p);
+	plugin_dir_close(&d);
+	assert_int_equal(d.fd, -1);
+	assert_null(d.path);
+	assert_null(d.real);
+	plugin_dir_close(&d);
+
+	/* A fresh lookup follows the link to where it points now. */
+	load_fails(link, "ok_keys", err);
+	assert_err_has(err, "magic");
+}
+
+/* Links are followed as the kernel would: relative, absolute, "..". */
+static void test_dir_links_and_dots(void **state)
+{
+	struct fixture *f = *state;
+	struct plugin_dir d = PLUGIN_DIR_INIT;
+	char lib[256];
+	char plugins[256];
+	char path[512];
+	char err[ERRLEN];
+
+	make_subdir(f->dir, "lib", 0755, lib, sizeof(lib));
+	make_subdir(lib, "plugins", 0755, plugins, sizeof(plugins));
+	install_test_plugin(plugins, "ok_keys");
+	snprintf(path, sizeof(path), "%s/rel", f->dir);
+	assert_int_equal(symlink("lib/./plugins/", path), 0);
+	snprintf(path, sizeof(path), "%s/abs", f->dir);
+	assert_int_equal(symlink(plugins, path), 0);
+	snprintf(path, sizeof(path), "%s/up", lib);
+	assert_int_equal(symlink("../lib/plugins", path), 0);
+	snprintf(path, sizeof(path), "%s/chain", f->dir);
+	assert_int_equal(symlink("lib/up", path), 0);
+
+	snprintf(path, sizeof(path), "%s/rel", f->dir);
+	load_ok(path, "ok_keys");
+	snprintf(path, sizeof(path), "%s/abs", f->dir);
+	load_ok(path, "ok_keys");
+	snprintf(path, sizeof(path), "%s/chain", f->dir);
+	load_ok(path, "ok_keys");
+	snprintf(path, sizeof(path), "%s//lib/../lib/plugins/.", f->dir);
+	load_ok(path, "ok_keys");
+	dir_open_ok(&d, path);
+	assert_string_equal(d.real, plugins);
+	plugin_dir_close(&d);
+
+	/* A loop ends in an error, not in a hang. */
+	snprintf(path, sizeof(path), "%s/loop", f->dir);
+	assert_int_equal(symlink("loop", path), 0);
+	load_fails(path, "ok_keys", err);
+	assert_err_has(err, "loop");
+	/* A dangling link names what is missing. */
+	snprintf(path, sizeof(path), "%s/dangling", f->dir);
+	assert_int_equal(symlink("nowhere", path), 0);
+	load_fails(path, "ok_keys", err);
+	assert_err_has(err, "nowhere");
+}
+
+/*
+ * The checks run on the descriptor that is loaded: replacing the file's
+ * name between plugin_file_open() and plugin_load_fd() changes nothing,
+ * in both directions.
+ */
+static void test_checked_file_is_loaded(void **state)
+{
+	struct fixture *f = *state;
+	struct plugin_dir d = PLUGIN_DIR_INIT;
+	struct plugin p;
+	char err[ERRLEN] = "";
+	char tmp[256];
+	char path[256];
+	int fd;
+
+	install_test_plugin(f->dir, "ok_keys");
+	snprintf(path, sizeof(path), "%s/ok_keys.so", f->dir);
+	snprintf(tmp, sizeof(tmp), "%s/swap.so", f->dir);
+	dir_open_ok(&d, f->dir);
+
+	/* A good file checked, then its name given to a bad one. */
+	fd = plugin_file_open(&d, "ok_keys", err, sizeof(err));
+	if (fd < 0)
+		fail_msg("plugin_file_open failed: %s", err);
+	install(f->dir, "tests/plugins/bad_magic.so", "swap.so", 0644);
+	assert_int_equal(rename(tmp, path), 0);
+	if (plugin_load_fd(&p, &d, "ok_keys", fd, err, sizeof(err)) != 0)
+		fail_msg("the file that was opened did not load: %s", err);
+	assert_string_equal(p.desc->name, "ok_keys");
+	plugin_unload(&p);
+	/* The name now leads to the bad file, and a new load sees it. */
+	assert_int_equal(plugin_load_at(&p, &d, "ok_keys", err, sizeof(err)),
+			 -1);
+	assert_err_has(err, "magic");
+
+	/* A world-writable file opened, then its name given to a good one. */
+	assert_int_equal(unlink(path), 0);
+	install(f->dir, "tests/plugins/ok_keys.so", "ok_keys.so", 0666);
+	fd = plugin_file_open(&d, "ok_keys", err, sizeof(err));
+	if (fd < 0)
+		fail_msg("plugin_file_open failed: %s", err);
+	install(f->dir, "tests/plugins/ok_keys.so", "swap.so", 0644);
+	assert_int_equal(rename(tmp, path), 0);
+	memset(err, 0, sizeof(err));
+	assert_int_equal(plugin_load_fd(&p, &d, "ok_keys", fd, err,
+					sizeof(err)), -1);
+	assert_err_has(err, "writable");
+	assert_err_has(err, "ok_keys.so");
+	assert_plugin_zeroed(&p);
+	plugin_dir_close(&d);
+}
+
+/*
+ * Plugins loaded at the same time are each the one asked for, although
+ * each was opened under a descriptor number an earlier one was loaded
+ * from (the dynamic loader matches objects by name).
+ */
+static void test_load_several_at_once(void **state)
+{
+	static const char *const names[] = {
+		"ok_keys", "init_fail", "plan_fail", "bad_step"
+	};
+	struct fixture *f = *state;
+	struct plugin_dir d = PLUGIN_DIR_INIT;
+	struct plugin p[4];
+	char err[ERRLEN] = "";
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		install_test_plugin(f->dir, names[i]);
+	dir_open_ok(&d, f->dir);
+	for (i = 0; i < 4; i++) {
+		if (plugin_load_at(&p[i], &d, names[i], err, sizeof(err)) != 0)
+			fail_msg("loading %s failed: %s", names[i], err);
+		assert_string_equal(p[i].desc->name, names[i]);
+	}
+	/* Unloaded in another order, then loaded again. */
+	plugin_unload(&p[1]);
+	plugin_unload(&p[0]);
+	for (i = 0; i < 2; i++) {
+		if (plugin_load_at(&p[i], &d, names[i], err, sizeof(err)) != 0)
+			fail_msg("reloading %s failed: %s", names[i], err);
+		assert_string_equal(p[i].desc->name, names[i]);
+	}
+	for (i = 0; i < 4; i++)
+		plugin_unload(&p[i]);
+	plugin_dir_close(&d);
+}
+
+/* A FIFO named like a plugin is refused at once, not waited on. */
+static void test_load_fifo(void **state)
+{
+	struct fixture *f = *state;
+	char path[256];
+	char err[ERRLEN];
+
+	snprintf(path, sizeof(path), "%s/ok_keys.so", f->dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	load_fails(f->dir, "ok_keys", err);
+	assert_err_has(err, "not a regular file");
+	assert_err_has(err, "ok_keys.so");
+}
+
+/*
+ * Run `fn` in a child process with its own mount namespace, where it may
+ * hide /proc; the test fails unless the child exits 0.  Needs root.
+ */
+static void in_mount_namespace(void (*fn)(const char *dir), const char *dir)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+			fprintf(stderr, "cannot make a mount namespace: %s\n",
+				strerror(errno));
+			_exit(2);
+		}
+		fn(dir);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("the child in its mount namespace failed (status %d)",
+			 status);
+}
+
+/* Exit the child with 1, saying why, unless `err` holds `needle`. */
+static void child_expect(int rc, const char *err, const char *needle)
+{
+	if (rc != -1 || !strcasestr(err, needle)) {
+		fprintf(stderr, "expected a failure naming '%s', got %d: '%s'\n",
+			needle, rc, err);
+		_exit(1);
+	}
+}
+
+static void load_without_proc(const char *dir)
+{
+	struct plugin p;
+	char err[ERRLEN] = "";
+	int rc;
+
+	if (mount("none", "/proc", "tmpfs", 0, NULL) != 0) {
+		fprintf(stderr, "cannot hide /proc: %s\n", strerror(errno));
+		_exit(2);
+	}
+	rc = plugin_load(&p, dir, "ok_keys", err, sizeof(err));
+	child_expect(rc, err, "/proc must be mounted");
+	child_expect(rc, err, "ok_keys.so");
+}
+
+/*
+ * A /proc that is not procfs, whose /proc/self/fd/N are ordinary files:
+ * the loader notices that they are not the file it opened.
+ */
+static void load_with_fake_proc(const char *dir)
+{
+	struct plugin p;
+	char err[ERRLEN] = "";
+	char path[64];
+	int rc, i, fd;
+
+	if (mount("none", "/proc", "tmpfs", 0, NULL) != 0 ||
+	    mkdir("/proc/self", 0755) != 0 || mkdir("/proc/self/fd", 0755) != 0) {
+		fprintf(stderr, "cannot fake /proc: %s\n", strerror(errno));
+		_exit(2);
+	}
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			_exit(2);
+		close(fd);
+	}
+	rc = plugin_load(&p, dir, "ok_keys", err, sizeof(err));
+	child_expect(rc, err, "not the file that was opened");
+}
+
+/* Without a real /proc, no plugin loads, and the message says why. */
+static void test_load_without_proc(void **state)
+{
+	struct fixture *f = *state;
+
+	if (geteuid() != 0)
+		skip();
+	install_test_plugin(f->dir, "ok_keys");
+	in_mount_namespace(load_without_proc, f->dir);
+	in_mount_namespace(load_with_fake_proc, f->dir);
+	/* This process's /proc was not touched. */
+	load_ok(f->dir, "ok_keys");
+}
+
 /* plugin_unload() accepts a zeroed struct, twice. */
 static void test_unload_zeroed(void **state)
 {
@@ -835,6 +1198,14 @@ int main(void)
 		WITH_DIR(test_load_directory_as_file),
 		WITH_DIR(test_load_bad_dirs),
 		WITH_DIR(test_dir_check),
+		WITH_DIR(test_dir_through_other_users_dir),
+		WITH_DIR(test_dir_through_other_users_link),
+		WITH_DIR(test_dir_resolved_once),
+		WITH_DIR(test_dir_links_and_dots),
+		WITH_DIR(test_checked_file_is_loaded),
+		WITH_DIR(test_load_several_at_once),
+		WITH_DIR(test_load_fifo),
+		WITH_DIR(test_load_without_proc),
 		cmocka_unit_test(test_unload_zeroed),
 	};
 
