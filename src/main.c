@@ -478,6 +478,7 @@ int main(int argc, char **argv)
 	struct rule *rules = NULL;
 	struct run_summary s;
 	struct webhook wh;
+	struct db_target target;
 	char **names = NULL;
 	size_t nnames = 0, nopen = 0, i, nsteps = 0;
 	PGconn *conn = NULL;
@@ -489,6 +490,7 @@ int main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	memset(&wh, 0, sizeof(wh));
 	memset(&ledger, 0, sizeof(ledger));
+	memset(&target, 0, sizeof(target));
 	err[0] = '\0';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_msg(SWEEPER_LOG_ERROR, "cannot initialise libcurl");
@@ -522,6 +524,7 @@ int main(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	config_warn_exposed(&cfg);
 	/* Audit ledger: --init-ledger, --print-ledger-sql, --history. */
 	if (ledger_cli_wanted(&o)) {
 		ret = ledger_cli_run(&o, &cfg);
@@ -605,7 +608,14 @@ int main(int argc, char **argv)
 		nsteps += rules[i].nsteps;
 	}
 
-	conn = db_connect(cfg.dsn, err, sizeof(err));
+	if (db_target_init(&target, &cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	conn = db_connect(&target, err, sizeof(err));
+	/* libpq keeps its own copy for a reconnect: ours goes now. */
+	db_target_free(&target);
 	if (!conn) {
 		log_msg(SWEEPER_LOG_ERROR, "%s; check [database] dsn in '%s'",
 			err, cfg.path);
@@ -719,6 +729,7 @@ out:
 	webhook_free(&wh);
 	if (conn)
 		PQfinish(conn);
+	db_target_free(&target);
 	for (i = 0; i < nopen; i++)
 		rule_close(&rules[i]);
 	free(rules);

@@ -340,7 +340,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 3 + 16 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 4 + 16 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	/* batch_size's default is empty: adaptive. */
@@ -601,7 +601,7 @@ static void test_unknown_key(void **state)
 	expect_error("[sweeper]\ndsn = x\n", 2, "sweeper", NULL,
 		     "unknown key 'dsn'; it belongs in [database]");
 	expect_error_in("[database]\nhostname = db\n", 2, "database", NULL,
-			"unknown key 'hostname'; the keys of [database] are dsn, lock_timeout, statement_timeout",
+			"unknown key 'hostname'; the keys of [database] are dsn, password_file, lock_timeout, statement_timeout",
 			err);
 	assert_lacks(err, "did you mean");
 }
