@@ -32,7 +32,7 @@ BUILD ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-PKGS := libpq inih libcurl jansson openssl
+PKGS := libpq inih libcurl jansson openssl libacl
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -64,7 +64,7 @@ EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps strace
+	openssl systemd procps strace libacl1-dev acl
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox

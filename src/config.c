@@ -38,8 +38,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "config.h"
 #include "config_keys.h"
+#include "db.h"
+#include "log.h"
 #include "safe_file.h"
 #include "values.h"
 
@@ -385,6 +389,41 @@ static int mark_add(struct load_state *st, const char *name)
 	return 0;
 }
 
+/*
+ * Whether a line that cannot be read may hold a password or a key, so
+ * that its message must not show it: any line in [database] or [webhook],
+ * and any line that names a dsn, a password or a secret, or holds a URL
+ * (which may carry a credential, as Slack's do).
+ */
+static int line_may_hold_secret(const struct load_state *st, const char *line)
+{
+	static const char *const words[] = {
+		"dsn", "password", "secret", "whsec_", "://"
+	};
+	size_t i;
+
+	if (st->section && (strcmp(st->section, "database") == 0 ||
+			    strcmp(st->section, "webhook") == 0))
+		return 1;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcasestr(line, words[i]))
+			return 1;
+	}
+	return 0;
+}
+
+/* The line quoted for a message, or `noun` with a note that it is not
+ * shown. */
+static void line_show(const struct load_state *st, const char *line,
+		      const char *noun, char *shown, size_t size)
+{
+	if (line_may_hold_secret(st, line))
+		snprintf(shown, size,
+			 "%s (not shown, as it may hold a password)", noun);
+	else
+		value_quote(line, shown, size);
+}
+
 /* Read a "[name]" line (inih reads it the same way) into st->section. */
 static void section_read(struct load_state *st, const char *line)
 {
@@ -394,16 +433,21 @@ static void section_read(struct load_state *st, const char *line)
 	char *name;
 
 	if (*end != ']') {
-		value_quote(line, shown, sizeof(shown));
-		load_error(st, st->lineno, NULL, NULL,
-			   "section header %s has no closing ']'; write the section name in brackets, e.g. [sweeper]",
-			   shown);
+		if (line_may_hold_secret(st, line))
+			load_error(st, st->lineno, NULL, NULL,
+				   "a section header has no closing ']' (the line is not shown, as it may hold a password); write the section name in brackets, e.g. [sweeper]");
+		else {
+			value_quote(line, shown, sizeof(shown));
+			load_error(st, st->lineno, NULL, NULL,
+				   "section header %s has no closing ']'; write the section name in brackets, e.g. [sweeper]",
+				   shown);
+		}
 		return;
 	}
 	for (rest = end + 1; isspace((unsigned char)*rest); rest++)
 		;
 	if (*rest && *rest != ';' && *rest != '#') {
-		value_quote(rest, shown, sizeof(shown));
+		line_show(st, rest, "text", shown, sizeof(shown));
 		load_error(st, st->lineno, NULL, NULL,
 			   "unexpected %s after the section header; remove it or start a comment with ';'",
 			   shown);
@@ -448,14 +492,14 @@ static void setting_read(struct load_state *st, const char *line)
 	const char *end = ini_find(line, "=:");
 
 	if (*end != '=' && *end != ':') {
-		value_quote(line, shown, sizeof(shown));
+		line_show(st, line, "this line", shown, sizeof(shown));
 		load_error(st, st->lineno, NULL, NULL,
 			   "%s is not a setting; write key = value, a [section] header, or a comment starting with ';' or '#' (a value cannot go on over several lines)",
 			   shown);
 		return;
 	}
 	if (end == line) {
-		value_quote(line, shown, sizeof(shown));
+		line_show(st, line, "this line", shown, sizeof(shown));
 		load_error(st, st->lineno, NULL, NULL,
 			   "%s has no key before '%c'; write key = value",
 			   shown, *end);
@@ -945,6 +989,71 @@ static int config_check_whole(struct load_state *st)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Whether the host of an http:// `url` is this machine: localhost,
+ * 127.0.0.0/8 or [::1].  Requests to it never cross a network.
+ */
+static int url_is_loopback(const char *url)
+{
+	const char *host = url + strlen("http://");
+	const char *end = host + strcspn(host, "/?#");
+	const char *at = memchr(host, '@', (size_t)(end - host));
+	char name[256];
+	struct in_addr a4;
+	size_t len;
+
+	if (at)
+		host = at + 1;
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return 0;
+		host++;
+	} else {
+		end = host + strcspn(host, ":/?#");
+	}
+	len = (size_t)(end - host);
+	if (len == 0 || len >= sizeof(name))
+		return 0;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "::1") == 0)
+		return 1;
+	return inet_pton(AF_INET, name, &a4) == 1 &&
+	       (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+void config_warn_exposed(const struct config *cfg)
+{
+	const struct config_entry *dsn = config_entry_find(cfg, "database", "dsn");
+	const struct config_entry *secret = config_entry_find(cfg, "webhook", "secret");
+	const struct config_entry *url = config_entry_find(cfg, "webhook", "url");
+	struct stat sb;
+	unsigned mode = 0;
+	int exposed, signed_hook;
+
+	/* The file as it is now; a warning can afford the second look. */
+	exposed = stat(cfg->path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		  (sb.st_mode & (S_IRWXG | S_IRWXO));
+	if (exposed)
+		mode = (unsigned)(sb.st_mode & 07777);
+	if (exposed && dsn && db_dsn_has_password(dsn->value))
+		log_msg(SWEEPER_LOG_WARN,
+			"%s:%d: [database] dsn: the dsn holds a password, and group or others may read this file (mode %04o); move the password to password_file (or chmod 600 '%s' if only the user the sweeper runs as reads it)",
+			cfg->path, dsn->line, mode, cfg->path);
+	if (exposed && secret && secret->value[0])
+		log_msg(SWEEPER_LOG_WARN,
+			"%s:%d: [webhook] secret: group or others may read this file (mode %04o), and with it the webhook's key; move the key to secret_file (or chmod 600 '%s' if only the user the sweeper runs as reads it)",
+			cfg->path, secret->line, mode, cfg->path);
+	signed_hook = (cfg->webhook_secret && cfg->webhook_secret[0]) ||
+		      (cfg->webhook_secret_file && cfg->webhook_secret_file[0]);
+	if (signed_hook && url && strncasecmp(url->value, "http://", 7) == 0 &&
+	    !url_is_loopback(url->value))
+		log_msg(SWEEPER_LOG_WARN,
+			"%s:%d: [webhook] url: signed requests go over plain http://, where anyone on the way can read the summary and replay a request within its timestamp's tolerance; use an https:// address",
+			cfg->path, url->line);
 }
 
 void config_free(struct config *cfg)

@@ -147,6 +147,16 @@ const struct config_entry *config_entry_find(const struct config *cfg,
  */
 const char *config_schema(const struct config *cfg, const char *key);
 
+/*
+ * Log a warning (src/log.h) for each secret the loaded config exposes,
+ * without failing: a password in [database] dsn or a [webhook] secret in
+ * a config file that group or others may read, and a signed webhook (secret
+ * or secret_file set) posted over plain http:// to a host other than
+ * this one (localhost, 127.0.0.0/8, [::1]).  The warnings name the file,
+ * line and key and the fix, never the value.
+ */
+void config_warn_exposed(const struct config *cfg);
+
 /* Free everything config_load() allocated; *cfg is zeroed.  Accepts a
  * zeroed struct. */
 void config_free(struct config *cfg);

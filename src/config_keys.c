@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "db.h"
 #include "ident.h"
 #include "values.h"
 #include "webhook_sign.h"
@@ -25,6 +26,8 @@
 const struct sweeper_key config_database_keys[] = {
 	{ "dsn", SWEEPER_KEY_STRING, "", NULL,
 	  "libpq connection string or URI; empty uses the PG* environment variables" },
+	{ "password_file", SWEEPER_KEY_STRING, "", NULL,
+	  "file holding the database password, instead of one in dsn; relative: to $CREDENTIALS_DIRECTORY, else this file's directory" },
 	{ "lock_timeout", SWEEPER_KEY_DURATION, "2s", NULL,
 	  "how long a batch waits for a row lock before it gives up" },
 	{ "statement_timeout", SWEEPER_KEY_DURATION, "60s", NULL,
@@ -211,6 +214,19 @@ static int check_secret_text(const struct sweeper_key *decl,
 	snprintf(why, whylen,
 		 "the value is in quotes; remove them (quotes would be part of the value)");
 	return -1;
+}
+
+/*
+ * The dsn must be one libpq can read: found now, a typo is a configuration
+ * error, not a database that seems to be down, and libpq's parse errors,
+ * which quote the dsn, are never shown (db_dsn_check()).
+ */
+static int check_dsn(const struct sweeper_key *decl, const char *value,
+		     char *why, size_t whylen)
+{
+	if (check_secret_text(decl, value, why, whylen) != 0)
+		return -1;
+	return db_dsn_check(value, why, whylen);
 }
 
 /*
@@ -680,7 +696,8 @@ struct core_check {
 
 /* Keys not listed here are checked by value_check() alone. */
 static const struct core_check core_checks[] = {
-	{ "database", "dsn", check_secret_text, 1 },
+	{ "database", "dsn", check_dsn, 1 },
+	{ "database", "password_file", check_secret_file, 0 },
 	{ "database", "lock_timeout", check_pg_timeout, 0 },
 	{ "database", "statement_timeout", check_pg_timeout, 0 },
 	{ "database", "time_zone", check_time_zone, 0 },

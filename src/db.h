@@ -8,14 +8,64 @@
 
 #include <libpq-fe.h>
 
+struct config;
+
 /*
- * Connect with `dsn` (a libpq conninfo string or URI; "" uses the PG*
- * environment).  The connection identifies itself as application_name
+ * Where and as whom to connect: [database] dsn and, when password_file is
+ * set, the password read from that file.  Passed to libpq as the
+ * `password` keyword, so that a password never has to sit in the config
+ * or in a pgpass file libpq would refuse (see src/credential.h).
+ */
+struct db_target {
+	const char *dsn;        /* borrowed from the config */
+	char *password;         /* owned, wiped when freed; NULL: none */
+	size_t password_len;
+};
+
+/*
+ * Fill *t from the loaded config: the dsn, and the password from
+ * [database] password_file (relative to $CREDENTIALS_DIRECTORY, else to
+ * the config's directory), read with credential_read().  A password_file
+ * beside a dsn that holds a password is refused.  Returns 0, or -1 with
+ * one line "FILE:LINE: [database] password_file: problem; fix" in err
+ * (never the password); *t is then safe to pass to db_target_free().
+ */
+int db_target_init(struct db_target *t, const struct config *cfg, char *err,
+		   size_t errlen);
+
+/* Wipe and free the password; *t is zeroed.  Accepts a zeroed struct. */
+void db_target_free(struct db_target *t);
+
+/*
+ * Connect to `t`.  The dsn is a libpq conninfo string or URI ("" uses the
+ * PG* environment).  The connection identifies itself as application_name
  * mfa-sweeper unless the dsn names another, and gives up connecting after
  * 10 seconds unless the dsn sets connect_timeout.  Returns the connection,
  * or NULL with one line in err.
+ *
+ * No message of this module, on connecting or later, shows a password:
+ * the password in use (PQpass()), the dsn's password, as decoded and as
+ * written, and the whole dsn are replaced by "[redacted]" wherever
+ * libpq's or the server's text holds them.  Notices from the server are
+ * logged (src/log.h) the same way, instead of printed by libpq.
  */
-PGconn *db_connect(const char *dsn, char *err, size_t errlen);
+PGconn *db_connect(const struct db_target *t, char *err, size_t errlen);
+
+/*
+ * Check a dsn as written in [database] dsn, with libpq's own parser
+ * (PQconninfoParse()), without connecting: 0 when libpq can read it (a
+ * bare database name, without '=' and not a URI, is always read), else -1
+ * with the problem and the fix in `why`.  `why` never repeats the dsn or
+ * any part of it, since a dsn may hold a password: the fragments libpq
+ * quotes are left out.  A URI with a second '@', or an '@' after a '/',
+ * is refused too: it is a password with '@' or '/' not percent-encoded,
+ * which libpq would read as part of the host or database name and then
+ * show in its messages.
+ */
+int db_dsn_check(const char *dsn, char *why, size_t whylen);
+
+/* 1 when the dsn sets a non-empty password, 0 otherwise (or unreadable). */
+int db_dsn_has_password(const char *dsn);
 
 /*
  * Open a new connection with the settings `old` was opened with (`old`

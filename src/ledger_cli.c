@@ -25,6 +25,7 @@ static int ledger_cli_failed(PGconn *conn, const char *err)
 int ledger_cli_run(const struct cli_options *o, const struct config *cfg)
 {
 	struct ledger l;
+	struct db_target target;
 	PGconn *conn = NULL;
 	char err[2048];
 	int ret = EX_OK, rc;
@@ -42,7 +43,12 @@ int ledger_cli_run(const struct cli_options *o, const struct config *cfg)
 		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 	}
 
-	conn = db_connect(cfg->dsn, err, sizeof(err));
+	if (db_target_init(&target, cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		return EX_CONFIG;
+	}
+	conn = db_connect(&target, err, sizeof(err));
+	db_target_free(&target);
 	if (!conn) {
 		log_msg(SWEEPER_LOG_ERROR, "%s; check [database] dsn in '%s'",
 			err, cfg->path);

@@ -527,6 +527,7 @@ int main(int argc, char **argv)
 	struct run_summary s;
 	struct webhook wh;
 	struct plugin_dir pdir = PLUGIN_DIR_INIT;
+	struct db_target target;
 	char **names = NULL;
 	size_t nnames = 0, nopen = 0, i, nsteps = 0;
 	PGconn *conn = NULL;
@@ -544,6 +545,7 @@ int main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	memset(&wh, 0, sizeof(wh));
 	memset(&ledger, 0, sizeof(ledger));
+	memset(&target, 0, sizeof(target));
 	err[0] = '\0';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_msg(SWEEPER_LOG_ERROR, "cannot initialise libcurl");
@@ -577,6 +579,7 @@ int main(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	config_warn_exposed(&cfg);
 	/* Audit ledger: --init-ledger, --print-ledger-sql, --history. */
 	if (ledger_cli_wanted(&o)) {
 		ret = ledger_cli_run(&o, &cfg);
@@ -662,7 +665,14 @@ int main(int argc, char **argv)
 		nsteps += rules[i].nsteps;
 	}
 
-	conn = db_connect(cfg.dsn, err, sizeof(err));
+	if (db_target_init(&target, &cfg, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	conn = db_connect(&target, err, sizeof(err));
+	/* libpq keeps its own copy for a reconnect: ours goes now. */
+	db_target_free(&target);
 	if (!conn) {
 		log_msg(SWEEPER_LOG_ERROR, "%s; check [database] dsn in '%s'",
 			err, cfg.path);
@@ -790,6 +800,7 @@ out:
 	webhook_free(&wh);
 	if (conn)
 		PQfinish(conn);
+	db_target_free(&target);
 	for (i = 0; i < nopen; i++)
 		rule_close(&rules[i]);
 	plugin_dir_close(&pdir);

@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "credential.h"
 #include "log.h"
 #include "webhook.h"
 #include "webhook_sign.h"
@@ -388,31 +389,6 @@ void webhook_log_result(const struct webhook *wh,
 			res->error);
 }
 
-/*
- * secret_file as written, made absolute: relative to systemd's
- * $CREDENTIALS_DIRECTORY when set, else to the config file's directory.
- */
-static char *webhook_secret_path(const struct config *cfg, const char *file)
-{
-	const char *base = getenv("CREDENTIALS_DIRECTORY");
-	const char *slash;
-	char *path;
-	int len;
-
-	if (file[0] == '/')
-		return xstrdup(file);
-	if (base && base[0]) {
-		len = (int)strlen(base);
-	} else {
-		slash = strrchr(cfg->path, '/');
-		base = slash ? cfg->path : ".";
-		len = slash ? (int)(slash - cfg->path) : 1;
-	}
-	if (asprintf(&path, "%.*s/%s", len, base, file) < 0)
-		return xstrdup(file);
-	return path;
-}
-
 int webhook_init(struct webhook *wh, const struct config *cfg, char *err,
 		 size_t errlen)
 {
@@ -444,7 +420,7 @@ int webhook_init(struct webhook *wh, const struct config *cfg, char *err,
 		}
 	} else if (cfg->webhook_secret_file && cfg->webhook_secret_file[0]) {
 		e = config_entry_find(cfg, "webhook", "secret_file");
-		path = webhook_secret_path(cfg, cfg->webhook_secret_file);
+		path = credential_path(cfg->path, cfg->webhook_secret_file);
 		if (webhook_secret_read_file(path, &wh->key, &wh->keylen, why,
 					     sizeof(why)) != 0) {
 			snprintf(err, errlen, "%s:%d: [webhook] secret_file: %s",

@@ -5,23 +5,17 @@
  * Messages here never show the secret or any part of it: they end up in
  * the journal and in cron mails.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "credential.h"
 #include "webhook_sign.h"
 #include "xalloc.h"
-
-/* A secret file larger than this is not a secret file. */
-#define SECRET_FILE_MAX 4096
 
 #define SECRET_FIX "generate one with: echo \"whsec_$(openssl rand -base64 32)\""
 
@@ -115,83 +109,23 @@ out:
 int webhook_secret_read_file(const char *path, unsigned char **key,
 			     size_t *keylen, char *err, size_t errlen)
 {
-	char buf[SECRET_FILE_MAX + 1];
 	char why[512];
-	struct stat sb;
+	char *text = NULL;
 	size_t len = 0;
-	ssize_t got;
-	int fd, ret = -1;
+	int ret = -1;
 
 	*key = NULL;
 	*keylen = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errlen,
-			 "cannot open the secret file '%s': %s; create it with the secret on one line and chmod 600 '%s'",
-			 path, strerror(errno), path);
+	if (credential_read(path, "secret file", "the secret, whsec_...",
+			    &text, &len, err, errlen) != 0)
 		return -1;
-	}
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "cannot stat the secret file '%s': %s",
-			 path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen,
-			 "the secret file '%s' is not a regular file; give the file holding the secret",
-			 path);
-		goto out;
-	}
-	/* A key others can read signs nothing only its owner could have. */
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen,
-			 "the secret file '%s' is accessible by group or others (mode %04o); chmod 600 '%s'",
-			 path, (unsigned)(sb.st_mode & 07777), path);
-		goto out;
-	}
-	for (;;) {
-		got = read(fd, buf + len, sizeof(buf) - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			snprintf(err, errlen,
-				 "cannot read the secret file '%s': %s",
-				 path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > SECRET_FILE_MAX) {
-			snprintf(err, errlen,
-				 "the secret file '%s' is larger than %d bytes; it must hold only the secret, whsec_...",
-				 path, SECRET_FILE_MAX);
-			goto out;
-		}
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	buf[len] = '\0';
-	if (len == 0) {
-		snprintf(err, errlen,
-			 "the secret file '%s' is empty; write the secret into it, e.g. echo \"whsec_$(openssl rand -base64 32)\" >'%s' && chmod 600 '%s'",
-			 path, path, path);
-		goto out;
-	}
-	if (strlen(buf) != len) {
-		snprintf(err, errlen,
-			 "the secret file '%s' holds a NUL byte; it must hold only the secret, whsec_...",
-			 path);
-		goto out;
-	}
-	if (webhook_secret_decode(buf, key, keylen, why, sizeof(why)) != 0) {
+	if (webhook_secret_decode(text, key, keylen, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "in the secret file '%s': %s", path, why);
 		goto out;
 	}
 	ret = 0;
 out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
+	credential_free(text, len);
 	return ret;
 }
 

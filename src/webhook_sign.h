@@ -31,9 +31,10 @@ int webhook_secret_decode(const char *text, unsigned char **key,
 
 /*
  * Read a secret from the file at `path` (absolute) and decode it: the file
- * must be a regular file that neither group nor others may read or write,
- * non-empty, and hold a secret as webhook_secret_decode() takes it;
- * trailing newlines are ignored.  On success stores a newly allocated key
+ * is read as credential_read() (src/credential.h) reads one, so it must be
+ * a regular file that neither group nor others may read or write (save a
+ * systemd credential's ACL for the running user), of one non-empty line,
+ * and hold a secret as webhook_secret_decode() takes it.  On success stores a newly allocated key
  * and returns 0; otherwise returns -1 with one line in `err` that names
  * the path and the fix, never the secret.
  */

@@ -64,14 +64,14 @@ t_make_install_layout() {
 		"ExecStart=/opt/mfa/bin/mfa-sweeper --config /opt/mfa/etc/mfa-sweeper/mfa-sweeper.ini" \
 		"ExecStart= of the installed service"
 	assert_eq "$(grep '^LoadCredential=' "$svc")" \
-		"LoadCredential=pgpass:/opt/mfa/etc/mfa-sweeper/pgpass
+		"LoadCredential=db-password:/opt/mfa/etc/mfa-sweeper/db-password
 LoadCredential=webhook-secret:/opt/mfa/etc/mfa-sweeper/webhook-secret" \
 		"LoadCredential= of the installed service"
 	assert_contains "$(grep -v '^#' "$cron")" \
 		"/opt/mfa/bin/mfa-sweeper --config /opt/mfa/etc/mfa-sweeper/mfa-sweeper.ini" \
 		"the command of the installed cron example"
-	assert_contains "$(cat "$cron")" "PGPASSFILE=/opt/mfa/etc/mfa-sweeper/pgpass" \
-		"PGPASSFILE of the installed cron example"
+	assert_contains "$(cat "$cron")" "/opt/mfa/etc/mfa-sweeper/db-password" \
+		"the password file the installed cron example names"
 	local left
 	left=$(grep -nE '/usr/local/bin/mfa-sweeper|(^|[^a-z])/etc/mfa-sweeper/' "$svc" "$INST/lib/systemd/system/mfa-sweeper.timer" "$cron")
 	assert_eq "$left" "" "default paths left in the installed deployment files"

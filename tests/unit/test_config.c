@@ -641,7 +641,7 @@ static void test_unknown_key(void **state)
 	expect_error("[sweeper]\ndsn = x\n", 2, "sweeper", NULL,
 		     "unknown key 'dsn'; it belongs in [database]");
 	expect_error_in("[database]\nhostname = db\n", 2, "database", NULL,
-			"unknown key 'hostname'; the keys of [database] are dsn, lock_timeout, statement_timeout",
+			"unknown key 'hostname'; the keys of [database] are dsn, password_file, lock_timeout, statement_timeout",
 			err);
 	assert_lacks(err, "did you mean");
 }

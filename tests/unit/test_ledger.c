@@ -45,12 +45,14 @@ static void test_names_quoted(void **state)
 
 static PGconn *test_connect(const char *dbname)
 {
+	struct db_target target = { NULL, NULL, 0 };
 	char dsn[128];
 	char err[512];
 	PGconn *conn;
 
 	snprintf(dsn, sizeof(dsn), "dbname=%s", dbname);
-	conn = db_connect(dsn, err, sizeof(err));
+	target.dsn = dsn;
+	conn = db_connect(&target, err, sizeof(err));
 	if (!conn)
 		fail_msg("%s", err);
 	return conn;
