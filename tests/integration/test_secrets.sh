@@ -239,7 +239,8 @@ search_channels() {
 }
 
 # A NOTICE, then an error, each with the password in the server's own
-# text, whenever a boom-* backup code is deleted: the rule fails, and
+# text, whenever a boom-* backup code is deleted: the rule fails (a
+# data_exception; a plain RAISE would leave the row behind instead), and
 # what the server says must lose the password on its way out.
 fx_boom() {
 	sql <<EOF
@@ -249,7 +250,7 @@ CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
   IF OLD.code_hash LIKE 'boom-%' THEN
     RAISE NOTICE 'about to fail; the password is %', '$SENT_PW';
-    RAISE EXCEPTION 'boom: the password is %', '$SENT_PW';
+    RAISE EXCEPTION 'boom: the password is %', '$SENT_PW' USING ERRCODE = 'data_exception';
   END IF;
   RETURN OLD;
 END \$\$;
