@@ -8,6 +8,7 @@
  * and key, and every message says what is wrong and how to write it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -400,9 +401,17 @@ static int check_metrics_file(const struct sweeper_key *decl,
 		return -1;
 	}
 	if (value[len - 1] == '/') {
+		char example[VALUE_QUOTE_MAX];
+		char *file = NULL;
+
+		/* The example repeats the path: shown safely, like the value. */
+		if (asprintf(&file, "%smfa_sweeper.prom", value) < 0)
+			file = NULL;
+		value_quote(file ? file : "", example, sizeof(example));
+		free(file);
 		snprintf(why, whylen,
-			 "%s names a directory; write the path of a file in it, e.g. %smfa_sweeper.prom",
-			 shown, value);
+			 "%s names a directory; write the path of a file in it, e.g. %s",
+			 shown, example);
 		return -1;
 	}
 	return 0;

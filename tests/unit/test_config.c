@@ -387,7 +387,12 @@ static void test_bad_values(void **state)
 	expect_error("[sweeper]\nmetrics_file = m.prom\n", 2, "sweeper",
 		     "metrics_file", "'m.prom' is not an absolute path");
 	expect_error("[sweeper]\nmetrics_file = /var/lib/x/\n", 2, "sweeper",
-		     "metrics_file", "'/var/lib/x/' names a directory");
+		     "metrics_file",
+		     "'/var/lib/x/' names a directory; write the path of a file in it, e.g. '/var/lib/x/mfa_sweeper.prom'");
+	/* The example repeats the path, escaped like the value itself. */
+	expect_error("[sweeper]\nmetrics_file = /var/lib/\033[2J/\n", 2,
+		     "sweeper", "metrics_file",
+		     "e.g. '/var/lib/\\x1b[2J/mfa_sweeper.prom'");
 	expect_error("[sweeper]\npause = 5 minutes\n", 2, "sweeper", "pause",
 		     "'5 minutes' is not a duration");
 	expect_error("[sweeper]\npause = -5m\n", 2, "sweeper", "pause",
