@@ -102,6 +102,14 @@ void summary_set_rules(struct run_summary *s, char *const *names, size_t n);
  * interrupted. */
 void summary_finish(struct run_summary *s);
 
+/*
+ * A JSON string of `text` (not NULL): the text itself when it is UTF-8,
+ * else a copy with U+FFFD in place of each byte that is not part of a
+ * UTF-8 character, so that no member of a document goes missing.  The
+ * caller owns the reference.  For every string that is not a literal.
+ */
+json_t *summary_json_string(const char *text);
+
 /* The JSON document; the caller owns the reference (json_decref()). */
 json_t *summary_json(const struct run_summary *s);
 
