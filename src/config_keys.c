@@ -633,7 +633,8 @@ struct core_check {
 	const char *section;
 	const char *key;
 	core_check_fn check;
-	int literal;    /* may hold anything, " #" included: a password */
+	int literal;    /* may hold a credential, so its own check alone
+			 * judges it, " #" included, and never repeats it */
 };
 
 /* Keys not listed here are checked by value_check() alone. */
@@ -666,7 +667,7 @@ static const struct core_check core_checks[] = {
 	{ "schema", "code_used_column", check_optional_column, 0 },
 	{ "schema", "code_used_at_column", check_column, 0 },
 	{ "schema", "code_created_at_column", check_optional_column, 0 },
-	{ "webhook", "url", check_url, 0 },
+	{ "webhook", "url", check_url, 1 },
 	{ "webhook", "secret", check_webhook_secret, 1 },
 	{ "webhook", "secret_file", check_secret_file, 0 },
 	{ "webhook", "timeout", check_webhook_timeout, 0 },

@@ -82,7 +82,7 @@ static long long metrics_rows(const struct rule_result *r, const char *table)
 
 	for (i = 0; i < r->nsteps; i++) {
 		if (strcmp(r->steps[i].table, table) == 0)
-			rows += r->steps[i].deleted;
+			rows = summary_count_add(rows, r->steps[i].deleted);
 	}
 	return rows;
 }

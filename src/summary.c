@@ -2,6 +2,7 @@
  * summary.c: the run summary as a human table and as JSON.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,15 @@ void summary_set_rules(struct run_summary *s, char *const *names, size_t n)
 		s->rules[i].name = names[i];
 }
 
+long long summary_count_add(long long a, long long b)
+{
+	long long sum;
+
+	if (__builtin_add_overflow(a, b, &sum))
+		return b > 0 ? LLONG_MAX : LLONG_MIN;
+	return sum;
+}
+
 static long long summary_ms_between(const struct timespec *a,
 				    const struct timespec *b)
 {
@@ -100,7 +110,8 @@ void summary_finish(struct run_summary *s)
 	for (i = 0; i < s->nrules; i++) {
 		const struct rule_result *r = &s->rules[i];
 
-		s->deleted_total += r->deleted;
+		s->deleted_total = summary_count_add(s->deleted_total,
+						     r->deleted);
 		/* A failed rule outweighs an unfinished one. */
 		if (r->status == RUN_FAILED)
 			worst = RUN_FAILED;
@@ -317,7 +328,7 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 	for (i = 0; i < s->nrules; i++) {
 		const struct rule_result *r = &s->rules[i];
 
-		batches += r->batches;
+		batches = summary_count_add(batches, r->batches);
 		if (r->nsteps == 0) {
 			summary_seconds(r->duration_ms, secs);
 			fprintf(out, "%-20s %-28s %-14s %12lld %8lld %9s\n",

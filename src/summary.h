@@ -110,6 +110,12 @@ void summary_finish(struct run_summary *s);
  */
 json_t *summary_json_string(const char *text);
 
+/*
+ * a + b, held at LLONG_MAX or LLONG_MIN rather than overflowing, for
+ * totals of counts: a sum is never undefined and never wraps negative.
+ */
+long long summary_count_add(long long a, long long b);
+
 /* The JSON document; the caller owns the reference (json_decref()). */
 json_t *summary_json(const struct run_summary *s);
 

@@ -62,10 +62,14 @@ static unsigned char *ref_b64_decode(const char *b64, size_t *outlen)
  * for, since a short one may be any word of the message. */
 static void check_not_repeated(const char *text, const char *why)
 {
-	const char *b64 = text + strlen(WEBHOOK_SECRET_PREFIX);
-	size_t len = strlen(b64), i;
+	const char *b64;
+	size_t len, i;
 
-	if (strncmp(text, WEBHOOK_SECRET_PREFIX, 6) != 0 || len < 12)
+	if (strncmp(text, WEBHOOK_SECRET_PREFIX, 6) != 0)
+		return;
+	b64 = text + 6;
+	len = strlen(b64);
+	if (len < 12)
 		return;
 	for (i = 0; i < len; i++) {
 		if (ref_b64_value(b64[i]) < 0 && b64[i] != '=')

@@ -443,6 +443,11 @@ static void test_bad_values(void **state)
 	expect_error_in("[webhook]\nurl = hooks.slack.com/services/T0/B0/SECRETX\n",
 			2, "webhook", "url", "https://", err);
 	assert_lacks(err, "SECRETX");
+	/* Found by fuzzing (tests/fuzz/corpus/values/core_url_hash): a
+	 * '#' after a blank was reported with the whole URL. */
+	expect_error_in("[webhook]\nurl = https://hooks.example.com/SECRETX # prod\n",
+			2, "webhook", "url", "percent-encode it", err);
+	assert_lacks(err, "SECRETX");
 	expect_error_in("[database]\ndsn = \"postgresql://u:PASSWORDX@h/db\"\n",
 			2, "database", "dsn", "in quotes", err);
 	assert_lacks(err, "PASSWORDX");
