@@ -209,8 +209,8 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 	json_object_set_new(rule, "name", summary_json_string(r->name));
 	json_object_set_new(rule, "status",
 			    json_string(run_status_name(r->status)));
-	json_object_set_new(rule, "error",
-			    r->error ? summary_json_string(r->error) : json_null());
+	json_object_set_new(rule, "error", r->error ?
+			    summary_json_string(r->error) : json_null());
 	json_object_set_new(rule, "deleted",
 			    json_integer(dry_run ? 0 : r->deleted));
 	if (dry_run)
@@ -223,8 +223,10 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		const struct step_result *st = &r->steps[i];
 		json_t *step = json_object();
 
-		json_object_set_new(step, "table", summary_json_string(st->table));
-		json_object_set_new(step, "label", summary_json_string(st->label));
+		json_object_set_new(step, "table",
+				    summary_json_string(st->table));
+		json_object_set_new(step, "label",
+				    summary_json_string(st->label));
 		json_object_set_new(step, count_key, json_integer(st->deleted));
 		json_object_set_new(step, "batches", json_integer(st->batches));
 		json_object_set_new(step, "retries", json_integer(st->retries));
@@ -282,8 +284,8 @@ json_t *summary_json(const struct run_summary *s)
 		json_array_append_new(rules,
 				      summary_rule_json(&s->rules[i], s->dry_run));
 	json_object_set_new(root, "rules", rules);
-	json_object_set_new(root, "error",
-			    s->error ? summary_json_string(s->error) : json_null());
+	json_object_set_new(root, "error", s->error ?
+			    summary_json_string(s->error) : json_null());
 	json_object_set_new(root, "throttle", summary_throttle_json(&s->throttle));
 	if (s->stopped_by)
 		json_object_set_new(root, "stopped_by",
