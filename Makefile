@@ -5,6 +5,7 @@
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
 #   make bench            benchmark against plain DELETEs (SCALES="S M L")
+#   make fuzz             run every libFuzzer target FUZZ_SECONDS each (clang)
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
 
@@ -68,7 +69,12 @@ DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox
-# The packages `make deps` installs; `make bench` adds BENCH_DEB_PKGS.
+# What `make fuzz` needs on top: clang and its libFuzzer and sanitizer
+# runtimes.  Not installed by `make check`, which replays the corpora with
+# $(CC).
+FUZZ_DEB_PKGS := clang libclang-rt-dev
+# The packages `make deps` installs; `make bench` adds BENCH_DEB_PKGS,
+# `make fuzz` FUZZ_DEB_PKGS.
 DEPS_PKGS ?= $(DEB_PKGS)
 SCALES ?= S M L
 
@@ -90,10 +96,31 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
-DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
-	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
+# Fuzz targets (tests/fuzz/fuzz_NAME.c), each with its corpus in
+# tests/fuzz/corpus/NAME/.  `make check` links every target with the
+# replay driver and $(CC) (replay_NAME); `make fuzz` links it with
+# libFuzzer and clang (fuzz_NAME, in FUZZ_BUILD).
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_HELPERS := tests/fuzz/util.c
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SANFLAGS) -MMD -MP \
+	-Iinclude -Isrc -DSWEEPER_PLUGIN_DIR='"$(PLUGINDIR)"'
+FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
-.PHONY: all check demo bench install uninstall deps clean test-progs FORCE
+DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
+	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d \
+	$(FUZZ_BUILD)/src/*.d $(FUZZ_BUILD)/*.d)
+
+.PHONY: all check demo bench fuzz fuzz-progs install uninstall deps clean \
+	test-progs FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
 
@@ -132,7 +159,37 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(EXE_LDFLAGS) -o $@ $< $(PKG_LIBS)
 
-test-progs: all $(TEST_PLUGINS) $(UNIT_BINS) $(TOOL_BINS)
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+		$(FUZZ_HELPERS) tests/fuzz/fuzz.h $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		tests/fuzz/replay.c $(FUZZ_HELPERS) $(CORE_OBJS) $(PKG_LIBS) -ldl
+
+test-progs: all $(TEST_PLUGINS) $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+
+# The fuzzing build: the core instrumented for libFuzzer's coverage and
+# the sanitizers, in a tree of its own.
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPERS) tests/fuzz/fuzz.h \
+		$(FUZZ_CORE_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
+		$(FUZZ_HELPERS) $(FUZZ_CORE_OBJS) $(PKG_LIBS) -ldl
+
+fuzz-progs: $(FUZZ_BINS)
+
+# Each target in FUZZ_TARGETS (default: all) for FUZZ_SECONDS (default
+# 60), one after another; tests/fuzz/run.sh prints the executions and any
+# finding of each.  New inputs go to $(FUZZ_BUILD)/corpus/, crashes to
+# $(FUZZ_BUILD)/findings/; the committed corpora are only read.
+fuzz:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(FUZZ_DEB_PKGS)"
+	@$(MAKE) --no-print-directory fuzz-progs
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # The package check runs first, in its own make, so that pkg-config sees
 # the libraries it may just have installed.
@@ -198,6 +255,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PLUGINDIR)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)
 
 -include $(DEPFILES)

@@ -8,6 +8,7 @@
  * and key, and every message says what is wrong and how to write it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -444,9 +445,17 @@ static int check_metrics_file(const struct sweeper_key *decl,
 		return -1;
 	}
 	if (value[len - 1] == '/') {
+		char example[VALUE_QUOTE_MAX];
+		char *file = NULL;
+
+		/* The example repeats the path: shown safely, like the value. */
+		if (asprintf(&file, "%smfa_sweeper.prom", value) < 0)
+			file = NULL;
+		value_quote(file ? file : "", example, sizeof(example));
+		free(file);
 		snprintf(why, whylen,
-			 "%s names a directory; write the path of a file in it, e.g. %smfa_sweeper.prom",
-			 shown, value);
+			 "%s names a directory; write the path of a file in it, e.g. %s",
+			 shown, example);
 		return -1;
 	}
 	return 0;
@@ -691,7 +700,8 @@ struct core_check {
 	const char *section;
 	const char *key;
 	core_check_fn check;
-	int literal;    /* may hold anything, " #" included: a password */
+	int literal;    /* may hold a credential, so its own check alone
+			 * judges it, " #" included, and never repeats it */
 };
 
 /* Keys not listed here are checked by value_check() alone. */
@@ -726,7 +736,7 @@ static const struct core_check core_checks[] = {
 	{ "schema", "code_used_column", check_optional_column, 0 },
 	{ "schema", "code_used_at_column", check_column, 0 },
 	{ "schema", "code_created_at_column", check_optional_column, 0 },
-	{ "webhook", "url", check_url, 0 },
+	{ "webhook", "url", check_url, 1 },
 	{ "webhook", "secret", check_webhook_secret, 1 },
 	{ "webhook", "secret_file", check_secret_file, 0 },
 	{ "webhook", "timeout", check_webhook_timeout, 0 },

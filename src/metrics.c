@@ -20,6 +20,7 @@
 
 #include "metrics.h"
 #include "safe_file.h"
+#include "values.h"
 #include "xalloc.h"
 
 #define METRIC_LAST_RUN "mfa_sweeper_last_run_timestamp_seconds"
@@ -39,21 +40,44 @@ static void metrics_head(struct strbuf *out, const char *name,
 	strbuf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-/* A label value as the exposition format wants it: \\, \" and \n. */
+/*
+ * A label value as the exposition format wants it: \\, \" and \n, in
+ * UTF-8.  The collector refuses the whole file for one label that is not
+ * UTF-8, so such bytes are replaced by U+FFFD.
+ */
 static void metrics_label(struct strbuf *out, const char *value)
 {
-	const char *p;
+	const unsigned char *p = (const unsigned char *)value;
 
-	for (p = value; *p; p++) {
-		if (*p == '\\')
+	while (*p) {
+		size_t len = utf8_seq_len(p);
+
+		if (len == 0)
+			strbuf_add(out, "\xef\xbf\xbd");
+		else if (*p == '\\')
 			strbuf_add(out, "\\\\");
 		else if (*p == '"')
 			strbuf_add(out, "\\\"");
 		else if (*p == '\n')
 			strbuf_add(out, "\\n");
 		else
-			strbuf_addf(out, "%c", *p);
+			strbuf_addf(out, "%.*s", (int)len, (const char *)p);
+		p += len ? len : 1;
 	}
+}
+
+/*
+ * Milliseconds as seconds with three decimals.  The duration is measured
+ * on the wall clock, so a clock stepped back during the run makes it
+ * negative: "-1.500", never "-1.-500", which the collector would refuse.
+ */
+static void metrics_seconds(struct strbuf *out, long long ms)
+{
+	unsigned long long abs_ms = ms < 0 ? 0ULL - (unsigned long long)ms :
+				    (unsigned long long)ms;
+
+	strbuf_addf(out, "%s%llu.%03llu", ms < 0 ? "-" : "", abs_ms / 1000,
+		    abs_ms % 1000);
 }
 
 /* Rows of rule `r` on `table` over all its steps: deleted, or with
@@ -66,8 +90,9 @@ static long long metrics_rows(const struct rule_result *r, const char *table,
 
 	for (i = 0; i < r->nsteps; i++) {
 		if (strcmp(r->steps[i].table, table) == 0)
-			rows += left ? r->steps[i].left_behind :
-				r->steps[i].deleted;
+			rows = summary_count_add(rows, left ?
+						 r->steps[i].left_behind :
+						 r->steps[i].deleted);
 	}
 	return rows;
 }
@@ -133,8 +158,9 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 			    last_success && *last_success ? last_success : "0");
 	metrics_head(out, METRIC_DURATION,
 		     "Duration of the last mfa-sweeper run in seconds.");
-	strbuf_addf(out, "%s %lld.%03lld\n", METRIC_DURATION,
-		    s->duration_ms / 1000, s->duration_ms % 1000);
+	strbuf_addf(out, "%s ", METRIC_DURATION);
+	metrics_seconds(out, s->duration_ms);
+	strbuf_add(out, "\n");
 	metrics_head(out, METRIC_ROWS,
 		     "Rows the last mfa-sweeper run deleted, per rule and table.");
 	metrics_per_table(out, s, METRIC_ROWS, 0);

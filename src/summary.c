@@ -2,6 +2,7 @@
  * summary.c: the run summary as a human table and as JSON.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 #include "summary.h"
+#include "values.h"
 #include "xalloc.h"
 
 const char *run_status_name(enum run_status status)
@@ -80,6 +83,15 @@ void summary_set_rules(struct run_summary *s, char *const *names, size_t n)
 		s->rules[i].name = names[i];
 }
 
+long long summary_count_add(long long a, long long b)
+{
+	long long sum;
+
+	if (__builtin_add_overflow(a, b, &sum))
+		return b > 0 ? LLONG_MAX : LLONG_MIN;
+	return sum;
+}
+
 static long long summary_ms_between(const struct timespec *a,
 				    const struct timespec *b)
 {
@@ -99,8 +111,10 @@ void summary_finish(struct run_summary *s)
 	for (i = 0; i < s->nrules; i++) {
 		const struct rule_result *r = &s->rules[i];
 
-		s->deleted_total += r->deleted;
-		s->left_behind_total += r->left_behind;
+		s->deleted_total = summary_count_add(s->deleted_total,
+						     r->deleted);
+		s->left_behind_total = summary_count_add(s->left_behind_total,
+							 r->left_behind);
 		/* A failed rule outweighs an unfinished one. */
 		if (r->status == RUN_FAILED)
 			worst = RUN_FAILED;
@@ -109,6 +123,39 @@ void summary_finish(struct run_summary *s)
 	}
 	if (s->status == RUN_OK)
 		s->status = worst;
+}
+
+/*
+ * jansson refuses a string that is not UTF-8, and a member set to what it
+ * returns then is silently left out.  Text here comes from the database,
+ * plugins and the command line, so bytes that are not UTF-8 are replaced
+ * rather than losing the member.
+ */
+json_t *summary_json_string(const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const unsigned char *p = (const unsigned char *)text;
+	json_t *j;
+
+	j = json_string(text);
+	if (j)
+		return j;
+	while (*p) {
+		size_t len = utf8_seq_len(p);
+		char one[5] = "";
+
+		if (len == 0) {
+			strbuf_add(&sb, "\xef\xbf\xbd");
+			p++;
+			continue;
+		}
+		memcpy(one, p, len);
+		strbuf_add(&sb, one);
+		p += len;
+	}
+	j = json_string(strbuf_str(&sb));
+	strbuf_release(&sb);
+	return j;
 }
 
 static void summary_iso8601(const struct timespec *ts, char out[32])
@@ -165,11 +212,12 @@ static json_t *summary_refused_json(const struct step_result *st)
 		const struct refused_row *rr = &st->refused[i];
 		json_t *row = json_object();
 
-		json_object_set_new(row, "key", json_string(rr->key));
-		json_object_set_new(row, "sqlstate", json_string(rr->sqlstate));
+		json_object_set_new(row, "key", summary_json_string(rr->key));
+		json_object_set_new(row, "sqlstate",
+				    summary_json_string(rr->sqlstate));
 		json_object_set_new(row, "constraint", rr->constraint ?
-				    json_string(rr->constraint) : json_null());
-		json_object_set_new(row, "error", json_string(rr->error));
+				    summary_json_string(rr->constraint) : json_null());
+		json_object_set_new(row, "error", summary_json_string(rr->error));
 		json_array_append_new(rows, row);
 	}
 	return rows;
@@ -206,11 +254,11 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 	const char *count_key = dry_run ? "would_delete" : "deleted";
 	size_t i;
 
-	json_object_set_new(rule, "name", json_string(r->name));
+	json_object_set_new(rule, "name", summary_json_string(r->name));
 	json_object_set_new(rule, "status",
 			    json_string(run_status_name(r->status)));
-	json_object_set_new(rule, "error",
-			    r->error ? json_string(r->error) : json_null());
+	json_object_set_new(rule, "error", r->error ?
+			    summary_json_string(r->error) : json_null());
 	json_object_set_new(rule, "deleted",
 			    json_integer(dry_run ? 0 : r->deleted));
 	if (dry_run)
@@ -227,8 +275,10 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 		const struct step_result *st = &r->steps[i];
 		json_t *step = json_object();
 
-		json_object_set_new(step, "table", json_string(st->table));
-		json_object_set_new(step, "label", json_string(st->label));
+		json_object_set_new(step, "table",
+				    summary_json_string(st->table));
+		json_object_set_new(step, "label",
+				    summary_json_string(st->label));
 		json_object_set_new(step, count_key, json_integer(st->deleted));
 		json_object_set_new(step, "batches", json_integer(st->batches));
 		json_object_set_new(step, "retries", json_integer(st->retries));
@@ -236,7 +286,7 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 				    json_integer(st->duration_ms));
 		if (st->skipped)
 			json_object_set_new(step, "skipped",
-					    json_string(st->skipped));
+					    summary_json_string(st->skipped));
 		if (!dry_run) {
 			json_object_set_new(step, "batch_size",
 					    summary_sizes_json(st));
@@ -255,7 +305,7 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 			json_t *u = json_object();
 
 			json_object_set_new(u, "user",
-					    json_string(r->skipped_users[i]));
+					    summary_json_string(r->skipped_users[i]));
 			json_object_set_new(u, "reason",
 					    json_string("not eligible for this rule"));
 			json_array_append_new(users, u);
@@ -272,11 +322,11 @@ json_t *summary_json(const struct run_summary *s)
 	char when[32];
 	size_t i;
 
-	json_object_set_new(root, "run_id", json_string(s->run_id));
+	json_object_set_new(root, "run_id", summary_json_string(s->run_id));
 	json_object_set_new(root, "status",
 			    json_string(run_status_name(s->status)));
 	json_object_set_new(root, "dry_run", json_boolean(s->dry_run));
-	json_object_set_new(root, "host", json_string(s->host));
+	json_object_set_new(root, "host", summary_json_string(s->host));
 	summary_iso8601(&s->started_at, when);
 	json_object_set_new(root, "started_at", json_string(when));
 	summary_iso8601(&s->finished_at, when);
@@ -294,18 +344,18 @@ json_t *summary_json(const struct run_summary *s)
 		json_array_append_new(rules,
 				      summary_rule_json(&s->rules[i], s->dry_run));
 	json_object_set_new(root, "rules", rules);
-	json_object_set_new(root, "error",
-			    s->error ? json_string(s->error) : json_null());
+	json_object_set_new(root, "error", s->error ?
+			    summary_json_string(s->error) : json_null());
 	json_object_set_new(root, "throttle", summary_throttle_json(&s->throttle));
 	if (s->stopped_by)
 		json_object_set_new(root, "stopped_by",
-				    json_string(s->stopped_by));
+				    summary_json_string(s->stopped_by));
 	if (s->scoped) {
 		json_t *unknown = json_array();
 
 		for (i = 0; i < s->nunknown; i++)
 			json_array_append_new(unknown,
-					      json_string(s->unknown_users[i]));
+					      summary_json_string(s->unknown_users[i]));
 		json_object_set_new(root, "unknown_users", unknown);
 	}
 	return root;
@@ -340,7 +390,7 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 	for (i = 0; i < s->nrules; i++) {
 		const struct rule_result *r = &s->rules[i];
 
-		batches += r->batches;
+		batches = summary_count_add(batches, r->batches);
 		if (r->nsteps == 0) {
 			summary_seconds(r->duration_ms, secs);
 			fprintf(out, "%-20s %-28s %-14s %12lld %8lld %9s\n",

@@ -134,6 +134,20 @@ void summary_finish(struct run_summary *s);
  */
 void summary_refused_text(struct strbuf *out, const struct step_result *st);
 
+/*
+ * A JSON string of `text` (not NULL): the text itself when it is UTF-8,
+ * else a copy with U+FFFD in place of each byte that is not part of a
+ * UTF-8 character, so that no member of a document goes missing.  The
+ * caller owns the reference.  For every string that is not a literal.
+ */
+json_t *summary_json_string(const char *text);
+
+/*
+ * a + b, held at LLONG_MAX or LLONG_MIN rather than overflowing, for
+ * totals of counts: a sum is never undefined and never wraps negative.
+ */
+long long summary_count_add(long long a, long long b);
+
 /* The JSON document; the caller owns the reference (json_decref()). */
 json_t *summary_json(const struct run_summary *s);
 

@@ -78,7 +78,7 @@ static json_t *slack_section(const char *mrkdwn)
 	json_t *section = json_object();
 
 	json_object_set_new(text, "type", json_string("mrkdwn"));
-	json_object_set_new(text, "text", json_string(mrkdwn));
+	json_object_set_new(text, "text", summary_json_string(mrkdwn));
 	json_object_set_new(section, "type", json_string("section"));
 	json_object_set_new(section, "text", text);
 	return section;
@@ -170,7 +170,7 @@ static json_t *payload_slack(const struct run_summary *s)
 	char secs[32];
 
 	webhook_summary_line(s, line, sizeof(line));
-	json_object_set_new(root, "text", json_string(line));
+	json_object_set_new(root, "text", summary_json_string(line));
 
 	payload_seconds(s->duration_ms, secs, sizeof(secs));
 	strbuf_addf(&head, "*mfa-sweeper* on `");
@@ -193,7 +193,8 @@ static json_t *payload_slack(const struct run_summary *s)
 
 	strbuf_addf(&foot, "run %s%s", s->run_id, s->dry_run ? " \xc2\xb7 dry run" : "");
 	json_object_set_new(note, "type", json_string("mrkdwn"));
-	json_object_set_new(note, "text", json_string(strbuf_str(&foot)));
+	json_object_set_new(note, "text",
+			    summary_json_string(strbuf_str(&foot)));
 	json_array_append_new(elements, note);
 	json_object_set_new(context, "type", json_string("context"));
 	json_object_set_new(context, "elements", elements);

@@ -5,13 +5,14 @@
 #
 # Starts one throwaway PostgreSQL server (tests/lib/pg.sh), creates the
 # template database the integration tests clone, runs every unit-test
-# binary $BUILD/tests/unit/test_* and every tests/integration/test_*.sh,
-# and ends with one line "N passed, M failed".  Exits non-zero when a test
-# failed or crashed.
+# binary $BUILD/tests/unit/test_*, replays every fuzz corpus
+# (tests/fuzz/corpus/NAME/ through $BUILD/tests/fuzz/replay_NAME) and runs
+# every tests/integration/test_*.sh, and ends with one line "N passed, M
+# failed".  Exits non-zero when a test failed or crashed.
 #
 # REGEX (or $T_ONLY) restricts the run to integration tests whose
-# "file/t_name" matches (e.g. "engine/" or "t_dry_run"); unit tests are
-# skipped when it is given, unless $T_UNIT=1.
+# "file/t_name" matches (e.g. "engine/" or "t_dry_run"); unit tests and
+# corpus replays are skipped when it is given, unless $T_UNIT=1.
 #
 # Environment: BUILD (default build), SANITIZE (informational), T_JOBS
 # (integration test files run at once, default 3),
@@ -150,6 +151,53 @@ if [ -z "$T_ONLY" ] || [ "${T_UNIT:-0}" = 1 ]; then
 				"$(basename "$bin")" "tests/unit/$(basename "$src")"
 			failed=$((failed + 1))
 		fi
+	done
+fi
+
+# ------------------------------------------------- fuzz corpus replays
+
+# Every fuzz target (tests/fuzz/fuzz_NAME.c) is built with the replay
+# driver as $BUILD/tests/fuzz/replay_NAME and fed its whole corpus
+# (tests/fuzz/corpus/NAME/): one test each, failed by a broken check, a
+# crash, a sanitizer report or a leak.  They run with the unit tests.
+run_replay() {
+	local name=$1 bin=$BUILD/tests/fuzz/replay_$1 out rc
+	out=$(mktemp /tmp/mfa-sweeper-replay.XXXXXX)
+	timeout -k 10 "$T_UNIT_TIMEOUT" "$bin" "$ROOT/tests/fuzz/corpus/$name" \
+		>"$out" 2>&1 </dev/null
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		passed=$((passed + 1))
+		printf 'ok    fuzz/%s: %s\n' "$name" "$(tail -n 1 "$out")"
+	else
+		failed=$((failed + 1))
+		case $rc in
+		124 | 137) why="timed out after ${T_UNIT_TIMEOUT}s" ;;
+		86 | 87) why="sanitizer report" ;;
+		*) if [ "$rc" -ge 128 ]; then why="killed by signal $((rc - 128))"; else why="exit code $rc"; fi ;;
+		esac
+		# The last "replay: FILE" line names the input that failed.
+		printf 'FAIL  fuzz/%s: %s; rerun: %s %s\n' "$name" "$why" "$bin" \
+			"$(sed -n 's/^replay: //p' "$out" | tail -n 1)"
+		grep -v '^replay: ' "$out" | tail -n 30 | sed 's/^/      /'
+	fi
+	rm -f "$out"
+}
+
+if [ -z "$T_ONLY" ] || [ "${T_UNIT:-0}" = 1 ]; then
+	echo "== fuzz corpus replays"
+	for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
+		[ -f "$src" ] || continue
+		name=$(basename "$src" .c)
+		name=${name#fuzz_}
+		bin=$BUILD/tests/fuzz/replay_$name
+		if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+			printf 'FAIL  fuzz/%s: not built from %s (make test-progs)\n' \
+				"$name" "tests/fuzz/$(basename "$src")"
+			failed=$((failed + 1))
+			continue
+		fi
+		run_replay "$name"
 	done
 fi
 

@@ -427,7 +427,12 @@ static void test_bad_values(void **state)
 	expect_error("[sweeper]\nmetrics_file = m.prom\n", 2, "sweeper",
 		     "metrics_file", "'m.prom' is not an absolute path");
 	expect_error("[sweeper]\nmetrics_file = /var/lib/x/\n", 2, "sweeper",
-		     "metrics_file", "'/var/lib/x/' names a directory");
+		     "metrics_file",
+		     "'/var/lib/x/' names a directory; write the path of a file in it, e.g. '/var/lib/x/mfa_sweeper.prom'");
+	/* The example repeats the path, escaped like the value itself. */
+	expect_error("[sweeper]\nmetrics_file = /var/lib/\033[2J/\n", 2,
+		     "sweeper", "metrics_file",
+		     "e.g. '/var/lib/\\x1b[2J/mfa_sweeper.prom'");
 	expect_error("[sweeper]\npause = 5 minutes\n", 2, "sweeper", "pause",
 		     "'5 minutes' is not a duration");
 	expect_error("[sweeper]\npause = -5m\n", 2, "sweeper", "pause",
@@ -477,6 +482,11 @@ static void test_bad_values(void **state)
 	/* Values that may hold a credential are never repeated. */
 	expect_error_in("[webhook]\nurl = hooks.slack.com/services/T0/B0/SECRETX\n",
 			2, "webhook", "url", "https://", err);
+	assert_lacks(err, "SECRETX");
+	/* Found by fuzzing (tests/fuzz/corpus/values/core_url_hash): a
+	 * '#' after a blank was reported with the whole URL. */
+	expect_error_in("[webhook]\nurl = https://hooks.example.com/SECRETX # prod\n",
+			2, "webhook", "url", "percent-encode it", err);
 	assert_lacks(err, "SECRETX");
 	expect_error_in("[database]\ndsn = \"postgresql://u:PASSWORDX@h/db\"\n",
 			2, "database", "dsn", "in quotes", err);

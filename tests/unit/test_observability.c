@@ -1,6 +1,7 @@
 /*
  * test_observability.c: the metrics file's text and its atomic write, the
- * progress line's text and the planner's row estimate.
+ * summary's JSON from text that is not UTF-8, the progress line's text and
+ * the planner's row estimate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "progress.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "webhook_payload.h"
 
 /* A finished run of one rule with the given steps. */
 struct fake_run {
@@ -116,6 +118,66 @@ static void test_metrics_render_not_ok(void **state)
 	metrics_render(&sb, &f.s, NULL);
 	assert_has_line(strbuf_str(&sb), "mfa_sweeper_last_success_timestamp_seconds 0");
 	strbuf_release(&sb);
+}
+
+/* Found by fuzzing (tests/fuzz/corpus/summary/partial_stopped and
+ * invalid_utf8): both made the collector refuse the whole file. */
+static void test_metrics_render_odd_values(void **state)
+{
+	static const char *const tables[] = { "codes\xff" };
+	static const long long rows[] = { 3 };
+	struct strbuf sb = STRBUF_INIT;
+	struct fake_run f;
+
+	(void)state;
+	fake_run(&f, RUN_OK, "r1", tables, rows, 1);
+	/* The wall clock stepped back during the run. */
+	f.s.duration_ms = -1500;
+	metrics_render(&sb, &f.s, NULL);
+	assert_has_line(strbuf_str(&sb), "mfa_sweeper_run_duration_seconds -1.500");
+	/* A label that is not UTF-8 gets U+FFFD for the bad byte. */
+	assert_has_line(strbuf_str(&sb),
+			"mfa_sweeper_rows_deleted{rule=\"r1\",table=\"codes\xef\xbf\xbd\"} 3");
+	strbuf_release(&sb);
+}
+
+/*
+ * Found by fuzzing (tests/fuzz/corpus/summary/invalid_utf8): jansson
+ * refuses a string that is not UTF-8, and the member went missing from
+ * --json and the webhook, e.g. a rule's "error" quoting a host name.
+ */
+static void test_summary_json_not_utf8(void **state)
+{
+	static const char *const tables[] = { "codes" };
+	static const long long rows[] = { 3 };
+	struct fake_run f;
+	json_t *doc, *rule;
+	char *body;
+
+	(void)state;
+	fake_run(&f, RUN_FAILED, "r1", tables, rows, 1);
+	f.rule.error = (char *)"no host \"db\xff\"";
+	f.s.error = (char *)"\xc3(";
+	doc = summary_json(&f.s);
+	rule = json_array_get(json_object_get(doc, "rules"), 0);
+	assert_string_equal(json_string_value(json_object_get(rule, "error")),
+			    "no host \"db\xef\xbf\xbd\"");
+	assert_string_equal(json_string_value(json_object_get(doc, "error")),
+			    "\xef\xbf\xbd(");
+	/* Text that is UTF-8 is left as it is. */
+	assert_string_equal(json_string_value(json_object_get(rule, "name")),
+			    "r1");
+	json_decref(doc);
+
+	/* The Slack body keeps its one-line text too. */
+	body = webhook_payload(WEBHOOK_FORMAT_SLACK, &f.s);
+	assert_non_null(body);
+	doc = json_loads(body, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "text")),
+			       "\xef\xbf\xbd("));
+	json_decref(doc);
+	free(body);
 }
 
 static char *read_all(const char *path)
@@ -276,6 +338,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_render_ok),
 		cmocka_unit_test(test_metrics_render_not_ok),
+		cmocka_unit_test(test_metrics_render_odd_values),
+		cmocka_unit_test(test_summary_json_not_utf8),
 		cmocka_unit_test(test_metrics_write_carries_success),
 		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_estimate_from_plan),
