@@ -1,11 +1,22 @@
 /*
  * db.c: connecting to PostgreSQL and running statements with libpq.
+ *
+ * Connecting is done step by step (PQconnectStartParams, PQconnectPoll)
+ * rather than with PQconnectdbParams, whose wait for the server resumes
+ * after every signal: a stop request (stop.h) must end a connection
+ * attempt to a server that does not answer, not wait for connect_timeout.
  */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "db.h"
+#include "stop.h"
 #include "xalloc.h"
 
 /* Copy libpq's message into err as one line, without its newlines. */
@@ -28,6 +39,114 @@ static void db_message(const char *prefix, const char *msg, const char *state,
 		err[--i] = '\0';
 }
 
+/*
+ * connect_timeout as libpq reads it: whole seconds, at least 2 when set,
+ * 0 (wait for ever) when unset, 0 or negative.
+ */
+static long long db_connect_timeout_ms(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn), *o;
+	long long s = 0;
+
+	for (o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+			s = strtoll(o->val, NULL, 10);
+	}
+	PQconninfoFree(opts);
+	if (s <= 0)
+		return 0;
+	return (s < 2 ? 2 : s) * 1000;
+}
+
+/* Which server the attempt is at: host, address and port. */
+static void db_connect_target(PGconn *conn, char *buf, size_t size)
+{
+	const char *host = PQhost(conn), *addr = PQhostaddr(conn);
+	const char *port = PQport(conn);
+
+	snprintf(buf, size, "%s|%s|%s", host ? host : "", addr ? addr : "",
+		 port ? port : "");
+}
+
+/*
+ * Drive PQconnectPoll() until the connection is made, it fails, a stop is
+ * requested or one server has not answered for connect_timeout (each
+ * server of a multi-host dsn gets its own, as with libpq's own wait).
+ * The signals are blocked but for the wait itself (ppoll()), so a stop
+ * request that comes between the check and the wait still ends the wait.
+ */
+static int db_connect_wait(PGconn *conn, char *err, size_t errlen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	long long timeout_ms = db_connect_timeout_ms(conn);
+	struct timespec deadline = { 0, 0 };
+	char target[512] = "", now_at[512];
+	sigset_t block, old;
+	int ret = -1;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (;;) {
+		struct pollfd pfd;
+		struct timespec wait;
+		long long left;
+		int rc;
+
+		if (st == PGRES_POLLING_OK) {
+			ret = 0;
+			break;
+		}
+		if (st == PGRES_POLLING_FAILED) {
+			db_message("cannot connect to the database: ",
+				   PQerrorMessage(conn), NULL, err, errlen);
+			break;
+		}
+		if (stop_requested) {
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "stopped by a signal while connecting");
+			break;
+		}
+		db_connect_target(conn, now_at, sizeof(now_at));
+		if (strcmp(now_at, target) != 0) {
+			memcpy(target, now_at, sizeof(target));
+			clock_deadline_in(&deadline, timeout_ms);
+		}
+		left = clock_left_ms(&deadline);
+		if (left == 0) {
+			const char *host = PQhost(conn), *port = PQport(conn);
+
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "no answer from the server at \"%s\", port %s "
+				 "within connect_timeout (%lld s)",
+				 host ? host : "?", port ? port : "?",
+				 timeout_ms / 1000);
+			break;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		if (left > 0) {
+			wait.tv_sec = (time_t)(left / 1000);
+			wait.tv_nsec = (long)(left % 1000) * 1000000L;
+		}
+		rc = ppoll(&pfd, 1, left > 0 ? &wait : NULL, &old);
+		if (rc < 0 && errno != EINTR) {
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "cannot wait for the server: %s",
+				 strerror(errno));
+			break;
+		}
+		/* A signal or the deadline: look at both again first. */
+		if (rc <= 0)
+			continue;
+		st = PQconnectPoll(conn);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 PGconn *db_connect(const char *dsn, char *err, size_t errlen)
 {
 	/*
@@ -40,14 +159,18 @@ PGconn *db_connect(const char *dsn, char *err, size_t errlen)
 	const char *const values[] = { "10", "mfa-sweeper", dsn, NULL };
 	PGconn *conn;
 
-	conn = PQconnectdbParams(keys, values, 1);
+	conn = PQconnectStartParams(keys, values, 1);
 	if (!conn) {
 		snprintf(err, errlen, "cannot connect to the database: out of memory");
 		return NULL;
 	}
-	if (PQstatus(conn) != CONNECTION_OK) {
+	if (PQstatus(conn) == CONNECTION_BAD) {
 		db_message("cannot connect to the database: ",
 			   PQerrorMessage(conn), NULL, err, errlen);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (db_connect_wait(conn, err, errlen) != 0) {
 		PQfinish(conn);
 		return NULL;
 	}

@@ -11,9 +11,10 @@
 /*
  * Connect with `dsn` (a libpq conninfo string or URI; "" uses the PG*
  * environment).  The connection identifies itself as application_name
- * mfa-sweeper unless the dsn names another, and gives up connecting after
- * 10 seconds unless the dsn sets connect_timeout.  Returns the connection,
- * or NULL with one line in err.
+ * mfa-sweeper unless the dsn names another, and gives up on a server
+ * that has not answered after 10 seconds unless the dsn sets
+ * connect_timeout.  A stop request (stop_requested, stop.h) ends the
+ * attempt at once.  Returns the connection, or NULL with one line in err.
  */
 PGconn *db_connect(const char *dsn, char *err, size_t errlen);
 
