@@ -324,10 +324,9 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 		/* A migration holds the table: the names may well be right. */
 		if (retry_reason(state)) {
 			snprintf(err, errlen, "cannot read [schema] "
-				 "users_table '%s': %s (%s); nothing was "
-				 "deleted, run again later",
-				 config_schema(cfg, "users_table"), why,
-				 retry_reason(state));
+				 "users_table '%s': %s; nothing was deleted, "
+				 "run again later",
+				 config_schema(cfg, "users_table"), why);
 			rc = -2;
 		}
 	}
