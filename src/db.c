@@ -9,17 +9,28 @@
  * with libpq's parser when the config is loaded (db_dsn_check()), so a
  * malformed one is a configuration error that never reaches libpq's
  * connect and its quoting at all.
+ *
+ * Connecting is done step by step (PQconnectStartParams, PQconnectPoll)
+ * rather than with PQconnectdbParams, whose wait for the server resumes
+ * after every signal: a stop request (stop.h) must end a connection
+ * attempt to a server that does not answer, not wait for connect_timeout.
  */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "config.h"
 #include "credential.h"
 #include "db.h"
 #include "log.h"
+#include "stop.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -324,6 +335,116 @@ void db_target_free(struct db_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * connect_timeout as libpq reads it: whole seconds, at least 2 when set,
+ * 0 (wait for ever) when unset, 0 or negative.
+ */
+static long long db_connect_timeout_ms(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn), *o;
+	long long s = 0;
+
+	for (o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+			s = strtoll(o->val, NULL, 10);
+	}
+	PQconninfoFree(opts);
+	if (s <= 0)
+		return 0;
+	return (s < 2 ? 2 : s) * 1000;
+}
+
+/* Which server the attempt is at: host, address and port. */
+static void db_connect_target(PGconn *conn, char *buf, size_t size)
+{
+	const char *host = PQhost(conn), *addr = PQhostaddr(conn);
+	const char *port = PQport(conn);
+
+	snprintf(buf, size, "%s|%s|%s", host ? host : "", addr ? addr : "",
+		 port ? port : "");
+}
+
+/*
+ * Drive PQconnectPoll() until the connection is made, it fails, a stop is
+ * requested or one server has not answered for connect_timeout (each
+ * server of a multi-host dsn gets its own, as with libpq's own wait).
+ * The signals are blocked but for the wait itself (ppoll()), so a stop
+ * request that comes between the check and the wait still ends the wait.
+ * Returns 0 when connected; -1 with one line in err; -2 when libpq gave
+ * up, with its message (PQerrorMessage()) left for the caller to scrub.
+ */
+static int db_connect_wait(PGconn *conn, char *err, size_t errlen)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	long long timeout_ms = db_connect_timeout_ms(conn);
+	struct timespec deadline = { 0, 0 };
+	char target[512] = "", now_at[512];
+	sigset_t block, old;
+	int ret = -1;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (;;) {
+		struct pollfd pfd;
+		struct timespec wait;
+		long long left;
+		int rc;
+
+		if (st == PGRES_POLLING_OK) {
+			ret = 0;
+			break;
+		}
+		/* libpq's message may quote a secret: the caller scrubs it. */
+		if (st == PGRES_POLLING_FAILED) {
+			ret = -2;
+			break;
+		}
+		if (stop_requested) {
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "stopped by a signal while connecting");
+			break;
+		}
+		db_connect_target(conn, now_at, sizeof(now_at));
+		if (strcmp(now_at, target) != 0) {
+			memcpy(target, now_at, sizeof(target));
+			clock_deadline_in(&deadline, timeout_ms);
+		}
+		left = clock_left_ms(&deadline);
+		if (left == 0) {
+			const char *host = PQhost(conn), *port = PQport(conn);
+
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "no answer from the server at \"%s\", port %s "
+				 "within connect_timeout (%lld s)",
+				 host ? host : "?", port ? port : "?",
+				 timeout_ms / 1000);
+			break;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		if (left > 0) {
+			wait.tv_sec = (time_t)(left / 1000);
+			wait.tv_nsec = (long)(left % 1000) * 1000000L;
+		}
+		rc = ppoll(&pfd, 1, left > 0 ? &wait : NULL, &old);
+		if (rc < 0 && errno != EINTR) {
+			snprintf(err, errlen, "cannot connect to the database: "
+				 "cannot wait for the server: %s",
+				 strerror(errno));
+			break;
+		}
+		/* A signal or the deadline: look at both again first. */
+		if (rc <= 0)
+			continue;
+		st = PQconnectPoll(conn);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 PGconn *db_connect(const struct db_target *t, char *err, size_t errlen)
 {
 	/*
@@ -342,6 +463,7 @@ PGconn *db_connect(const struct db_target *t, char *err, size_t errlen)
 	struct db_secrets ds;
 	PQconninfoOption *opts;
 	PGconn *conn = NULL;
+	int rc;
 
 	if (t->password) {
 		keys[3] = "password";
@@ -360,12 +482,19 @@ PGconn *db_connect(const struct db_target *t, char *err, size_t errlen)
 		}
 		PQconninfoFree(opts);
 	}
-	conn = PQconnectdbParams(keys, values, 1);
+	conn = PQconnectStartParams(keys, values, 1);
 	if (!conn) {
 		snprintf(err, errlen, "cannot connect to the database: out of memory");
 		return NULL;
 	}
-	if (PQstatus(conn) != CONNECTION_OK) {
+	rc = PQstatus(conn) == CONNECTION_BAD ? -2 :
+	     db_connect_wait(conn, err, errlen);
+	if (rc == -1) {
+		PQfinish(conn);
+		conn = NULL;
+		goto out;
+	}
+	if (rc != 0) {
 		dsn_password = db_dsn_password(dsn);
 		uri_password = db_dsn_uri_password(dsn);
 		db_secrets_conn(&ds, conn);

@@ -40,8 +40,9 @@ void db_target_free(struct db_target *t);
  * Connect to `t`.  The dsn is a libpq conninfo string or URI ("" uses the
  * PG* environment).  The connection identifies itself as application_name
  * mfa-sweeper unless the dsn names another, and gives up connecting after
- * 10 seconds unless the dsn sets connect_timeout.  Returns the connection,
- * or NULL with one line in err.
+ * a server that has not answered after 10 seconds unless the dsn sets
+ * connect_timeout.  A stop request (stop_requested, stop.h) ends the
+ * attempt at once.  Returns the connection, or NULL with one line in err.
  *
  * No message of this module, on connecting or later, shows a password:
  * the password in use (PQpass()), the dsn's password, as decoded and as

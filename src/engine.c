@@ -279,16 +279,30 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 	if (res)
 		return res;
 	/*
-	 * Planning takes the table's lock: a timeout here means another
+	 * Planning takes the table's lock: a lock timeout here means another
 	 * session (a migration, say) holds the table, not that the config
-	 * is wrong.
+	 * is wrong; a statement timeout, a deadlock or a serialization
+	 * failure is no fault of the config either.  Each fails this rule
+	 * alone.  A cancel of ours (a stop) is told apart by the caller.
 	 */
-	*busy = strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0;
-	if (*busy)
+	*busy = retry_reason(state) != NULL;
+	if (strcmp(state, "55P03") == 0)
 		snprintf(err, errlen,
 			 "rule '%s': table '%s' is locked by another session: "
-			 "%s; nothing was deleted, run again later", r->name,
-			 step->table, why);
+			 "%s; the rule did not run and deleted nothing, run "
+			 "again later", r->name, step->table, why);
+	else if (strcmp(state, "57014") == 0)
+		snprintf(err, errlen,
+			 "rule '%s': planning the step on '%s' took longer than "
+			 "statement_timeout: %s; the rule did not run and "
+			 "deleted nothing, run again later or raise "
+			 "statement_timeout", r->name, step->table, why);
+	else if (*busy)
+		snprintf(err, errlen,
+			 "rule '%s': planning the step on '%s' failed (%s): %s; "
+			 "the rule did not run and deleted nothing, run again "
+			 "later", r->name, step->table, retry_reason(state),
+			 why);
 	else if (strcmp(state, "42501") == 0)
 		/*
 		 * EXPLAIN checks the statement's privileges.  grants.c has
@@ -895,8 +909,15 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 	}
 	if (plain && (lock_ms <= 0 || lock_ms > ENGINE_PLAIN_LOCK_MS))
 		lock_ms = ENGINE_PLAIN_LOCK_MS;
+	/*
+	 * No batch is open yet: a connection that died since the last batch
+	 * fails here, and nothing of this batch can have been applied.
+	 */
 	if (engine_begin(e, lock_ms, state, why, sizeof(why)) != 0) {
-		ret = engine_batch_failure(e, "cannot begin a batch", why, res);
+		ret = engine_failure(e, db_lost(e->conn) ?
+				     "connection lost between batches; no "
+				     "batch was open" : "cannot begin a batch",
+				     why, res);
 		goto out;
 	}
 	if (w->mode == STMT_WALK_KEY && w->window > 0 && !w->only_keys) {

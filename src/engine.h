@@ -130,9 +130,11 @@ int engine_lock(struct engine *e, int *held, char *err, size_t errlen);
  * anything: the table exists, and the batch statement plans (EXPLAIN), so
  * a missing column or a broken predicate stops the run before the first
  * deletion.  Returns 0, or -1 with one line in err naming the rule and
- * table; -2 (also with a line in err) when planning ran into a lock or
- * statement timeout: another session holds the table, which is no fault
- * of the config.
+ * table; -2 (also with a line in err) when planning failed on other
+ * sessions' work (retry_reason(): a lock timeout, a statement timeout, a
+ * deadlock, a serialization failure), which is no fault of the config and
+ * fails this rule alone.  A cancel of the caller's own (a stop request)
+ * also gives -2 or -1: the caller tells it apart by its stop flag.
  *
  * With e->ledger set the statement planned is the one that also records
  * its deletions, so a ledger table that is missing or unwritable stops

@@ -3,75 +3,44 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sysexits.h>
 
 #include "db.h"
 #include "ledger.h"
 #include "ledger_cli.h"
 #include "log.h"
 
-int ledger_cli_wanted(const struct cli_options *o)
+enum outcome ledger_cli_print_sql(struct invocation *inv)
 {
-	return o->init_ledger || o->print_ledger_sql || o->history > 0;
+	char *sql = ledger_sql(&inv->ledger);
+
+	fputs(sql, stdout);
+	free(sql);
+	return fflush(stdout) == 0 ? OUTCOME_OK : OUTCOME_IOERR;
 }
 
-/* The exit code for a failure on `conn`: lost, or refused by the server. */
-static int ledger_cli_failed(PGconn *conn, const char *err)
+enum outcome ledger_cli_init(struct invocation *inv)
 {
-	log_msg(SWEEPER_LOG_ERROR, "%s", err);
-	return db_lost(conn) ? EX_UNAVAILABLE : EX_CONFIG;
-}
-
-int ledger_cli_run(const struct cli_options *o, const struct config *cfg)
-{
-	struct ledger l;
-	struct db_target target;
-	PGconn *conn = NULL;
+	const struct ledger *l = &inv->ledger;
 	char err[2048];
-	int ret = EX_OK, rc;
 
-	if (ledger_setup(&l, cfg->ledger_schema, cfg->ledger_enabled, err,
-			 sizeof(err)) != 0) {
-		log_msg(SWEEPER_LOG_ERROR, "%s", err);
-		return EX_CONFIG;
+	if (ledger_create(inv->conn, l, err, sizeof(err)) != 0) {
+		invocation_stop_db(inv, OUTCOME_CONFIG, err);
+		return inv->outcome;
 	}
-	if (o->print_ledger_sql) {
-		char *sql = ledger_sql(&l);
+	log_msg(SWEEPER_LOG_INFO, "ledger ready: %s and %s", l->runs,
+		l->deletions);
+	return OUTCOME_OK;
+}
 
-		fputs(sql, stdout);
-		free(sql);
-		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
-	}
+enum outcome ledger_cli_history(struct invocation *inv)
+{
+	char err[2048];
 
-	if (db_target_init(&target, cfg, err, sizeof(err)) != 0) {
-		log_msg(SWEEPER_LOG_ERROR, "%s", err);
-		return EX_CONFIG;
+	if (ledger_check(inv->conn, &inv->ledger, err, sizeof(err)) != 0 ||
+	    ledger_history(inv->conn, &inv->ledger, inv->o->history, stdout,
+			   err, sizeof(err)) != 0) {
+		invocation_stop_db(inv, OUTCOME_CONFIG, err);
+		return inv->outcome;
 	}
-	conn = db_connect(&target, err, sizeof(err));
-	db_target_free(&target);
-	if (!conn) {
-		log_msg(SWEEPER_LOG_ERROR, "%s; check [database] dsn in '%s'",
-			err, cfg->path);
-		return EX_UNAVAILABLE;
-	}
-	if (o->init_ledger) {
-		if (ledger_create(conn, &l, err, sizeof(err)) != 0) {
-			ret = ledger_cli_failed(conn, err);
-			goto out;
-		}
-		log_msg(SWEEPER_LOG_INFO, "ledger ready: %s and %s", l.runs,
-			l.deletions);
-		goto out;
-	}
-	rc = ledger_check(conn, &l, err, sizeof(err));
-	if (rc != 0) {
-		ret = ledger_cli_failed(conn, err);
-		goto out;
-	}
-	if (ledger_history(conn, &l, o->history, stdout, err,
-			   sizeof(err)) != 0)
-		ret = ledger_cli_failed(conn, err);
-out:
-	PQfinish(conn);
-	return ret;
+	return OUTCOME_OK;
 }

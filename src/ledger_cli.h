@@ -1,23 +1,21 @@
 /*
  * ledger_cli.h: the command-line modes that work on the audit ledger
- * alone: --init-ledger, --print-ledger-sql and --history.
+ * alone: --init-ledger, --print-ledger-sql and --history (handlers of
+ * mode.h's table).  Each works whether or not [ledger] enabled is set,
+ * logs its errors and returns the invocation's outcome.
  */
 #ifndef SWEEPER_LEDGER_CLI_H
 #define SWEEPER_LEDGER_CLI_H
 
-#include "cli.h"
-#include "config.h"
+#include "invocation.h"
 
-/* 1 when the command line asks for one of the ledger's modes. */
-int ledger_cli_wanted(const struct cli_options *o);
+/* --print-ledger-sql: the DDL on stdout; connects to nothing. */
+enum outcome ledger_cli_print_sql(struct invocation *inv);
 
-/*
- * Run the ledger mode `o` asks for with the loaded `cfg`, whether or not
- * [ledger] enabled is set, and return the exit code: 0; 69 when the
- * database is unavailable; 78 when the ledger tables do not exist
- * (--history) or the server refuses the DDL (--init-ledger).  Logs its
- * errors.
- */
-int ledger_cli_run(const struct cli_options *o, const struct config *cfg);
+/* --init-ledger: run that DDL; the server refusing it is exit 78. */
+enum outcome ledger_cli_init(struct invocation *inv);
+
+/* --history [N]: the last N runs; exit 78 without the ledger's tables. */
+enum outcome ledger_cli_history(struct invocation *inv);
 
 #endif /* SWEEPER_LEDGER_CLI_H */

@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "ident.h"
+#include "retry.h"
 #include "safe_file.h"
 #include "scope.h"
 #include "strbuf.h"
@@ -302,6 +303,7 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 			    char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
+	char state[DB_SQLSTATE_LEN];
 	struct scope_names n;
 	char why[1024];
 	int rc = 0;
@@ -310,7 +312,8 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 		return -1;
 	strbuf_addf(&sql, "SELECT %s, %s FROM %s LIMIT 0", n.id, n.email,
 		    n.users);
-	if (db_exec(conn, strbuf_str(&sql), why, sizeof(why)) != 0) {
+	if (db_exec_state(conn, strbuf_str(&sql), state, why,
+			  sizeof(why)) != 0) {
 		snprintf(err, errlen,
 			 "[schema] users_table '%s' with user_id_column '%s' "
 			 "and user_email_column '%s' does not work: %s",
@@ -318,6 +321,14 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 			 config_schema(cfg, "user_id_column"),
 			 config_schema(cfg, "user_email_column"), why);
 		rc = -1;
+		/* A migration holds the table: the names may well be right. */
+		if (retry_reason(state)) {
+			snprintf(err, errlen, "cannot read [schema] "
+				 "users_table '%s': %s; nothing was deleted, "
+				 "run again later",
+				 config_schema(cfg, "users_table"), why);
+			rc = -2;
+		}
 	}
 	strbuf_release(&sql);
 	return rc;
@@ -327,6 +338,7 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
+	char state[DB_SQLSTATE_LEN];
 	struct scope_names n;
 	char *arrays[2] = { NULL, NULL };
 	const char *params[2];
@@ -356,10 +368,13 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
 		    " ORDER BY 2, 1",
 		    n.id, n.users, n.id, n.id, n.users, n.email);
-	res = db_query(conn, strbuf_str(&sql), 2, params, why, sizeof(why));
+	res = db_query_state(conn, strbuf_str(&sql), 2, params, state, why,
+			     sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot look up the named users in '%s': %s",
 			 config_schema(cfg, "users_table"), why);
+		if (retry_reason(state))
+			ret = -2;
 		goto out;
 	}
 	for (i = 0; i < PQntuples(res); i++) {

@@ -48,6 +48,9 @@ int scope_read_file(struct scope *s, const char *path, char *err,
  * ids_literal.  Returns 0, or -1 with one line in err; *bad_input is then
  * 1 when the fault is in the ids given (not a whole number for an integer
  * id column: a usage error) rather than in the database or config.
+ * Returns -2, also with a line in err, when the lookup failed on other
+ * sessions' work (a lock or statement timeout: retry_reason()), which is
+ * no fault of the config.
  */
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen);
@@ -55,7 +58,8 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 /*
  * Check that the [schema] users table and its id and email columns exist
  * (scoped runs and --check-config rely on them).  Returns 0, or -1 with one
- * line in err naming the three keys.
+ * line in err naming the three keys; -2 with one line in err when the
+ * check met another session's lock or a timeout (retry_reason()).
  */
 int scope_check_users_table(PGconn *conn, const struct config *cfg,
 			    char *err, size_t errlen);

@@ -1,8 +1,11 @@
 /*
  * stop.c: SIGTERM and SIGINT, stop_timeout and PQcancel.
  *
- * A stop request only raises a flag: the engine checks it between batches
- * and before every statement of a batch.  What needs a handler is the
+ * A stop request only raises a flag: connecting checks it while it waits
+ * for the server, the stages of a mode between them, and the engine
+ * between batches and before every statement of a batch.  Before the
+ * run, a statement on the connection (the preflight's) is cancelled at
+ * once (stop_cancel_at_once()).  What needs a handler is the
  * batch that is already running, which may take up to statement_timeout.
  * The first signal arms a one-shot timer for stop_timeout; when it fires
  * (SIGALRM) while a batch is open, or at the second signal, the handler
@@ -33,6 +36,14 @@ static PGcancel *volatile stop_cancel_obj;
 static timer_t stop_timer;
 static volatile sig_atomic_t stop_timer_ok;
 static long long stop_timeout_ms;
+/* stop_cancel_at_once(): any statement is cancelled at the first signal. */
+static volatile sig_atomic_t stop_at_once;
+
+/* Whether a statement now running is one a stop cancels. */
+static int stop_cancellable(void)
+{
+	return stop_in_batch || stop_at_once;
+}
 
 /* Arm the timer to fire after `ms` (0 disarms it); async-signal-safe. */
 static void stop_arm(long long ms, long long every_ms)
@@ -49,14 +60,17 @@ static void stop_arm(long long ms, long long every_ms)
 	timer_settime(stop_timer, 0, &its, NULL);
 }
 
-/* Cancel the open batch, if any, and repeat until it is closed. */
+/*
+ * Cancel the open batch, or the running statement of the preflight, if
+ * any, and repeat until it is closed.
+ */
 static void stop_cancel_batch(void)
 {
 	/* Static: a handler's stack is no place for a buffer PQcancel fills. */
 	static char errbuf[256];
 	PGcancel *c = stop_cancel_obj;
 
-	if (!stop_in_batch || !c)
+	if (!stop_cancellable() || !c)
 		return;
 	stop_cancelled = 1;
 	/* Its failure cannot be reported from here; the repeat retries it. */
@@ -71,7 +85,7 @@ static void stop_on_signal(int sig)
 	(void)sig;
 	if (stop_requested < 2)
 		stop_requested++;
-	if (stop_requested >= 2 || stop_timeout_ms == 0)
+	if (stop_requested >= 2 || stop_timeout_ms == 0 || stop_at_once)
 		stop_cancel_batch();
 	else
 		stop_arm(stop_timeout_ms, 0);
@@ -83,33 +97,25 @@ static void stop_on_alarm(int sig)
 	int saved = errno;
 
 	(void)sig;
-	if (stop_in_batch)
+	if (stop_cancellable())
 		stop_cancel_batch();
 	else
 		stop_arm(0, 0);
 	errno = saved;
 }
 
-int stop_install(PGconn *conn, long long timeout_ms, char *err,
-		 size_t errlen)
+int stop_install(char *err, size_t errlen)
 {
 	struct sigaction sa;
 	struct sigevent sev;
 	int ret = 0;
 
-	stop_timeout_ms = timeout_ms;
-	stop_cancel_obj = PQgetCancel(conn);
-	if (!stop_cancel_obj) {
-		snprintf(err, errlen, "cannot make a cancel request for the "
-			 "connection; a stop will wait for the running batch");
-		ret = -1;
-	}
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = SIGALRM;
 	if (timer_create(CLOCK_MONOTONIC, &sev, &stop_timer) == 0) {
 		stop_timer_ok = 1;
-	} else if (ret == 0) {
+	} else {
 		snprintf(err, errlen, "cannot create the stop_timeout timer: "
 			 "%s; a first stop signal will wait for the running "
 			 "batch", strerror(errno));
@@ -119,8 +125,9 @@ int stop_install(PGconn *conn, long long timeout_ms, char *err,
 	/*
 	 * Each handler blocks the others, so that two never send a cancel
 	 * or arm the timer at the same time.  Without SA_RESTART, a signal
-	 * interrupts the pause between batches, so a stop is seen at once;
-	 * libpq resumes its own interrupted waits.
+	 * interrupts the pause between batches and the wait for the server
+	 * while connecting, so a stop is seen at once; libpq resumes its own
+	 * interrupted waits.
 	 */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -141,7 +148,34 @@ int stop_install(PGconn *conn, long long timeout_ms, char *err,
 	return ret;
 }
 
-void stop_uninstall(void)
+int stop_watch(PGconn *conn, long long timeout_ms, char *err, size_t errlen)
+{
+	PGcancel *c = PQgetCancel(conn);
+	sigset_t block, old;
+
+	if (!c) {
+		snprintf(err, errlen, "cannot make a cancel request for the "
+			 "connection; a stop will wait for the running "
+			 "statement");
+		return -1;
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	stop_timeout_ms = timeout_ms;
+	stop_cancel_obj = c;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+void stop_cancel_at_once(int on)
+{
+	stop_at_once = on ? 1 : 0;
+}
+
+void stop_unwatch(void)
 {
 	sigset_t block, old;
 	PGcancel *c;
@@ -151,14 +185,11 @@ void stop_uninstall(void)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGALRM);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (stop_timer_ok) {
-		stop_arm(0, 0);
-		timer_delete(stop_timer);
-		stop_timer_ok = 0;
-	}
+	stop_arm(0, 0);
 	c = stop_cancel_obj;
 	stop_cancel_obj = NULL;
 	stop_in_batch = 0;
+	stop_at_once = 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	PQfreeCancel(c);
 }

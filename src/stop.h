@@ -1,11 +1,15 @@
 /*
- * stop.h: stopping a run on SIGTERM or SIGINT.
+ * stop.h: stopping a run on SIGTERM or SIGINT, at any moment of it.
  *
- * The first signal asks the engine to stop at the next batch boundary.  A
- * batch still running `stop_timeout` later is cancelled with PQcancel, so
- * its transaction rolls back; a second signal cancels it at once.  The
- * state lives in this module because signal handlers can reach nothing
- * else; the engine sees it through the three flags below.
+ * The handlers are installed when the process starts.  Before the first
+ * batch (connecting, the preflight) a signal stops the invocation at
+ * once: connecting gives up (db_connect()) and a running statement is
+ * cancelled (stop_cancel_at_once()).  During the run the first signal
+ * asks the engine to stop at the next batch boundary; a batch still
+ * running `stop_timeout` later is cancelled with PQcancel, so its
+ * transaction rolls back; a second signal cancels it at once.  The state
+ * lives in this module because signal handlers can reach nothing else;
+ * the engine sees it through the three flags below.
  *
  * Signal safety: the handlers only store to volatile sig_atomic_t flags
  * and call PQcancel() (documented by libpq as safe in a signal handler)
@@ -32,22 +36,41 @@ extern volatile sig_atomic_t stop_cancelled;
 
 /*
  * Install the SIGINT and SIGTERM handlers (without SA_RESTART, so that a
- * signal wakes the pause between batches) and the SIGALRM timer that
- * enforces `timeout_ms` (0 = cancel at once), and ignore SIGPIPE.  Keeps
- * a PGcancel object for `conn` (borrowed; it must outlive stop_uninstall).
- * Returns 0, or -1 with one line in err when no timer or cancel object
+ * signal wakes a pause or a wait for the server) and the SIGALRM handler
+ * with its timer, and ignore SIGPIPE.  Call it first thing in main(), so
+ * that a signal at any moment is a stop request, never the end of the
+ * process without a word.  Until stop_watch(), a stop request only sets
+ * stop_requested.  Returns 0, or -1 with one line in err when no timer
  * can be made (the handlers are installed anyway: stopping at the next
- * boundary still works).
+ * boundary still works; only the cancel of a running statement waits).
  */
-int stop_install(PGconn *conn, long long timeout_ms, char *err,
-		 size_t errlen);
+int stop_install(char *err, size_t errlen);
+
+/*
+ * Cancel what runs on `conn` (borrowed; it must outlive stop_unwatch())
+ * when a stop is requested: at once while stop_cancel_at_once() is on,
+ * else a batch (stop_in_batch) once it has run `timeout_ms` (0 = at once)
+ * after the first signal.  Returns 0, or -1 with one line in err when no
+ * cancel object can be made (a stop then waits for the running statement).
+ */
+int stop_watch(PGconn *conn, long long timeout_ms, char *err, size_t errlen);
+
+/*
+ * With `on`, a stop request cancels whatever statement runs on the
+ * watched connection at once, and again until this is turned off: for
+ * the preflight and the modes that only read, where no batch is worth
+ * letting finish.  Turn it off before statements that must run whatever
+ * happens (the run lock, the ledger's rows) and before the run's batches,
+ * which stop_timeout governs.
+ */
+void stop_cancel_at_once(int on);
 
 /*
  * Stop the timer and free the cancel object, with the signals blocked
  * while it goes.  Stop requests are still recorded afterwards.  Call
- * before closing the connection.  Safe to call when stop_install() was
+ * before closing the connection.  Safe to call when stop_watch() was
  * never called.
  */
-void stop_uninstall(void);
+void stop_unwatch(void);
 
 #endif /* SWEEPER_STOP_H */

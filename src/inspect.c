@@ -1,0 +1,137 @@
+/*
+ * inspect.c: --list-rules, --print-grants, --check-config and --explain
+ * (inspect.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "engine.h"
+#include "grants.h"
+#include "inspect.h"
+#include "log.h"
+#include "metrics.h"
+#include "setup.h"
+#include "stop.h"
+
+static const char *inspect_key_type(enum sweeper_key_type type)
+{
+	switch (type) {
+	case SWEEPER_KEY_STRING:
+		return "string";
+	case SWEEPER_KEY_BOOL:
+		return "bool";
+	case SWEEPER_KEY_INT:
+		return "int";
+	case SWEEPER_KEY_DURATION:
+		return "duration";
+	case SWEEPER_KEY_ENUM:
+		return "enum";
+	}
+	return "?";
+}
+
+enum outcome inspect_list_rules(struct invocation *inv)
+{
+	enum outcome ret = OUTCOME_OK;
+	char err[1024];
+	size_t i;
+
+	for (i = 0; i < inv->nnames; i++) {
+		struct plugin p;
+		const struct sweeper_key *k;
+
+		if (plugin_load_at(&p, &inv->pdir, inv->names[i], err,
+				   sizeof(err)) != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = OUTCOME_CONFIG;
+			continue;
+		}
+		printf("%s %s: %s\n", p.desc->name,
+		       p.desc->version ? p.desc->version : "",
+		       p.desc->description ? p.desc->description : "");
+		printf("  plugin: %s\n", p.path);
+		for (k = p.desc->keys; k && k->name; k++) {
+			printf("  [rule.%s] %s (%s%s%s, default %s): %s\n",
+			       p.desc->name, k->name, inspect_key_type(k->type),
+			       k->choices ? ": " : "",
+			       k->choices ? k->choices : "",
+			       k->default_value ? k->default_value :
+			       "none, required",
+			       k->help ? k->help : "");
+		}
+		plugin_unload(&p);
+	}
+	return ret;
+}
+
+enum outcome inspect_print_grants(struct invocation *inv)
+{
+	/* The lookups of scoped runs are printed too. */
+	struct grants_scope g = { &inv->cfg, inv->rules, inv->nnames,
+				  &inv->ledger, 1 };
+	char err[2048];
+
+	if (grants_print(inv->conn, &g, inv->o->grants_role, stdout, err,
+			 sizeof(err)) != 0) {
+		invocation_stop_db(inv, OUTCOME_CONFIG, err);
+		return inv->outcome;
+	}
+	return OUTCOME_OK;
+}
+
+enum outcome inspect_check_config(struct invocation *inv)
+{
+	const struct config *cfg = &inv->cfg;
+	char err[2048];
+
+	if (cfg->metrics_file && *cfg->metrics_file &&
+	    metrics_check(cfg->metrics_file, err, sizeof(err)) != 0) {
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		return OUTCOME_CONFIG;
+	}
+	/* Their messages are logged: those rules could not be checked. */
+	if (inv->nblocked)
+		return OUTCOME_RULE_FAILED;
+	printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
+	       "against the database\n", cfg->path, inv->nnames,
+	       inv->nnames == 1 ? "" : "s", inv->nsteps,
+	       inv->nsteps == 1 ? "" : "s");
+	return OUTCOME_OK;
+}
+
+enum outcome inspect_explain(struct invocation *inv)
+{
+	struct stmt_ledger plan_ledger;
+	struct stmt_scope sscope = {
+		config_schema(&inv->cfg, "users_table"),
+		config_schema(&inv->cfg, "user_id_column"),
+		inv->scope.ids_literal
+	};
+	struct engine e;
+	char err[2048];
+	size_t i;
+	int rc;
+
+	plan_ledger.deletions = inv->ledger.deletions;
+	plan_ledger.run_id = LEDGER_NIL_RUN_ID;
+	setup_engine(&e, inv);
+	e.scope = inv->info.scoped ? &sscope : NULL;
+	e.ledger = inv->ledger.enabled && !inv->o->dry_run ? &plan_ledger :
+		   NULL;
+	for (i = 0; i < inv->nnames; i++) {
+		if (inv->blocked && inv->blocked[i])
+			return OUTCOME_RULE_FAILED;
+		rc = engine_explain(&e, &inv->rules[i], stdout, err,
+				    sizeof(err));
+		if (rc == 0)
+			continue;
+		if (stop_requested || db_lost(inv->conn)) {
+			invocation_stop_db(inv, OUTCOME_CONFIG, err);
+			return inv->outcome;
+		}
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		return rc == -2 ? OUTCOME_RULE_FAILED : OUTCOME_CONFIG;
+	}
+	return OUTCOME_OK;
+}

@@ -1,0 +1,231 @@
+/*
+ * setup.c: the config, the rules, the summary, the plugins and the
+ * connection of an invocation (setup.h).
+ *
+ * Everything that can be wrong with the configuration or the plugins is
+ * found here, before the first statement that reads the database;
+ * preflight.c then checks what the config names against the database.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "mode.h"
+#include "setup.h"
+#include "stop.h"
+#include "strbuf.h"
+#include "time_zone.h"
+#include "values.h"
+#include "xalloc.h"
+
+int setup_config(struct invocation *inv)
+{
+	char err[2048];
+
+	if (config_load(&inv->cfg, inv->o->config_path, err,
+			sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+	inv->config_loaded = 1;
+	config_warn_exposed(&inv->cfg);
+	if (ledger_setup(&inv->ledger, inv->cfg.ledger_schema,
+			 inv->cfg.ledger_enabled, err, sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+	return 0;
+}
+
+/* Whether `name` is among the `n` strings of `list`. */
+static int setup_listed(char *const *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int setup_rules(struct invocation *inv)
+{
+	const struct cli_options *o = inv->o;
+	const struct config *cfg = &inv->cfg;
+	size_t i, j;
+
+	for (i = 0; i < o->nrules; i++) {
+		struct strbuf list = STRBUF_INIT;
+		char shown[VALUE_QUOTE_MAX];
+
+		if (setup_listed(cfg->rules, cfg->nrules, o->rules[i]))
+			continue;
+		for (j = 0; j < cfg->nrules; j++)
+			strbuf_addf(&list, "%s%s", j ? ", " : "", cfg->rules[j]);
+		value_quote(o->rules[i], shown, sizeof(shown));
+		invocation_stop(inv, OUTCOME_USAGE,
+				"--rule %s is not enabled in '%s'; enabled "
+				"rules: %s", shown, cfg->path,
+				strbuf_str(&list));
+		strbuf_release(&list);
+		return -1;
+	}
+	inv->names = xcalloc(cfg->nrules ? cfg->nrules : 1, sizeof(char *));
+	for (i = 0; i < cfg->nrules; i++) {
+		if (o->nrules == 0 ||
+		    setup_listed(o->rules, o->nrules, cfg->rules[i]))
+			inv->names[inv->nnames++] = cfg->rules[i];
+	}
+	return 0;
+}
+
+int setup_summary(struct invocation *inv)
+{
+	if (summary_start(&inv->s, 0) != 0)
+		return invocation_stop(inv, OUTCOME_UNAVAILABLE,
+				       "cannot make a run id: no randomness");
+	log_set_run_id(inv->s.run_id);
+	inv->s.dry_run = inv->o->dry_run;
+	summary_set_rules(&inv->s, inv->names, inv->nnames);
+	inv->summary_started = 1;
+	return 0;
+}
+
+int setup_webhook(struct invocation *inv)
+{
+	char err[2048];
+
+	if (webhook_init(&inv->wh, &inv->cfg, err, sizeof(err)) != 0) {
+		/* Unsigned, the post would be refused or worse: none. */
+		webhook_free(&inv->wh);
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+	}
+	return 0;
+}
+
+int setup_plugin_dir(struct invocation *inv)
+{
+	char err[2048];
+
+	if (rule_open_plugin_dir(&inv->pdir, &inv->cfg, err, sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+	return 0;
+}
+
+int setup_plugins(struct invocation *inv)
+{
+	const struct cli_options *o = inv->o;
+	char err[2048];
+	size_t i;
+
+	/* The users are read before anything else can fail half-way. */
+	for (i = 0; i < o->nuser_ids; i++)
+		scope_add(&inv->scope, o->user_ids[i], 0);
+	for (i = 0; i < o->nuser_emails; i++)
+		scope_add(&inv->scope, o->user_emails[i], 1);
+	if (o->users_file && scope_read_file(&inv->scope, o->users_file, err,
+					     sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_USAGE, "%s", err);
+
+	/* Only a mode that takes the run lock deletes anything. */
+	inv->info.dry_run = !(inv->mode->needs & MODE_LOCK);
+	inv->info.now = o->now;
+	inv->info.scoped = cli_scoped(o);
+
+	inv->rules = xcalloc(inv->nnames ? inv->nnames : 1,
+			     sizeof(*inv->rules));
+	for (i = 0; i < inv->nnames; i++) {
+		struct rule *r = &inv->rules[i];
+
+		if (rule_open(r, &inv->cfg, &inv->pdir, inv->names[i],
+			      &inv->info, err, sizeof(err)) != 0) {
+			rule_close(r);
+			return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+		}
+		inv->nopen++;
+		if (rule_plan(r, err, sizeof(err)) != 0)
+			return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+		inv->nsteps += r->nsteps;
+	}
+	return 0;
+}
+
+/*
+ * Whatever runs outside a batch (the preflight's EXPLAINs, the users
+ * check, the ledger's run row) waits for a lock no longer than a batch
+ * would, so a migration holding a table makes the run give up rather than
+ * hang until systemd kills it.  Each batch still sets its own with SET
+ * LOCAL.
+ */
+int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
+			   size_t errlen)
+{
+	char sql[160];
+	char why[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "SET lock_timeout = %lld; SET statement_timeout = %lld",
+		 cfg->lock_timeout_ms, cfg->statement_timeout_ms);
+	if (db_exec(conn, sql, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot set the session's timeouts: %s",
+			 why);
+		return -1;
+	}
+	return 0;
+}
+
+int setup_connection(struct invocation *inv)
+{
+	char err[2048];
+	int config_fault;
+
+	log_msg(SWEEPER_LOG_DEBUG, "connecting to the database");
+	inv->conn = invocation_connect(inv, &config_fault, err, sizeof(err));
+	if (!inv->conn) {
+		if (config_fault)
+			return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+		if (stop_requested)
+			return invocation_stop(inv, OUTCOME_INTERRUPTED,
+					       "stopped by a signal while "
+					       "connecting to the database; "
+					       "nothing was deleted");
+		return invocation_stop(inv, OUTCOME_UNAVAILABLE,
+				       "%s; check [database] dsn in '%s'", err,
+				       inv->cfg.path);
+	}
+	/*
+	 * From here a stop cancels the statement that runs (the preflight
+	 * is not worth finishing); the run's batches then get stop_timeout.
+	 */
+	if (stop_watch(inv->conn, inv->cfg.stop_timeout_ms, err,
+		       sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_WARN, "%s", err);
+	stop_cancel_at_once(1);
+	if (setup_session_timeouts(inv->conn, &inv->cfg, err,
+				   sizeof(err)) != 0)
+		return invocation_stop_db(inv, OUTCOME_UNAVAILABLE, err);
+	return 0;
+}
+
+void setup_engine(struct engine *e, const struct invocation *inv)
+{
+	const struct config *cfg = &inv->cfg;
+
+	memset(e, 0, sizeof(*e));
+	e->conn = inv->conn;
+	/* Batch sizing, max_rows and the throttles, from [sweeper]. */
+	e->batch_size = cfg->batch_size;
+	e->batch_min = cfg->batch_min;
+	e->batch_max = cfg->batch_max;
+	e->batch_target_ms = cfg->batch_target_ms;
+	e->max_rows = cfg->max_rows;
+	e->users_table = config_schema(cfg, "users_table");
+	e->user_id_column = config_schema(cfg, "user_id_column");
+	/* Every transaction of the engine sets these with SET LOCAL. */
+	e->lock_timeout_ms = cfg->lock_timeout_ms;
+	e->statement_timeout_ms = cfg->statement_timeout_ms;
+	e->time_zone = time_zone_get(cfg);
+	e->throttle.pause_ms = cfg->pause_ms;
+	e->throttle.pause_ratio = cfg->pause_ratio;
+	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
+	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
+}
