@@ -53,8 +53,8 @@ int ledger_cli_run(const struct cli_options *o, const struct config *cfg)
 			ret = ledger_cli_failed(conn, err);
 			goto out;
 		}
-		log_msg(SWEEPER_LOG_INFO, "ledger ready: %s and %s", l.runs,
-			l.deletions);
+		log_msg(SWEEPER_LOG_INFO, "ledger ready: %s, %s and the run "
+			"lease table %s", l.runs, l.deletions, l.lease);
 		goto out;
 	}
 	rc = ledger_check(conn, &l, err, sizeof(err));

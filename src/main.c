@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "progress.h"
 #include "rule.h"
+#include "run_lock.h"
 #include "scope.h"
 #include "stop.h"
 #include "strbuf.h"
@@ -245,6 +246,45 @@ static void main_write_metrics(const struct cli_options *o,
 		log_msg(SWEEPER_LOG_ERROR, "%s", err);
 }
 
+/* [database] pooler, checked when the config was loaded. */
+static enum run_lock_pooler main_pooler(const struct config *cfg)
+{
+	enum run_lock_pooler p = RUN_LOCK_NO_POOLER;
+
+	run_lock_pooler_parse(cfg->pooler, &p);
+	return p;
+}
+
+/*
+ * A batch found the run lock no longer this run's (ENGINE_UNLOCKED, rule
+ * `i`) and was rolled back.  A lease another run took over means that run
+ * goes on with the work: this one was interrupted (75).  A transaction
+ * pooler's symptoms are the config's fault: 78 while nothing was deleted,
+ * else the run failed (1).
+ */
+static void main_lock_lost(struct run_summary *s, struct rule *rules,
+			   size_t i, const struct run_lock *lock,
+			   int *exit_code)
+{
+	size_t j;
+	long long deleted = 0;
+
+	log_msg(SWEEPER_LOG_ERROR, "%s; stopping", lock->why);
+	for (j = 0; j <= i; j++)
+		deleted += s->rules[j].deleted;
+	if (lock->result == RUN_LOCK_LOST) {
+		s->rules[i].status = RUN_INTERRUPTED;
+		main_mark_rest(s, rules, i + 1, RUN_INTERRUPTED, NULL);
+		s->status = RUN_INTERRUPTED;
+		*exit_code = EXIT_TEMPFAIL;
+		return;
+	}
+	main_mark_rest(s, rules, i + 1, RUN_FAILED,
+		       "not run: the run lock was lost");
+	s->status = RUN_FAILED;
+	*exit_code = deleted > 0 ? EXIT_RULE_FAILED : EXIT_CONFIG;
+}
+
 /*
  * Run the rules and report: fills the summary `s` that main() started
  * (with one result per rule) and finishes it.
@@ -256,11 +296,12 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 {
 	struct stmt_ledger sledger;
 	struct stmt_scope sscope;
+	struct run_lock lock;
 	struct engine e;
 	struct progress progress;
 	struct log_fields f = LOG_FIELDS_INIT;
 	char err[1024];
-	int held = 0, exit_code = EXIT_OK, rc = ENGINE_DONE;
+	int exit_code = EXIT_OK, rc = ENGINE_DONE;
 	size_t i;
 
 	memset(&e, 0, sizeof(e));
@@ -303,24 +344,36 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 	 * A dry run changes nothing, so it neither needs the lock nor is
 	 * turned away by a run that holds it.
 	 */
-	if (o->dry_run) {
-		held = 1;
-	} else if (engine_lock(&e, &held, err, sizeof(err)) != 0) {
+	run_lock_init(&lock, conn, main_pooler(cfg), cfg->lease_ttl_ms,
+		      ledger->lease, s->run_id, s->host);
+	switch (o->dry_run ? RUN_LOCK_HELD : run_lock_take(&lock, err,
+							  sizeof(err))) {
+	case RUN_LOCK_HELD:
+		break;
+	case RUN_LOCK_BUSY:
+		log_msg(SWEEPER_LOG_WARN,
+			"another mfa-sweeper run holds the lock on this "
+			"database%s%s; nothing done", err[0] ? ": " : "", err);
+		main_mark_rest(s, rules, 0, RUN_SKIPPED, NULL);
+		s->status = RUN_SKIPPED;
+		exit_code = EXIT_TEMPFAIL;
+		goto report;
+	case RUN_LOCK_POOLER:
+		/* The config does not say what sits in front of the server. */
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		main_mark_rest(s, rules, 0, RUN_FAILED, err);
+		s->status = RUN_FAILED;
+		exit_code = EXIT_CONFIG;
+		goto report;
+	default:
 		log_msg(SWEEPER_LOG_ERROR, "cannot take the run lock: %s", err);
 		main_mark_rest(s, rules, 0, RUN_FAILED, err);
 		s->status = RUN_FAILED;
 		exit_code = db_lost(conn) ? EXIT_UNAVAILABLE : EXIT_RULE_FAILED;
 		goto report;
 	}
-	if (!held) {
-		log_msg(SWEEPER_LOG_WARN,
-			"another mfa-sweeper run holds the lock on this "
-			"database; nothing done");
-		main_mark_rest(s, rules, 0, RUN_SKIPPED, NULL);
-		s->status = RUN_SKIPPED;
-		exit_code = EXIT_TEMPFAIL;
-		goto report;
-	}
+	if (!o->dry_run)
+		e.lock = &lock;
 	/*
 	 * Audit ledger: the run's row is committed before the first batch, so
 	 * every deletions row has its run, even if this process dies.
@@ -354,6 +407,10 @@ static int main_run(const struct cli_options *o, const struct config *cfg,
 			exit_code = EXIT_TEMPFAIL;
 			break;
 		}
+		if (rc == ENGINE_UNLOCKED) {
+			main_lock_lost(s, rules, i, &lock, &exit_code);
+			break;
+		}
 		if (rc == ENGINE_LOST) {
 			log_msg(SWEEPER_LOG_ERROR,
 				"lost the database connection; stopping");
@@ -379,6 +436,9 @@ report:
 			exit_code = db_lost(conn) ? EXIT_UNAVAILABLE :
 				    EXIT_RULE_FAILED;
 	}
+	/* Nothing of the run stays held on a pooled server connection. */
+	if (run_lock_release(&lock, err, sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_WARN, "%s", err);
 	if (o->json) {
 		if (summary_print_json(stdout, s) != 0)
 			log_msg(SWEEPER_LOG_ERROR, "cannot write the summary");
@@ -398,26 +458,22 @@ report:
 
 /*
  * Whatever runs outside a batch (the preflight's EXPLAINs, the users
- * check, the ledger's run row) waits for a lock no longer than a batch
- * would, so a migration holding a table makes the run give up rather than
- * hang until systemd kills it.  Each batch still sets its own with SET
- * LOCAL.
+ * check, the ledger's run row, the run lock) waits for a lock no longer
+ * than a batch would, so a migration holding a table makes the run give
+ * up rather than hang until systemd kills it.  The timeouts go with each
+ * statement's own transaction as SET LOCAL, never with the session: a
+ * pooler hands the server connection to the application's next client,
+ * which must not inherit them (README "Connection poolers").  Each batch
+ * sets its own the same way.
  */
 static int main_session_timeouts(PGconn *conn, const struct config *cfg,
 				 char *err, size_t errlen)
 {
-	char sql[160];
-	char why[1024];
+	struct db_local local;
 
-	snprintf(sql, sizeof(sql),
-		 "SET lock_timeout = %lld; SET statement_timeout = %lld",
-		 cfg->lock_timeout_ms, cfg->statement_timeout_ms);
-	if (db_exec(conn, sql, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot set the session's timeouts: %s",
-			 why);
-		return -1;
-	}
-	return 0;
+	local.lock_timeout_ms = cfg->lock_timeout_ms;
+	local.statement_timeout_ms = cfg->statement_timeout_ms;
+	return db_set_local(conn, &local, err, errlen);
 }
 
 /*
@@ -637,6 +693,18 @@ int main(int argc, char **argv)
 	/* Audit ledger: without its tables, nothing may be deleted. */
 	if (ledger.enabled) {
 		int rc = ledger_check(conn, &ledger, err, sizeof(err));
+
+		if (rc != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			ret = rc < 0 && db_lost(conn) ? EXIT_UNAVAILABLE :
+			      EXIT_CONFIG;
+			goto out;
+		}
+	}
+	/* pooler = transaction: without the lease table, no run lock. */
+	if (!o.dry_run && !o.explain) {
+		int rc = run_lock_check(conn, main_pooler(&cfg), ledger.lease,
+					err, sizeof(err));
 
 		if (rc != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "%s", err);
