@@ -5,6 +5,7 @@
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
 #   make bench            benchmark against plain DELETEs (SCALES="S M L")
+#   make chaos            fault trials (TRIALS=200), the table at the end
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
 
@@ -48,13 +49,14 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps
+	openssl systemd procps pgbouncer
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox
 # The packages `make deps` installs; `make bench` adds BENCH_DEB_PKGS.
 DEPS_PKGS ?= $(DEB_PKGS)
 SCALES ?= S M L
+TRIALS ?= 200
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -77,7 +79,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d)
 
-.PHONY: all check demo bench install uninstall deps clean test-progs FORCE
+.PHONY: all check demo bench chaos install uninstall deps clean test-progs FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
 
@@ -135,6 +137,15 @@ bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SCALES="$(SCALES)" bash tests/bench/bench.sh
+
+# The fault trials (tests/chaos/chaos.sh): TRIALS runs of the sweeper, each
+# with one fault (kill -9, a server restart, a terminated backend, SIGTERM,
+# a locked table, statement timeouts), directly and through PgBouncer;
+# minutes at 200.  `make check` runs a few (tests/integration/test_chaos.sh).
+chaos:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) TRIALS=$(TRIALS) bash tests/chaos/chaos.sh
 
 # apt-get runs only when a package is missing, so this is cheap to repeat.
 deps:
