@@ -260,18 +260,19 @@ int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err,
 /*
  * End the transaction db_wrapped() opened: COMMIT when the statement
  * succeeded (`ok`), else ROLLBACK.  Returns 0, or -1 with the COMMIT's
- * failure in err and state.
+ * failure in err and state.  A failed ROLLBACK changes nothing for the
+ * caller, whose statement already failed: its error is the one to tell.
  */
 static int db_end(PGconn *conn, int ok, char state[DB_SQLSTATE_LEN],
 		  char *err, size_t errlen)
 {
-	char why[8];
-	char ignored[DB_SQLSTATE_LEN];
+	char rb_state[DB_SQLSTATE_LEN];
+	char rb_err[256];
 
 	if (ok)
 		return db_exec_raw(conn, "COMMIT", state, err, errlen);
 	if (!db_lost(conn))
-		db_exec_raw(conn, "ROLLBACK", ignored, why, sizeof(why));
+		db_exec_raw(conn, "ROLLBACK", rb_state, rb_err, sizeof(rb_err));
 	return 0;
 }
 

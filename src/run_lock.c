@@ -132,13 +132,15 @@ static int run_lock_result(struct run_lock *l, int result, const char *why)
 
 /*
  * Who holds a lease that is not this run's, for messages: "run R on host
- * H, until T UTC" from the row's columns 0, 1 and 3.
+ * H, until T UTC" (or "expired at T UTC") from the row's holder, host,
+ * liveness and expiry (columns 0 to 3).
  */
 static void run_lock_holder(const PGresult *res, char *buf, size_t size)
 {
-	snprintf(buf, size, "run %s on host %s, until %s UTC",
+	snprintf(buf, size, "run %s on host %s, %s %s UTC",
 		 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-		 PQgetvalue(res, 0, 3));
+		 strcmp(PQgetvalue(res, 0, 2), "t") == 0 ? "until" :
+		 "expired at", PQgetvalue(res, 0, 3));
 }
 
 static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
@@ -178,6 +180,7 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 		goto out;
 	}
 	PQclear(res);
+	res = NULL;
 	params[0] = RUN_LOCK_LEASE_NAME;
 	snprintf(sql, sizeof(sql),
 		 "SELECT holder::text, host, expires_at > now(),"
@@ -213,6 +216,7 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 		}
 	}
 	PQclear(res);
+	res = NULL;
 	params[1] = l->run_id;
 	params[2] = l->host;
 	params[3] = ttl;
@@ -236,8 +240,9 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 		goto out;
 	}
 	if (holder[0])
-		log_msg(SWEEPER_LOG_WARN, "took over the expired run lease of "
-			"%s: that run died or stopped renewing it", holder);
+		log_msg(SWEEPER_LOG_WARN, "took over the run lease of %s: that "
+			"run died, or no batch of it renewed the lease for "
+			"lease_ttl", holder);
 	l->held = 1;
 	ret = RUN_LOCK_HELD;
 out:

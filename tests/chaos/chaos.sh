@@ -111,6 +111,8 @@ trap 'exit 130' INT TERM
 
 echo "== fault trials: $TRIALS, faults: $FAULTS, poolers: $POOLERS, seed $SEED"
 pg_start >/dev/null || die "cannot start PostgreSQL"
+# pg_start put its own pg_stop there; cleanup() calls it, after pgb_stop.
+trap cleanup EXIT
 SERVER=$PGHOST
 if [[ " $POOLERS " == *" pgbouncer "* ]]; then
 	pgb_start transaction 4 || die "cannot start PgBouncer"

@@ -377,7 +377,7 @@ t_transaction_lease_live_skips_expired_taken_over() {
 	q "UPDATE $LS.run_lease SET expires_at = now() - interval '1 second'" >/dev/null
 	sweep -c "$CFG" --json
 	assert_exit 0 "an expired lease of another run"
-	assert_contains "$ERR" "took over the expired run lease of run 11111111-2222-3333-4444-555555555555" \
+	assert_contains "$ERR" "took over the run lease of run 11111111-2222-3333-4444-555555555555 on host other-host, expired at" \
 		"the takeover is logged"
 	check_rows '^must-go-bulk'
 	assert_nothing_held
