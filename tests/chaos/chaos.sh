@@ -28,8 +28,9 @@
 # deleted, the run lock) and what always holds (rows that must stay, the
 # ledger against the rows gone, the summary, a following normal run), and
 # ends with the table: fault, pooler, trials, passed, missed (faults due
-# after the run had ended, which then must have finished normally), and
-# every failure with its reason.  Exits 0 when every trial passed.
+# after the run had ended, which then must have finished normally), the
+# exit codes the faulted runs ended with, and every failure with its
+# reason.  Exits 0 when every trial passed.
 #
 # The trials have a PostgreSQL server of their own (tests/lib/pg.sh), since
 # one fault restarts it, and a PgBouncer in front of it
@@ -388,6 +389,7 @@ trial() {
 	local kept_gone left gone mism total devgone advisory run_status leases
 	REASONS=()
 	MISSED=0
+	FAULT_RC=-
 	[ $((n % 2)) = 0 ] && batching=adaptive
 	if [ "$fault" = stmt_timeout ]; then
 		# 20 ms a row: every batch (20 rows or more) outlasts 300 ms.
@@ -416,6 +418,7 @@ trial() {
 	fi
 	wait "$pid"
 	rc=$?
+	FAULT_RC=$rc
 	exec 2>&3 3>&-
 	[ "$fault" = lock ] && lock_end "$db"
 	[ "$LANDED" = 1 ] || MISSED=1
@@ -501,7 +504,7 @@ for f in $FAULTS; do
 		KINDS+=("$f $p")
 	done
 done
-declare -A T_TRIALS T_PASSED T_MISSED
+declare -A T_TRIALS T_PASSED T_MISSED T_EXITS
 FAILURES=()
 T0=$(date +%s)
 for n in $(seq "$TRIALS"); do
@@ -511,6 +514,7 @@ for n in $(seq "$TRIALS"); do
 	trial "$n" "$fault" "$pooler"
 	T_TRIALS[$kind]=$((${T_TRIALS[$kind]:-0} + 1))
 	T_MISSED[$kind]=$((${T_MISSED[$kind]:-0} + MISSED))
+	T_EXITS[$kind]="${T_EXITS[$kind]:-} $FAULT_RC"
 	if [ ${#REASONS[@]} -eq 0 ]; then
 		T_PASSED[$kind]=$((${T_PASSED[$kind]:-0} + 1))
 		[ "${CHAOS_KEEP:-0}" = 1 ] || rm -f "$WORK/trial-$n".*
@@ -524,11 +528,17 @@ for n in $(seq "$TRIALS"); do
 done
 [ -t 1 ] && printf '\n'
 
-printf '\n%-14s %-10s %7s %7s %7s\n' fault pooler trials passed missed
+# "69 x12, 0 x8": how often each exit code came, most frequent first.
+exit_counts() {
+	printf '%s\n' $1 | sort | uniq -c | sort -k1,1nr -k2,2n |
+		awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+
+printf '\n%-14s %-10s %7s %7s %7s  %s\n' fault pooler trials passed missed "exit codes"
 for kind in "${KINDS[@]}"; do
 	[ -n "${T_TRIALS[$kind]:-}" ] || continue
-	printf '%-14s %-10s %7d %7d %7d\n' "${kind% *}" "${kind#* }" "${T_TRIALS[$kind]}" \
-		"${T_PASSED[$kind]:-0}" "${T_MISSED[$kind]:-0}"
+	printf '%-14s %-10s %7d %7d %7d  %s\n' "${kind% *}" "${kind#* }" "${T_TRIALS[$kind]}" \
+		"${T_PASSED[$kind]:-0}" "${T_MISSED[$kind]:-0}" "$(exit_counts "${T_EXITS[$kind]}")"
 done
 printf '%-14s %-10s %7d %7d\n' total "" "$TRIALS" $((TRIALS - FAILED))
 echo "== $TRIALS trials in $(($(date +%s) - T0))s, seed $SEED"
