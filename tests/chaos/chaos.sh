@@ -174,9 +174,10 @@ END $$;
 EOF
 MUST_GO=$(cq "$DB" "SELECT count(*) FROM chaos_snap WHERE marker LIKE 'must-go-%'")
 
-# chaos_cfg FILE DB POOLER STATEMENT_TIMEOUT BATCHING: the sweeper's config.
+# chaos_cfg FILE DB POOLER STATEMENT_TIMEOUT BATCHING [PAUSE]: the
+# sweeper's config; BATCHING is fixed (batch_size = 50) or adaptive.
 chaos_cfg() {
-	local file=$1 db=$2 pooler=$3 stmt=$4 batching=$5 dsn mode
+	local file=$1 db=$2 pooler=$3 stmt=$4 batching=$5 pause=${6:-0ms} dsn mode
 	if [ "$pooler" = pgbouncer ]; then
 		dsn="host=$PGB_HOST port=$PGB_PORT dbname=$db"
 		mode=transaction
@@ -194,7 +195,7 @@ chaos_cfg() {
 		else
 			printf 'batch_min = 20\nbatch_max = 200\nbatch_target = 100ms\n'
 		fi
-		printf 'retries = 2\nretry_backoff = 50ms\nstop_timeout = 2s\n\n'
+		printf 'retries = 2\nretry_backoff = 50ms\nstop_timeout = 2s\npause = %s\n\n' "$pause"
 		printf '[rule.user_disabled]\ngrace = 1d\n\n'
 		printf '[ledger]\nenabled = true\n'
 	} >"$file"
@@ -381,16 +382,20 @@ inject() {
 
 # ------------------------------------------------------------------ one trial
 
-# trial N FAULT POOLER: run it, fill REASONS (empty = passed) and MISSED.
+# trial N FAULT POOLER VARIANT: run it, fill REASONS (empty = passed),
+# MISSED and FAULT_RC.  VARIANT 0 to 3 picks fixed or adaptive batches,
+# with or without a pause between them (in which a fault lands between two
+# transactions rather than inside one).
 trial() {
-	local n=$1 fault=$2 pooler=$3 db=chaos_$3 batching=fixed stmt=5s
+	local n=$1 fault=$2 pooler=$3 db=chaos_$3 batching=fixed stmt=5s pause=0ms
 	local cfg=$WORK/trial-$n.ini out=$WORK/trial-$n.out err=$WORK/trial-$n.err
 	local pid start rc exits deletes lease summary i run_id l pace=0.001
 	local kept_gone left gone mism total devgone advisory run_status leases
 	REASONS=()
 	MISSED=0
 	FAULT_RC=-
-	[ $((n % 2)) = 0 ] && batching=adaptive
+	[ $(($4 % 2)) = 0 ] || batching=adaptive
+	[ $(($4 / 2 % 2)) = 0 ] || pause=30ms
 	if [ "$fault" = stmt_timeout ]; then
 		# 20 ms a row: every batch (20 rows or more) outlasts 300 ms.
 		stmt=300ms
@@ -398,7 +403,7 @@ trial() {
 	fi
 	chaos_reset "$pace" "$db" ||
 		{ reason "setup: cannot put the rows back: $(tail -n 2 "$WORK/psql.err")"; return; }
-	chaos_cfg "$cfg" "$db" "$pooler" "$stmt" "$batching"
+	chaos_cfg "$cfg" "$db" "$pooler" "$stmt" "$batching" "$pause"
 	[ "$fault" != lock ] || lock_start "$db" || return
 
 	# The shell's own stderr goes aside while the run lives: it would
@@ -511,7 +516,9 @@ for n in $(seq "$TRIALS"); do
 	kind=${KINDS[$(((n - 1) % ${#KINDS[@]}))]}
 	fault=${kind% *}
 	pooler=${kind#* }
-	trial "$n" "$fault" "$pooler"
+	# The kinds of one round take different variants, and each kind the
+	# next variant in the next round.
+	trial "$n" "$fault" "$pooler" $((((n - 1) + (n - 1) / ${#KINDS[@]}) % 4))
 	T_TRIALS[$kind]=$((${T_TRIALS[$kind]:-0} + 1))
 	T_MISSED[$kind]=$((${T_MISSED[$kind]:-0} + MISSED))
 	T_EXITS[$kind]="${T_EXITS[$kind]:-} $FAULT_RC"
