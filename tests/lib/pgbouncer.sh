@@ -13,7 +13,7 @@
 # Afterwards PGB_HOST and PGB_PORT name it: a client reaches database D
 # through it with `host=$PGB_HOST port=$PGB_PORT dbname=D`.  pgb_stop stops
 # it (by the pid in its pidfile) and removes the directory; the caller
-# arranges for it to run at exit.
+# arranges for it to run at exit.  Only one PgBouncer per shell.
 #
 # PgBouncer refuses to run as root: as root it runs as postgres, like the
 # server.
@@ -99,16 +99,17 @@ pgb_psql() {
 	psql -XAtq -v ON_ERROR_STOP=1 -h "$PGB_HOST" -p "$PGB_PORT" -d "$1" -c "$2"
 }
 
+# A throwaway pooler has nothing to flush: SIGKILL spares the second or
+# so its orderly shutdown takes; the server sees its connections close.
 pgb_stop() {
 	local pid i
 	[ -n "${PGB_DIR:-}" ] && [ -d "$PGB_DIR" ] || return 0
 	pid=$(cat "$PGB_DIR/pgbouncer.pid" 2>/dev/null)
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+	if [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; then
 		for i in $(seq 100); do
 			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
+			sleep 0.02
 		done
-		kill -KILL "$pid" 2>/dev/null
 	fi
 	rm -rf "$PGB_DIR"
 	PGB_DIR=
