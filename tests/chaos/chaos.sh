@@ -195,7 +195,7 @@ chaos_cfg() {
 		else
 			printf 'batch_min = 20\nbatch_max = 200\nbatch_target = 100ms\n'
 		fi
-		printf 'retries = 2\nretry_backoff = 50ms\nstop_timeout = 2s\npause = %s\n\n' "$pause"
+		printf 'retries = 1\nretry_backoff = 50ms\nstop_timeout = 2s\npause = %s\n\n' "$pause"
 		printf '[rule.user_disabled]\ngrace = 1d\n\n'
 		printf '[ledger]\nenabled = true\n'
 	} >"$file"
