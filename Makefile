@@ -6,6 +6,7 @@
 #   make demo             run the sweeper on a throwaway PostgreSQL
 #   make bench            benchmark against plain DELETEs (SCALES="S M L")
 #   make fuzz             run every libFuzzer target FUZZ_SECONDS each (clang)
+#   make chaos            fault trials (TRIALS=200), the table at the end
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
 
@@ -65,7 +66,7 @@ EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 # Debian packages needed to build, test and run the demo.
 DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps strace libacl1-dev acl
+	openssl systemd procps strace libacl1-dev acl pgbouncer
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox
@@ -77,6 +78,7 @@ FUZZ_DEB_PKGS := clang libclang-rt-dev
 # `make fuzz` FUZZ_DEB_PKGS.
 DEPS_PKGS ?= $(DEB_PKGS)
 SCALES ?= S M L
+TRIALS ?= 200
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -119,7 +121,7 @@ DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(BUILD)/plugins/examples/*.d $(BUILD)/tests/*/*.d \
 	$(FUZZ_BUILD)/src/*.d $(FUZZ_BUILD)/*.d)
 
-.PHONY: all check demo bench fuzz fuzz-progs install uninstall deps clean \
+.PHONY: all check demo bench fuzz fuzz-progs chaos install uninstall deps clean \
 	test-progs FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
@@ -209,6 +211,15 @@ bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SCALES="$(SCALES)" bash tests/bench/bench.sh
+
+# The fault trials (tests/chaos/chaos.sh): TRIALS runs of the sweeper, each
+# with one fault (kill -9, a server restart, a terminated backend, SIGTERM,
+# a locked table, statement timeouts), directly and through PgBouncer;
+# minutes at 200.  `make check` runs a few (tests/integration/test_chaos.sh).
+chaos:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) TRIALS=$(TRIALS) bash tests/chaos/chaos.sh
 
 # apt-get runs only when a package is missing, so this is cheap to repeat.
 deps:

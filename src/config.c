@@ -850,8 +850,11 @@ static int config_resolve(struct load_state *st)
 	if (resolve_duration(st, "database", "lock_timeout",
 			     &cfg->lock_timeout_ms) != 0 ||
 	    resolve_duration(st, "database", "statement_timeout",
-			     &cfg->statement_timeout_ms) != 0)
+			     &cfg->statement_timeout_ms) != 0 ||
+	    resolve_duration(st, "database", "lease_ttl",
+			     &cfg->lease_ttl_ms) != 0)
 		return -1;
+	cfg->pooler = core_value(cfg, "database", "pooler");
 
 	/*
 	 * cfg->plugin_dir always points to a copy config_free() frees, so

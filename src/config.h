@@ -36,6 +36,8 @@ struct config {
 	const char *dsn;                  /* default "" = libpq defaults */
 	long long lock_timeout_ms;        /* default 2s */
 	long long statement_timeout_ms;   /* default 60s */
+	const char *pooler;               /* none | session | transaction */
+	long long lease_ttl_ms;           /* default 2m, >= 1s */
 
 	/* [sweeper] */
 	const char *plugin_dir;           /* default SWEEPER_PLUGIN_DIR */

@@ -35,6 +35,10 @@ const struct sweeper_key config_database_keys[] = {
 	  "longest time one batch statement may run" },
 	{ "time_zone", SWEEPER_KEY_STRING, "", NULL,
 	  "IANA time zone the application writes naive times in (Django: TIME_ZONE); required when a compared column is timestamp without time zone; empty = the server's" },
+	{ "pooler", SWEEPER_KEY_ENUM, "none", "none|session|transaction",
+	  "what sits between mfa-sweeper and PostgreSQL: none, a session-pooling or a transaction-pooling PgBouncer; transaction keeps the run lock in a lease row" },
+	{ "lease_ttl", SWEEPER_KEY_DURATION, "2m", NULL,
+	  "pooler = transaction: how long the run lease lasts without a batch renewing it; a run that dies blocks later runs this long" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -286,6 +290,27 @@ static int check_time_zone(const struct sweeper_key *decl,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A lease shorter than a second would lapse between two batches of a
+ * healthy run and let another run take it over.
+ */
+static int check_lease_ttl(const struct sweeper_key *decl, const char *value,
+			   char *why, size_t whylen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	long long ms;
+
+	if (value_check(decl, value, why, whylen) != 0)
+		return -1;
+	if (duration_parse(value, &ms) != 0 || ms >= 1000)
+		return 0;
+	value_quote(value, shown, sizeof(shown));
+	snprintf(why, whylen,
+		 "%s is shorter than a second, and the lease would lapse between two batches; write a duration of 1s or more, e.g. %s = %s",
+		 shown, decl->name, decl->default_value);
+	return -1;
 }
 
 static int check_int_range(const struct sweeper_key *decl, const char *value,
@@ -711,6 +736,7 @@ static const struct core_check core_checks[] = {
 	{ "database", "lock_timeout", check_pg_timeout, 0 },
 	{ "database", "statement_timeout", check_pg_timeout, 0 },
 	{ "database", "time_zone", check_time_zone, 0 },
+	{ "database", "lease_ttl", check_lease_ttl, 0 },
 	{ "sweeper", "plugin_dir", check_plugin_dir, 0 },
 	{ "sweeper", "rules", check_rules, 0 },
 	{ "sweeper", "batch_size", check_batch_size, 0 },

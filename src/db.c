@@ -14,6 +14,12 @@
  * rather than with PQconnectdbParams, whose wait for the server resumes
  * after every signal: a stop request (stop.h) must end a connection
  * attempt to a server that does not answer, not wait for connect_timeout.
+ *
+ * No setting is ever made for the session: a connection's lock_timeout
+ * and statement_timeout travel with each transaction as SET LOCAL (see
+ * db_set_local()), kept with the connection through libpq's instance
+ * data, so that nothing of the run stays on a server connection that a
+ * pooler hands to the application's next client.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,7 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <libpq-events.h>
 
 #include <openssl/crypto.h>
 
@@ -516,6 +525,8 @@ out:
 	return conn;
 }
 
+static int db_event(PGEventId id, void *info, void *pass_through);
+
 PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 {
 	PQconninfoOption *opts = PQconninfo(old), *o;
@@ -550,6 +561,11 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 			   &ds, err, errlen);
 		PQfinish(conn);
 		conn = NULL;
+	} else if (PQinstanceData(old, db_event) &&
+		   db_set_local(conn, PQinstanceData(old, db_event), err,
+				errlen) != 0) {
+		PQfinish(conn);
+		conn = NULL;
 	} else {
 		PQsetNoticeReceiver(conn, db_notice, conn);
 	}
@@ -562,6 +578,94 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 int db_lost(PGconn *conn)
 {
 	return PQstatus(conn) != CONNECTION_OK;
+}
+
+/*
+ * libpq calls this for the connection's events; it owns the settings
+ * db_set_local() attached and frees them with the connection.
+ */
+static int db_event(PGEventId id, void *info, void *pass_through)
+{
+	(void)pass_through;
+	if (id == PGEVT_CONNDESTROY) {
+		const PGEventConnDestroy *d = info;
+
+		free(PQinstanceData(d->conn, db_event));
+	}
+	return 1;
+}
+
+int db_set_local(PGconn *conn, const struct db_local *settings, char *err,
+		 size_t errlen)
+{
+	struct db_local *copy = PQinstanceData(conn, db_event);
+
+	if (!copy) {
+		if (!PQregisterEventProc(conn, db_event, "mfa-sweeper db", NULL)) {
+			snprintf(err, errlen, "cannot keep settings with the "
+				 "connection (libpq refused the event procedure)");
+			return -1;
+		}
+		copy = xcalloc(1, sizeof(*copy));
+		if (!PQsetInstanceData(conn, db_event, copy)) {
+			free(copy);
+			snprintf(err, errlen, "cannot keep settings with the "
+				 "connection (libpq refused the instance data)");
+			return -1;
+		}
+	}
+	*copy = *settings;
+	return 0;
+}
+
+/* The BEGIN that carries the connection's settings, into buf. */
+static void db_begin_sql(PGconn *conn, char *buf, size_t size)
+{
+	const struct db_local *l = PQinstanceData(conn, db_event);
+
+	if (!l)
+		snprintf(buf, size, "BEGIN");
+	else
+		snprintf(buf, size, "BEGIN; SET LOCAL lock_timeout = %lld;"
+			 " SET LOCAL statement_timeout = %lld",
+			 l->lock_timeout_ms, l->statement_timeout_ms);
+}
+
+/*
+ * Whether `sql` opens or ends a transaction itself: its first word, after
+ * blanks and -- comments, is one of the transaction commands.
+ */
+static int db_controls_transaction(const char *sql)
+{
+	static const char *const words[] = {
+		"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"
+	};
+	size_t i, n;
+
+	for (;;) {
+		sql += strspn(sql, " \t\r\n");
+		if (strncmp(sql, "--", 2) != 0)
+			break;
+		sql += strcspn(sql, "\n");
+	}
+	n = strspn(sql, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (n == strlen(words[i]) && strncasecmp(sql, words[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a statement goes in a transaction of its own: the connection
+ * has settings, is outside a transaction, and the SQL does not manage
+ * one.
+ */
+static int db_wrapped(PGconn *conn, const char *sql)
+{
+	return PQinstanceData(conn, db_event) &&
+	       PQtransactionStatus(conn) == PQTRANS_IDLE &&
+	       !db_controls_transaction(sql);
 }
 
 /* Describe a failed statement: the server's message, else libpq's. */
@@ -596,8 +700,9 @@ static void db_result_state(const PGresult *res, char state[DB_SQLSTATE_LEN])
 	snprintf(state, DB_SQLSTATE_LEN, "%s", code ? code : "");
 }
 
-int db_exec_state(PGconn *conn, const char *sql,
-		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
+/* Run `sql` as it is (no transaction of its own); db_exec_state(). */
+static int db_exec_raw(PGconn *conn, const char *sql,
+		       char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
 	int ret = 0;
@@ -612,6 +717,51 @@ int db_exec_state(PGconn *conn, const char *sql,
 	return ret;
 }
 
+int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err,
+	     size_t errlen)
+{
+	char sql[160];
+
+	db_begin_sql(conn, sql, sizeof(sql));
+	return db_exec_raw(conn, sql, state, err, errlen);
+}
+
+/*
+ * End the transaction db_wrapped() opened: COMMIT when the statement
+ * succeeded (`ok`), else ROLLBACK.  Returns 0, or -1 with the COMMIT's
+ * failure in err and state.  A failed ROLLBACK changes nothing for the
+ * caller, whose statement already failed: its error is the one to tell.
+ */
+static int db_end(PGconn *conn, int ok, char state[DB_SQLSTATE_LEN],
+		  char *err, size_t errlen)
+{
+	char rb_state[DB_SQLSTATE_LEN];
+	char rb_err[256];
+
+	if (ok)
+		return db_exec_raw(conn, "COMMIT", state, err, errlen);
+	if (!db_lost(conn))
+		db_exec_raw(conn, "ROLLBACK", rb_state, rb_err, sizeof(rb_err));
+	return 0;
+}
+
+int db_exec_state(PGconn *conn, const char *sql,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
+{
+	int ret;
+
+	if (!db_wrapped(conn, sql))
+		return db_exec_raw(conn, sql, state, err, errlen);
+	if (db_begin(conn, state, err, errlen) != 0) {
+		db_end(conn, 0, state, err, errlen);
+		return -1;
+	}
+	ret = db_exec_raw(conn, sql, state, err, errlen);
+	if (db_end(conn, ret == 0, state, err, errlen) != 0)
+		ret = -1;
+	return ret;
+}
+
 int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
 	char state[DB_SQLSTATE_LEN];
@@ -619,10 +769,11 @@ int db_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 	return db_exec_state(conn, sql, state, err, errlen);
 }
 
-PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
-			 const char *const *params,
-			 char state[DB_SQLSTATE_LEN], char *err,
-			 size_t errlen)
+/* One statement as it is (no transaction of its own); db_query_state(). */
+static PGresult *db_query_raw(PGconn *conn, const char *sql, int nparams,
+			      const char *const *params,
+			      char state[DB_SQLSTATE_LEN], char *err,
+			      size_t errlen)
 {
 	PGresult *res;
 
@@ -634,6 +785,28 @@ PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
 	db_result_state(res, state);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *db_query_state(PGconn *conn, const char *sql, int nparams,
+			 const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen)
+{
+	PGresult *res;
+
+	if (!db_wrapped(conn, sql))
+		return db_query_raw(conn, sql, nparams, params, state, err,
+				    errlen);
+	if (db_begin(conn, state, err, errlen) != 0) {
+		db_end(conn, 0, state, err, errlen);
+		return NULL;
+	}
+	res = db_query_raw(conn, sql, nparams, params, state, err, errlen);
+	if (db_end(conn, res != NULL, state, err, errlen) != 0) {
+		PQclear(res);
+		res = NULL;
+	}
+	return res;
 }
 
 PGresult *db_query(PGconn *conn, const char *sql, int nparams,

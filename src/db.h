@@ -70,17 +70,55 @@ int db_dsn_has_password(const char *dsn);
 
 /*
  * Open a new connection with the settings `old` was opened with (`old`
- * may be lost), to find out what became of its last transaction.  Returns
+ * may be lost), and its db_set_local() settings, to find out what became
+ * of its last transaction or to release what it left behind.  Returns
  * the connection, which the caller PQfinish()es, or NULL with one line in
  * err.
  */
 PGconn *db_reconnect(PGconn *old, char *err, size_t errlen);
+
+/*
+ * Settings a connection's statements run under.  They are never made for
+ * the session (a session-level SET would outlive the run on a pooled
+ * server connection and reach the application's next client there), only
+ * with SET LOCAL inside a transaction: see db_set_local().
+ */
+struct db_local {
+	long long lock_timeout_ms;        /* lock_timeout; 0 = none */
+	long long statement_timeout_ms;   /* statement_timeout; 0 = none */
+};
+
+/*
+ * From now on, every statement that db_exec*() or db_query*() sends while
+ * `conn` is outside a transaction runs in a transaction of its own: BEGIN,
+ * SET LOCAL of each of `settings`, the statement, then COMMIT (ROLLBACK
+ * when it failed).  So a statement outside a batch (the preflight's, the
+ * ledger's, the run lock's) waits for a lock no longer than a batch would,
+ * and nothing of the settings is left on the server connection, which
+ * behind a transaction-pooling PgBouncer the application's other clients
+ * use next.  Statements inside a transaction the caller opened are sent as
+ * they are, and so is SQL that opens or ends a transaction itself (its
+ * first word BEGIN, START, COMMIT, END, ROLLBACK or ABORT).
+ *
+ * `settings` is copied; it lives as long as the connection.  Returns 0,
+ * or -1 with one line in err.
+ */
+int db_set_local(PGconn *conn, const struct db_local *settings, char *err,
+		 size_t errlen);
 
 /* 1 when the connection is gone (the server closed it or died). */
 int db_lost(PGconn *conn);
 
 /* Room for a SQLSTATE code ("40P01") and its terminating NUL. */
 #define DB_SQLSTATE_LEN 6
+
+/*
+ * Open a transaction with the connection's db_set_local() settings as SET
+ * LOCAL (a plain BEGIN when it has none), for a caller that runs several
+ * statements in one transaction.  Returns 0, or -1 with the server's
+ * message in err and its SQLSTATE in `state` ("" when none).
+ */
+int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
 
 /*
  * Run SQL that returns no rows (BEGIN, COMMIT, SET ...); several statements

@@ -59,10 +59,6 @@
 #include "window_sizer.h"
 #include "xalloc.h"
 
-/* The run lock's key; documented in README.md for operators. */
-#define ENGINE_LOCK_SQL \
-	"SELECT pg_try_advisory_lock(hashtextextended('mfa-sweeper', 0))"
-
 /*
  * The window a batch looks for victims in starts at this many times the
  * batch size and doubles, up to the maximum, while matching rows are
@@ -104,19 +100,6 @@ long long engine_start_size(const struct engine *e)
 	batch_sizer_init(&sz, e->batch_size, e->batch_min, e->batch_max,
 			 e->batch_target_ms);
 	return batch_sizer_next(&sz);
-}
-
-int engine_lock(struct engine *e, int *held, char *err, size_t errlen)
-{
-	PGresult *res;
-
-	*held = 0;
-	res = db_query(e->conn, ENGINE_LOCK_SQL, 0, NULL, err, errlen);
-	if (!res)
-		return -1;
-	*held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return 0;
 }
 
 static void engine_batch_rollback(struct engine *e);
@@ -919,6 +902,21 @@ static int engine_batch_once(struct engine *e, const struct rule *r,
 				     "batch was open" : "cannot begin a batch",
 				     why, res);
 		goto out;
+	}
+	/* No batch deletes without the run lock (run_lock.h). */
+	if (e->lock) {
+		rc = run_lock_guard(e->lock, state, why, sizeof(why));
+		if (rc == RUN_LOCK_ERROR) {
+			ret = engine_batch_failure(e, "batch failed and was "
+						   "rolled back", why, res);
+			goto out;
+		}
+		if (rc != RUN_LOCK_HELD) {
+			free(res->error);
+			res->error = xstrdup(why);
+			ret = ENGINE_UNLOCKED;
+			goto out;
+		}
 	}
 	if (w->mode == STMT_WALK_KEY && w->window > 0 && !w->only_keys) {
 		/* A cancel that came between two statements is not lost. */

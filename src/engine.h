@@ -1,6 +1,6 @@
 /*
- * engine.h: runs the rules' steps against the database: the run lock, the
- * preflight, and the batching loop.
+ * engine.h: runs the rules' steps against the database: the preflight and
+ * the batching loop, each batch under the run lock (run_lock.h).
  */
 #ifndef SWEEPER_ENGINE_H
 #define SWEEPER_ENGINE_H
@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "rule.h"
+#include "run_lock.h"
 #include "statement.h"
 #include "summary.h"
 #include "throttle.h"
@@ -79,6 +80,10 @@ struct engine {
 	/* Audit ledger: every batch's deletions are recorded there, in the
 	 * batch's own statement.  NULL when the ledger is off; borrowed. */
 	const struct stmt_ledger *ledger;
+	/* The run lock (run_lock.h), checked or renewed inside every batch's
+	 * transaction before its DELETE; NULL for none (a dry run).
+	 * Borrowed. */
+	struct run_lock *lock;
 
 	/*
 	 * Failures of a batch (src/engine_retry.c).  A batch that fails with
@@ -114,16 +119,11 @@ enum engine_result {
 			       * engine.stopped_by */
 	ENGINE_FAILED,        /* a statement failed; the batch was rolled back */
 	ENGINE_STOPPED,       /* a stop was requested (signal) */
+	ENGINE_UNLOCKED,      /* a batch found the run lock no longer this
+			       * run's and was rolled back; see
+			       * lock->result and lock->why */
 	ENGINE_LOST           /* the connection is gone */
 };
-
-/*
- * Take the run lock: a session-level advisory lock on
- * hashtextextended('mfa-sweeper', 0), held until the connection closes.
- * Returns 0 and sets *held to 1 or 0 (another run holds it), or -1 with
- * one line in err.
- */
-int engine_lock(struct engine *e, int *held, char *err, size_t errlen);
 
 /*
  * Check every step of `r` against the database without changing

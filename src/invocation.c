@@ -69,12 +69,21 @@ PGconn *invocation_connect(struct invocation *inv, int *config_fault,
 	return conn;
 }
 
+void invocation_release_lock(struct invocation *inv)
+{
+	char err[1024];
+
+	if (run_lock_release(&inv->lock, err, sizeof(err)) != 0)
+		log_msg(SWEEPER_LOG_WARN, "%s", err);
+}
+
 void invocation_free(struct invocation *inv)
 {
 	size_t i;
 
 	/* The cancel object refers to the connection: gone before it. */
 	stop_unwatch();
+	invocation_release_lock(inv);
 	if (inv->conn)
 		PQfinish(inv->conn);
 	for (i = 0; i < inv->nopen; i++)

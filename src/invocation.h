@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "outcome.h"
 #include "rule.h"
+#include "run_lock.h"
 #include "scope.h"
 #include "summary.h"
 #include "webhook.h"
@@ -73,6 +74,8 @@ struct invocation {
 	size_t nblocked;
 
 	PGconn *conn;                      /* owned; NULL until connected */
+	/* The run lock (run_lock.h), taken by run_take_lock(). */
+	struct run_lock lock;
 
 	enum outcome outcome;
 	/* Why the invocation stopped, one line: the summary's "error". */
@@ -110,7 +113,15 @@ int invocation_stop_db(struct invocation *inv, enum outcome otherwise,
 PGconn *invocation_connect(struct invocation *inv, int *config_fault,
 			   char *err, size_t errlen);
 
-/* Close the connection and free what the invocation owns. */
+/*
+ * Release the run lock, if held, so that nothing of the run stays held on
+ * a pooled server connection; a failure is logged.  invocation_free()
+ * does it too, for a run that ended before its rules.
+ */
+void invocation_release_lock(struct invocation *inv);
+
+/* Release the run lock, close the connection and free what the
+ * invocation owns. */
 void invocation_free(struct invocation *inv);
 
 #endif /* SWEEPER_INVOCATION_H */

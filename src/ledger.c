@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "ledger.h"
+#include "run_lock.h"
 #include "strbuf.h"
 
 /* "schema"."name" from an already quoted schema. */
@@ -32,7 +33,8 @@ int ledger_setup(struct ledger *l, const char *schema, int enabled,
 	l->enabled = enabled;
 	if (ident_quote_column(schema, l->schema, sizeof(l->schema)) != 0 ||
 	    ledger_table_name(l->runs, l->schema, "runs") != 0 ||
-	    ledger_table_name(l->deletions, l->schema, "deletions") != 0) {
+	    ledger_table_name(l->deletions, l->schema, "deletions") != 0 ||
+	    ledger_table_name(l->lease, l->schema, "run_lease") != 0) {
 		snprintf(err, errlen, "[ledger] schema: invalid schema name '%s'",
 			 schema);
 		return -1;
@@ -82,9 +84,20 @@ char *ledger_sql(const struct ledger *l)
 		    "    ON %s (user_id, deleted_at);\n"
 		    "CREATE INDEX IF NOT EXISTS deletions_run_id_idx\n"
 		    "    ON %s (run_id);\n"
+		    "\n"
+		    "-- The run lock with [database] pooler = transaction: one\n"
+		    "-- row while a run holds it, renewed by every batch.\n"
+		    "CREATE TABLE IF NOT EXISTS %s (\n"
+		    "    name           text PRIMARY KEY,\n"
+		    "    holder         uuid NOT NULL,\n"
+		    "    host           text NOT NULL,\n"
+		    "    acquired_at    timestamptz NOT NULL,\n"
+		    "    renewed_at     timestamptz NOT NULL,\n"
+		    "    expires_at     timestamptz NOT NULL\n"
+		    ");\n"
 		    "COMMIT;\n",
 		    l->schema, l->runs, l->runs, l->deletions, l->runs,
-		    l->deletions, l->deletions);
+		    l->deletions, l->deletions, l->lease);
 	return strbuf_detach(&sql);
 }
 
@@ -260,14 +273,15 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 
 /*
  * The last runs, newest first.  A row still 'running' is a live run only
- * while the session that wrote it holds the run lock (engine.c's
+ * while the session that wrote it holds the run lock (run_lock.c's
  * advisory lock, whose 64-bit key pg_locks shows as classid and objid)
- * and no later run came from a session with the same pid; otherwise the
- * run died.  Rows deleted come from the deletions of a run that did not
+ * and no later run came from a session with the same pid, or while it
+ * holds a lease that has not expired (pooler = transaction); otherwise
+ * the run died.  Rows deleted come from the deletions of a run that did not
  * finish, since only a finished run has its total.
  */
 #define LEDGER_HISTORY_SQL \
-	"WITH k AS (SELECT hashtextextended('mfa-sweeper', 0) AS key)" \
+	"WITH k AS (SELECT " RUN_LOCK_KEY_SQL " AS key)" \
 	" SELECT r.run_id::text," \
 	" to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')," \
 	" CASE WHEN r.finished_at IS NULL THEN '-' ELSE" \
@@ -284,7 +298,7 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 	" AND NOT EXISTS (SELECT 1 FROM %s AS later" \
 	" WHERE later.backend_pid = r.backend_pid" \
 	" AND later.started_at > r.started_at)" \
-	" THEN 'running' ELSE 'died' END" \
+	" THEN 'running' %s ELSE 'died' END" \
 	" || CASE WHEN r.dry_run THEN ' (dry run)' ELSE '' END," \
 	" CASE WHEN r.finished_at IS NOT NULL THEN r.deleted_total ELSE" \
 	" (SELECT coalesce(sum(d.rows_deleted), 0) FROM %s AS d" \
@@ -295,7 +309,9 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 		   FILE *out, char *err, size_t errlen)
 {
+	struct strbuf lease = STRBUF_INIT;
 	struct strbuf sql = STRBUF_INIT;
+	const char *lease_param[1] = { l->lease };
 	const char *params[1];
 	char limit[32];
 	char why[1024];
@@ -304,7 +320,24 @@ int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 
 	snprintf(limit, sizeof(limit), "%lld", n);
 	params[0] = limit;
-	strbuf_addf(&sql, LEDGER_HISTORY_SQL, l->runs, l->deletions, l->runs);
+	/* A run holding a live lease (pooler = transaction) is running too;
+	 * a ledger made before the lease table existed has none. */
+	res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1,
+		       lease_param, why, sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "cannot check the run lease table %s: %s",
+			 l->lease, why);
+		return -1;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+		strbuf_addf(&lease, "WHEN EXISTS (SELECT 1 FROM %s AS lease"
+			    " WHERE lease.holder = r.run_id"
+			    " AND lease.expires_at > now()) THEN 'running'",
+			    l->lease);
+	PQclear(res);
+	strbuf_addf(&sql, LEDGER_HISTORY_SQL, l->runs, strbuf_str(&lease),
+		    l->deletions, l->runs);
+	strbuf_release(&lease);
 	res = db_query(conn, strbuf_str(&sql), 1, params, why, sizeof(why));
 	strbuf_release(&sql);
 	if (!res) {

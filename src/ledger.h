@@ -34,6 +34,9 @@ struct ledger {
 	char schema[IDENT_MAX];      /* quoted: "mfa_sweeper" */
 	char runs[IDENT_MAX];        /* quoted: "mfa_sweeper"."runs" */
 	char deletions[IDENT_MAX];   /* quoted: "mfa_sweeper"."deletions" */
+	/* The run lease of pooler = transaction (src/run_lock.c), which
+	 * lives in the same schema whether or not the ledger is enabled. */
+	char lease[IDENT_MAX];       /* quoted: "mfa_sweeper"."run_lease" */
 };
 
 /*
@@ -44,9 +47,9 @@ int ledger_setup(struct ledger *l, const char *schema, int enabled,
 		 char *err, size_t errlen);
 
 /*
- * The DDL that creates the schema, the tables and their indexes, every
- * statement idempotent (IF NOT EXISTS), in one transaction.  The caller
- * frees the string.
+ * The DDL that creates the schema, the tables and their indexes (and the
+ * run lease table), every statement idempotent (IF NOT EXISTS), in one
+ * transaction.  The caller frees the string.
  */
 char *ledger_sql(const struct ledger *l);
 
@@ -95,7 +98,7 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 /*
  * Print the last `n` runs, newest first, as a table on `out`.  A run whose
  * row still says 'running' is shown as `died` unless its session still
- * holds the run lock.  Returns 0, or -1 with one line in err.
+ * holds the run lock, or it holds a run lease that has not expired.  Returns 0, or -1 with one line in err.
  */
 int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 		   FILE *out, char *err, size_t errlen);

@@ -27,8 +27,8 @@ enum outcome ledger_cli_init(struct invocation *inv)
 		invocation_stop_db(inv, OUTCOME_CONFIG, err);
 		return inv->outcome;
 	}
-	log_msg(SWEEPER_LOG_INFO, "ledger ready: %s and %s", l->runs,
-		l->deletions);
+	log_msg(SWEEPER_LOG_INFO, "ledger ready: %s, %s and the run lease "
+		"table %s", l->runs, l->deletions, l->lease);
 	return OUTCOME_OK;
 }
 

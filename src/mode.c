@@ -145,7 +145,7 @@ static const struct mode_stage {
 	{ MODE_CHECKS, preflight_checks, 1 },
 	{ MODE_PREFLIGHT, preflight_rules, 1 },
 	/* From the lock on, the engine sees a stop between batches. */
-	{ MODE_LOCK, run_lock, 0 },
+	{ MODE_LOCK, run_take_lock, 0 },
 };
 
 const struct mode *mode_find(const struct cli_options *o)

@@ -122,6 +122,21 @@ int preflight_checks(struct invocation *inv)
 			return invocation_stop_db(inv, OUTCOME_CONFIG, err);
 		inv->ledger_tables = INVOCATION_LEDGER_PRESENT;
 	}
+	/*
+	 * pooler = transaction: without the lease table, no run lock; what a
+	 * run will need, --check-config checks.
+	 */
+	if ((inv->mode->needs & MODE_LOCK) || o->check_config) {
+		enum run_lock_pooler pooler = RUN_LOCK_NO_POOLER;
+
+		run_lock_pooler_parse(inv->cfg.pooler, &pooler);
+		rc = run_lock_check(inv->conn, pooler, inv->ledger.lease, err,
+				    sizeof(err));
+		if (rc > 0)
+			return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
+		if (rc < 0)
+			return invocation_stop_db(inv, OUTCOME_CONFIG, err);
+	}
 	/* Naive time columns need [database] time_zone (time_zone.h). */
 	if (time_zone_check(inv->conn, &inv->cfg, inv->rules, inv->nnames,
 			    o->check_config, err, sizeof(err)) != 0)

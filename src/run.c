@@ -44,34 +44,52 @@ static void run_mark_rest(struct invocation *inv, size_t from,
 	}
 }
 
-int run_lock(struct invocation *inv)
+/* [database] pooler, checked when the config was loaded. */
+static enum run_lock_pooler run_pooler(const struct config *cfg)
+{
+	enum run_lock_pooler p = RUN_LOCK_NO_POOLER;
+
+	run_lock_pooler_parse(cfg->pooler, &p);
+	return p;
+}
+
+int run_take_lock(struct invocation *inv)
 {
 	struct run_summary *s = &inv->s;
-	struct engine e;
 	char err[1024];
-	int held = 0;
 
 	/* The lock and the ledger's row are not the preflight's to cancel. */
 	stop_cancel_at_once(0);
 	inv->reached_rules = 1;
 	if (inv->nblocked == inv->nnames)
 		return 0;
-	setup_engine(&e, inv);
-	if (engine_lock(&e, &held, err, sizeof(err)) != 0) {
+	run_lock_init(&inv->lock, inv->conn, run_pooler(&inv->cfg),
+		      inv->cfg.lease_ttl_ms, inv->ledger.lease, s->run_id,
+		      s->host);
+	switch (run_lock_take(&inv->lock, err, sizeof(err))) {
+	case RUN_LOCK_HELD:
+		break;
+	case RUN_LOCK_BUSY:
+		log_msg(SWEEPER_LOG_WARN,
+			"another mfa-sweeper run holds the lock on this "
+			"database%s%s; nothing done", err[0] ? ": " : "", err);
+		run_mark_rest(inv, 0, RUN_SKIPPED, NULL);
+		s->status = RUN_SKIPPED;
+		inv->outcome = OUTCOME_SKIPPED;
+		return -1;
+	case RUN_LOCK_POOLER:
+		/* The config does not say what sits in front of the server. */
+		log_msg(SWEEPER_LOG_ERROR, "%s", err);
+		run_mark_rest(inv, 0, RUN_FAILED, err);
+		s->status = RUN_FAILED;
+		inv->outcome = OUTCOME_CONFIG;
+		return -1;
+	default:
 		log_msg(SWEEPER_LOG_ERROR, "cannot take the run lock: %s", err);
 		run_mark_rest(inv, 0, RUN_FAILED, err);
 		s->status = RUN_FAILED;
 		inv->outcome = db_lost(inv->conn) ? OUTCOME_UNAVAILABLE :
 			       OUTCOME_RULE_FAILED;
-		return -1;
-	}
-	if (!held) {
-		log_msg(SWEEPER_LOG_WARN,
-			"another mfa-sweeper run holds the lock on this "
-			"database; nothing done");
-		run_mark_rest(inv, 0, RUN_SKIPPED, NULL);
-		s->status = RUN_SKIPPED;
-		inv->outcome = OUTCOME_SKIPPED;
 		return -1;
 	}
 	/*
@@ -120,6 +138,35 @@ static void run_log_rule(const struct rule_result *r, int dry_run)
 }
 
 /*
+ * A batch of rule `i` found the run lock no longer this run's
+ * (ENGINE_UNLOCKED) and was rolled back.  A lease another run took over
+ * means that run goes on with the work: this one was interrupted (75).  A
+ * transaction pooler's symptoms are the config's fault: 78 while nothing
+ * was deleted, else the run failed (1).
+ */
+static void run_lock_lost(struct invocation *inv, size_t i,
+			  enum outcome *outcome)
+{
+	struct run_summary *s = &inv->s;
+	long long deleted = 0;
+	size_t j;
+
+	log_msg(SWEEPER_LOG_ERROR, "%s; stopping", inv->lock.why);
+	for (j = 0; j <= i; j++)
+		deleted += s->rules[j].deleted;
+	if (inv->lock.result == RUN_LOCK_LOST) {
+		s->rules[i].status = RUN_INTERRUPTED;
+		run_mark_rest(inv, i + 1, RUN_INTERRUPTED, NULL);
+		s->status = RUN_INTERRUPTED;
+		*outcome = OUTCOME_INTERRUPTED;
+		return;
+	}
+	run_mark_rest(inv, i + 1, RUN_FAILED, "not run: the run lock was lost");
+	s->status = RUN_FAILED;
+	*outcome = deleted > 0 ? OUTCOME_RULE_FAILED : OUTCOME_CONFIG;
+}
+
+/*
  * What an engine outcome of rule `i` means for the run: 0 to go on to
  * the next rule, 1 to stop, with the rest marked and *outcome set.
  */
@@ -150,6 +197,9 @@ static int run_after_rule(struct invocation *inv, size_t i, int rc,
 			      "not run: database connection lost");
 		s->status = RUN_FAILED;
 		*outcome = OUTCOME_UNAVAILABLE;
+		return 1;
+	case ENGINE_UNLOCKED:
+		run_lock_lost(inv, i, outcome);
 		return 1;
 	case ENGINE_FAILED:
 		*outcome = OUTCOME_RULE_FAILED;
@@ -182,6 +232,9 @@ enum outcome run_rules(struct invocation *inv)
 	e.cancelled = &stop_cancelled;
 	e.retries = inv->cfg.retries;
 	e.retry_backoff_ms = inv->cfg.retry_backoff_ms;
+	/* No batch deletes without the run lock; a dry run took none. */
+	if (inv->lock.held)
+		e.lock = &inv->lock;
 	clock_deadline_in(&e.deadline, inv->cfg.max_runtime_ms);
 	/* Observability: progress watches the engine's steps. */
 	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
@@ -238,5 +291,7 @@ enum outcome run_rules(struct invocation *inv)
 	if (outcome == OUTCOME_OK && left_behind)
 		outcome = OUTCOME_LEFT_BEHIND;
 	progress_finish(&progress);
+	/* Nothing of the run stays held on a pooled server connection. */
+	invocation_release_lock(inv);
 	return outcome;
 }

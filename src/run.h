@@ -14,7 +14,7 @@
  * first batch.  Nothing to lock when every rule failed its preflight.
  * Returns 0, or -1 with the summary's rules filled and the outcome set.
  */
-int run_lock(struct invocation *inv);
+int run_take_lock(struct invocation *inv);
 
 /*
  * Run (or, in a dry run, count) every rule, in order, filling the

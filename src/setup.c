@@ -151,26 +151,22 @@ int setup_plugins(struct invocation *inv)
 
 /*
  * Whatever runs outside a batch (the preflight's EXPLAINs, the users
- * check, the ledger's run row) waits for a lock no longer than a batch
- * would, so a migration holding a table makes the run give up rather than
- * hang until systemd kills it.  Each batch still sets its own with SET
- * LOCAL.
+ * check, the ledger's run row, the run lock) waits for a lock no longer
+ * than a batch would, so a migration holding a table makes the run give
+ * up rather than hang until systemd kills it.  The timeouts go with each
+ * statement's own transaction as SET LOCAL, never with the session: a
+ * pooler hands the server connection to the application's next client,
+ * which must not inherit them (README "Connection poolers").  Each batch
+ * sets its own the same way.
  */
 int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
 			   size_t errlen)
 {
-	char sql[160];
-	char why[1024];
+	struct db_local local;
 
-	snprintf(sql, sizeof(sql),
-		 "SET lock_timeout = %lld; SET statement_timeout = %lld",
-		 cfg->lock_timeout_ms, cfg->statement_timeout_ms);
-	if (db_exec(conn, sql, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot set the session's timeouts: %s",
-			 why);
-		return -1;
-	}
-	return 0;
+	local.lock_timeout_ms = cfg->lock_timeout_ms;
+	local.statement_timeout_ms = cfg->statement_timeout_ms;
+	return db_set_local(conn, &local, err, errlen);
 }
 
 int setup_connection(struct invocation *inv)

@@ -98,7 +98,7 @@ t_print_sql_applies_and_equals_init() {
 	assert_exit 0 "--init-ledger a second time"
 	pg_dump -s -n "$LS" --no-owner -d "$DB" | grep -vE '^(--|\\(un)?restrict |$)' >"$T_DIR/init.dump" ||
 		die "pg_dump failed"
-	assert_int_cmp "$(grep -c 'CREATE TABLE' "$T_DIR/init.dump")" -eq 2 "two tables created"
+	assert_int_cmp "$(grep -c 'CREATE TABLE' "$T_DIR/init.dump")" -eq 3 "three tables created (runs, deletions, run_lease)"
 	if ! diff -u "$T_DIR/printed.dump" "$T_DIR/init.dump" >"$T_DIR/diff"; then
 		fail "--init-ledger and --print-ledger-sql differ"
 		note "$(head -c 1500 "$T_DIR/diff")"
@@ -257,7 +257,8 @@ t_custom_schema_quoted() {
 	sweep -c "$CFG" --print-ledger-sql
 	assert_contains "$OUT" 'CREATE TABLE IF NOT EXISTS "Audit Log"."runs"' "quoted in the DDL"
 	init_ledger
-	assert_q "SELECT count(*) FROM pg_tables WHERE schemaname = 'Audit Log'" 2 "tables in \"Audit Log\""
+	assert_q "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'Audit Log'" \
+		"deletions,run_lease,runs" "tables in \"Audit Log\""
 	sweep_check '^must-go-'
 	assert_q "SELECT status || '|' || deleted_total FROM \"Audit Log\".runs" "ok|2" "runs row"
 	assert_q "SELECT user_id || '|' || sum(rows_deleted) FROM \"Audit Log\".deletions GROUP BY user_id" \
