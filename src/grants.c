@@ -37,6 +37,9 @@
 #define GRANTS_LAG     0x10  /* [sweeper] max_replica_lag set */
 #define GRANTS_HISTORY 0x20  /* --history: printed, not checked by a run */
 #define GRANTS_INIT    0x40  /* --init-ledger: printed commented out */
+#define GRANTS_LEASE   0x80  /* the run lease table is read: [ledger] enabled,
+			      * pooler = transaction, or the table exists */
+#define GRANTS_LEASED  0x100 /* pooler = transaction: the lease is the lock */
 
 /* What a row's privilege is on. */
 enum grants_on {
@@ -54,7 +57,8 @@ enum grants_kind {
 	GRANTS_STEP,           /* every step's table */
 	GRANTS_USERS,          /* [schema] users_table */
 	GRANTS_RUNS,           /* the ledger's runs */
-	GRANTS_DELETIONS       /* the ledger's deletions */
+	GRANTS_DELETIONS,      /* the ledger's deletions */
+	GRANTS_LEASE_TABLE     /* the run lease (run_lock.h), in the ledger's schema */
 };
 
 struct grants_row {
@@ -122,6 +126,19 @@ static const struct grants_row grants_rows[] = {
 	  "every batch records what it deleted, in its own statement" },
 	{ GRANTS_HISTORY, "--history", GRANTS_DELETIONS, GRANTS_ON_TABLE,
 	  "SELECT", NULL, NULL, "--history counts the rows of runs that died" },
+
+	{ GRANTS_LEASE, "the run lock", GRANTS_LEASE_TABLE, GRANTS_ON_SCHEMA,
+	  "USAGE", NULL, NULL, "the run lease table is in it" },
+	{ GRANTS_LEASE, "the run lock", GRANTS_LEASE_TABLE, GRANTS_ON_TABLE,
+	  "SELECT", NULL, NULL,
+	  "a run makes sure no run behind a transaction pooler holds the lease" },
+	{ GRANTS_LEASED, "the run lock", GRANTS_LEASE_TABLE, GRANTS_ON_TABLE,
+	  "INSERT", NULL, NULL, "pooler = transaction: a run takes the lease" },
+	{ GRANTS_LEASED, "the run lock", GRANTS_LEASE_TABLE, GRANTS_ON_TABLE,
+	  "UPDATE", NULL, NULL,
+	  "pooler = transaction: every batch renews the lease" },
+	{ GRANTS_LEASED, "the run lock", GRANTS_LEASE_TABLE, GRANTS_ON_TABLE,
+	  "DELETE", NULL, NULL, "pooler = transaction: a run releases the lease" },
 
 	{ GRANTS_LAG, "max_replica_lag", GRANTS_NO_TABLE, GRANTS_ON_ROLE,
 	  "pg_read_all_stats", NULL, NULL,
@@ -366,6 +383,26 @@ static int grants_add_ledger(struct grants_ctx *c, enum grants_kind kind,
 	return 0;
 }
 
+/* Whether the run lease table of g->ledger exists (a failed look: no). */
+static int grants_lease_exists(struct grants_ctx *c)
+{
+	const char *params[1];
+	char why[512];
+	PGresult *res;
+	int exists;
+
+	if (!c->g->ledger)
+		return 0;
+	params[0] = c->g->ledger->lease;
+	res = db_query(c->conn, "SELECT to_regclass($1) IS NOT NULL", 1,
+		       params, why, sizeof(why));
+	if (!res)
+		return 0;
+	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return exists;
+}
+
 /*
  * Set up *c for `g`: the role (NULL: current_user), the database, which
  * rows apply (`when`, before the bits that depend on the rules), and
@@ -421,6 +458,11 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 		when &= ~(unsigned)(GRANTS_HISTORY | GRANTS_INIT);
 	if (g->cfg->max_replica_lag_ms > 0)
 		when |= GRANTS_LAG;
+	/* The run lock reads the lease table wherever it exists. */
+	if (g->cfg->pooler && strcmp(g->cfg->pooler, "transaction") == 0)
+		when |= GRANTS_LEASE | GRANTS_LEASED;
+	if ((when & GRANTS_LEDGER) || grants_lease_exists(c))
+		when |= GRANTS_LEASE;
 	c->when = when;
 	if ((when & (GRANTS_LOOKUP | GRANTS_FILTER)) &&
 	    !grants_add_table(c, GRANTS_USERS,
@@ -431,6 +473,10 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 	    (grants_add_ledger(c, GRANTS_RUNS, "runs", err, errlen) != 0 ||
 	     grants_add_ledger(c, GRANTS_DELETIONS, "deletions", err,
 			       errlen) != 0))
+		return -1;
+	if ((when & GRANTS_LEASE) &&
+	    grants_add_ledger(c, GRANTS_LEASE_TABLE, "run_lease", err,
+			      errlen) != 0)
 		return -1;
 	return 0;
 }

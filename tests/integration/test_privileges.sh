@@ -240,8 +240,9 @@ t_each_missing_grant_is_named() {
 		check_nothing_deleted "without: $line"
 		q "$line" >/dev/null
 	done < <(grant_lines)
-	# Rules' tables (2 tables x 3 + the schema), users (5), ledger (5), lag.
-	assert_eq "$n" 18 "privileges tried one by one"
+	# Rules' tables (2 tables x 3 + the schema), users (5), ledger (5),
+	# the run lease (SELECT; its schema is the ledger's), lag.
+	assert_eq "$n" 19 "privileges tried one by one"
 
 	# Without --history's SELECT a run works; --history says what it lacks.
 	line=$(grant_lines | grep '^GRANT SELECT ON "mfa_sweeper"."deletions"')
