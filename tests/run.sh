@@ -15,7 +15,7 @@
 # corpus replays are skipped when it is given, unless $T_UNIT=1.
 #
 # Environment: BUILD (default build), SANITIZE (informational), T_JOBS
-# (integration test files run at once, default 3),
+# (integration tests run at once, default 4),
 # SWEEPER_REFERENCE_SCHEMA (default ../shared/reference-schema.sql next to
 # the repository, else tests/demo/reference-schema.sql), T_TEST_TIMEOUT (per test, default 120 s),
 # T_SWEEP_TIMEOUT (per sweeper invocation, default 60 s),
@@ -204,44 +204,72 @@ fi
 # ------------------------------------------------------- integration tests
 
 echo "== integration tests"
-# Test files run T_JOBS at a time (default 3): most of their time is spent
-# waiting (on sleeps, timeouts and the server), not computing, and every
-# test has a database of its own.  Each file's output and results are kept
-# apart and shown whole, in the order of the files, as each one ends.
-T_JOBS=${T_JOBS:-3}
-run_file() {
-	local file=$1 out=$2 res=$3 rc
-	T_RESULTS=$res bash "$file" >"$out" 2>&1
-	rc=$?
-	if [ "$rc" != 0 ]; then
-		printf 'FAIL  %s: the test file itself exited with %d\n' "$(basename "$file")" "$rc" >>"$out"
-		echo "fail $(basename "$file")" >>"$res"
-		echo "crash $(basename "$file")" >>"$res"
-	elif [ ! -s "$res" ] && [ -z "$T_ONLY" ]; then
-		printf 'FAIL  %s: ran no test\n' "$(basename "$file")" >>"$out"
-		echo "fail $(basename "$file")" >>"$res"
-	fi
-}
+# Tests run T_JOBS at a time (default 4), each in its own process with a
+# database of its own: most of their time is spent waiting (on sleeps,
+# timeouts and the server), not computing.  The tests of every file go into
+# one queue, those marked slow first (a `# slow` comment on the line of the
+# function, e.g. `t_kill_9_many_times() { # slow`), so that no long test
+# starts last; each test's output is shown whole as it ends.
+T_JOBS=${T_JOBS:-4}
 FILE_DIR=$(mktemp -d /tmp/mfa-sweeper-files.XXXXXX)
 trap 'rm -f "$RESULTS"; rm -rf "$FILE_DIR"; pg_stop' EXIT
-files=()
+slow=()
+rest=()
 for file in "$ROOT"/tests/integration/test_*.sh; do
-	[ -f "$file" ] && files+=("$file")
+	[ -f "$file" ] || continue
+	base=$(basename "$file" .sh)
+	base=${base#test_}
+	names=$(grep -oE '^t_[A-Za-z0-9_]+[[:space:]]*\(\)' "$file" | sed 's/[[:space:]]*()//')
+	if [ -z "$names" ] && [ -z "$T_ONLY" ]; then
+		printf 'FAIL  %s: ran no test\n' "$(basename "$file")"
+		echo "fail $(basename "$file")" >>"$RESULTS"
+		continue
+	fi
+	for n in $names; do
+		if [ -n "$T_ONLY" ] && ! printf '%s/%s' "$base" "$n" | grep -qE -- "$T_ONLY"; then
+			continue
+		fi
+		if grep -qE "^$n[[:space:]]*\(\)[[:space:]]*\{[[:space:]]*#[[:space:]]*slow" "$file"; then
+			slow+=("$file $n")
+		else
+			rest+=("$file $n")
+		fi
+	done
 done
-pids=()
-for i in "${!files[@]}"; do
+run_test() {
+	local file=$1 name=$2 out=$3 res=$4 rc
+	T_RESULTS=$res bash "$file" --recorded "$name" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		printf 'FAIL  %s: the test file itself exited with %d\n' "$(basename "$file")/$name" "$rc" >>"$out"
+		echo "fail $(basename "$file")/$name" >>"$res"
+		echo "crash $(basename "$file")/$name" >>"$res"
+	fi
+}
+# Show the output of every test that has ended, and collect its results.
+flush_done() {
+	local f
+	for f in "$FILE_DIR"/*.done; do
+		[ -e "$f" ] || continue
+		cat "${f%.done}.out"
+		cat "${f%.done}.res" >>"$RESULTS"
+		rm -f "$f" "${f%.done}.out" "${f%.done}.res"
+	done
+}
+i=0
+for t in ${slow[@]+"${slow[@]}"} ${rest[@]+"${rest[@]}"}; do
 	while [ "$(jobs -rp | wc -l)" -ge "$T_JOBS" ]; do
 		wait -n
+		flush_done
 	done
 	: >"$FILE_DIR/$i.res"
-	run_file "${files[$i]}" "$FILE_DIR/$i.out" "$FILE_DIR/$i.res" &
-	pids[i]=$!
+	# shellcheck disable=SC2086 # "file name"
+	( run_test ${t} "$FILE_DIR/$i.out" "$FILE_DIR/$i.res"; : >"$FILE_DIR/$i.done" ) &
+	i=$((i + 1))
+	flush_done
 done
-for i in "${!files[@]}"; do
-	wait "${pids[$i]}"
-	cat "$FILE_DIR/$i.out"
-	cat "$FILE_DIR/$i.res" >>"$RESULTS"
-done
+wait
+flush_done
 
 passed=$((passed + $(grep -c '^pass ' "$RESULTS")))
 failed=$((failed + $(grep -c '^fail ' "$RESULTS")))

@@ -19,7 +19,7 @@ chaos_row() {
 	printf '%s\n' "$OUT" | awk -v f="$1" -v p="$2" '$1 == f && $2 == p { print $3, $4, $5 }'
 }
 
-t_one_trial_of_every_fault() {
+t_one_trial_of_every_fault() { # slow
 	local kinds=14 f p row
 	SWEEPER_BIN=$SWEEPER_BIN chaos "$kinds"
 	assert_eq "$RC" 0 "the harness's exit code" || note "$(printf '%s' "$OUT" | tail -n 30)"

@@ -98,7 +98,7 @@ t_make_uninstall_removes_everything() {
 	assert_eq "$(find "$ROOT_DIR" -type f)" "" "files left after make uninstall"
 }
 
-t_installed_example_config_runs() {
+t_installed_example_config_runs() { # slow
 	install_tree
 	fresh_db
 	fx_used_codes
@@ -124,7 +124,7 @@ readme_plugin() {
 	     c { print }' "$T_ROOT/README.md"
 }
 
-t_readme_plugin_builds_and_runs() {
+t_readme_plugin_builds_and_runs() { # slow
 	install_tree
 	local plugdir=$INST/lib/mfa-sweeper/plugins
 	readme_plugin >"$T_DIR/password_resets.c"

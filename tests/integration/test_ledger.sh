@@ -349,7 +349,7 @@ EOF
 	fx_slow_deletes
 }
 
-t_kill_9_many_times_ledger_stays_exact() {
+t_kill_9_many_times_ledger_stays_exact() { # slow
 	kill_db
 	ledger_cfg used_backup_codes "batch_size = 50"
 	init_ledger

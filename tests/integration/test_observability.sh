@@ -214,7 +214,7 @@ t_progress_quiet_and_dry_run_show_nothing() {
 
 # Off a terminal: an info line per interval of each running step.  The
 # interval is 10 s; MFA_SWEEPER_PROGRESS_INTERVAL shortens it for tests.
-t_progress_log_lines_off_terminal() {
+t_progress_log_lines_off_terminal() { # slow
 	codes_db 1500
 	fx_slow_deletes
 	cfg_std used_backup_codes "batch_size = 100"

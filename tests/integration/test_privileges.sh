@@ -145,7 +145,7 @@ t_reader_grants_name_the_missing_update() {
 # The printed GRANTs, applied to a fresh role that owns nothing, make
 # every mode work: check, explain, dry run, scoped and full runs with the
 # ledger and max_replica_lag, and --history.
-t_printed_grants_run_every_mode() {
+t_printed_grants_run_every_mode() { # slow
 	local role="sweeper_$$" want
 	app_db
 	fx_user_disabled
@@ -203,7 +203,7 @@ t_printed_grants_run_every_mode() {
 # with one line that ends with exactly that GRANT, and nothing is
 # deleted.  The email column is for scoped runs and --check-config only
 # (a full run works without it), so its run is a scoped one.
-t_each_missing_grant_is_named() {
+t_each_missing_grant_is_named() { # slow
 	local role="sweeper_$$" line n=0
 	app_db
 	fx_user_disabled

@@ -166,7 +166,7 @@ expect_users_refused() {
 # A users file pasted from a ticket or a spreadsheet: a NUL byte, an
 # escape sequence, a stray carriage return and bytes that are not UTF-8
 # are refused with the line shown escaped, before anything is deleted.
-t_scope_users_file_bad_bytes() {
+t_scope_users_file_bad_bytes() { # slow
 	scope_db
 	local f=$T_DIR/users.txt
 	printf '1\n4\0\n' >"$f"

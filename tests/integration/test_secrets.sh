@@ -369,7 +369,7 @@ t_config_errors_never_show_a_secret() {
 # settings libpq quotes back (a port, a host, an sslmode) that hold the
 # password.  Exit 69; the log, the webhook's summary and the metrics say
 # why, and the password is "[redacted]" wherever libpq quoted it.
-t_failed_connections_never_show_the_password() {
+t_failed_connections_never_show_the_password() { # slow
 	secret_server
 	fresh_db
 	fx_used_codes
@@ -419,7 +419,7 @@ t_failed_connections_never_show_the_password() {
 # (ledger rows), the webhook answers 500 twice; then --explain and
 # --history.  And a connection lost at COMMIT, found out on a new
 # connection, which needs the password again.
-t_runs_never_show_a_secret() {
+t_runs_never_show_a_secret() { # slow
 	secret_server
 	fresh_db
 	fx_used_codes

@@ -206,7 +206,7 @@ standby_caught_up() {
 	wait_until 30 '[ "$(q "SELECT count(*) FROM pg_stat_replication WHERE replay_lsn < pg_current_wal_flush_lsn()" postgres)" = 0 ]'
 }
 
-t_replica_lag_throttle_with_a_paused_standby() {
+t_replica_lag_throttle_with_a_paused_standby() { # slow
 	local i left
 	codes_db 200
 	standby_start

@@ -605,49 +605,63 @@ _t_standalone_server() {
 	export SWEEPER_SERVER_READY=1
 }
 
-# run_tests [t_name]: the last line of every test file.  With a name (as
-# the runner calls it) run that test here; without, run every t_* of the
-# file, each in its own process.  T_ONLY=REGEX selects by "file/t_name".
+# _t_run_recorded FILE BASE NAME: run test NAME of FILE in its own bash
+# process under a timeout, print "ok  BASE/NAME (Ns)" or "FAIL ..." with
+# its log, and append the result to $T_RESULTS.
+_t_run_recorded() {
+	local file=$1 base=$2 n=$3 rc t0 t1 log secs
+	log=$(mktemp /tmp/mfa-sweeper-log.XXXXXX)
+	t0=$(date +%s%N)
+	T_LOG=$log timeout -k 10 "$T_TEST_TIMEOUT" bash "$file" "$n" >>"$log" 2>&1
+	rc=$?
+	t1=$(date +%s%N)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	if [ "$rc" = 0 ]; then
+		printf 'ok    %s/%s (%ss)\n' "$base" "$n" "$secs"
+		[ -z "${T_RESULTS:-}" ] || echo "pass $base/$n" >>"$T_RESULTS"
+	else
+		case $rc in
+		124 | 137) echo "  - test timed out after ${T_TEST_TIMEOUT}s" >>"$log" ;;
+		1 | 3) ;;
+		*) echo "  - test script exited with code $rc" >>"$log" ;;
+		esac
+		printf 'FAIL  %s/%s (%ss)\n' "$base" "$n" "$secs"
+		cat "$log"
+		if [ -n "${T_RESULTS:-}" ]; then
+			echo "fail $base/$n" >>"$T_RESULTS"
+			[ "$rc" != 3 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] ||
+				echo "crash $base/$n" >>"$T_RESULTS"
+		fi
+	fi
+	rm -f "$log"
+}
+
+# run_tests [t_name | --recorded t_name]: the last line of every test file.
+# With a name, run that test here (the process _t_run_recorded starts);
+# with --recorded and a name, run it as _t_run_recorded does (tests/run.sh
+# schedules every test of every file this way); without, run every t_* of
+# the file, one after the other.  T_ONLY=REGEX selects by "file/t_name".
 run_tests() {
+	local file base names n
+	file=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+	base=$(basename "$file" .sh)
+	base=${base#test_}
+	if [ "${1:-}" = --recorded ]; then
+		_t_run_recorded "$file" "$base" "$2"
+		exit 0
+	fi
 	if [ $# -gt 0 ]; then
 		_t_run_one "$1"
 	fi
 	if [ -z "${SWEEPER_SERVER_READY:-}" ]; then
 		_t_standalone_server
 	fi
-	local file base names n rc t0 t1 log secs
-	file=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-	base=$(basename "$file" .sh)
-	base=${base#test_}
 	names=$(grep -oE '^t_[A-Za-z0-9_]+[[:space:]]*\(\)' "$file" | sed 's/[[:space:]]*()//')
 	for n in $names; do
 		if [ -n "${T_ONLY:-}" ] && ! printf '%s/%s' "$base" "$n" | grep -qE -- "$T_ONLY"; then
 			continue
 		fi
-		log=$(mktemp /tmp/mfa-sweeper-log.XXXXXX)
-		t0=$(date +%s%N)
-		T_LOG=$log timeout -k 10 "$T_TEST_TIMEOUT" bash "$file" "$n" >>"$log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)
-		secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
-		if [ "$rc" = 0 ]; then
-			printf 'ok    %s/%s (%ss)\n' "$base" "$n" "$secs"
-			[ -z "${T_RESULTS:-}" ] || echo "pass $base/$n" >>"$T_RESULTS"
-		else
-			case $rc in
-			124 | 137) echo "  - test timed out after ${T_TEST_TIMEOUT}s" >>"$log" ;;
-			1 | 3) ;;
-			*) echo "  - test script exited with code $rc" >>"$log" ;;
-			esac
-			printf 'FAIL  %s/%s (%ss)\n' "$base" "$n" "$secs"
-			cat "$log"
-			if [ -n "${T_RESULTS:-}" ]; then
-				echo "fail $base/$n" >>"$T_RESULTS"
-				[ "$rc" != 3 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] ||
-					echo "crash $base/$n" >>"$T_RESULTS"
-			fi
-		fi
-		rm -f "$log"
+		_t_run_recorded "$file" "$base" "$n"
 	done
 	exit 0
 }
