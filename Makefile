@@ -4,7 +4,8 @@
 #   make check            install missing packages, build, run every test
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
-#   make bench            benchmark against plain DELETEs (SCALES="S M L")
+#   make bench            benchmark against plain DELETEs (SCALES="S M L",
+#                         SCENARIOS="bulk scoped" for a subset, RUNS=3)
 #   make fuzz             run every libFuzzer target FUZZ_SECONDS each (clang)
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make deps             apt-get install what is missing (Debian 12)
@@ -77,6 +78,10 @@ FUZZ_DEB_PKGS := clang libclang-rt-dev
 # `make fuzz` FUZZ_DEB_PKGS.
 DEPS_PKGS ?= $(DEB_PKGS)
 SCALES ?= S M L
+# make bench: the scenarios to run (empty: all of them, see
+# tests/bench/bench.sh) and the runs each median is taken over.
+SCENARIOS ?=
+RUNS ?= 3
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -208,7 +213,8 @@ demo:
 bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) SCALES="$(SCALES)" bash tests/bench/bench.sh
+	@BUILD=$(BUILD) SCALES="$(SCALES)" SCENARIOS="$(SCENARIOS)" RUNS="$(RUNS)" \
+		bash tests/bench/bench.sh
 
 # apt-get runs only when a package is missing, so this is cheap to repeat.
 deps:
