@@ -326,7 +326,7 @@ fingerprint() {
 # must delete, computed on the template; EXTRA narrows the predicate (the
 # users of a scoped run).
 expected() {
-	local db=$1 extra=${2:-} t out= n=0 pred
+	local db=$1 extra=${2:-} t out='' n=0 pred
 	for t in $TABLES; do
 		pred="($(pred_of "$t"))${extra:+ AND $extra}"
 		out="$out$t=$(q1 -d "$db" -c "$(fingerprint_sql "$t" "NOT coalesce(($pred), false)")") "
@@ -753,7 +753,7 @@ run_bulk() {
 # disabled user (spread over the ids): what an operator's "clean up this
 # user now" costs.  Each must delete exactly that user's rows.
 scoped_one() {
-	local tpl=$1 dir=$2 db=bench_one rep=0 uid done_ids= prefix before=0
+	local tpl=$1 dir=$2 db=bench_one rep=0 uid done_ids='' prefix before=0
 	copy_db "$tpl" "$db"
 	LABEL="sweeper --now --users-file - (1 user)"
 	for uid in $(q1 -d "$db" -c "SELECT id FROM (
@@ -789,7 +789,9 @@ run_idle() {
 	REC_SCN=idle
 	dir=$OUT/logs/$SCALE-idle
 	mkdir -p "$dir"
-	MAX_AGE= DATA=main SWEEPER_ARGS=()
+	MAX_AGE=''
+	DATA=main
+	SWEEPER_ARGS=()
 	TABLES="accounts_backupcode otp_totp_totpdevice"
 	copy_db "$tpl" "$db"
 	t0=$(ms_now)
@@ -1276,7 +1278,7 @@ chart() {
 		log "gnuplot not installed: no chart (make bench installs gnuplot-nox)"
 		return 0
 	fi
-	local methods="single sweeper sweeper_w2 split2 scoped naive" plot= col=2 m title
+	local methods="single sweeper sweeper_w2 split2 scoped naive" plot='' col=2 m title
 	# One line per scale and scenario, in the report's order; one column
 	# per method.
 	jq -r --arg methods "$methods" '
