@@ -4,7 +4,8 @@
 #   make check            install missing packages, build, run every test
 #   make check SANITIZE=address,undefined
 #   make demo             run the sweeper on a throwaway PostgreSQL
-#   make bench            benchmark against plain DELETEs (SCALES="S M L")
+#   make bench            benchmark against plain DELETEs (SCALES="S M L",
+#                         SCENARIOS="bulk scoped" for a subset, RUNS=3)
 #   make fuzz             run every libFuzzer target FUZZ_SECONDS each (clang)
 #   make chaos            fault trials (TRIALS=200), the table at the end
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
@@ -79,6 +80,10 @@ FUZZ_DEB_PKGS := clang libclang-rt-dev
 DEPS_PKGS ?= $(DEB_PKGS)
 SCALES ?= S M L
 TRIALS ?= 200
+# make bench: the scenarios to run (empty: all of them, see
+# tests/bench/bench.sh) and the runs each median is taken over.
+SCENARIOS ?=
+RUNS ?= 3
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -210,7 +215,8 @@ demo:
 bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) SCALES="$(SCALES)" bash tests/bench/bench.sh
+	@BUILD=$(BUILD) SCALES="$(SCALES)" SCENARIOS="$(SCENARIOS)" RUNS="$(RUNS)" \
+		bash tests/bench/bench.sh
 
 # The fault trials (tests/chaos/chaos.sh): TRIALS runs of the sweeper, each
 # with one fault (kill -9, a server restart, a terminated backend, SIGTERM,
