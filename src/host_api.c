@@ -465,6 +465,8 @@ static const char *host_phase_name(const struct rule *r)
 static int host_check_step_name(struct rule *r, const char *field,
 				const char *name, int column)
 {
+	const struct rule_origin *o;
+	struct strbuf what = STRBUF_INIT;
 	char quoted[IDENT_MAX];
 	char shown[VALUE_QUOTE_MAX];
 	int rc = column ? ident_quote_column(name, quoted, sizeof(quoted)) :
@@ -472,16 +474,25 @@ static int host_check_step_name(struct rule *r, const char *field,
 
 	if (rc == 0)
 		return SWEEPER_OK;
-	value_quote(name, shown, sizeof(shown));
+	/* A name read from config is named by its key: fix it there. */
+	o = rule_origin_find(r, name);
+	if (o) {
+		host_config_what(r, o->section, o->key, name, &what);
+	} else {
+		value_quote(name, shown, sizeof(shown));
+		strbuf_add(&what, shown);
+	}
 	if (rc == IDENT_TOO_LONG)
 		rule_refuse(r, "add_step(): %s %s has a part longer than %d "
-			    "bytes; shorten it", field, shown,
+			    "bytes; shorten it", field, strbuf_str(&what),
 			    SWEEPER_NAME_MAX);
 	else
-		rule_refuse(r, "add_step(): %s %s is not %s; write it "
-			    "unquoted, as in config (the core quotes it)",
-			    field, shown, column ? "one column name" :
-			    "a table name (\"table\" or \"schema.table\")");
+		rule_refuse(r, "add_step(): %s %s is not %s%s", field,
+			    strbuf_str(&what), column ? "one column name" :
+			    "a table name (\"table\" or \"schema.table\")",
+			    o ? "" : "; write it unquoted, as in config (the "
+			    "core quotes it)");
+	strbuf_release(&what);
 	return SWEEPER_ERR_RANGE;
 }
 

@@ -170,6 +170,18 @@ const char *rule_config_value(const struct rule *r, const char *key,
 	return NULL;
 }
 
+const struct rule_origin *rule_origin_find(const struct rule *r,
+					   const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < r->norigins; i++) {
+		if (strcmp(r->origins[i].value, value) == 0)
+			return &r->origins[i];
+	}
+	return NULL;
+}
+
 const char *rule_key_type_name(enum sweeper_key_type type)
 {
 	switch (type) {

@@ -160,6 +160,13 @@ const char *rule_config_value(const struct rule *r, const char *key,
  * Accepts a zeroed struct. */
 void rule_close(struct rule *r);
 
+/*
+ * The first config value the plugin read (rule_note_origin()) that is
+ * exactly `value`, or NULL: where a name in a step came from.
+ */
+const struct rule_origin *rule_origin_find(const struct rule *r,
+					   const char *value);
+
 /* The name of a key type as --list-rules and messages show it: "string",
  * "bool", "int", "duration", "enum", or "?" for another value. */
 const char *rule_key_type_name(enum sweeper_key_type type);
