@@ -245,6 +245,64 @@ static void test_descriptor_optional_fields(void **state)
 						 sizeof(err)), 0);
 }
 
+/*
+ * The loader checks every key's declaration, so that a plugin's mistake
+ * is reported as the plugin's, naming the key, before any config is read.
+ */
+static void test_descriptor_keys(void **state)
+{
+	struct sweeper_key keys[4] = {
+		{ "max_age", SWEEPER_KEY_DURATION, "7d",
+		  SWEEPER_RANGE("1h", "30d"), "help" },
+		{ "mode", SWEEPER_KEY_ENUM, "keep", "keep|delete", "help" },
+		{ "table", SWEEPER_KEY_STRING, NULL, "ignored for strings",
+		  "help" },
+		SWEEPER_KEYS_END
+	};
+	struct sweeper_plugin d = good_descriptor();
+	char err[ERRLEN] = "";
+
+	(void)state;
+	d.keys = keys;
+	assert_int_equal(plugin_descriptor_check(&d, "my_rule", err,
+						 sizeof(err)), 0);
+
+	keys[0].default_value = "90d";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "default");
+	assert_err_has(err, "from 1h to 30d");
+	assert_err_has(err, "fix the plugin");
+	keys[0].default_value = "7d";
+
+	keys[0].choices = "30d..1h";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "'30d..1h'");
+	assert_err_has(err, "SWEEPER_RANGE");
+	keys[0].choices = SWEEPER_RANGE("1h", "30d");
+
+	keys[1].choices = NULL;
+	check_fails(&d, err);
+	assert_err_has(err, "'mode'");
+	assert_err_has(err, "no choices");
+	keys[1].choices = "keep|delete";
+
+	keys[2].type = (enum sweeper_key_type)9;
+	check_fails(&d, err);
+	assert_err_has(err, "'table'");
+	assert_err_has(err, "unknown type 9");
+	keys[2].type = SWEEPER_KEY_STRING;
+
+	keys[2].name = "max_age";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "twice");
+	keys[2].name = "";
+	check_fails(&d, err);
+	assert_err_has(err, "empty name");
+}
+
 /* A short buffer gets a truncated, terminated message and nothing more. */
 static void test_descriptor_short_buffer(void **state)
 {
@@ -1173,6 +1231,7 @@ int main(void)
 		cmocka_unit_test(test_descriptor_name),
 		cmocka_unit_test(test_descriptor_plan),
 		cmocka_unit_test(test_descriptor_optional_fields),
+		cmocka_unit_test(test_descriptor_keys),
 		cmocka_unit_test(test_descriptor_short_buffer),
 		WITH_DIR(test_load_real_plugins),
 		WITH_DIR(test_load_ok_keys),
