@@ -143,13 +143,18 @@ all: $(BIN) $(PLUGINS) $(EXAMPLES)
 # Objects depend on the flags they were built with, so that a changed
 # PREFIX (the plugin_dir compiled into the binary) or CFLAGS rebuilds them
 # instead of installing a binary that looks for plugins elsewhere.  The
-# stamp is rewritten only when the flags differ, so it costs nothing.
+# stamp is out of date only when the flags it holds differ, which make
+# decides as it reads this file: so `make -q` and `make -n` tell the truth,
+# and `make install` after `make` compiles nothing.
 FLAGS_STAMP := $(BUILD)/.flags
 FLAGS_TEXT := $(PLUGINDIR) | $(CFLAGS) | $(SANFLAGS) | $(CC) | $(CXX) | \
 	$(HARDEN_CFLAGS) $(FORTIFY) | $(HARDEN_LDFLAGS)
+ifneq ($(strip $(file <$(FLAGS_STAMP))),$(strip $(FLAGS_TEXT)))
 $(FLAGS_STAMP): FORCE
+endif
+$(FLAGS_STAMP):
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(FLAGS_TEXT)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_TEXT)' >$@
+	@printf '%s\n' '$(FLAGS_TEXT)' >$@
 
 $(BIN): $(MAIN_OBJ) $(CORE_OBJS)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
