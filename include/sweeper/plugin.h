@@ -563,10 +563,10 @@ typedef const struct sweeper_plugin *(*sweeper_plugin_entry_fn)(void);
  *                    .init = NULL, .plan = my_plan, .fini = NULL);
  *
  * It fills in magic, abi_version and size, defines the descriptor and
- * exports sweeper_plugin_entry().  Fields left out are NULL (g++ before
- * version 13 warns about them under -Wextra; naming them as NULL, as
- * above, keeps it quiet).  In C++ the fields must come in the order of
- * struct sweeper_plugin, as above.
+ * exports sweeper_plugin_entry().  Fields left out are NULL (g++ may warn
+ * about them under -Wextra; naming them as NULL, as above, keeps it
+ * quiet).  In C++ the fields must come in the order of struct
+ * sweeper_plugin, as above.
  */
 #define SWEEPER_PLUGIN(...) \
 	static const struct sweeper_plugin sweeper_plugin_descriptor = { \

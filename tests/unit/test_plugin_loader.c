@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "plugin_loader.h"
+#include "rule.h"
 #include "../plugins/stub.h"
 
 #define ERRLEN 512
@@ -301,6 +302,69 @@ static void test_descriptor_keys(void **state)
 	keys[2].name = "";
 	check_fails(&d, err);
 	assert_err_has(err, "empty name");
+}
+
+/*
+ * The layouts of the first release of ABI version 1, declared here as
+ * plugins built against it compiled them.  The header may only append:
+ * every member they had must keep its offset, and the structs that come
+ * in arrays (keys, time columns) must keep their size.
+ */
+struct v1_key {
+	const char *name;
+	enum sweeper_key_type type;
+	const char *default_value;
+	const char *choices;
+	const char *help;
+};
+
+struct v1_plugin {
+	uint32_t magic, abi_version, size;
+	const char *name, *version, *description;
+	const struct sweeper_key *keys;
+	void *init, *plan, *fini;
+};
+
+struct v1_host_api {
+	uint32_t size, abi_version;
+	void *config_get, *config_bool, *config_int, *config_duration_ms;
+	void *schema_get, *quote_ident, *log, *add_step, *run_info;
+	void *set_user_filter, *quote_column;
+};
+
+#define SAME_OFFSET(a, b, m) \
+	_Static_assert(offsetof(struct a, m) == offsetof(struct b, m), \
+		       #a "." #m " moved")
+
+_Static_assert(sizeof(struct sweeper_key) == sizeof(struct v1_key),
+	       "struct sweeper_key comes in arrays: its size is frozen");
+SAME_OFFSET(sweeper_key, v1_key, choices);
+SAME_OFFSET(sweeper_key, v1_key, help);
+_Static_assert(sizeof(struct sweeper_plugin) == sizeof(struct v1_plugin),
+	       "struct sweeper_plugin grew: SWEEPER_PLUGIN() must still fill it");
+SAME_OFFSET(sweeper_plugin, v1_plugin, keys);
+SAME_OFFSET(sweeper_plugin, v1_plugin, fini);
+SAME_OFFSET(sweeper_host_api, v1_host_api, add_step);
+SAME_OFFSET(sweeper_host_api, v1_host_api, quote_column);
+_Static_assert(sizeof(struct sweeper_time_column) == 2 * sizeof(char *),
+	       "struct sweeper_time_column is frozen");
+
+/* The functions added since: after every one of the first release. */
+static void test_abi_layout(void **state)
+{
+	const struct sweeper_host_api *api = host_api();
+
+	(void)state;
+	assert_true(offsetof(struct sweeper_host_api, config_column) >=
+		    sizeof(struct v1_host_api));
+	assert_true(SWEEPER_API_HAS(api, quote_column));
+	assert_true(SWEEPER_API_HAS(api, config_column));
+	assert_true(SWEEPER_API_HAS(api, config_enum));
+	assert_non_null(api->config_column);
+	assert_non_null(api->schema_column);
+	assert_non_null(api->config_interval);
+	assert_non_null(api->config_enum);
+	assert_int_equal(api->abi_version, SWEEPER_ABI_VERSION);
 }
 
 /* A short buffer gets a truncated, terminated message and nothing more. */
@@ -1232,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_descriptor_plan),
 		cmocka_unit_test(test_descriptor_optional_fields),
 		cmocka_unit_test(test_descriptor_keys),
+		cmocka_unit_test(test_abi_layout),
 		cmocka_unit_test(test_descriptor_short_buffer),
 		WITH_DIR(test_load_real_plugins),
 		WITH_DIR(test_load_ok_keys),
