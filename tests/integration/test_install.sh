@@ -176,20 +176,11 @@ check_pkg_config_file() {
 		"the binary's built-in plugin_dir"
 }
 
+# Exactly what install installed: a team's plugin in plugin_dir, installed
+# where README says, and the operator's config next to the example stay.
 t_make_uninstall_removes_everything() {
 	install_tree
-	tree_make uninstall "$T_DIR/make.log"
-	assert_eq "$(find "$ROOT_DIR" -type f)" "" "files left after make uninstall"
-	# The sweeper's own directories go with them when empty.
-	assert_eq "$(cd "$INST" && find . -path '*mfa-sweeper*' -o -path './include/sweeper')" "" \
-		"directories of the sweeper's left after make uninstall"
-}
-
-t_make_uninstall_keeps_team_plugin() {
-	install_tree
 	local plugdir=$INST/lib/mfa-sweeper/plugins
-	# A team's plugin, installed where README says, and the operator's
-	# config next to the example.
 	printf 'not really a plugin\n' >"$plugdir/password_reset_tokens.so"
 	printf '[database]\ndsn = dbname=app\n' >"$INST/etc/mfa-sweeper/mfa-sweeper.ini"
 	tree_make uninstall "$T_DIR/make.log"
@@ -201,6 +192,12 @@ t_make_uninstall_keeps_team_plugin() {
 		"./opt/mfa/etc/mfa-sweeper/mfa-sweeper.ini
 ./opt/mfa/lib/mfa-sweeper/plugins/password_reset_tokens.so" \
 		"the files make uninstall left: only those it did not install"
+	rm "$plugdir/password_reset_tokens.so" "$INST/etc/mfa-sweeper/mfa-sweeper.ini"
+	assert_eq "$(find "$ROOT_DIR" -type f)" "" "files left after make uninstall"
+	# The sweeper's own directories go too, once empty.
+	tree_make uninstall "$T_DIR/make2.log"
+	assert_eq "$(cd "$INST" && find . -path '*mfa-sweeper*' -o -path './include/sweeper')" "" \
+		"directories of the sweeper's left after make uninstall"
 }
 
 t_installed_example_config_runs() { # slow
