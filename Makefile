@@ -9,6 +9,7 @@
 #   make fuzz             run every libFuzzer target FUZZ_SECONDS each (clang)
 #   make chaos            fault trials (TRIALS=200), the table at the end
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
+#   make uninstall        remove what make install installed, and nothing else
 #   make deps             apt-get install what is missing (Debian 12)
 
 PREFIX ?= /usr/local
@@ -17,12 +18,18 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
 PLUGINDIR ?= $(LIBDIR)/mfa-sweeper/plugins
+# The plugin SDK: the pkg-config file plugin authors build with, and the
+# example plugins' sources (README "Writing a rule plugin").
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DOCDIR ?= $(PREFIX)/share/doc/mfa-sweeper
+EXAMPLESDIR ?= $(DOCDIR)/examples
 # /usr/local/lib/systemd/system and /usr/lib/systemd/system are both on
 # systemd's unit search path.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
+CXX ?= g++
 PKG_CONFIG ?= pkg-config
 SANITIZE ?=
 
@@ -60,12 +67,16 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_CFLAGS) $(FORTIFY) $(CFLAGS
 	$(SANFLAGS) -MMD -MP \
 	-Iinclude -Isrc -DSWEEPER_PLUGIN_DIR='"$(PLUGINDIR)"'
 PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+# Test plugins written in C++, to prove that sweeper/plugin.h works there.
+PLUGIN_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror $(HARDEN_CFLAGS) $(FORTIFY) \
+	$(CFLAGS) $(SANFLAGS) -MMD -MP -Iinclude -fPIC -fvisibility=hidden
 ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS) $(SANFLAGS)
 # The sweeper, the unit tests and the test tools: executables, PIE.
 EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 
-# Debian packages needed to build, test and run the demo.
-DEB_PKGS := gcc make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
+# Debian packages needed to build, test and run the demo (g++ builds the
+# C++ test plugins).
+DEB_PKGS := gcc g++ make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
 	openssl systemd procps strace libacl1-dev acl pgbouncer
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
@@ -95,9 +106,12 @@ PLUGINS := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 EXAMPLE_SRCS := $(wildcard plugins/examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:plugins/examples/%.c=$(BUILD)/plugins/examples/%.so)
 
-# Deliberately broken plugins for the loader tests.
-TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
-TEST_PLUGINS := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so)
+# Deliberately broken plugins for the loader tests, plugins written in C++
+# (.cc), and plugins built against the header as first released
+# (abi1_*, against tests/plugins/abi1/sweeper/plugin.h).
+TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c tests/plugins/*.cc)
+TEST_PLUGINS := $(patsubst tests/plugins/%,$(BUILD)/tests/plugins/%.so,\
+	$(basename $(TEST_PLUGIN_SRCS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -134,13 +148,18 @@ all: $(BIN) $(PLUGINS) $(EXAMPLES)
 # Objects depend on the flags they were built with, so that a changed
 # PREFIX (the plugin_dir compiled into the binary) or CFLAGS rebuilds them
 # instead of installing a binary that looks for plugins elsewhere.  The
-# stamp is rewritten only when the flags differ, so it costs nothing.
+# stamp is out of date only when the flags it holds differ, which make
+# decides as it reads this file: so `make -q` and `make -n` tell the truth,
+# and `make install` after `make` compiles nothing.
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_TEXT := $(PLUGINDIR) | $(CFLAGS) | $(SANFLAGS) | $(CC) | $(HARDEN_CFLAGS) \
-	$(FORTIFY) | $(HARDEN_LDFLAGS)
+FLAGS_TEXT := $(PLUGINDIR) | $(CFLAGS) | $(SANFLAGS) | $(CC) | $(CXX) | \
+	$(HARDEN_CFLAGS) $(FORTIFY) | $(HARDEN_LDFLAGS)
+ifneq ($(strip $(file <$(FLAGS_STAMP))),$(strip $(FLAGS_TEXT)))
 $(FLAGS_STAMP): FORCE
+endif
+$(FLAGS_STAMP):
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(FLAGS_TEXT)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_TEXT)' >$@
+	@printf '%s\n' '$(FLAGS_TEXT)' >$@
 
 $(BIN): $(MAIN_OBJ) $(CORE_OBJS)
 	$(CC) $(EXE_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
@@ -156,6 +175,21 @@ $(BUILD)/plugins/%.so: plugins/%.c include/sweeper/plugin.h plugins/builtin.h $(
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/sweeper/plugin.h tests/plugins/stub.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.cc include/sweeper/plugin.h $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) $(PLUGIN_CXXFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
+
+# The old header comes first on the include path: these plugins are what
+# a team built before the header changed.
+ABI1_INCLUDE := -Itests/plugins/abi1
+$(BUILD)/tests/plugins/abi1_%.so: tests/plugins/abi1_%.c tests/plugins/abi1/sweeper/plugin.h $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ABI1_INCLUDE) $(PLUGIN_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
+
+$(BUILD)/tests/plugins/abi1_%.so: tests/plugins/abi1_%.cc tests/plugins/abi1/sweeper/plugin.h $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) $(ABI1_INCLUDE) $(PLUGIN_CXXFLAGS) -shared $(ALL_LDFLAGS) -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_OBJS)
 	@mkdir -p $(@D)
@@ -245,13 +279,29 @@ deps:
 DEPLOY_SED = sed -e 's|/usr/local/bin/mfa-sweeper|$(BINDIR)/mfa-sweeper|g' \
 	-e 's|/etc/mfa-sweeper/|$(SYSCONFDIR)/mfa-sweeper/|g'
 
+# The pkg-config file for plugin authors, from config/mfa-sweeper-plugin.pc.in
+# with this installation's paths, the ABI version of sweeper/plugin.h and
+# the sweeper's version.
+ABI_VERSION := $(shell sed -n 's/^\#define SWEEPER_ABI_VERSION \([0-9]*\)u$$/\1/p' include/sweeper/plugin.h)
+SWEEPER_VERSION := $(shell sed -n 's/^\#define SWEEPER_VERSION "\(.*\)"$$/\1/p' src/cli.h)
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	-e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@EXAMPLESDIR@|$(EXAMPLESDIR)|g' \
+	-e 's|@ABI_VERSION@|$(ABI_VERSION)|g' -e 's|@VERSION@|$(SWEEPER_VERSION)|g'
+
+# Installs what `all` built, and builds nothing `make` built already: the
+# objects depend on the flags, not on the install, so `make && sudo make
+# install` compiles once.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/sweeper $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper \
-		$(DESTDIR)$(SYSTEMDUNITDIR)
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(EXAMPLESDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mfa-sweeper
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 include/sweeper/plugin.h $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h
+	$(PC_SED) config/mfa-sweeper-plugin.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/mfa-sweeper-plugin.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/mfa-sweeper-plugin.pc
+	install -m 0644 $(EXAMPLE_SRCS) $(DESTDIR)$(EXAMPLESDIR)/
 	sed 's|^plugin_dir = .*|plugin_dir = $(PLUGINDIR)|' config/mfa-sweeper.ini \
 		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
@@ -263,13 +313,25 @@ install: all
 		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
 
+# Exactly the files install installed, by name: plugin_dir also holds the
+# plugins a team installed there, and /etc/mfa-sweeper the operator's
+# config.  The directories that are the sweeper's own go too, if that
+# leaves them empty.
+INSTALLED_FILES = $(BINDIR)/mfa-sweeper $(INCLUDEDIR)/sweeper/plugin.h \
+	$(addprefix $(PLUGINDIR)/,$(notdir $(PLUGINS))) \
+	$(PKGCONFIGDIR)/mfa-sweeper-plugin.pc \
+	$(addprefix $(EXAMPLESDIR)/,$(notdir $(EXAMPLE_SRCS))) \
+	$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example \
+	$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example \
+	$(SYSTEMDUNITDIR)/mfa-sweeper.service $(SYSTEMDUNITDIR)/mfa-sweeper.timer
+INSTALLED_DIRS = $(PLUGINDIR) $(LIBDIR)/mfa-sweeper $(INCLUDEDIR)/sweeper \
+	$(EXAMPLESDIR) $(DOCDIR) $(SYSCONFDIR)/mfa-sweeper
+
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/mfa-sweeper $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h \
-		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example \
-		$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
-	rm -rf $(DESTDIR)$(PLUGINDIR)
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	@for d in $(addprefix $(DESTDIR),$(INSTALLED_DIRS)); do \
+		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
+	done
 
 clean:
 	rm -rf build build-san $(FUZZ_BUILD)

@@ -31,7 +31,8 @@ enum {
 	OPT_INIT_LEDGER,
 	OPT_PRINT_LEDGER_SQL,
 	OPT_HISTORY,
-	OPT_PRINT_GRANTS
+	OPT_PRINT_GRANTS,
+	OPT_PRINT_PLAN
 };
 
 #define CLI_SHORTOPTS ":c:r:nu:e:vqVh"
@@ -52,6 +53,7 @@ static const struct option cli_longopts[] = {
 	{ "print-ledger-sql", no_argument, NULL, OPT_PRINT_LEDGER_SQL },
 	{ "history", optional_argument, NULL, OPT_HISTORY },
 	{ "print-grants", optional_argument, NULL, OPT_PRINT_GRANTS },
+	{ "print-plan", no_argument, NULL, OPT_PRINT_PLAN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -66,7 +68,7 @@ void cli_usage(FILE *out)
 	      "                   [--users-file FILE|-] [--now] [--json] [--list-rules]\n"
 	      "                   [--check-config] [--explain] [--init-ledger]\n"
 	      "                   [--print-ledger-sql] [--history [N]]\n"
-	      "                   [--print-grants [ROLE]] [-v|-q]\n"
+	      "                   [--print-grants [ROLE]] [--print-plan] [-v|-q]\n"
 	      "                   [--log-format text|json] [-V] [-h]\n"
 	      "\n"
 	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
@@ -89,6 +91,8 @@ void cli_usage(FILE *out)
 	      "      --history [N]     list the last N runs from the ledger (default 20), then exit\n"
 	      "      --print-grants [ROLE]  print the GRANTs ROLE (default: the dsn's role)\n"
 	      "                        needs for this config, then exit; connects to the dsn\n"
+	      "      --print-plan      load the rules' plugins, run init() and plan() and\n"
+	      "                        print each step, then exit; connects to nothing\n"
 	      "  -v, --verbose         log every batch\n"
 	      "  -q, --quiet           log errors only; no progress\n"
 	      "      --log-format FMT  text (default) or json: one JSON object per line\n"
@@ -424,6 +428,9 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 			if (cli_print_grants(o, argc, argv, err, errlen) != 0)
 				return -1;
 			break;
+		case OPT_PRINT_PLAN:
+			o->print_plan = 1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -482,10 +489,12 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		return -1;
 	}
 	if (o->list_rules + o->check_config + o->explain + o->init_ledger +
-	    o->print_ledger_sql + (o->history > 0) + o->print_grants > 1) {
+	    o->print_ledger_sql + (o->history > 0) + o->print_grants +
+	    o->print_plan > 1) {
 		snprintf(err, errlen, "use only one of --list-rules, "
 			 "--check-config, --explain, --init-ledger, "
-			 "--print-ledger-sql, --history and --print-grants");
+			 "--print-ledger-sql, --history, --print-grants and "
+			 "--print-plan");
 		return -1;
 	}
 	return 0;

@@ -30,6 +30,7 @@ struct cli_options {
 	long long history;         /* --history [N]: N runs; 0 = not given */
 	int print_grants;          /* --print-grants [ROLE] */
 	const char *grants_role;   /* its ROLE, borrowed from argv; NULL: the dsn's */
+	int print_plan;            /* --print-plan */
 	int verbose;
 	int quiet;
 	int log_json;              /* --log-format json */

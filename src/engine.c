@@ -55,6 +55,7 @@
 #include "refused.h"
 #include "retry.h"
 #include "scope.h"
+#include "step_hint.h"
 #include "strbuf.h"
 #include "window_sizer.h"
 #include "xalloc.h"
@@ -214,10 +215,11 @@ static int engine_table_info(struct engine *e, const struct rule *r,
 		return -1;
 	}
 	if (PQntuples(res) != 1) {
-		snprintf(err, errlen,
-			 "rule '%s': table '%s' does not exist; check the table "
-			 "names in [schema] and the dsn's database", r->name,
-			 table);
+		char hint[1024];
+
+		step_table_hint(r, table, hint, sizeof(hint));
+		snprintf(err, errlen, "rule '%s': table '%s' does not exist; %s",
+			 r->name, table, hint);
 		PQclear(res);
 		return -1;
 	}
@@ -298,10 +300,13 @@ static PGresult *engine_plan_step(struct engine *e, const struct rule *r,
 			 "grant what the rule's SQL reads (mfa-sweeper "
 			 "--print-grants lists what the sweeper itself needs)",
 			 r->name, step->table, why);
-	else
-		snprintf(err, errlen,
-			 "rule '%s': step on '%s' does not plan: %s; check the "
-			 "column names in [schema]", r->name, step->table, why);
+	else {
+		char hint[1536];
+
+		step_hint(r, step, state, why, hint, sizeof(hint));
+		snprintf(err, errlen, "rule '%s': step on '%s' does not plan: "
+			 "%s; %s", r->name, step->table, why, hint);
+	}
 	stmt_free(st);
 	return NULL;
 }

@@ -15,35 +15,123 @@
 #include "ident.h"
 #include "log.h"
 #include "rule.h"
+#include "strbuf.h"
 #include "values.h"
 #include "xalloc.h"
 
-static const char *host_config_get(struct sweeper_ctx *ctx, const char *key)
+/*
+ * Refusals: every function below that refuses a call made during init()
+ * or plan() says why through rule_refuse(), naming itself, the key or
+ * field at fault and the fix, so that a plugin may return the status it
+ * got and leave the explaining to the core.
+ */
+
+/* "rule.NAME": the section of the rule's own keys. */
+static void host_section(const struct rule *r, char *buf, size_t size)
 {
-	return rule_config_value(ctx->rule, key, NULL);
+	snprintf(buf, size, "rule.%s", r->name);
 }
 
-/* Look up a declared key and check it was declared with `type`. */
-static int host_typed_value(struct sweeper_ctx *ctx, const char *key,
-			    enum sweeper_key_type type, const char **value)
+/*
+ * Name the config value `value` of `key` in `section` for a refusal:
+ * "[schema] code_used_column = 'x' ('FILE' line 3)", or "... (its
+ * default)" when the file does not set it.
+ */
+static void host_config_what(const struct rule *r, const char *section,
+			     const char *key, const char *value,
+			     struct strbuf *what)
+{
+	const struct config_entry *e = config_entry_find(r->cfg, section, key);
+	char shown[VALUE_QUOTE_MAX];
+
+	value_quote(value, shown, sizeof(shown));
+	strbuf_addf(what, "[%s] %s = %s", section, key, shown);
+	if (e)
+		strbuf_addf(what, " ('%s' line %d)", r->cfg->path, e->line);
+	else
+		strbuf_add(what, " (its default)");
+}
+
+/* The reader a plugin should use for a key declared with `type`. */
+static const char *host_reader_for(enum sweeper_key_type type)
+{
+	switch (type) {
+	case SWEEPER_KEY_STRING:
+		return "config_get() or config_column()";
+	case SWEEPER_KEY_BOOL:
+		return "config_bool()";
+	case SWEEPER_KEY_INT:
+		return "config_int()";
+	case SWEEPER_KEY_DURATION:
+		return "config_duration_ms() or config_interval()";
+	case SWEEPER_KEY_ENUM:
+		return "config_enum() or config_get()";
+	}
+	return "config_get()";
+}
+
+static const char *host_config_get(struct sweeper_ctx *ctx, const char *key)
+{
+	struct rule *r = ctx->rule;
+	char section[128];
+	const char *v;
+
+	if (!key)
+		return NULL;
+	v = rule_config_value(r, key, NULL);
+	if (v) {
+		host_section(r, section, sizeof(section));
+		rule_note_origin(r, section, key, v);
+	}
+	return v;
+}
+
+/*
+ * Look up a declared key for the reader `fn` and check it was declared
+ * with `type`; a refusal names both.
+ */
+static int host_typed_value(struct sweeper_ctx *ctx, const char *fn,
+			    const char *key, enum sweeper_key_type type,
+			    const char **value)
 {
 	const struct sweeper_key *decl;
+	struct rule *r = ctx->rule;
+	char shown[VALUE_QUOTE_MAX];
 
-	*value = rule_config_value(ctx->rule, key, &decl);
-	if (!decl)
+	*value = NULL;
+	if (!key) {
+		rule_refuse(r, "%s(): the key name is NULL", fn);
 		return SWEEPER_ERR_NOKEY;
-	if (decl->type != type)
+	}
+	value_quote(key, shown, sizeof(shown));
+	*value = rule_config_value(r, key, &decl);
+	if (!decl) {
+		rule_refuse(r, "%s(%s): rule '%s' declares no key %s; add it "
+			    "to the plugin's keys, or fix the name", fn, shown,
+			    r->name, shown);
+		return SWEEPER_ERR_NOKEY;
+	}
+	if (decl->type != type) {
+		rule_refuse(r, "%s(%s): key %s is declared as %s, not %s; read "
+			    "it with %s", fn, shown, shown,
+			    rule_key_type_name(decl->type),
+			    rule_key_type_name(type),
+			    host_reader_for(decl->type));
 		return SWEEPER_ERR_TYPE;
+	}
 	/* A required key without a value was refused by config_check_rule(). */
-	if (!*value)
+	if (!*value) {
+		rule_refuse(r, "%s(%s): key %s has no value", fn, shown, shown);
 		return SWEEPER_ERR_NOKEY;
+	}
 	return SWEEPER_OK;
 }
 
 static int host_config_bool(struct sweeper_ctx *ctx, const char *key, int *out)
 {
 	const char *v;
-	int rc = host_typed_value(ctx, key, SWEEPER_KEY_BOOL, &v);
+	int rc = host_typed_value(ctx, "config_bool", key, SWEEPER_KEY_BOOL,
+				  &v);
 
 	if (rc != SWEEPER_OK)
 		return rc;
@@ -54,47 +142,218 @@ static int host_config_int(struct sweeper_ctx *ctx, const char *key,
 			   long long *out)
 {
 	const char *v;
-	int rc = host_typed_value(ctx, key, SWEEPER_KEY_INT, &v);
+	int rc = host_typed_value(ctx, "config_int", key, SWEEPER_KEY_INT, &v);
 
 	if (rc != SWEEPER_OK)
 		return rc;
 	return uint_parse(v, out) == 0 ? SWEEPER_OK : SWEEPER_ERR_TYPE;
 }
 
-static int host_config_duration_ms(struct sweeper_ctx *ctx, const char *key,
-				   long long *out)
+static int host_duration(struct sweeper_ctx *ctx, const char *fn,
+			 const char *key, long long *out)
 {
 	const char *v;
-	int rc = host_typed_value(ctx, key, SWEEPER_KEY_DURATION, &v);
+	int rc = host_typed_value(ctx, fn, key, SWEEPER_KEY_DURATION, &v);
 
 	if (rc != SWEEPER_OK)
 		return rc;
 	return duration_parse(v, out) == 0 ? SWEEPER_OK : SWEEPER_ERR_TYPE;
 }
 
+static int host_config_duration_ms(struct sweeper_ctx *ctx, const char *key,
+				   long long *out)
+{
+	return host_duration(ctx, "config_duration_ms", key, out);
+}
+
+static int host_config_interval(struct sweeper_ctx *ctx, const char *key,
+				char *buf, size_t size)
+{
+	long long ms;
+	int rc = host_duration(ctx, "config_interval", key, &ms);
+	int n;
+
+	if (rc != SWEEPER_OK)
+		return rc;
+	if (!buf || size == 0)
+		n = -1;
+	else
+		n = snprintf(buf, size, "%lld milliseconds", ms);
+	if (n < 0 || (size_t)n >= size) {
+		if (buf && size)
+			buf[0] = '\0';
+		rule_refuse(ctx->rule, "config_interval(): a buffer of %zu "
+			    "bytes is too small; give it SWEEPER_INTERVAL_MAX "
+			    "(%d)", size, SWEEPER_INTERVAL_MAX);
+		return SWEEPER_ERR_RANGE;
+	}
+	return SWEEPER_OK;
+}
+
+static int host_config_enum(struct sweeper_ctx *ctx, const char *key, int *out)
+{
+	const struct sweeper_key *decl;
+	const char *v, *p;
+	size_t len;
+	int rc = host_typed_value(ctx, "config_enum", key, SWEEPER_KEY_ENUM,
+				  &v);
+	int i;
+
+	if (rc != SWEEPER_OK)
+		return rc;
+	rule_config_value(ctx->rule, key, &decl);
+	len = strlen(v);
+	/* config_check_rule() let only one of the choices through. */
+	for (p = decl->choices, i = 0; p && *p; i++) {
+		size_t n = strcspn(p, "|");
+
+		if (n == len && strncmp(p, v, n) == 0) {
+			*out = i;
+			return SWEEPER_OK;
+		}
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return SWEEPER_ERR_TYPE;
+}
+
 static const char *host_schema_get(struct sweeper_ctx *ctx, const char *key)
 {
-	return config_schema(ctx->rule->cfg, key);
+	const char *v;
+
+	if (!key)
+		return NULL;
+	v = config_schema(ctx->rule->cfg, key);
+	if (v)
+		rule_note_origin(ctx->rule, "schema", key, v);
+	return v;
+}
+
+/*
+ * Quote `name` (a column, or with `column` 0 any identifier) into buf for
+ * the function `fn`, refusing with `what` naming the name: "[schema]
+ * code_used_column = 'x' ('FILE' line 3)" or "'x'".
+ */
+static int host_quote(struct rule *r, const char *fn, const char *name,
+		      int column, const char *what, char *buf, size_t size)
+{
+	char quoted[IDENT_MAX];
+	int rc;
+
+	if (buf && size)
+		buf[0] = '\0';
+	if (!buf) {
+		rule_refuse(r, "%s(): the buffer is NULL", fn);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (!name || !*name) {
+		rule_refuse(r, "%s(): %s is empty; %s", fn, what,
+			    column ? "write a column name" : "write a name");
+		return SWEEPER_ERR_RANGE;
+	}
+	rc = column ? ident_quote_column(name, quoted, sizeof(quoted)) :
+		      ident_quote(name, quoted, sizeof(quoted));
+	if (rc == IDENT_TOO_LONG) {
+		rule_refuse(r, "%s(): %s has a part longer than %d bytes, "
+			    "which PostgreSQL would cut short into another "
+			    "name; shorten it", fn, what, SWEEPER_NAME_MAX);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (rc != 0 && column && ident_quote(name, quoted,
+					     sizeof(quoted)) == 0) {
+		rule_refuse(r, "%s(): %s is not one column name; write the "
+			    "column alone, without a table or schema", fn,
+			    what);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (rc != 0) {
+		rule_refuse(r, "%s(): %s is not a valid name: it has a control "
+			    "character, bytes that are not UTF-8, an empty "
+			    "part, more than two parts or an unterminated "
+			    "double quote", fn, what);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (strlen(quoted) >= size) {
+		rule_refuse(r, "%s(): a buffer of %zu bytes is too small for "
+			    "%s; give it SWEEPER_QUOTED_MAX (%d)", fn, size,
+			    what, SWEEPER_QUOTED_MAX);
+		return SWEEPER_ERR_RANGE;
+	}
+	memcpy(buf, quoted, strlen(quoted) + 1);
+	return SWEEPER_OK;
 }
 
 static int host_quote_ident(struct sweeper_ctx *ctx, const char *name,
 			    char *buf, size_t size)
 {
-	(void)ctx;
-	if (!name || !buf)
-		return SWEEPER_ERR_RANGE;
-	return ident_quote(name, buf, size) == 0 ? SWEEPER_OK :
-						   SWEEPER_ERR_RANGE;
+	char shown[VALUE_QUOTE_MAX];
+
+	/* Quoting needs no rule: a NULL ctx quotes without refusals. */
+	value_quote(name, shown, sizeof(shown));
+	return host_quote(ctx ? ctx->rule : NULL, "quote_ident", name, 0,
+			  shown, buf, size);
 }
 
 static int host_quote_column(struct sweeper_ctx *ctx, const char *name,
 			     char *buf, size_t size)
 {
-	(void)ctx;
-	if (!name || !buf)
-		return SWEEPER_ERR_RANGE;
-	return ident_quote_column(name, buf, size) == 0 ? SWEEPER_OK :
-							  SWEEPER_ERR_RANGE;
+	char shown[VALUE_QUOTE_MAX];
+
+	value_quote(name, shown, sizeof(shown));
+	return host_quote(ctx ? ctx->rule : NULL, "quote_column", name, 1,
+			  shown, buf, size);
+}
+
+static int host_config_column(struct sweeper_ctx *ctx, const char *key,
+			      char *buf, size_t size)
+{
+	struct rule *r = ctx->rule;
+	struct strbuf what = STRBUF_INIT;
+	char section[128];
+	const char *v;
+	int rc = host_typed_value(ctx, "config_column", key,
+				  SWEEPER_KEY_STRING, &v);
+
+	if (rc != SWEEPER_OK) {
+		if (buf && size)
+			buf[0] = '\0';
+		return rc;
+	}
+	host_section(r, section, sizeof(section));
+	rule_note_origin(r, section, key, v);
+	host_config_what(r, section, key, v, &what);
+	rc = host_quote(r, "config_column", v, 1, strbuf_str(&what), buf,
+			size);
+	strbuf_release(&what);
+	return rc;
+}
+
+static int host_schema_column(struct sweeper_ctx *ctx, const char *key,
+			      char *buf, size_t size)
+{
+	struct rule *r = ctx->rule;
+	struct strbuf what = STRBUF_INIT;
+	char shown[VALUE_QUOTE_MAX];
+	const char *v;
+	int rc;
+
+	if (buf && size)
+		buf[0] = '\0';
+	v = key ? config_schema(r->cfg, key) : NULL;
+	if (!v) {
+		value_quote(key, shown, sizeof(shown));
+		rule_refuse(r, "schema_column(%s): [schema] has no key %s; see "
+			    "the [schema] keys of the example config", shown,
+			    shown);
+		return SWEEPER_ERR_NOKEY;
+	}
+	rule_note_origin(r, "schema", key, v);
+	host_config_what(r, "schema", key, v, &what);
+	rc = host_quote(r, "schema_column", v, 1, strbuf_str(&what), buf,
+			size);
+	strbuf_release(&what);
+	return rc;
 }
 
 static void host_log(struct sweeper_ctx *ctx, int level, const char *fmt, ...)
@@ -127,21 +386,44 @@ static char **host_copy_params(int nparams, const char *const *params)
  * plugin.h has no such field: `in` is then too short to hold it, and
  * nothing is read past its end).  Returns SWEEPER_OK or SWEEPER_ERR_RANGE.
  */
-static int host_check_time_columns(const struct sweeper_step *in)
+static int host_check_time_columns(struct rule *r,
+				   const struct sweeper_step *in)
 {
 	int i;
 
 	if (!SWEEPER_HAS_FIELD(in, struct sweeper_step, time_columns))
 		return SWEEPER_OK;
 	if (in->ntime_columns < 0 ||
-	    in->ntime_columns > SWEEPER_MAX_TIME_COLUMNS ||
-	    (in->ntime_columns > 0 && !in->time_columns))
+	    in->ntime_columns > SWEEPER_MAX_TIME_COLUMNS) {
+		rule_refuse(r, "add_step(): the step on '%s' has ntime_columns "
+			    "= %d; a step declares 0 to "
+			    "SWEEPER_MAX_TIME_COLUMNS (%d)", in->table,
+			    in->ntime_columns, SWEEPER_MAX_TIME_COLUMNS);
 		return SWEEPER_ERR_RANGE;
+	}
+	if (in->ntime_columns > 0 && !in->time_columns) {
+		rule_refuse(r, "add_step(): the step on '%s' has ntime_columns "
+			    "= %d but time_columns is NULL; point "
+			    ".time_columns at them", in->table,
+			    in->ntime_columns);
+		return SWEEPER_ERR_RANGE;
+	}
 	for (i = 0; i < in->ntime_columns; i++) {
 		const struct sweeper_time_column *c = &in->time_columns[i];
 
-		if (!c->column || !*c->column || (c->table && !*c->table))
+		if (!c->column || !*c->column) {
+			rule_refuse(r, "add_step(): time_columns[%d] of the "
+				    "step on '%s' has no column; name the "
+				    "column, unquoted", i, in->table);
 			return SWEEPER_ERR_RANGE;
+		}
+		if (c->table && !*c->table) {
+			rule_refuse(r, "add_step(): time_columns[%d] of the "
+				    "step on '%s' has an empty table; write "
+				    "NULL for the step's own table", i,
+				    in->table);
+			return SWEEPER_ERR_RANGE;
+		}
 	}
 	return SWEEPER_OK;
 }
@@ -170,26 +452,133 @@ static void host_copy_time_columns(struct step *s,
 	s->ntime_columns = in->ntime_columns;
 }
 
-static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
+/* The phase a callback is in, for a refusal of add_step() and the like. */
+static const char *host_phase_name(const struct rule *r)
 {
-	struct rule *r = ctx->rule;
-	struct step *s;
+	return r->phase == RULE_PHASE_INIT ? "init()" : "no callback";
+}
 
-	if (!r->planning)
-		return SWEEPER_ERR_PHASE;
+/*
+ * Check a name of a step the core will quote: `field` names it in the
+ * refusal.  Returns SWEEPER_OK or SWEEPER_ERR_RANGE.
+ */
+static int host_check_step_name(struct rule *r, const char *field,
+				const char *name, int column)
+{
+	const struct rule_origin *o;
+	struct strbuf what = STRBUF_INIT;
+	char quoted[IDENT_MAX];
+	char shown[VALUE_QUOTE_MAX];
+	int rc = column ? ident_quote_column(name, quoted, sizeof(quoted)) :
+			  ident_quote(name, quoted, sizeof(quoted));
+
+	if (rc == 0)
+		return SWEEPER_OK;
+	/* A name read from config is named by its key: fix it there. */
+	o = rule_origin_find(r, name);
+	if (o) {
+		host_config_what(r, o->section, o->key, name, &what);
+	} else {
+		value_quote(name, shown, sizeof(shown));
+		strbuf_add(&what, shown);
+	}
+	if (rc == IDENT_TOO_LONG)
+		rule_refuse(r, "add_step(): %s %s has a part longer than %d "
+			    "bytes; shorten it", field, strbuf_str(&what),
+			    SWEEPER_NAME_MAX);
+	else
+		rule_refuse(r, "add_step(): %s %s is not %s%s", field,
+			    strbuf_str(&what), column ? "one column name" :
+			    "a table name (\"table\" or \"schema.table\")",
+			    o ? "" : "; write it unquoted, as in config (the "
+			    "core quotes it)");
+	strbuf_release(&what);
+	return SWEEPER_ERR_RANGE;
+}
+
+/*
+ * Check a step as add_step() receives it, refusing with the field at
+ * fault.  Returns SWEEPER_OK or SWEEPER_ERR_RANGE.
+ */
+static int host_check_step(struct rule *r, const struct sweeper_step *in)
+{
+	size_t v1 = offsetof(struct sweeper_step, label) + sizeof(in->label);
+
+	if (!in) {
+		rule_refuse(r, "add_step(): the step is NULL");
+		return SWEEPER_ERR_RANGE;
+	}
 	/*
 	 * A step must hold at least the fields of the first release of ABI
 	 * version 1 (up to label); a longer one is a newer plugin, whose
 	 * later fields are read only as far as its size covers them.
 	 */
-	if (!in || !SWEEPER_HAS_FIELD(in, struct sweeper_step, label))
+	if (in->size < v1) {
+		rule_refuse(r, "add_step(): the step's size is %u%s; set .size "
+			    "= sizeof(struct sweeper_step)", (unsigned)in->size,
+			    in->size == 0 ? " (not set)" : ", smaller than any "
+			    "struct sweeper_step");
 		return SWEEPER_ERR_RANGE;
-	if (!in->table || !*in->table || !in->key_column || !*in->key_column ||
-	    !in->predicate || !*in->predicate || in->nparams < 0 ||
-	    in->nparams > RULE_MAX_PARAMS || (in->nparams > 0 && !in->params))
+	}
+	if (!in->table || !*in->table) {
+		rule_refuse(r, "add_step(): the step has no table; set .table "
+			    "to the table to delete from, unquoted "
+			    "(\"schema.table\")");
 		return SWEEPER_ERR_RANGE;
-	if (host_check_time_columns(in) != SWEEPER_OK)
+	}
+	if (!in->key_column || !*in->key_column) {
+		rule_refuse(r, "add_step(): the step on '%s' has no key_column; "
+			    "set .key_column to a unique, NOT NULL column of "
+			    "the table, normally its primary key", in->table);
 		return SWEEPER_ERR_RANGE;
+	}
+	if (!in->predicate || !*in->predicate) {
+		rule_refuse(r, "add_step(): the step on '%s' has no predicate; "
+			    "set .predicate to the condition a row must meet "
+			    "to be deleted", in->table);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (host_check_step_name(r, ".table", in->table, 0) != SWEEPER_OK ||
+	    host_check_step_name(r, ".key_column", in->key_column, 1) !=
+	    SWEEPER_OK ||
+	    (in->user_column && *in->user_column &&
+	     host_check_step_name(r, ".user_column", in->user_column, 1) !=
+	     SWEEPER_OK))
+		return SWEEPER_ERR_RANGE;
+	if (in->nparams < 0 || in->nparams > RULE_MAX_PARAMS) {
+		rule_refuse(r, "add_step(): the step on '%s' has nparams = %d; "
+			    "a step takes 0 to SWEEPER_MAX_PARAMS (%d)",
+			    in->table, in->nparams, RULE_MAX_PARAMS);
+		return SWEEPER_ERR_RANGE;
+	}
+	if (in->nparams > 0 && !in->params) {
+		rule_refuse(r, "add_step(): the step on '%s' has nparams = %d "
+			    "but params is NULL; point .params at its %d "
+			    "value%s", in->table, in->nparams, in->nparams,
+			    in->nparams == 1 ? "" : "s");
+		return SWEEPER_ERR_RANGE;
+	}
+	return host_check_time_columns(r, in);
+}
+
+static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
+{
+	struct rule *r = ctx->rule;
+	struct step *s;
+	int rc;
+
+	if (r->phase != RULE_PHASE_PLAN) {
+		rule_refuse(r, "add_step(): called from %s; steps are added in "
+			    "plan()", host_phase_name(r));
+		return SWEEPER_ERR_PHASE;
+	}
+	rc = host_check_step(r, in);
+	if (rc != SWEEPER_OK) {
+		if (!r->step_refusal[0])
+			snprintf(r->step_refusal, sizeof(r->step_refusal),
+				 "%s", r->refusal);
+		return rc;
+	}
 
 	xgrow((void **)&r->steps, &r->steps_alloc, r->nsteps + 1,
 	      sizeof(*r->steps));
@@ -218,11 +607,24 @@ static int host_set_user_filter(struct sweeper_ctx *ctx, const char *predicate,
 	struct rule *r = ctx->rule;
 	int i;
 
-	if (!r->planning)
+	if (r->phase != RULE_PHASE_PLAN) {
+		rule_refuse(r, "set_user_filter(): called from %s; the user "
+			    "filter is set in plan()", host_phase_name(r));
 		return SWEEPER_ERR_PHASE;
-	if (!predicate || !*predicate || nparams < 0 ||
-	    nparams > RULE_MAX_PARAMS || (nparams > 0 && !params))
+	}
+	if (!predicate || !*predicate) {
+		rule_refuse(r, "set_user_filter(): the filter is empty; pass "
+			    "the condition a user must meet");
 		return SWEEPER_ERR_RANGE;
+	}
+	if (nparams < 0 || nparams > RULE_MAX_PARAMS ||
+	    (nparams > 0 && !params)) {
+		rule_refuse(r, "set_user_filter(): nparams = %d%s; it takes 0 "
+			    "to SWEEPER_MAX_PARAMS (%d) values", nparams,
+			    nparams > 0 && !params ? " with params NULL" : "",
+			    RULE_MAX_PARAMS);
+		return SWEEPER_ERR_RANGE;
+	}
 	free(r->user_filter);
 	for (i = 0; i < r->filter_nparams; i++)
 		free(r->filter_params[i]);
@@ -232,6 +634,11 @@ static int host_set_user_filter(struct sweeper_ctx *ctx, const char *predicate,
 	r->filter_params = host_copy_params(nparams, params);
 	return SWEEPER_OK;
 }
+
+/* The whole buffer IDENT_MAX, which the core quotes into, holds any name
+ * SWEEPER_QUOTED_MAX promises plugins. */
+_Static_assert(SWEEPER_QUOTED_MAX <= IDENT_MAX,
+	       "SWEEPER_QUOTED_MAX exceeds the core's own buffers");
 
 static const struct sweeper_host_api host_api_table = {
 	.size = sizeof(struct sweeper_host_api),
@@ -247,6 +654,10 @@ static const struct sweeper_host_api host_api_table = {
 	.run_info = host_run_info,
 	.set_user_filter = host_set_user_filter,
 	.quote_column = host_quote_column,
+	.config_column = host_config_column,
+	.schema_column = host_schema_column,
+	.config_interval = host_config_interval,
+	.config_enum = host_config_enum,
 };
 
 const struct sweeper_host_api *host_api(void)

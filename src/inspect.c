@@ -14,23 +14,6 @@
 #include "setup.h"
 #include "stop.h"
 
-static const char *inspect_key_type(enum sweeper_key_type type)
-{
-	switch (type) {
-	case SWEEPER_KEY_STRING:
-		return "string";
-	case SWEEPER_KEY_BOOL:
-		return "bool";
-	case SWEEPER_KEY_INT:
-		return "int";
-	case SWEEPER_KEY_DURATION:
-		return "duration";
-	case SWEEPER_KEY_ENUM:
-		return "enum";
-	}
-	return "?";
-}
-
 enum outcome inspect_list_rules(struct invocation *inv)
 {
 	enum outcome ret = OUTCOME_OK;
@@ -53,7 +36,7 @@ enum outcome inspect_list_rules(struct invocation *inv)
 		printf("  plugin: %s\n", p.path);
 		for (k = p.desc->keys; k && k->name; k++) {
 			printf("  [rule.%s] %s (%s%s%s, default %s): %s\n",
-			       p.desc->name, k->name, inspect_key_type(k->type),
+			       p.desc->name, k->name, rule_key_type_name(k->type),
 			       k->choices ? ": " : "",
 			       k->choices ? k->choices : "",
 			       k->default_value ? k->default_value :

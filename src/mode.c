@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mode.h"
 #include "preflight.h"
+#include "print_plan.h"
 #include "report.h"
 #include "run.h"
 #include "setup.h"
@@ -49,6 +50,11 @@ static int mode_want_history(const struct cli_options *o)
 static int mode_want_list_rules(const struct cli_options *o)
 {
 	return o->list_rules;
+}
+
+static int mode_want_print_plan(const struct cli_options *o)
+{
+	return o->print_plan;
 }
 
 static int mode_want_print_grants(const struct cli_options *o)
@@ -108,6 +114,9 @@ static const struct mode mode_table[] = {
 	  ledger_cli_history },
 	{ "--list-rules", mode_want_list_rules, MODE_CONFIG | MODE_RULES,
 	  inspect_list_rules },
+	/* The plugins' plans, for their authors' tests: no connection. */
+	{ "--print-plan", mode_want_print_plan,
+	  MODE_CONFIG | MODE_RULES | MODE_PLUGINS, print_plan },
 	{ "--print-grants", mode_want_print_grants, MODE_DATABASE,
 	  inspect_print_grants },
 	{ "--check-config", mode_want_check_config,

@@ -356,6 +356,85 @@ int plugin_dir_check(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* More keys than any rule needs: past this the array surely lacks its
+ * SWEEPER_KEYS_END. */
+#define PLUGIN_MAX_KEYS 256
+
+/*
+ * Check the declaration of every key: a known type, choices for an enum,
+ * a range that parses for an int or a duration, a name declared once, and
+ * a default its own declaration accepts.  A mistake here is the plugin
+ * author's, so the message says "fix the plugin", not "fix the config".
+ */
+static int plugin_keys_check(const struct sweeper_plugin *desc,
+			     const char *name, char *err, size_t errlen)
+{
+	const struct sweeper_key *k, *other;
+	struct value_range range;
+	char shown[VALUE_QUOTE_MAX];
+	char why[512];
+	size_t n;
+
+	for (k = desc->keys, n = 0; k && k->name; k++, n++) {
+		if (n == PLUGIN_MAX_KEYS) {
+			snprintf(err, errlen,
+				 "plugin '%s': more than %d keys, or the key "
+				 "array does not end with SWEEPER_KEYS_END; "
+				 "fix the plugin", name, PLUGIN_MAX_KEYS);
+			return -1;
+		}
+		value_quote(k->name, shown, sizeof(shown));
+		if (!*k->name) {
+			snprintf(err, errlen, "plugin '%s': key %zu has an "
+				 "empty name; fix the plugin", name, n + 1);
+			return -1;
+		}
+		for (other = desc->keys; other != k; other++) {
+			if (strcmp(other->name, k->name) == 0) {
+				snprintf(err, errlen,
+					 "plugin '%s': key %s is declared "
+					 "twice; fix the plugin", name, shown);
+				return -1;
+			}
+		}
+		if (k->type < SWEEPER_KEY_STRING || k->type > SWEEPER_KEY_ENUM) {
+			snprintf(err, errlen,
+				 "plugin '%s': key %s has unknown type %d; "
+				 "fix the plugin", name, shown, (int)k->type);
+			return -1;
+		}
+		if (k->type == SWEEPER_KEY_ENUM &&
+		    (!k->choices || !*k->choices)) {
+			snprintf(err, errlen,
+				 "plugin '%s': enum key %s lists no choices; "
+				 "declare them as \"a|b\" and fix the plugin",
+				 name, shown);
+			return -1;
+		}
+		if (value_range_parse(k, &range) != 0) {
+			char text[VALUE_QUOTE_MAX];
+
+			value_quote(k->choices, text, sizeof(text));
+			snprintf(err, errlen,
+				 "plugin '%s': key %s declares the range %s, "
+				 "which is not min..max of %s values with min "
+				 "at most max; write SWEEPER_RANGE(\"1h\", "
+				 "\"30d\") and fix the plugin", name, shown,
+				 text, k->type == SWEEPER_KEY_INT ? "int" :
+				 "duration");
+			return -1;
+		}
+		if (k->default_value &&
+		    value_check(k, k->default_value, why, sizeof(why)) != 0) {
+			snprintf(err, errlen,
+				 "plugin '%s': the default of key %s is wrong: "
+				 "%s; fix the plugin", name, shown, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int plugin_descriptor_check(const struct sweeper_plugin *desc,
 			    const char *name, char *err, size_t errlen)
 {
@@ -405,7 +484,7 @@ int plugin_descriptor_check(const struct sweeper_plugin *desc,
 			 "callback", name);
 		return -1;
 	}
-	return 0;
+	return plugin_keys_check(desc, name, err, errlen);
 }
 
 /* The message for a rule name that is not [a-z0-9_]+. */
@@ -538,6 +617,36 @@ static const char *plugin_dlerror(const char *path)
 	return e;
 }
 
+/*
+ * The entry point's name as g++ and clang++ mangle it when it is defined
+ * without C linkage: a C++ plugin built against a plugin.h whose
+ * SWEEPER_PLUGIN_DEFINE() did not say extern "C".
+ */
+#define PLUGIN_ENTRY_MANGLED "_Z20sweeper_plugin_entryv"
+
+/*
+ * Explain a plugin that has no sweeper_plugin_entry: built as C++ with
+ * the entry point's name mangled, or without SWEEPER_PLUGIN() at all.
+ */
+static void plugin_no_entry(const struct plugin *p, char *err, size_t errlen)
+{
+	if (dlsym(p->handle, PLUGIN_ENTRY_MANGLED))
+		snprintf(err, errlen,
+			 "plugin '%s' exports %s() with C++ linkage (as %s), "
+			 "so the loader cannot find it by its name; rebuild "
+			 "it against this sweeper's sweeper/plugin.h, whose "
+			 "SWEEPER_PLUGIN() gives it C linkage, or wrap the "
+			 "macro in extern \"C\" { }", p->path,
+			 SWEEPER_PLUGIN_ENTRY_SYMBOL, PLUGIN_ENTRY_MANGLED);
+	else
+		snprintf(err, errlen,
+			 "plugin '%s' does not export %s(); declare the "
+			 "plugin with SWEEPER_PLUGIN() (or export its "
+			 "descriptor with SWEEPER_PLUGIN_DEFINE())", p->path,
+			 SWEEPER_PLUGIN_ENTRY_SYMBOL);
+	dlerror();
+}
+
 int plugin_load_fd(struct plugin *p, const struct plugin_dir *d,
 		   const char *name, int fd, char *err, size_t errlen)
 {
@@ -581,10 +690,7 @@ int plugin_load_fd(struct plugin *p, const struct plugin_dir *d,
 	dlerror();
 	sym = dlsym(p->handle, SWEEPER_PLUGIN_ENTRY_SYMBOL);
 	if (!sym) {
-		snprintf(err, errlen,
-			 "plugin '%s' does not export %s(); define it with "
-			 "SWEEPER_PLUGIN_DEFINE()", p->path,
-			 SWEEPER_PLUGIN_ENTRY_SYMBOL);
+		plugin_no_entry(p, err, errlen);
 		goto out;
 	}
 	/* POSIX guarantees this conversion for dlsym() results. */

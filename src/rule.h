@@ -12,7 +12,7 @@
 #include "sweeper/plugin.h"
 
 /* Upper bound of parameters in one step predicate or user filter. */
-#define RULE_MAX_PARAMS 64
+#define RULE_MAX_PARAMS SWEEPER_MAX_PARAMS
 
 /* A time column a step compares (struct sweeper_time_column), owned. */
 struct step_time_column {
@@ -48,13 +48,31 @@ struct sweeper_ctx {
 	struct rule *rule;
 };
 
+/* Which of the plugin's callbacks is running: what the host API allows. */
+enum rule_phase {
+	RULE_PHASE_NONE = 0,
+	RULE_PHASE_INIT,
+	RULE_PHASE_PLAN
+};
+
+/*
+ * A config value the plugin read through the host API, with where it came
+ * from, so that an error about a name can say which key to fix
+ * (step_hint.h).  All three strings owned.
+ */
+struct rule_origin {
+	char *section;                 /* "schema" or "rule.NAME" */
+	char *key;
+	char *value;
+};
+
 struct rule {
 	struct sweeper_ctx ctx;
 	char *name;                    /* owned */
 	struct plugin plugin;
 	const struct config *cfg;      /* borrowed, outlives the rule */
 	const struct sweeper_run_info *info; /* borrowed, outlives the rule */
-	int planning;                  /* inside plan(): add_step() allowed */
+	enum rule_phase phase;         /* the callback running, if any */
 	void *state;                   /* the plugin's, freed by its fini() */
 	int initialised;               /* init() succeeded: fini() is owed */
 	char prefix[96];               /* "rule 'NAME': " for log lines */
@@ -66,6 +84,20 @@ struct rule {
 	char *user_filter;             /* or NULL */
 	char **filter_params;
 	int filter_nparams;
+
+	/*
+	 * Why the host last refused a call of the running callback, one
+	 * line starting with the function's name ("" when none did): the
+	 * core adds it to the callback's error.
+	 */
+	char refusal[512];
+	/* The first refusal of add_step() in this plan(), or "". */
+	char step_refusal[512];
+
+	/* The config values the plugin read (rule_note_origin()). */
+	struct rule_origin *origins;
+	size_t norigins;
+	size_t origins_alloc;
 };
 
 /*
@@ -93,9 +125,28 @@ int rule_open(struct rule *r, const struct config *cfg,
 
 /*
  * Call the plugin's plan() to collect its steps.  Returns 0, or -1 with one
- * line in err.  A rule that plans no step is valid.
+ * line in err: when plan() fails, or when it returns 0 although add_step()
+ * refused one of its steps (that step would silently be missing).  A rule
+ * that plans no step is valid, and logged as a warning: it deletes nothing.
  */
 int rule_plan(struct rule *r, char *err, size_t errlen);
+
+/*
+ * Record why a host API function refuses a call of the running callback
+ * (printf format): the one line the core adds to the callback's error,
+ * starting with the function's name, e.g. "add_step(): the step has no
+ * key_column; ...".  Ignored outside a callback, and for a NULL `r`.
+ */
+void rule_refuse(struct rule *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Record that the plugin read `value` (not NULL) from `key` of `section`
+ * ("schema" or "rule.NAME").  Copies all three; a key read twice is kept
+ * once.
+ */
+void rule_note_origin(struct rule *r, const char *section, const char *key,
+		      const char *value);
 
 /*
  * The value of a declared key of the rule's section: as written, else the
@@ -108,6 +159,17 @@ const char *rule_config_value(const struct rule *r, const char *key,
 /* Call fini() if owed, unload the plugin, free everything; *r is zeroed.
  * Accepts a zeroed struct. */
 void rule_close(struct rule *r);
+
+/*
+ * The first config value the plugin read (rule_note_origin()) that is
+ * exactly `value`, or NULL: where a name in a step came from.
+ */
+const struct rule_origin *rule_origin_find(const struct rule *r,
+					   const char *value);
+
+/* The name of a key type as --list-rules and messages show it: "string",
+ * "bool", "int", "duration", "enum", or "?" for another value. */
+const char *rule_key_type_name(enum sweeper_key_type type);
 
 /* The host API table handed to every plugin callback. */
 const struct sweeper_host_api *host_api(void);

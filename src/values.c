@@ -525,6 +525,94 @@ static void empty_fix(const struct sweeper_key *decl, char *why,
 	why_set(why, whylen, "the value is empty");
 }
 
+/* Parse one end of a range, `text` of `len` bytes, with the key's type. */
+static int range_end_parse(const struct sweeper_key *decl, const char *text,
+			   size_t len, long long *out)
+{
+	char buf[64];
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (decl->type == SWEEPER_KEY_INT)
+		return uint_parse(buf, out);
+	return duration_parse(buf, out) == 0 ? 0 : -1;
+}
+
+int value_range_parse(const struct sweeper_key *decl,
+		      struct value_range *range)
+{
+	const char *text = decl->choices;
+	const char *dots;
+
+	range->has_min = 0;
+	range->has_max = 0;
+	range->min = 0;
+	range->max = 0;
+	range->text = NULL;
+	if ((decl->type != SWEEPER_KEY_INT &&
+	     decl->type != SWEEPER_KEY_DURATION) || !text || !*text)
+		return 0;
+	range->text = text;
+	dots = strstr(text, "..");
+	if (!dots || strstr(dots + 2, ".."))
+		return -1;
+	if (dots > text) {
+		if (range_end_parse(decl, text, (size_t)(dots - text),
+				    &range->min) != 0)
+			return -1;
+		range->has_min = 1;
+	}
+	if (dots[2]) {
+		if (range_end_parse(decl, dots + 2, strlen(dots + 2),
+				    &range->max) != 0)
+			return -1;
+		range->has_max = 1;
+	}
+	if (!range->has_min && !range->has_max)
+		return -1;
+	if (range->has_min && range->has_max && range->min > range->max)
+		return -1;
+	return 0;
+}
+
+/*
+ * Check `n`, the value `shown` of `decl`, against its declared range.
+ * Returns 0 inside it (or without one), else -1 with the fix in `why`.
+ */
+static int range_check(const struct sweeper_key *decl, long long n,
+		       const char *shown, char *why, size_t whylen)
+{
+	struct value_range r;
+	const char *what = decl->type == SWEEPER_KEY_INT ? "whole number" :
+			   "duration";
+	size_t minlen;
+
+	if (value_range_parse(decl, &r) != 0) {
+		why_set(why, whylen,
+			"key '%s' is declared with the range '%s', which is not min..max; fix the plugin",
+			decl->name ? decl->name : "", r.text);
+		return -1;
+	}
+	if ((!r.has_min || n >= r.min) && (!r.has_max || n <= r.max))
+		return 0;
+	minlen = (size_t)(strstr(r.text, "..") - r.text);
+	if (r.has_min && r.has_max)
+		why_set(why, whylen,
+			"%s is out of range; write a %s from %.*s to %s",
+			shown, what, (int)minlen, r.text, r.text + minlen + 2);
+	else if (r.has_max)
+		why_set(why, whylen, "%s is too %s; write at most %s", shown,
+			decl->type == SWEEPER_KEY_INT ? "large" : "long",
+			r.text + minlen + 2);
+	else
+		why_set(why, whylen, "%s is too %s; write at least %.*s",
+			shown, decl->type == SWEEPER_KEY_INT ? "small" : "short",
+			(int)minlen, r.text);
+	return -1;
+}
+
 int value_check(const struct sweeper_key *decl, const char *value,
 		char *why, size_t whylen)
 {
@@ -571,7 +659,7 @@ int value_check(const struct sweeper_key *decl, const char *value,
 		return -1;
 	case SWEEPER_KEY_INT:
 		if (uint_parse(value, &n) == 0)
-			return 0;
+			return range_check(decl, n, shown, why, whylen);
 		why_set(why, whylen,
 			"%s is not a whole number; write digits only, without sign, unit or decimal point",
 			shown);
@@ -579,7 +667,7 @@ int value_check(const struct sweeper_key *decl, const char *value,
 	case SWEEPER_KEY_DURATION:
 		rc = duration_parse(value, &n);
 		if (rc == 0)
-			return 0;
+			return range_check(decl, n, shown, why, whylen);
 		if (rc == DURATION_TOO_LARGE)
 			why_set(why, whylen,
 				"%s is too large; the longest duration is %s (about 100 years)",

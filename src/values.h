@@ -67,8 +67,28 @@ int list_split(const char *text, char ***items, size_t *count);
 void list_free(char **items, size_t count);
 
 /*
- * Check `value` against a declared key: its type, and for enums its
- * choices.  Returns 0 when valid.  Otherwise returns -1 and writes into
+ * The range an int or duration key declares in its `choices`
+ * ("1h..3650d", either end may be left out: "..30d").
+ */
+struct value_range {
+	const char *text;      /* the declaration, borrowed; NULL for none */
+	int has_min, has_max;
+	long long min, max;    /* the key's unit: milliseconds for durations */
+};
+
+/*
+ * Read the range `decl` declares into *range: none (range->text NULL) for
+ * a key of another type or without choices.  Returns 0, or -1 when the
+ * declaration is not min..max with at least one end, each end a value of
+ * the key's type, min not above max.
+ */
+int value_range_parse(const struct sweeper_key *decl,
+		      struct value_range *range);
+
+/*
+ * Check `value` against a declared key: its type, for enums its choices,
+ * and for int and duration keys their declared range.  Returns 0 when
+ * valid.  Otherwise returns -1 and writes into
  * `why` (at most `whylen` bytes) the problem and the fix, without the
  * key's name, e.g. "'5x' is not a duration; write a number and a unit:
  * 500ms, 30s, 5m, 24h, 90d".

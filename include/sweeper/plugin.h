@@ -2,28 +2,57 @@
  * sweeper/plugin.h: the rule plugin ABI of mfa-sweeper, version 1.
  *
  * This is the only public header of mfa-sweeper.  A rule plugin is a shared
- * object that includes it, fills in one `struct sweeper_plugin` and exports
- * it through SWEEPER_PLUGIN_DEFINE().  The plugin never links against the
- * sweeper: everything it may call reaches it through the host API table
- * (`struct sweeper_host_api`) passed to its callbacks.
+ * object that includes it, declares its descriptor with SWEEPER_PLUGIN()
+ * and plans its work through the host API table (`struct
+ * sweeper_host_api`) passed to its callbacks.  The plugin never links
+ * against the sweeper.  Build one with
+ *
+ *     cc -shared -fPIC $(pkg-config --cflags mfa-sweeper-plugin) \
+ *         -o my_rule.so my_rule.c
+ *
+ * (the pkg-config flags add -fvisibility=hidden, so the entry point is the
+ * plugin's only exported symbol), install it as PLUGIN_DIR/my_rule.so
+ * (`pkg-config --variable=plugindir mfa-sweeper-plugin`), and check what it
+ * plans without a database with `mfa-sweeper --print-plan -r my_rule`.
+ * The example plugins are installed under `pkg-config
+ * --variable=examplesdir mfa-sweeper-plugin`.
  *
  * Life of a plugin in one run:
  *
  *   1. The loader dlopen()s PLUGIN_DIR/NAME.so, calls sweeper_plugin_entry()
- *      and checks magic, abi_version and size of the descriptor.
+ *      and checks magic, abi_version and size of the descriptor, and the
+ *      declaration of every key (type, choices, range, default).
  *   2. The core validates the [rule.NAME] config section against `keys`:
- *      unknown keys and values of the wrong type are rejected before the
- *      plugin sees them, and absent keys take their declared default.
- *   3. init() is called once; it reads its configuration, quotes the
- *      identifiers it needs and may keep private state.
+ *      unknown keys, values of the wrong type and values outside a
+ *      declared range are rejected, with the file, line and key, before
+ *      the plugin sees them; absent keys take their declared default.
+ *   3. init() is called once, if there is one; it may read its
+ *      configuration, quote the identifiers it needs and keep private
+ *      state.
  *   4. plan() is called once; it describes its work as steps through
  *      api->add_step().  It runs no SQL: the core owns the database
- *      connection and every transaction.
+ *      connection and every transaction.  A rule may read its whole
+ *      configuration in plan() and need neither init() nor fini().
  *   5. fini() is called once, whatever happened, if init() succeeded.
  *
  * All plugins are initialised and planned before the first row is deleted,
  * so a plugin that fails in init() or plan() stops the run with exit code
- * 78 and nothing deleted.
+ * 78 and nothing deleted.  `mfa-sweeper --print-plan` runs steps 1 to 5
+ * and prints every step planned, connecting to nothing: a plugin's plan
+ * can be tested in CI without a database.
+ *
+ * Errors: a callback that fails returns non-zero and may write one
+ * lowercase line into its `err` buffer.  A host function that refuses a
+ * call during a callback also tells the core why (which key, which value,
+ * which field of the step), and the core prints that with the rule's
+ * error: "rule 'x': plan failed: add_step(): the step has no key_column;
+ * ...".  So a plugin may simply return the failure it got,
+ *
+ *     if (api->config_column(ctx, "used_at_column", used, sizeof(used)))
+ *             return -1;
+ *
+ * and leave err empty.  plan() that returns 0 although add_step() refused
+ * a step fails all the same: the step it meant to add would be missing.
  *
  * Ownership: every pointer the host passes to a plugin is borrowed and valid
  * only until the callback that received it returns, unless a function below
@@ -34,9 +63,18 @@
  * Compatibility: structs carry their own size and grow only at the end.  A
  * plugin built against ABI version 1 keeps loading into every host of ABI
  * version 1; fields added later are read by the host only when the size the
- * plugin reports covers them.  Added since the first release of version 1:
- * struct sweeper_step's time_columns (the time columns a step compares,
- * checked against [database] time_zone).
+ * plugin reports covers them, and host functions added later are there
+ * only when SWEEPER_API_HAS() says so.  Added since the first release of
+ * version 1: struct sweeper_step's time_columns (the time columns a step
+ * compares, checked against [database] time_zone); a range in the
+ * `choices` of int and duration keys; the host functions from
+ * config_column() on; SWEEPER_PLUGIN() and the public limits below.
+ *
+ * C++: the header compiles as C++ (g++ and clang++; designated
+ * initialisers need C++20, or a compiler that takes them as an extension,
+ * and must follow the order of the members, as SWEEPER_PLUGIN()'s
+ * example does).  SWEEPER_PLUGIN() and SWEEPER_PLUGIN_DEFINE() give the
+ * entry point C linkage, so the loader finds it by its plain name.
  */
 #ifndef SWEEPER_PLUGIN_H
 #define SWEEPER_PLUGIN_H
@@ -71,6 +109,30 @@ extern "C" {
  */
 #define SWEEPER_USER_ALIAS "u"
 
+/*
+ * Public limits.
+ *
+ * SWEEPER_MAX_PARAMS: the most placeholders ($1..$64) and parameters one
+ * step predicate or user filter may have.
+ *
+ * SWEEPER_NAME_MAX: the longest part of a name, in bytes, as PostgreSQL
+ * reads it (NAMEDATALEN - 1).  PostgreSQL would cut a longer one short
+ * into another name without an error, so the host refuses it.
+ *
+ * SWEEPER_QUOTED_MAX: a buffer that holds any name quote_ident(),
+ * quote_column(), config_column() or schema_column() writes, NUL
+ * included: two parts of SWEEPER_NAME_MAX bytes, each of which may be all
+ * double quotes (doubled when quoted) between its own two quotes, and the
+ * dot between them.
+ *
+ * SWEEPER_INTERVAL_MAX: a buffer that holds any interval config_interval()
+ * writes, such as "3153600000000 milliseconds", NUL included.
+ */
+#define SWEEPER_MAX_PARAMS 64
+#define SWEEPER_NAME_MAX 63
+#define SWEEPER_QUOTED_MAX (2 * (2 * SWEEPER_NAME_MAX + 2) + 2)
+#define SWEEPER_INTERVAL_MAX 32
+
 /* Return codes of host API functions and plugin callbacks. */
 enum sweeper_status {
 	SWEEPER_OK = 0,
@@ -95,23 +157,57 @@ enum sweeper_key_type {
 	SWEEPER_KEY_STRING = 1,   /* any text, may be empty */
 	SWEEPER_KEY_BOOL = 2,     /* true/false, yes/no, on/off, 1/0 */
 	SWEEPER_KEY_INT = 3,      /* decimal integer >= 0 */
-	SWEEPER_KEY_DURATION = 4, /* number with unit ms, s, m, h or d; or 0 */
+	SWEEPER_KEY_DURATION = 4, /* number with unit ms, s, m, h or d; or 0;
+				     at most 36500d */
 	SWEEPER_KEY_ENUM = 5      /* one of `choices` */
 };
 
 /*
  * One config key a plugin accepts in its [rule.NAME] section.  A plugin
- * declares its keys as a static array ending with an entry whose name is
- * NULL.  The core owns nothing here: the array must stay valid as long as
- * the plugin is loaded (static storage is the normal case).
+ * declares its keys as a static array ending with SWEEPER_KEYS_END (an
+ * entry whose name is NULL).  The core owns nothing here: the array must
+ * stay valid as long as the plugin is loaded (static storage is the normal
+ * case).
+ *
+ *     static const struct sweeper_key keys[] = {
+ *             { "table", SWEEPER_KEY_STRING, "password_reset_tokens",
+ *               NULL, "the tokens' table, as table or schema.table" },
+ *             { "max_age", SWEEPER_KEY_DURATION, "7d",
+ *               SWEEPER_RANGE("1h", "3650d"),
+ *               "delete tokens expired longer ago than this" },
+ *             { "mode", SWEEPER_KEY_ENUM, "keep", "keep|delete",
+ *               "what to do with unconfirmed tokens" },
+ *             SWEEPER_KEYS_END
+ *     };
+ *
+ * `choices` means what the type makes of it:
+ *   - SWEEPER_KEY_ENUM: the values allowed, "keep|delete" (required).
+ *   - SWEEPER_KEY_INT and SWEEPER_KEY_DURATION: the range allowed, as
+ *     SWEEPER_RANGE(min, max) writes it, "1h..3650d", both ends included;
+ *     either end may be left out ("1h..", "..3650d"); NULL for any value
+ *     of the type.  The core refuses a value outside it at config check,
+ *     naming file, line, key and range, so the plugin need not check it.
+ *   - other types: ignored.
+ * The loader refuses a plugin whose declaration does not hold together
+ * (an unknown type, an enum without choices, a range that does not parse
+ * or whose min is above its max), naming the key.
  */
 struct sweeper_key {
 	const char *name;            /* key name, e.g. "max_age" */
 	enum sweeper_key_type type;
 	const char *default_value;   /* as written in config; NULL = required */
-	const char *choices;         /* SWEEPER_KEY_ENUM: "keep|delete" */
+	const char *choices;         /* enum: "keep|delete"; int, duration:
+					a range, SWEEPER_RANGE("1h", "30d") */
 	const char *help;            /* one line shown by --list-rules */
 };
+
+/* The range "min..max" of an int or duration key; min and max are string
+ * literals, "" for an end left open. */
+#define SWEEPER_RANGE(min, max) min ".." max
+
+/* The entry that ends a key array; the same in C and C++. */
+#define SWEEPER_KEYS_END \
+	{ NULL, (enum sweeper_key_type)0, NULL, NULL, NULL }
 
 /*
  * A time column a step compares, with now() or with another time column
@@ -148,10 +244,34 @@ struct sweeper_time_column {
 
 /*
  * One unit of deletion work.  The core deletes, in batches, every row of
- * `table` for which `predicate` is true, walking the table in order of
- * `key_column`.  Filled in by the plugin and passed to api->add_step(),
- * which copies every string: the struct and its strings may live on the
- * plugin's stack.
+ * `table` for which `predicate` is true.  Filled in by the plugin and
+ * passed to api->add_step(), which copies every string: the struct and its
+ * strings may live on the plugin's stack.
+ *
+ * Required: size, table, key_column and predicate (add_step() refuses a
+ * step without one, and says which); params when nparams > 0, and
+ * time_columns when ntime_columns > 0.  Everything else may be 0 or NULL.
+ *
+ * Quoting: `table`, `key_column`, `user_column` and the time columns are
+ * written unquoted, as in config ("schema.table", "Odd Name"): the core
+ * quotes them itself, and quoting them again would name something else.
+ * Every name the plugin writes into `predicate` is its own SQL and must be
+ * quoted there: columns through quote_column() (or config_column() /
+ * schema_column(), which read and quote in one call), tables of its own
+ * subqueries through quote_ident().  Values never go into the text: they
+ * are parameters.
+ *
+ * How a step is walked is the core's choice, made per step when the run
+ * plans it (`mfa-sweeper --explain` shows it), and no plugin depends on
+ * it: by heap blocks (windows of the table's physical blocks, for a plain
+ * table whose predicate no index serves), by users (windows of the users
+ * table, for a rule with a user filter and an index on user_column),
+ * through an index (capped batches the predicate's index finds), or by
+ * key (the next rows after the last key deleted, in key_column order:
+ * partitioned and inherited tables, scoped runs, a fixed batch_size).
+ * Each batch is one transaction that re-evaluates the predicate on the
+ * rows it deletes, so a predicate must be true of a row exactly when the
+ * row should go, whatever order the rows are visited in.
  */
 struct sweeper_step {
 	/* sizeof(struct sweeper_step) as compiled into the plugin. */
@@ -163,8 +283,8 @@ struct sweeper_step {
 	const char *table;
 	/*
 	 * A unique, NOT NULL, orderable column of `table` (normally the
-	 * primary key), unquoted.  The core resumes every batch after the
-	 * last key it deleted.
+	 * primary key), unquoted.  A walk by key resumes every batch after
+	 * the last key it deleted.
 	 */
 	const char *key_column;
 	/*
@@ -176,13 +296,17 @@ struct sweeper_step {
 	const char *user_column;
 	/*
 	 * A boolean SQL expression over the row aliased SWEEPER_TARGET_ALIAS,
-	 * with identifiers quoted through api->quote_ident() and every value
-	 * written as a placeholder $1..$nparams.
+	 * with identifiers quoted through api->quote_column() or
+	 * api->quote_ident() and every value written as a placeholder
+	 * $1..$nparams.  NULL makes a row stay: see README "The rules a
+	 * plugin must follow".
 	 */
 	const char *predicate;
 	/* Number of placeholders and their values, sent as text parameters:
 	 * cast them in the predicate ($1::interval).  A NULL entry in params
-	 * is SQL NULL. */
+	 * is SQL NULL.  At most SWEEPER_MAX_PARAMS.  The core appends its own
+	 * parameters after these, so a $n above nparams names one of the
+	 * core's, with another type: number them from $1 without gaps. */
 	int nparams;
 	const char *const *params;
 	/* Short human label for logs and the summary, e.g. "backup codes";
@@ -214,7 +338,8 @@ struct sweeper_step {
  */
 struct sweeper_run_info {
 	uint32_t size;       /* sizeof as compiled into the host */
-	int dry_run;         /* 1 with --dry-run: count, delete nothing */
+	int dry_run;         /* 1 when the run deletes nothing: --dry-run,
+				--check-config, --explain, --print-plan */
 	int now;             /* 1 with --now: ignore grace periods */
 	int scoped;          /* 1 when restricted to named users */
 };
@@ -225,13 +350,17 @@ struct sweeper_ctx;
 /*
  * The host API table, in the manner of SQLite's sqlite3_api_routines: the
  * plugin calls the host only through it.  New functions are appended at the
- * end; a plugin that needs one checks `size` first:
+ * end; a plugin that needs one added after the first release of ABI
+ * version 1 checks that the host has it first:
  *
- *     if (api->size >= offsetof(struct sweeper_host_api, fn) + sizeof(api->fn))
+ *     if (!SWEEPER_API_HAS(api, config_column))
+ *             ... fall back, or fail with a message saying so ...
  *
  * Unless stated otherwise, functions return SWEEPER_OK (0) on success and a
  * negative enum sweeper_status on failure; `ctx` is the context the
- * callback received, and must not be kept after the callback returns.
+ * callback received, and must not be kept after the callback returns.  A
+ * function that fails inside init() or plan() also tells the core why
+ * (see "Errors" above).
  */
 struct sweeper_host_api {
 	uint32_t size;          /* sizeof(struct sweeper_host_api) in the host */
@@ -240,7 +369,9 @@ struct sweeper_host_api {
 	/*
 	 * Value of a declared key of this rule's section, after validation
 	 * and defaults.  Returns a borrowed string valid until fini(), or
-	 * NULL if the plugin did not declare `key`.
+	 * NULL if the plugin did not declare `key` (or declared it without a
+	 * default and the config does not set it, which config validation
+	 * refuses before init()).
 	 */
 	const char *(*config_get)(struct sweeper_ctx *ctx, const char *key);
 
@@ -248,7 +379,8 @@ struct sweeper_host_api {
 	 * Typed readers of declared keys.  On success store the value in
 	 * *out and return SWEEPER_OK.  SWEEPER_ERR_NOKEY if `key` is not
 	 * declared, SWEEPER_ERR_TYPE if it was declared with another type.
-	 * Durations come in milliseconds.
+	 * Durations come in milliseconds.  A declared range has been checked
+	 * already: the value lies within it.
 	 */
 	int (*config_bool)(struct sweeper_ctx *ctx, const char *key, int *out);
 	int (*config_int)(struct sweeper_ctx *ctx, const char *key,
@@ -267,10 +399,11 @@ struct sweeper_host_api {
 	 * Quote an identifier for SQL: "name" becomes "name" in double
 	 * quotes, "schema.table" becomes "schema"."table"; embedded double
 	 * quotes are doubled.  Writes at most `size` bytes including the NUL
-	 * to `buf`.  SWEEPER_ERR_RANGE if it does not fit, if `name` is empty
-	 * or not valid UTF-8 text without control characters, or if a part
-	 * is longer than 63 bytes (PostgreSQL would silently cut it short
-	 * into another name).
+	 * to `buf` (SWEEPER_QUOTED_MAX always suffices).  SWEEPER_ERR_RANGE
+	 * if it does not fit, if `name` is empty or not valid UTF-8 text
+	 * without control characters, or if a part is longer than
+	 * SWEEPER_NAME_MAX bytes (PostgreSQL would silently cut it short into
+	 * another name).
 	 */
 	int (*quote_ident)(struct sweeper_ctx *ctx, const char *name,
 			   char *buf, size_t size);
@@ -285,10 +418,11 @@ struct sweeper_host_api {
 	/*
 	 * Add a step to this rule's work, in the order steps should run.
 	 * Only valid inside plan() (SWEEPER_ERR_PHASE otherwise).  Copies
-	 * everything it keeps.  SWEEPER_ERR_RANGE when a required field is
-	 * missing, nparams is negative or above 64, or ntime_columns is
-	 * negative or above SWEEPER_MAX_TIME_COLUMNS or a time column has
-	 * no name.
+	 * everything it keeps.  SWEEPER_ERR_RANGE when `size` is not set, a
+	 * required field is missing, nparams is negative or above
+	 * SWEEPER_MAX_PARAMS, or ntime_columns is negative or above
+	 * SWEEPER_MAX_TIME_COLUMNS or a time column has no name; the core
+	 * reports which.
 	 */
 	int (*add_step)(struct sweeper_ctx *ctx, const struct sweeper_step *step);
 
@@ -314,11 +448,62 @@ struct sweeper_host_api {
 	 */
 	int (*quote_column)(struct sweeper_ctx *ctx, const char *name,
 			    char *buf, size_t size);
+
+	/*
+	 * The functions below were added after the first release of ABI
+	 * version 1: check SWEEPER_API_HAS(api, fn) before calling one in a
+	 * plugin that must also load into an older mfa-sweeper.
+	 */
+
+	/*
+	 * Read the string key `key` of the rule's section and quote it as
+	 * one column name (quote_column()) into `buf` (SWEEPER_QUOTED_MAX
+	 * bytes suffice): config value to quoted identifier in one call.
+	 * SWEEPER_ERR_NOKEY / SWEEPER_ERR_TYPE as the typed readers;
+	 * SWEEPER_ERR_RANGE when the value is empty or not one column name.
+	 * On failure the core is told the key, the value, and the file and
+	 * line it was written on.  The unquoted value is config_get()'s.
+	 */
+	int (*config_column)(struct sweeper_ctx *ctx, const char *key,
+			     char *buf, size_t size);
+
+	/* config_column() for a key of [schema], e.g. "code_used_at_column". */
+	int (*schema_column)(struct sweeper_ctx *ctx, const char *key,
+			     char *buf, size_t size);
+
+	/*
+	 * Write the duration key `key` as the text of an interval parameter,
+	 * "86400000 milliseconds", for a predicate that casts it:
+	 * `t."expires_at" < now() - $1::interval`.  Milliseconds keep it
+	 * exact ("1 day" would be a calendar day, 23 or 25 hours across a
+	 * daylight saving change).  SWEEPER_INTERVAL_MAX bytes suffice.
+	 * Errors as config_duration_ms(), and SWEEPER_ERR_RANGE when `size`
+	 * is too small.
+	 */
+	int (*config_interval)(struct sweeper_ctx *ctx, const char *key,
+			       char *buf, size_t size);
+
+	/*
+	 * Read the enum key `key`: *out is the position of its value among
+	 * the declared choices, from 0 ("keep|delete": keep is 0, delete 1).
+	 * Errors as the typed readers.
+	 */
+	int (*config_enum)(struct sweeper_ctx *ctx, const char *key, int *out);
 };
 
 /*
+ * Whether the host's table has the function `fn`: a plugin built against
+ * this header may be loaded by an older mfa-sweeper whose table ends
+ * earlier.
+ */
+#define SWEEPER_API_HAS(api, fn) \
+	((api)->size >= offsetof(struct sweeper_host_api, fn) + \
+	 sizeof((api)->fn))
+
+/*
  * The descriptor of a plugin, returned by its entry function.  It must stay
- * valid while the plugin is loaded: a static const object.
+ * valid while the plugin is loaded: a static const object, which
+ * SWEEPER_PLUGIN() declares.
  */
 struct sweeper_plugin {
 	uint32_t magic;          /* SWEEPER_PLUGIN_MAGIC */
@@ -327,21 +512,25 @@ struct sweeper_plugin {
 	const char *name;        /* rule name; must equal the file name sans .so */
 	const char *version;     /* plugin's own version, free text */
 	const char *description; /* one line for --list-rules */
-	const struct sweeper_key *keys; /* declared keys, NULL-name terminated;
-					   NULL when the rule takes none */
+	const struct sweeper_key *keys; /* declared keys, SWEEPER_KEYS_END
+					   terminated; NULL when the rule
+					   takes none */
 
 	/*
 	 * Called once after config validation.  May store private state in
-	 * *state (freed by fini()).  On failure write one lowercase line
-	 * naming the problem into err (at most errlen bytes, NUL included)
-	 * and return non-zero: the run stops with exit 78.  May be NULL.
+	 * *state (freed by fini()).  On failure return non-zero, having
+	 * written one lowercase line naming the problem into err (at most
+	 * errlen bytes, NUL included), or left err empty when a host
+	 * function's refusal says it all: the run stops with exit 78.  May be
+	 * NULL.
 	 */
 	int (*init)(const struct sweeper_host_api *api, struct sweeper_ctx *ctx,
 		    void **state, char *err, size_t errlen);
 
 	/*
-	 * Called once to describe the rule's work through api->add_step().
-	 * Same error convention as init().  Required.
+	 * Called once to describe the rule's work through api->add_step();
+	 * `state` is what init() stored, or NULL.  Same error convention as
+	 * init().  Required.  A plan with no step is valid but warned about.
 	 */
 	int (*plan)(const struct sweeper_host_api *api, struct sweeper_ctx *ctx,
 		    void *state, char *err, size_t errlen);
@@ -359,8 +548,41 @@ typedef const struct sweeper_plugin *(*sweeper_plugin_entry_fn)(void);
 #define SWEEPER_EXPORT
 #endif
 
+/* The entry point has C linkage wherever the macros below expand. */
+#ifdef __cplusplus
+#define SWEEPER_EXTERN_C extern "C"
+#else
+#define SWEEPER_EXTERN_C
+#endif
+
 /*
- * Export a descriptor: place once in the plugin, after the descriptor.
+ * Declare the plugin in one statement, with named fields, valid C and C++:
+ *
+ *     SWEEPER_PLUGIN(.name = "my_rule", .version = "1.0",
+ *                    .description = "what it deletes", .keys = my_keys,
+ *                    .init = NULL, .plan = my_plan, .fini = NULL);
+ *
+ * It fills in magic, abi_version and size, defines the descriptor and
+ * exports sweeper_plugin_entry().  Fields left out are NULL (g++ may warn
+ * about them under -Wextra; naming them as NULL, as above, keeps it
+ * quiet).  In C++ the fields must come in the order of struct
+ * sweeper_plugin, as above.
+ */
+#define SWEEPER_PLUGIN(...) \
+	static const struct sweeper_plugin sweeper_plugin_descriptor = { \
+		.magic = SWEEPER_PLUGIN_MAGIC, \
+		.abi_version = SWEEPER_ABI_VERSION, \
+		.size = (uint32_t)sizeof(struct sweeper_plugin), \
+		__VA_ARGS__ \
+	}; \
+	SWEEPER_PLUGIN_DEFINE(sweeper_plugin_descriptor) \
+	SWEEPER_EXTERN_C SWEEPER_EXPORT \
+	const struct sweeper_plugin *sweeper_plugin_entry(void)
+
+/*
+ * The older, positional form, which keeps compiling: a descriptor whose
+ * first three fields are SWEEPER_PLUGIN_HEADER, exported with
+ * SWEEPER_PLUGIN_DEFINE(), placed once, after the descriptor.
  *
  *     static const struct sweeper_plugin my_rule = {
  *             SWEEPER_PLUGIN_HEADER, "my_rule", "1.0", "what it deletes",
@@ -376,8 +598,10 @@ typedef const struct sweeper_plugin *(*sweeper_plugin_entry_fn)(void);
 	(uint32_t)sizeof(struct sweeper_plugin)
 
 #define SWEEPER_PLUGIN_DEFINE(descriptor) \
-	SWEEPER_EXPORT const struct sweeper_plugin *sweeper_plugin_entry(void); \
-	SWEEPER_EXPORT const struct sweeper_plugin *sweeper_plugin_entry(void) \
+	SWEEPER_EXTERN_C SWEEPER_EXPORT \
+	const struct sweeper_plugin *sweeper_plugin_entry(void); \
+	SWEEPER_EXTERN_C SWEEPER_EXPORT \
+	const struct sweeper_plugin *sweeper_plugin_entry(void) \
 	{ \
 		return &(descriptor); \
 	}

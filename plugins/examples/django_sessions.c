@@ -6,8 +6,10 @@
  * rule that has nothing to do with MFA, written to show every part a team
  * needs for its own rule: the descriptor, declared config keys, init() that
  * reads and checks configuration, plan() that hands the work to the core,
- * and fini() that frees what init() kept.  docs/plugin-writing.md walks
- * through building, installing and enabling it.
+ * and fini() that frees what init() kept.  README "Writing a rule plugin"
+ * walks through building, installing and enabling it; the shorter
+ * password_reset_tokens.c next to it shows the helpers that make a
+ * one-step rule fit in a page.
  *
  * The table it cleans is the one django.contrib.sessions creates:
  *
@@ -35,12 +37,13 @@
  *
  * Build it on its own with
  *
- *     cc -shared -fPIC -fvisibility=hidden -I/usr/local/include \
+ *     cc -shared -fPIC $(pkg-config --cflags mfa-sweeper-plugin) \
  *         -o django_sessions.so django_sessions.c
  *
- * -fvisibility=hidden keeps every symbol of the plugin private except the
- * one entry point SWEEPER_PLUGIN_DEFINE() exports, so two plugins can both
- * have a static helper called, say, read_keys() without clashing.
+ * The flags include -fvisibility=hidden, which keeps every symbol of the
+ * plugin private except the one entry point SWEEPER_PLUGIN_DEFINE()
+ * exports, so two plugins can both have a static helper called, say,
+ * read_keys() without clashing.
  */
 #include <stdarg.h>
 #include <stdio.h>

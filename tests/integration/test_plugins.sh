@@ -5,8 +5,10 @@
 # (used_backup_codes) that has eligible rows, so a sweeper that deleted
 # before loading everything would be caught.  Also: the plugin_dir safety
 # rules, the links on the way to plugin_dir and the /proc/self/fd the
-# loader loads through, ok_keys' values, --list-rules, and the example
-# plugin.
+# loader loads through, ok_keys' values, --list-rules, the example
+# plugins, and the plugin SDK: plugins built against the first ABI 1
+# header and in C++, declared key ranges, the sweeper's explanations of
+# host API mistakes and of steps that do not plan, and --print-plan.
 . "$(dirname "$0")/../lib/assert.sh"
 
 # bad_plugin NAME: a safe plugin dir with the real plugins and the test
@@ -79,6 +81,10 @@ t_name_mismatch() {
 t_bad_step_missing_column() {
 	bad_plugin bad_step
 	expect_plugin_error bad_step no_such_column
+	# The name is the plugin's own: [schema] is not where to look.
+	assert_contains "$ERR" "the column 'no_such_column' is written in plugin 'bad_step' itself (its step's predicate)" \
+		"the hint says where the name came from"
+	assert_not_contains "$ERR" "[schema]" "no [schema] hint for a name the plugin wrote"
 }
 
 t_bad_step_scoped_run() {
@@ -338,6 +344,264 @@ t_example_django_sessions_dry_run() {
 	assert_exit 0
 	assert_json .would_delete_total 25 "would_delete_total"
 	assert_q "SELECT count(*) FROM django_session" 32 "sessions left after a dry run"
+}
+
+# ------------------------------------------------------------ plugin SDK
+
+t_schema_column_hint() {
+	fresh_db
+	fx_used_codes
+	cfg_std used_backup_codes "" "[schema]" "code_used_at_column = usedat"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "column t.usedat does not exist" "the server's message"
+	assert_contains "$ERR" "[schema] code_used_at_column ('$CFG' line $(line_of 'code_used_at_column')) names the column 'usedat'" \
+		"the hint names the [schema] key, file and line"
+	assert_contains "$ERR" "check the column names in [schema]" "the fix"
+	check_nothing_deleted
+}
+
+t_placeholder_hints() {
+	bad_plugin bad_sql
+	expect_plugin_error bad_sql "SQLSTATE 42883" "placeholders of the predicate" \
+		"nparams = 1 parameter" '($1::interval)' 'the predicate: t.used_at < now() - $1::text'
+	assert_not_contains "$ERR" "[schema]" "no [schema] hint for a cast"
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_sql" "" "[rule.bad_sql]" "mistake = no_cast"
+	expect_plugin_error bad_sql "SQLSTATE 42P18" "placeholders of the predicate" 'the predicate: $1 IS NULL'
+	# A column named in the rule's own section: that key is the fix.
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_sql" "" "[rule.bad_sql]" \
+		"mistake = own_column" "column = used_att"
+	expect_plugin_error bad_sql "SQLSTATE 42703" \
+		"[rule.bad_sql] column ('$CFG' line $(line_of 'column = used_att')) names the column 'used_att'" \
+		"check [rule.bad_sql]"
+	assert_not_contains "$ERR" "[schema]" "no [schema] hint for the rule's own key"
+}
+
+t_add_step_mistakes_explained() {
+	bad_plugin bad_calls
+	local m cases=(
+		"unsized|add_step(): the step's size is 0 (not set); set .size = sizeof(struct sweeper_step)"
+		"no_key_column|add_step(): the step on 'accounts_backupcode' has no key_column; set .key_column"
+		"no_predicate|add_step(): the step on 'accounts_backupcode' has no predicate"
+		"params_null|has nparams = 2 but params is NULL"
+		"in_init|init failed: add_step(): called from init(); steps are added in plan()"
+		"ignored|plan failed: it returned success, but add_step(): the step on 'accounts_backupcode' has no key_column"
+		"bad_column|config_column(): [rule.bad_calls] column = 'a.b' ('$T_DIR/sweeper.ini' line 11) is not one column name"
+		"wrong_type|config_interval('column'): key 'column' is declared as string, not duration"
+		"undeclared|config_column('colum'): rule 'bad_calls' declares no key 'colum'")
+	for m in "${cases[@]}"; do
+		# column = a.b is on line 11.
+		CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_calls" "" "[rule.bad_calls]" \
+			"mistake = ${m%%|*}" "column = a.b"
+		[ "$(line_of 'column = a.b')" = 11 ] || die "column = a.b moved in $CFG"
+		sweep -c "$CFG" --print-plan
+		assert_exit 78 "--print-plan with mistake ${m%%|*}"
+		assert_contains "$ERR" "rule 'bad_calls': " "the message names the rule"
+		assert_contains "$ERR" "${m#*|}" "the sweeper explains mistake ${m%%|*}"
+		assert_eq "$OUT" "" "no plan printed with mistake ${m%%|*}"
+	done
+	# A real run stops before deleting anything, like any plugin error.
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_calls" "" "[rule.bad_calls]" "mistake = ignored"
+	expect_plugin_error bad_calls "the plugin must check what add_step() returns"
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_calls"
+	sweep -c "$CFG" --print-plan
+	assert_exit 0 "bad_calls without a mistake"
+}
+
+t_plan_with_no_step_warns() {
+	bad_plugin ok_keys
+	sweep -c "$CFG" --json
+	assert_exit 0
+	assert_contains "$ERR" "warn: rule 'ok_keys' planned no step, so it deletes nothing" \
+		"a rule without steps is warned about"
+	assert_not_contains "$ERR" "rule 'used_backup_codes' planned no step" "only that rule"
+}
+
+t_cxx_plugin_loads_and_runs() {
+	bad_plugin cxx_rule
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
+  (101, 'must-go-cxx-used-2d', true, now() - interval '2 days', now() - interval '9 days'),
+  (101, 'cxx-used-1h', true, now() - interval '1 hour', now() - interval '9 days'),
+  (101, 'must-stay-cxx-other-prefix', true, now() - interval '2 days', now() - interval '9 days');
+UPDATE accounts_backupcode SET code_hash = 'other-cxx-2d' WHERE code_hash = 'must-stay-cxx-other-prefix';
+EOF
+	sweep -c "$CFG" --list-rules
+	assert_exit 0 "--list-rules with a C++ plugin"
+	assert_contains "$OUT" "[rule.cxx_rule] which (enum: used|any, default used)" "its enum key"
+	assert_contains "$OUT" "[rule.cxx_rule] max_age (duration: 1h..3650d, default 1d)" "its range"
+	sweep_check '^must-go-'
+	assert_json "$(printf '.rules[] | select(.name == "cxx_rule") | .deleted')" 1 "rows the C++ plugin deleted"
+	# which = any, read with config_enum(): a recent code goes too.
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, cxx_rule" "" "[rule.cxx_rule]" \
+		"which = any" "prefix = cxx-"
+	sweep_check '^cxx-used-1h'
+	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash = 'other-cxx-2d'" 1 \
+		"a code with another prefix stays"
+}
+
+t_abi1_plugin_loads_and_runs() {
+	bad_plugin abi1_keys
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
+  (101, 'must-go-abi1-used-2d', true, now() - interval '2 days', now() - interval '9 days'),
+  (101, 'must-stay-abi1-used-1h', true, now() - interval '1 hour', now() - interval '9 days');
+EOF
+	sweep -c "$CFG" --list-rules
+	assert_exit 0 "--list-rules with a plugin of the first ABI 1 header"
+	assert_contains "$OUT" "[rule.abi1_keys] mode (enum: keep|delete, default keep)" "its enum key"
+	sweep_check '^must-go-'
+	assert_contains "$ERR" "abi1_keys: host api size" "its plan() ran"
+	assert_contains "$ERR" ", abi 1" "the host speaks ABI version 1"
+	assert_json "$(printf '.rules[] | select(.name == "abi1_keys") | .deleted')" 1 "rows it deleted"
+}
+
+t_abi1_cxx_entry_point_named() {
+	bad_plugin abi1_cxx
+	expect_plugin_error abi1_cxx "exports sweeper_plugin_entry() with C++ linkage (as _Z20sweeper_plugin_entryv)" \
+		"rebuild it against this sweeper's sweeper/plugin.h"
+	assert_not_contains "$ERR" "declare the plugin with SWEEPER_PLUGIN()" \
+		"the loader does not claim the macro was not used"
+}
+
+t_key_range_checked_by_core() {
+	fresh_db
+	fx_used_codes
+	fx_reset_tokens
+	PDIR=$(example_plugin_dir)
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, password_reset_tokens" "" \
+		"[rule.password_reset_tokens]" "max_age = 3651d"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 78 "a value outside the declared range"
+	assert_contains "$ERR" "$CFG:$(line_of 'max_age'): [rule.password_reset_tokens] max_age: '3651d' is out of range; write a duration from 0 to 3650d" \
+		"file, line, key, value and range"
+	check_nothing_deleted
+	sweep -c "$CFG" --print-plan
+	assert_exit 78 "--print-plan checks the range too"
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, password_reset_tokens" "" \
+		"[rule.password_reset_tokens]" "max_age = 3650d"
+	sweep -c "$CFG" --print-plan
+	assert_exit 0 "the range's end is inside it"
+	assert_contains "$OUT" "'315360000000 milliseconds'" "config_interval() in milliseconds"
+}
+
+t_example_password_reset_tokens() {
+	fresh_db
+	fx_used_codes
+	fx_reset_tokens
+	PDIR=$(example_plugin_dir)
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, password_reset_tokens"
+	# Scoped to one user: only that user's tokens go.
+	snap
+	sweep -c "$CFG" --json -u 102
+	assert_exit 0 "a run scoped to user 102"
+	check_rows '^must-go-u102-token'
+	sweep_check '^must-go-'
+	assert_json "$(printf '.rules[] | select(.name == "password_reset_tokens") | .deleted')" 2 \
+		"tokens deleted by the unscoped run"
+}
+
+t_example_password_reset_tokens_renamed() {
+	fresh_db
+	sql <<<'CREATE SCHEMA app;'
+	fx_reset_tokens app.tokens
+	sql <<'EOF'
+ALTER TABLE app.tokens RENAME COLUMN used_at TO "Used At";
+ALTER TABLE app.tokens RENAME COLUMN user_id TO owner;
+EOF
+	PDIR=$(example_plugin_dir)
+	CFG_PLUGIN_DIR=$PDIR cfg_std "password_reset_tokens" "" "[rule.password_reset_tokens]" \
+		"table = app.tokens" "user_column = owner" "used_at_column = Used At" "max_age = 1d"
+	# max_age = 1d: the token expired 6 days ago goes too.
+	sweep_check '^must-go-|expired-6d'
+	# A column the table lacks: the hint names the rule's key and line.
+	fx_reset_tokens app.tokens2
+	CFG_PLUGIN_DIR=$PDIR cfg_std "password_reset_tokens" "" "[rule.password_reset_tokens]" \
+		"table = app.tokens2" "used_at_column = used" "max_age = 1d"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 78
+	assert_contains "$ERR" "[rule.password_reset_tokens] used_at_column ('$CFG' line $(line_of 'used_at_column')) names the column 'used'" \
+		"the hint names the rule's key"
+	assert_not_contains "$ERR" "[schema]" "not [schema]"
+	check_nothing_deleted
+}
+
+# --------------------------------------------------------------- --print-plan
+
+# A dsn no server answers: a connection attempt would hang for 30 s.
+print_plan_cfg() {
+	PDIR=$(example_plugin_dir)
+	cfg_write <<EOF
+[database]
+dsn = host=192.0.2.1 port=5432 dbname=nowhere connect_timeout=30
+
+[sweeper]
+plugin_dir = $PDIR
+rules = used_backup_codes, password_reset_tokens
+EOF
+	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$CFG"
+}
+
+t_print_plan_connects_to_nothing() {
+	print_plan_cfg
+	command -v strace >/dev/null || die "strace is missing; run make deps"
+	# LeakSanitizer does not run under ptrace.
+	ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 SWEEPER_BIN=strace \
+		sweep -f -qq -e trace=socket,connect -o "$T_DIR/strace.txt" \
+		"$SWEEPER_BIN" -c "$CFG" --print-plan
+	assert_exit 0 "--print-plan with a dsn nobody answers"
+	[ "$ELAPSED_MS" -lt 10000 ] || fail "--print-plan took ${ELAPSED_MS} ms: it waited for the dsn"
+	assert_eq "$(grep -cE 'AF_INET|PGSQL' "$T_DIR/strace.txt")" 0 "sockets towards a server"
+	assert_contains "$OUT" "rule password_reset_tokens: 1 step (plugin $PDIR/password_reset_tokens.so)" "the rule"
+	assert_contains "$OUT" "    table:         password_reset_tokens
+    key column:    id
+    user column:   user_id
+    predicate:     t.\"used_at\" IS NOT NULL OR t.\"expires_at\" < now() - \$1::interval
+    \$1:            '604800000 milliseconds'
+    time columns:  password_reset_tokens.expires_at" "the step, as the run would use it"
+	assert_contains "$OUT" "rule used_backup_codes: 1 step" "every rule"
+	# Like the other modes that print, one at a time.
+	sweep -c "$CFG" --print-plan --check-config
+	assert_exit 64 "--print-plan with --check-config"
+	assert_contains "$ERR" "use only one of" "the usage error"
+}
+
+t_print_plan_json() {
+	print_plan_cfg "" "[rule.password_reset_tokens]" "table = app.tokens" \
+		"user_column = owner_id" "max_age = 1d"
+	cp "$TEST_PLUGIN_DIR/old_step.so" "$PDIR"/ && chmod 0644 "$PDIR/old_step.so"
+	sed -i 's/^rules = .*/rules = password_reset_tokens, old_step/' "$CFG"
+	sweep -c "$CFG" --print-plan --json
+	assert_exit 0
+	assert_jq '.rules | map(.name) == ["password_reset_tokens", "old_step"]' "the rules, in order"
+	assert_jq '.rules[0].steps | length == 1' "one step"
+	assert_jq '.rules[0].steps[0] == {"label": "password-reset tokens", "table": "app.tokens",
+		"key_column": "id", "user_column": "owner_id",
+		"predicate": "t.\"used_at\" IS NOT NULL OR t.\"expires_at\" < now() - $1::interval",
+		"params": ["86400000 milliseconds"],
+		"time_columns": [{"table": "app.tokens", "column": "expires_at"}]}' \
+		"the step with the configured values"
+	assert_jq '.rules[0].user_filter == null' "no user filter"
+	# A plugin built before steps declared time columns: null, not [].
+	assert_jq '.rules[1].steps[0].time_columns == null' "time columns not declared"
+	assert_jq '.rules[1].steps[0].user_column == "user_id"' "the old step's user column"
+}
+
+t_print_plan_plugin_error() {
+	print_plan_cfg
+	cp "$TEST_PLUGIN_DIR/init_fail.so" "$PDIR"/ && chmod 0644 "$PDIR/init_fail.so"
+	sed -i 's/^rules = .*/rules = used_backup_codes, init_fail/' "$CFG"
+	sweep -c "$CFG" --print-plan
+	assert_exit 78 "a plugin that fails init()"
+	assert_contains "$ERR" "rule 'init_fail': init failed: cannot reach the ticket system" "its message"
+	assert_eq "$OUT" "" "no plan printed"
+	sed -i 's/^rules = .*/rules = used_backup_codes, no_such_rule/' "$CFG"
+	sweep -c "$CFG" --print-plan
+	assert_exit 78 "a plugin that is not there"
+	assert_contains "$ERR" "no_such_rule.so" "the missing file"
 }
 
 run_tests "$@"

@@ -457,13 +457,14 @@ plugin_copy_dir() {
 	printf '%s\n' "$d"
 }
 
-# example_plugin_dir: plugin_copy_dir, plus the example team plugin
-# django_sessions.so; prints its path.
+# example_plugin_dir: plugin_copy_dir, plus the example team plugins
+# (django_sessions.so, password_reset_tokens.so); prints its path.
 example_plugin_dir() {
 	local d
 	d=$(plugin_copy_dir) || return 1
-	cp "$EXAMPLE_PLUGIN_DIR/django_sessions.so" "$d"/ ||
-		die "no example plugin in $EXAMPLE_PLUGIN_DIR"
+	cp "$EXAMPLE_PLUGIN_DIR/django_sessions.so" \
+		"$EXAMPLE_PLUGIN_DIR/password_reset_tokens.so" "$d"/ ||
+		die "no example plugins in $EXAMPLE_PLUGIN_DIR"
 	chmod 0644 "$d"/*.so
 	printf '%s\n' "$d"
 }

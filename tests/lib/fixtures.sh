@@ -171,6 +171,35 @@ CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
 EOF
 }
 
+# fx_reset_tokens [TABLE]: the table of the example plugin
+# plugins/examples/password_reset_tokens.c (default name
+# password_reset_tokens), its rows marked by `token`, and added to the
+# marked tables: used tokens go at once, unused ones 7 days (max_age's
+# default) after they expired.  Users 101 and 102.
+fx_reset_tokens() {
+	local table=${1:-password_reset_tokens}
+	sql <<EOF
+INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at) VALUES
+  (101, 'u101@example.com', true, NULL), (102, 'u102@example.com', true, NULL)
+  ON CONFLICT DO NOTHING;
+CREATE TABLE $table (
+    id bigserial PRIMARY KEY,
+    user_id bigint NOT NULL,
+    token text NOT NULL,
+    used_at timestamptz,
+    expires_at timestamptz NOT NULL);
+INSERT INTO $table (user_id, token, used_at, expires_at) VALUES
+  (101, 'must-go-u101-token-used', now() - interval '1 hour', now() + interval '1 hour'),
+  (101, 'must-go-u101-token-expired-8d', NULL, now() - interval '8 days'),
+  (101, 'must-stay-u101-token-expired-6d', NULL, now() - interval '6 days'),
+  (101, 'must-stay-u101-token-live', NULL, now() + interval '1 hour'),
+  (102, 'must-go-u102-token-used-long-ago', now() - interval '30 days', now() - interval '29 days'),
+  (102, 'must-go-u102-token-expired-30d', NULL, now() - interval '30 days'),
+  (102, 'must-stay-u102-token-live', NULL, now() + interval '1 day');
+EOF
+	MARK_TABLES+=("$table|token")
+}
+
 # fx_django_sessions: the table of the example team plugin
 # (plugins/examples/django_sessions.c), with 25 expired sessions
 # (expired-N, N hours ago) and 7 live ones (live-N, N hours ahead).

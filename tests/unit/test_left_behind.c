@@ -258,7 +258,7 @@ static void test_add_step_sizes(void **state)
 	memset(&r, 0, sizeof(r));
 	r.ctx.rule = &r;
 	r.name = xstrdup("t");
-	r.planning = 1;
+	r.phase = RULE_PHASE_PLAN;
 
 	/* An old step: the bytes after it look like a huge count. */
 	memset(&old, 0xff, sizeof(old));

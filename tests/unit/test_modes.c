@@ -77,6 +77,15 @@ static void test_what_each_reports(void **state)
 	o.print_ledger_sql = 1;
 	assert_int_equal(mode_of(&o)->needs, MODE_CONFIG);
 	o.print_ledger_sql = 0;
+	/* --print-plan runs the plugins and connects to nothing, even with
+	 * -n: a plugin's CI has no database. */
+	o.print_plan = 1;
+	o.dry_run = 1;
+	m = mode_of(&o);
+	assert_string_equal(m->name, "--print-plan");
+	assert_int_equal(m->needs, MODE_CONFIG | MODE_RULES | MODE_PLUGINS);
+	o.print_plan = 0;
+	o.dry_run = 0;
 	o.help = 1;
 	assert_int_equal(mode_of(&o)->needs, 0);
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "plugin_loader.h"
+#include "rule.h"
 #include "../plugins/stub.h"
 
 #define ERRLEN 512
@@ -243,6 +244,127 @@ static void test_descriptor_optional_fields(void **state)
 	d.description = NULL;
 	assert_int_equal(plugin_descriptor_check(&d, "my_rule", err,
 						 sizeof(err)), 0);
+}
+
+/*
+ * The loader checks every key's declaration, so that a plugin's mistake
+ * is reported as the plugin's, naming the key, before any config is read.
+ */
+static void test_descriptor_keys(void **state)
+{
+	struct sweeper_key keys[4] = {
+		{ "max_age", SWEEPER_KEY_DURATION, "7d",
+		  SWEEPER_RANGE("1h", "30d"), "help" },
+		{ "mode", SWEEPER_KEY_ENUM, "keep", "keep|delete", "help" },
+		{ "table", SWEEPER_KEY_STRING, NULL, "ignored for strings",
+		  "help" },
+		SWEEPER_KEYS_END
+	};
+	struct sweeper_plugin d = good_descriptor();
+	char err[ERRLEN] = "";
+
+	(void)state;
+	d.keys = keys;
+	assert_int_equal(plugin_descriptor_check(&d, "my_rule", err,
+						 sizeof(err)), 0);
+
+	keys[0].default_value = "90d";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "default");
+	assert_err_has(err, "from 1h to 30d");
+	assert_err_has(err, "fix the plugin");
+	keys[0].default_value = "7d";
+
+	keys[0].choices = "30d..1h";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "'30d..1h'");
+	assert_err_has(err, "SWEEPER_RANGE");
+	keys[0].choices = SWEEPER_RANGE("1h", "30d");
+
+	keys[1].choices = NULL;
+	check_fails(&d, err);
+	assert_err_has(err, "'mode'");
+	assert_err_has(err, "no choices");
+	keys[1].choices = "keep|delete";
+
+	keys[2].type = (enum sweeper_key_type)9;
+	check_fails(&d, err);
+	assert_err_has(err, "'table'");
+	assert_err_has(err, "unknown type 9");
+	keys[2].type = SWEEPER_KEY_STRING;
+
+	keys[2].name = "max_age";
+	check_fails(&d, err);
+	assert_err_has(err, "'max_age'");
+	assert_err_has(err, "twice");
+	keys[2].name = "";
+	check_fails(&d, err);
+	assert_err_has(err, "empty name");
+}
+
+/*
+ * The layouts of the first release of ABI version 1, declared here as
+ * plugins built against it compiled them.  The header may only append:
+ * every member they had must keep its offset, and the structs that come
+ * in arrays (keys, time columns) must keep their size.
+ */
+struct v1_key {
+	const char *name;
+	enum sweeper_key_type type;
+	const char *default_value;
+	const char *choices;
+	const char *help;
+};
+
+struct v1_plugin {
+	uint32_t magic, abi_version, size;
+	const char *name, *version, *description;
+	const struct sweeper_key *keys;
+	void *init, *plan, *fini;
+};
+
+struct v1_host_api {
+	uint32_t size, abi_version;
+	void *config_get, *config_bool, *config_int, *config_duration_ms;
+	void *schema_get, *quote_ident, *log, *add_step, *run_info;
+	void *set_user_filter, *quote_column;
+};
+
+#define SAME_OFFSET(a, b, m) \
+	_Static_assert(offsetof(struct a, m) == offsetof(struct b, m), \
+		       #a "." #m " moved")
+
+_Static_assert(sizeof(struct sweeper_key) == sizeof(struct v1_key),
+	       "struct sweeper_key comes in arrays: its size is frozen");
+SAME_OFFSET(sweeper_key, v1_key, choices);
+SAME_OFFSET(sweeper_key, v1_key, help);
+_Static_assert(sizeof(struct sweeper_plugin) == sizeof(struct v1_plugin),
+	       "struct sweeper_plugin grew: SWEEPER_PLUGIN() must still fill it");
+SAME_OFFSET(sweeper_plugin, v1_plugin, keys);
+SAME_OFFSET(sweeper_plugin, v1_plugin, fini);
+SAME_OFFSET(sweeper_host_api, v1_host_api, add_step);
+SAME_OFFSET(sweeper_host_api, v1_host_api, quote_column);
+_Static_assert(sizeof(struct sweeper_time_column) == 2 * sizeof(char *),
+	       "struct sweeper_time_column is frozen");
+
+/* The functions added since: after every one of the first release. */
+static void test_abi_layout(void **state)
+{
+	const struct sweeper_host_api *api = host_api();
+
+	(void)state;
+	assert_true(offsetof(struct sweeper_host_api, config_column) >=
+		    sizeof(struct v1_host_api));
+	assert_true(SWEEPER_API_HAS(api, quote_column));
+	assert_true(SWEEPER_API_HAS(api, config_column));
+	assert_true(SWEEPER_API_HAS(api, config_enum));
+	assert_non_null(api->config_column);
+	assert_non_null(api->schema_column);
+	assert_non_null(api->config_interval);
+	assert_non_null(api->config_enum);
+	assert_int_equal(api->abi_version, SWEEPER_ABI_VERSION);
 }
 
 /* A short buffer gets a truncated, terminated message and nothing more. */
@@ -1173,6 +1295,8 @@ int main(void)
 		cmocka_unit_test(test_descriptor_name),
 		cmocka_unit_test(test_descriptor_plan),
 		cmocka_unit_test(test_descriptor_optional_fields),
+		cmocka_unit_test(test_descriptor_keys),
+		cmocka_unit_test(test_abi_layout),
 		cmocka_unit_test(test_descriptor_short_buffer),
 		WITH_DIR(test_load_real_plugins),
 		WITH_DIR(test_load_ok_keys),

@@ -369,6 +369,70 @@ static void test_value_check_bad(void **state)
 	assert_check_fails(&bad_type, "1", "unknown type 99; fix the plugin");
 }
 
+/*
+ * An int or duration key declares its range in `choices`, min..max with
+ * either end left out; the value must lie within it, both ends included.
+ */
+static void test_value_check_range(void **state)
+{
+	struct sweeper_key age = k_duration;
+	struct sweeper_key count = k_int;
+	struct sweeper_key string = k_string;
+	struct value_range r;
+	char why[256] = "";
+
+	(void)state;
+	age.choices = SWEEPER_RANGE("1h", "3650d");
+	assert_int_equal(value_range_parse(&age, &r), 0);
+	assert_true(r.has_min && r.has_max);
+	assert_true(r.min == 3600000LL && r.max == 3650LL * 86400000LL);
+	assert_int_equal(value_check(&age, "1h", why, sizeof(why)), 0);
+	assert_int_equal(value_check(&age, "3650d", why, sizeof(why)), 0);
+	assert_int_equal(value_check(&age, "90d", why, sizeof(why)), 0);
+	assert_check_fails(&age, "59m",
+			   "'59m' is out of range; write a duration from 1h to 3650d");
+	assert_check_fails(&age, "3651d",
+			   "'3651d' is out of range; write a duration from 1h to 3650d");
+	/* The type's own checks come first. */
+	assert_check_fails(&age, "5x", "'5x' is not a duration");
+
+	age.choices = "..30d";
+	assert_int_equal(value_check(&age, "0", why, sizeof(why)), 0);
+	assert_check_fails(&age, "31d", "'31d' is too long; write at most 30d");
+	age.choices = "5m..";
+	assert_check_fails(&age, "4m", "'4m' is too short; write at least 5m");
+	assert_int_equal(value_check(&age, "36500d", why, sizeof(why)), 0);
+
+	count.choices = SWEEPER_RANGE("1", "100");
+	assert_int_equal(value_check(&count, "100", why, sizeof(why)), 0);
+	assert_check_fails(&count, "0",
+			   "'0' is out of range; write a whole number from 1 to 100");
+	count.choices = "..10";
+	assert_check_fails(&count, "11", "'11' is too large; write at most 10");
+
+	/* Declarations that do not hold together. */
+	age.choices = "1h-30d";
+	assert_int_equal(value_range_parse(&age, &r), -1);
+	age.choices = "30d..1h";
+	assert_int_equal(value_range_parse(&age, &r), -1);
+	age.choices = "..";
+	assert_int_equal(value_range_parse(&age, &r), -1);
+	age.choices = "1h..2h..3h";
+	assert_int_equal(value_range_parse(&age, &r), -1);
+	count.choices = "1h..2h";
+	assert_int_equal(value_range_parse(&count, &r), -1);
+	assert_check_fails(&count, "1", "is not min..max; fix the plugin");
+
+	/* No range: NULL or "" (as a plugin of the first ABI 1 header may
+	 * have left it), or a type that takes none. */
+	age.choices = "";
+	assert_int_equal(value_range_parse(&age, &r), 0);
+	assert_null(r.text);
+	string.choices = "keep|delete";
+	assert_int_equal(value_range_parse(&string, &r), 0);
+	assert_int_equal(value_check(&string, "anything", why, sizeof(why)), 0);
+}
+
 static void test_value_check_small_buffer(void **state)
 {
 	char why[8];
@@ -426,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_list_split_many),
 		cmocka_unit_test(test_value_check_ok),
 		cmocka_unit_test(test_value_check_bad),
+		cmocka_unit_test(test_value_check_range),
 		cmocka_unit_test(test_value_check_small_buffer),
 		cmocka_unit_test(test_value_quote),
 	};
