@@ -105,40 +105,16 @@ long long engine_start_size(const struct engine *e)
 static void engine_batch_rollback(struct engine *e);
 
 /*
- * Open a transaction whose settings all end with it: lock_timeout
- * (`lock_ms`), statement_timeout and, with [database] time_zone, TimeZone,
- * the zone PostgreSQL reads a naive timestamp in when it compares one
- * with now().  SET LOCAL, never SET: nothing outlives the transaction, so
- * nothing leaks to whoever uses a pooled server connection next.  Returns
- * 0, or -1 with the failure's SQLSTATE in `state` and one line in why;
- * the caller then rolls back.
+ * Open a transaction with the run's settings (db_set_local(): the
+ * timeouts and the time zone of naive times, SET LOCAL only), with
+ * lock_timeout `lock_ms` for this one.  Returns 0, or -1 with the
+ * failure's SQLSTATE in `state` and one line in why; the caller then
+ * rolls back.
  */
 static int engine_begin(struct engine *e, long long lock_ms,
 			char state[DB_SQLSTATE_LEN], char *why, size_t whylen)
 {
-	struct strbuf sql = STRBUF_INIT;
-	char *zone;
-	int rc;
-
-	state[0] = '\0';
-	strbuf_addf(&sql, "BEGIN; SET LOCAL lock_timeout = %lld;"
-		    " SET LOCAL statement_timeout = %lld", lock_ms,
-		    e->statement_timeout_ms);
-	if (e->time_zone && *e->time_zone) {
-		zone = PQescapeLiteral(e->conn, e->time_zone,
-				       strlen(e->time_zone));
-		if (!zone) {
-			snprintf(why, whylen, "cannot quote time_zone: %s",
-				 PQerrorMessage(e->conn));
-			strbuf_release(&sql);
-			return -1;
-		}
-		strbuf_addf(&sql, "; SET LOCAL TimeZone = %s", zone);
-		PQfreemem(zone);
-	}
-	rc = db_exec_state(e->conn, strbuf_str(&sql), state, why, whylen);
-	strbuf_release(&sql);
-	return rc;
+	return db_begin_lock(e->conn, lock_ms, state, why, whylen);
 }
 
 /*

@@ -59,15 +59,9 @@ struct engine {
 	const char *stopped_by;           /* static: the limit behind the last
 					   * ENGINE_LIMIT ("max_rows", ...) */
 	struct throttle throttle;         /* pauses and replica lag */
+	/* [database] lock_timeout, which a block window's plain DELETE
+	 * shortens (every transaction's settings come from db_set_local()). */
 	long long lock_timeout_ms;
-	long long statement_timeout_ms;
-	/*
-	 * [database] time_zone: every transaction of the engine sets it with
-	 * SET LOCAL TimeZone, so that naive timestamps compare with now() in
-	 * the application's zone (src/time_zone.h).  NULL or "" leaves the
-	 * server's.  Borrowed.
-	 */
-	const char *time_zone;
 	int dry_run;
 	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
 	/* The [schema] users table and its id column, for walks by users;

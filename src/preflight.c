@@ -141,6 +141,13 @@ int preflight_checks(struct invocation *inv)
 	if (time_zone_check(inv->conn, &inv->cfg, inv->rules, inv->nnames,
 			    o->check_config, err, sizeof(err)) != 0)
 		return invocation_stop_db(inv, OUTCOME_CONFIG, err);
+	/*
+	 * A zone the server knows: from here every transaction compares
+	 * naive times in it, the preflight's plans and the batches alike.
+	 */
+	if (db_set_time_zone(inv->conn, time_zone_get(&inv->cfg), err,
+			     sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
 	return 0;
 }
 

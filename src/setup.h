@@ -49,9 +49,11 @@ int setup_plugins(struct invocation *inv);
 int setup_connection(struct invocation *inv);
 
 /*
- * The timeouts of statements outside a batch (the preflight, the
- * ledger's rows): a lock is waited for no longer than a batch would.
- * Returns 0, or -1 with one line in err.
+ * The settings every transaction on `conn` carries (db_set_local()): the
+ * timeouts, so that a statement outside a batch (the preflight, the
+ * ledger's rows) waits for a lock no longer than a batch would, and
+ * whether statements are prepared ([database] pooler).  Returns 0, or -1
+ * with one line in err.
  */
 int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
 			   size_t errlen);
