@@ -213,6 +213,8 @@ struct one_step_state {
 	/* Unquoted step names, borrowed from the host until fini(). */
 	const char *table;
 	const char *key_column;
+	/* Where the config names key_column ("[schema] code_id_column"). */
+	const char *key_setting;
 	const char *user_column;
 	/* The one time column of the table the predicate compares with
 	 * now(), unquoted, borrowed like the names above. */
@@ -251,6 +253,7 @@ static int one_step_plan(const struct sweeper_host_api *api,
 		.table = st->table,
 		.key_column = st->key_column,
 		.user_column = st->user_column,
+		.key_setting = st->key_setting,
 		.predicate = st->predicate,
 		.nparams = 1,
 		.params = params,

@@ -170,8 +170,35 @@ static void host_copy_time_columns(struct step *s,
 	s->ntime_columns = in->ntime_columns;
 }
 
+/*
+ * Whether the config writes the key that `setting` ("[section] key")
+ * names, into *written.  Returns SWEEPER_OK, or SWEEPER_ERR_RANGE for a
+ * setting not so written.
+ */
+static int host_key_setting(const struct rule *r, const char *setting,
+			    int *written)
+{
+	char section[128];
+	const char *end;
+	size_t len;
+
+	if (setting[0] != '[')
+		return SWEEPER_ERR_RANGE;
+	end = strchr(setting, ']');
+	len = end ? (size_t)(end - setting - 1) : 0;
+	if (!end || len == 0 || len >= sizeof(section) || end[1] != ' ' ||
+	    !end[2])
+		return SWEEPER_ERR_RANGE;
+	memcpy(section, setting + 1, len);
+	section[len] = '\0';
+	*written = config_written(r->cfg, section, end + 2) != NULL;
+	return SWEEPER_OK;
+}
+
 static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 {
+	const char *key_setting = NULL;
+	int key_written = 1;
 	struct rule *r = ctx->rule;
 	struct step *s;
 
@@ -190,6 +217,12 @@ static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 		return SWEEPER_ERR_RANGE;
 	if (host_check_time_columns(in) != SWEEPER_OK)
 		return SWEEPER_ERR_RANGE;
+	if (SWEEPER_HAS_FIELD(in, struct sweeper_step, key_setting) &&
+	    in->key_setting) {
+		key_setting = in->key_setting;
+		if (host_key_setting(r, key_setting, &key_written) != SWEEPER_OK)
+			return SWEEPER_ERR_RANGE;
+	}
 
 	xgrow((void **)&r->steps, &r->steps_alloc, r->nsteps + 1,
 	      sizeof(*r->steps));
@@ -204,6 +237,8 @@ static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 	s->nparams = in->nparams;
 	s->params = host_copy_params(in->nparams, in->params);
 	host_copy_time_columns(s, in);
+	s->key_setting = key_setting ? xstrdup(key_setting) : NULL;
+	s->key_written = key_written;
 	return SWEEPER_OK;
 }
 

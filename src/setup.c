@@ -16,7 +16,6 @@
 #include "setup.h"
 #include "stop.h"
 #include "strbuf.h"
-#include "time_zone.h"
 #include "values.h"
 #include "xalloc.h"
 
@@ -214,10 +213,10 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	memset(e, 0, sizeof(*e));
 	e->conn = inv->conn;
 	/* Batch sizing, max_rows and the throttles, from [sweeper]. */
-	e->batch_size = cfg->batch_size;
-	e->batch_min = cfg->batch_min;
-	e->batch_max = cfg->batch_max;
-	e->batch_target_ms = cfg->batch_target_ms;
+	e->sizing.batch_size = cfg->batch_size;
+	e->sizing.batch_min = cfg->batch_min;
+	e->sizing.batch_max = cfg->batch_max;
+	e->sizing.batch_target_ms = cfg->batch_target_ms;
 	e->max_rows = cfg->max_rows;
 	e->users_table = config_schema(cfg, "users_table");
 	e->user_id_column = config_schema(cfg, "user_id_column");
@@ -227,4 +226,13 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->throttle.pause_ratio = cfg->pause_ratio;
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
 	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
+	e->dry_run = inv->o->dry_run;
+	/* A scoped run: the named users, resolved by the checks. */
+	e->scoped = inv->info.scoped;
+	e->named.ids = inv->scope.found;
+	e->named.n = inv->scope.nfound;
+	e->named.literal = inv->scope.ids_literal;
+	/* What the batches run: with the ledger's INSERT, if any. */
+	e->ledger = inv->ledger.enabled && !inv->o->dry_run ?
+		    inv->ledger.deletions : NULL;
 }

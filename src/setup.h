@@ -60,7 +60,9 @@ int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
 
 /*
  * An engine for inv->conn with the config's batch sizing, limits,
- * timeouts, time zone and throttles; the caller adds what its use needs.
+ * timeouts and throttles, the named users of a scoped run and the
+ * ledger's table (none in a dry run); the caller adds what its use
+ * needs (the run lock, the stop flags, the observer).
  */
 void setup_engine(struct engine *e, const struct invocation *inv);
 

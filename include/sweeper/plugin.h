@@ -36,7 +36,8 @@
  * version 1; fields added later are read by the host only when the size the
  * plugin reports covers them.  Added since the first release of version 1:
  * struct sweeper_step's time_columns (the time columns a step compares,
- * checked against [database] time_zone).
+ * checked against [database] time_zone) and key_setting (the config key
+ * that names key_column; unset, the table's primary key is walked).
  */
 #ifndef SWEEPER_PLUGIN_H
 #define SWEEPER_PLUGIN_H
@@ -148,10 +149,16 @@ struct sweeper_time_column {
 
 /*
  * One unit of deletion work.  The core deletes, in batches, every row of
- * `table` for which `predicate` is true, walking the table in order of
- * `key_column`.  Filled in by the plugin and passed to api->add_step(),
- * which copies every string: the struct and its strings may live on the
- * plugin's stack.
+ * `table` for which `predicate` is true.  How it walks the table is the
+ * core's plan, made once before the first batch (README "How a run
+ * works"): by windows of the table's heap blocks, each deleted by one
+ * plain DELETE; by windows of the users table, for a rule with a user
+ * filter and an index on `user_column`; by the named users of a scoped
+ * run; by the predicate's own index; or by `key_column`, in key order,
+ * for partitioned tables and a fixed batch_size.  The key also names the
+ * rows the database refuses to delete.  Filled in by the plugin and
+ * passed to api->add_step(), which copies every string: the struct and
+ * its strings may live on the plugin's stack.
  */
 struct sweeper_step {
 	/* sizeof(struct sweeper_step) as compiled into the plugin. */
@@ -163,8 +170,9 @@ struct sweeper_step {
 	const char *table;
 	/*
 	 * A unique, NOT NULL, orderable column of `table` (normally the
-	 * primary key), unquoted.  The core resumes every batch after the
-	 * last key it deleted.
+	 * primary key), unquoted.  A walk by key resumes every batch after
+	 * the last key it deleted; see key_setting for a key the config
+	 * leaves to the catalog.
 	 */
 	const char *key_column;
 	/*
@@ -206,6 +214,19 @@ struct sweeper_step {
 	 */
 	int ntime_columns;
 	const struct sweeper_time_column *time_columns;
+
+	/*
+	 * Where the operator names key_column, as "[section] key" (the
+	 * built-in rules: "[schema] code_id_column"), or NULL.  When the
+	 * config does not write that key, key_column is only its default,
+	 * and the core walks the table's primary key instead, read from the
+	 * catalog (a one-column primary key; key_column serves a table
+	 * without one), so a schema whose key is not named as the default
+	 * needs no setting.  The core's messages about the key name this
+	 * setting.  NULL: key_column is the key, as given.  The host copies
+	 * it.
+	 */
+	const char *key_setting;
 };
 
 /*
@@ -286,9 +307,9 @@ struct sweeper_host_api {
 	 * Add a step to this rule's work, in the order steps should run.
 	 * Only valid inside plan() (SWEEPER_ERR_PHASE otherwise).  Copies
 	 * everything it keeps.  SWEEPER_ERR_RANGE when a required field is
-	 * missing, nparams is negative or above 64, or ntime_columns is
+	 * missing, nparams is negative or above 64, ntime_columns is
 	 * negative or above SWEEPER_MAX_TIME_COLUMNS or a time column has
-	 * no name.
+	 * no name, or key_setting is not "[section] key".
 	 */
 	int (*add_step)(struct sweeper_ctx *ctx, const struct sweeper_step *step);
 

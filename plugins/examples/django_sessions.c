@@ -288,6 +288,13 @@ static int django_sessions_plan(const struct sweeper_host_api *api,
 		/* Must be unique, NOT NULL and orderable: the primary key. */
 		.key_column = st->key_column,
 		/*
+		 * Unless the config sets key_column, the sweeper walks the
+		 * table's primary key, read from the catalog, and names this
+		 * key in its messages.  (A plugin built against an older
+		 * plugin.h has no such field; its key_column is the key.)
+		 */
+		.key_setting = "[rule.django_sessions] key_column",
+		/*
 		 * Sessions have no user column the sweeper can use, so NULL:
 		 * in a run scoped to users (--user-id, --user-email,
 		 * --users-file) the core skips this step rather than delete
