@@ -222,25 +222,37 @@ static int scope_is_integer(const char *v)
 	return 1;
 }
 
+/* How the users' id column compares with an id given as text. */
+enum scope_id_kind {
+	SCOPE_ID_OTHER = 0,  /* as text: u.id::text = v (no index) */
+	SCOPE_ID_INTEGER,    /* int2, int4, int8: u.id = v::type */
+	SCOPE_ID_TEXT        /* text, varchar: u.id = v */
+};
+
+/* The id column's type: how to compare, its name and, for an integer,
+ * its range. */
+struct scope_id_type {
+	enum scope_id_kind kind;
+	char name[128];          /* format_type(), for casts and messages */
+	long long min;
+	long long max;
+};
+
 /*
- * When the users' id column is an integer, an id that is not one is a
- * typing mistake, not a user who is not there: say so instead of
- * reporting it among the unknown users.
+ * Read the type of the [schema] users table's id column.  Returns 0, or
+ * -1 with one line in err.
  */
-static int scope_check_ids(struct scope *s, PGconn *conn,
-			   const struct config *cfg, int *bad_input, char *err,
-			   size_t errlen)
+static int scope_read_id_type(PGconn *conn, const struct config *cfg,
+			      struct scope_id_type *t, char *err,
+			      size_t errlen)
 {
 	char users[IDENT_MAX];
 	const char *params[2];
 	char why[1024];
-	char shown[VALUE_QUOTE_MAX];
 	PGresult *res;
-	size_t i;
-	int integer;
+	const char *oid;
 
-	if (s->nids == 0)
-		return 0;
+	memset(t, 0, sizeof(*t));
 	if (ident_quote(config_schema(cfg, "users_table"), users,
 			sizeof(users)) != 0) {
 		snprintf(err, errlen, "invalid [schema] users_table");
@@ -249,8 +261,8 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 	params[0] = users;
 	params[1] = config_schema(cfg, "user_id_column");
 	res = db_query(conn,
-		       "SELECT a.atttypid IN ('int2'::regtype, 'int4'::regtype,"
-		       " 'int8'::regtype), format_type(a.atttypid, a.atttypmod)"
+		       "SELECT a.atttypid::regtype::oid::text,"
+		       " format_type(a.atttypid, a.atttypmod)"
 		       " FROM pg_attribute a WHERE a.attrelid = to_regclass($1)"
 		       " AND a.attname = $2", 2, params, why, sizeof(why));
 	if (!res) {
@@ -258,8 +270,39 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 			 "user_id_column: %s", why);
 		return -1;
 	}
-	integer = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	for (i = 0; integer && i < s->nids; i++) {
+	if (PQntuples(res) == 1) {
+		oid = PQgetvalue(res, 0, 0);
+		snprintf(t->name, sizeof(t->name), "%s", PQgetvalue(res, 0, 1));
+		/* The types' oids are fixed: int2 21, int4 23, int8 20. */
+		if (strcmp(oid, "21") == 0 || strcmp(oid, "23") == 0 ||
+		    strcmp(oid, "20") == 0) {
+			t->kind = SCOPE_ID_INTEGER;
+			t->max = strcmp(oid, "21") == 0 ? 32767 :
+				 strcmp(oid, "23") == 0 ? 2147483647LL :
+				 9223372036854775807LL;
+			t->min = -t->max - 1;
+		} else if (strcmp(oid, "25") == 0 || strcmp(oid, "1043") == 0) {
+			/* text, varchar: compared as text, by their index. */
+			t->kind = SCOPE_ID_TEXT;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * When the users' id column is an integer, an id that is not one is a
+ * typing mistake, not a user who is not there: say so instead of
+ * reporting it among the unknown users.
+ */
+static int scope_check_ids(struct scope *s, const struct config *cfg,
+			   const struct scope_id_type *t, int *bad_input,
+			   char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; t->kind == SCOPE_ID_INTEGER && i < s->nids; i++) {
 		if (scope_is_integer(s->ids[i]))
 			continue;
 		value_quote(s->ids[i], shown, sizeof(shown));
@@ -267,13 +310,26 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 			 "user id %s is not a whole number, and '%s'.'%s' is "
 			 "%s; give ids with --user-id and emails with "
 			 "--user-email", shown, config_schema(cfg, "users_table"),
-			 params[1], PQgetvalue(res, 0, 1));
+			 config_schema(cfg, "user_id_column"), t->name);
 		*bad_input = 1;
-		PQclear(res);
 		return -1;
 	}
-	PQclear(res);
 	return 0;
+}
+
+/*
+ * Whether the integer id `v` (scope_is_integer()) fits the column's type:
+ * one that does not names no user, and must not reach the cast, which
+ * would fail the lookup.
+ */
+static int scope_fits(const char *v, const struct scope_id_type *t)
+{
+	long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	return errno == 0 && !*end && n >= t->min && n <= t->max;
 }
 
 /* The [schema] users table and its id and email columns, quoted. */
@@ -334,11 +390,54 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 	return rc;
 }
 
+/*
+ * The ids given as a text[] literal, leaving out the integers the id
+ * column's type cannot hold: those name no user (scope_resolve() lists
+ * them as unknown), and the cast would fail the lookup.
+ */
+static char *scope_ids_literal(const struct scope *s,
+			       const struct scope_id_type *t, char ***unknown,
+			       size_t *nunknown)
+{
+	char **ids = xcalloc(s->nids + 1, sizeof(*ids));
+	size_t i, n = 0;
+	char *literal;
+
+	for (i = 0; i < s->nids; i++) {
+		if (t->kind == SCOPE_ID_INTEGER && !scope_fits(s->ids[i], t))
+			scope_push(unknown, nunknown, s->ids[i]);
+		else
+			ids[n++] = s->ids[i];
+	}
+	literal = scope_text_array(ids, n);
+	free(ids);
+	return literal;
+}
+
+/*
+ * " u.id = q.v::type AND u.id::text = q.v" for an integer id (the index
+ * finds the user; the text says "007" is not user 7, as it never was),
+ * " u.id = q.v" for a text id, else " u.id::text = q.v" (the table is
+ * read once).
+ */
+static void scope_id_match(struct strbuf *sql, const struct scope_names *n,
+			   const struct scope_id_type *t)
+{
+	if (t->kind == SCOPE_ID_INTEGER)
+		strbuf_addf(sql, "u.%s = q.v::%s AND u.%s::text = q.v", n->id,
+			    t->name, n->id);
+	else if (t->kind == SCOPE_ID_TEXT)
+		strbuf_addf(sql, "u.%s = q.v", n->id);
+	else
+		strbuf_addf(sql, "u.%s::text = q.v", n->id);
+}
+
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	char state[DB_SQLSTATE_LEN];
+	struct scope_id_type type;
 	struct scope_names n;
 	char *arrays[2] = { NULL, NULL };
 	const char *params[2];
@@ -349,25 +448,43 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 	*bad_input = 0;
 	if (scope_names_quote(&n, cfg, err, errlen) != 0)
 		return -1;
-	if (scope_check_ids(s, conn, cfg, bad_input, err, errlen) != 0)
+	if (s->nids && scope_read_id_type(conn, cfg, &type, err, errlen) != 0)
 		return -1;
-	arrays[0] = scope_text_array(s->ids, s->nids);
+	if (!s->nids)
+		memset(&type, 0, sizeof(type));
+	if (scope_check_ids(s, cfg, &type, bad_input, err, errlen) != 0)
+		return -1;
+	arrays[0] = scope_ids_literal(s, &type, &s->unknown, &s->nunknown);
 	arrays[1] = scope_text_array(s->emails, s->nemails);
 	params[0] = arrays[0];
 	params[1] = arrays[1];
 	/*
-	 * One row per input: the user's id, or NULL for an unknown one.
-	 * DISTINCT because an email may match several users that differ
-	 * only in case, and an id may be given twice.
+	 * One row per input: the user's id, or NULL for an unknown one, the
+	 * users in id order (the order a walk by named users takes them in,
+	 * walk_named.c).  Ids reach their users through the id column's
+	 * index; emails are matched without regard to case, through an
+	 * index on lower(email) where there is one.  DISTINCT because an
+	 * email may match several users that differ only in case, and an id
+	 * may be given twice.
 	 */
-	strbuf_addf(&sql,
-		    "SELECT DISTINCT q.v, u.%s::text FROM unnest($1::text[]) AS q(v)"
-		    " LEFT JOIN %s AS u ON u.%s::text = q.v"
-		    " UNION"
-		    " SELECT DISTINCT q.v, u.%s::text FROM unnest($2::text[]) AS q(v)"
-		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
-		    " ORDER BY 2, 1",
-		    n.id, n.users, n.id, n.id, n.users, n.email);
+	strbuf_add(&sql, "SELECT v, id_text FROM (");
+	if (s->nids) {
+		strbuf_addf(&sql, "SELECT DISTINCT q.v, u.%s AS id,"
+			    " u.%s::text AS id_text"
+			    " FROM unnest($1::text[]) AS q(v) LEFT JOIN %s AS u ON ",
+			    n.id, n.id, n.users);
+		scope_id_match(&sql, &n, &type);
+	}
+	if (s->nids && s->nemails)
+		strbuf_add(&sql, " UNION ");
+	if (s->nemails || !s->nids)
+		strbuf_addf(&sql, "SELECT DISTINCT q.v, u.%s AS id,"
+			    " u.%s::text AS id_text FROM unnest($2::text[]) AS q(v)"
+			    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)",
+			    n.id, n.id, n.users, n.email);
+	/* Both parameters are sent, whichever branch is left out. */
+	strbuf_add(&sql, ") AS r WHERE cardinality($1::text[]) >= 0"
+		   " AND cardinality($2::text[]) >= 0 ORDER BY id NULLS LAST, v");
 	res = db_query_state(conn, strbuf_str(&sql), 2, params, state, why,
 			     sizeof(why));
 	if (!res) {
