@@ -101,6 +101,15 @@ static int plan_key(struct plan *p, char *err, size_t errlen)
 	const struct table_facts *f = &p->facts;
 
 	if (!s->key_setting || s->key_written) {
+		if (!f->key_exists && f->primary_key[0] && s->key_setting) {
+			snprintf(err, errlen, "rule '%s': table '%s' has no "
+				 "column %s, which %s names as its key; write "
+				 "its primary key there (%s), or leave the key "
+				 "out and the primary key is walked",
+				 p->rule->name, s->table, p->q_key,
+				 s->key_setting, f->primary_key);
+			return -1;
+		}
 		if (!f->key_exists) {
 			snprintf(err, errlen, "rule '%s': table '%s' has no "
 				 "column %s, which %s%s names as its key; name "

@@ -426,6 +426,44 @@ EOF
 	fi
 }
 
+# --explain prints the plan the run then follows: the walk and why, the
+# key, and the first batch as the run starts it (the same window of
+# blocks the run's first batch takes), for a walk by blocks, by users and
+# by key alike.
+t_explain_shows_the_walk_the_run_takes() {
+	fresh_db
+	fx_user_disabled
+	fx_many_used_codes 20000
+	sql <<<"ANALYZE"
+	cfg_std "user_disabled, used_backup_codes"
+	sweep -c "$CFG" --explain
+	assert_exit 0
+	assert_contains "$OUT" "-- walked by users: the rule filters users" "user_disabled walks by users"
+	assert_contains "$OUT" "-- walked by blocks: no index finds the matching rows" \
+		"used_backup_codes walks by blocks"
+	assert_contains "$OUT" '-- key: "id", the primary key ([schema] code_id_column is not set)' \
+		"the key and where it comes from"
+	assert_contains "$OUT" "-- a window whose plain DELETE would wait for a row lock" \
+		"the walk's other statements"
+	local first
+	first=$(printf '%s\n' "$OUT" | grep -A3 '^-- rule used_backup_codes, step 1' |
+		sed -n 's/^-- the first batch (\(blocks [0-9]*-[0-9a-z]*\)):$/\1/p')
+	[ -n "$first" ] || fail "--explain names the first window: $OUT"
+	sweep -c "$CFG" --json -v -r used_backup_codes
+	assert_exit 0
+	assert_match "$(printf '%s\n' "$ERR" | grep 'accounts_backupcode: batch 1:')" "\\($first[,)]" \
+		"the run's first batch is the window --explain showed"
+	cfg_std "used_backup_codes" "batch_size = 500"
+	sweep -c "$CFG" --explain
+	assert_exit 0
+	assert_contains "$OUT" "-- walked by key: batch_size is fixed (500)" "a fixed size walks by key"
+	assert_contains "$OUT" "-- before each batch, in its transaction: the end of its key window" \
+		"the key window's statement"
+	assert_match "$OUT" '-- \$[0-9]+ = 500$' "the first batch's LIMIT is the batch size"
+	sweep -c "$CFG" --explain --dry-run
+	assert_contains "$OUT" "-- a dry run counts instead:" "--explain --dry-run shows the count"
+}
+
 # --------------------------------------------------------------------- JSON
 
 t_json_contract() {
