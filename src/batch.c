@@ -229,8 +229,8 @@ static PGresult *batch_statement(struct engine *e, struct walk *w,
 	if (!st)
 		return NULL;
 	plan_args_fill(w->plan, st, v, &a);
-	res = db_run(e->conn, st->name, st->text.sql, a.nparams, a.params,
-		     diag, why, whylen);
+	res = db_run(e->conn, st->name[0] ? st->name : NULL, st->text.sql,
+		     a.nparams, a.params, diag, why, whylen);
 	plan_args_free(&a);
 	return res;
 }

@@ -315,10 +315,21 @@ const struct plan_stmt *plan_stmt(struct plan *p, enum stmt_kind kind,
 	/*
 	 * Named for the run (the first part of its id), so that a statement
 	 * another run left on a server session never stands in the way.
+	 * PostgreSQL plans a prepared statement for its parameters five
+	 * times, then may keep a generic plan, made without their values,
+	 * whenever it estimates that plan no costlier.  The walks' bounds
+	 * (ctids, keys, the users' index) make the same plan either way; a
+	 * walk by index has no bounds, and its plan rests on the predicate's
+	 * values alone, for which a generic plan may trade the index for a
+	 * sequential scan: its statements stay unnamed, planned anew for
+	 * every batch.
 	 */
-	snprintf(st->name, sizeof(st->name), "mfa_sweeper_%.8s_%zu_%zu_%s_%u",
-		 p->run_id ? p->run_id : "", p->rule_index, p->step_index,
-		 stmt_kind_name(kind), shape);
+	if (!(p->walk == STMT_WALK_INDEX && (kind == STMT_CAPPED_DELETE ||
+					     kind == STMT_VICTIM_KEYS)))
+		snprintf(st->name, sizeof(st->name),
+			 "mfa_sweeper_%.8s_%zu_%zu_%s_%u",
+			 p->run_id ? p->run_id : "", p->rule_index,
+			 p->step_index, stmt_kind_name(kind), shape);
 	st->built = 1;
 	return st;
 }

@@ -29,7 +29,10 @@
 
 struct engine;
 
-/* A statement of the plan: its text and slots, and its server name. */
+/*
+ * A statement of the plan: its text and slots, and the name it is
+ * prepared under ("" for one that is never prepared, plan_stmt()).
+ */
 struct plan_stmt {
 	struct stmt_text text;
 	char name[64];

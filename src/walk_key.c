@@ -68,8 +68,8 @@ static int key_at(struct walk *w, PGconn *conn, long long offset, char **key,
 		return -1;
 	}
 	plan_args_fill(w->plan, st, &v, &a);
-	res = db_run(conn, w->unprepared ? NULL : st->name, st->text.sql,
-		     a.nparams, a.params, &diag, err, errlen);
+	res = db_run(conn, w->unprepared || !st->name[0] ? NULL : st->name,
+		     st->text.sql, a.nparams, a.params, &diag, err, errlen);
 	plan_args_free(&a);
 	snprintf(state, DB_SQLSTATE_LEN, "%s", diag.state);
 	if (!res)
