@@ -148,6 +148,14 @@ t_key_from_the_primary_key() {
 		assert_contains "$OUT" '-- key: "CodeNo", the primary key ([schema] code_id_column is not set)' \
 			"--explain names the key and where it comes from"
 	done
+	# The key's UPDATE privilege (FOR UPDATE needs one column's) is
+	# printed for the key the run walks.
+	sweep -c "$CFG" --print-grants
+	assert_exit 0 "--print-grants"
+	assert_contains "$OUT" 'GRANT UPDATE ("CodeNo") ON "Sec Ops"."RecoveryCodes"' \
+		"the codes' primary key"
+	assert_contains "$OUT" 'GRANT UPDATE ("Key No") ON "Sec Ops"."TotpKeys"' \
+		"the devices' primary key"
 }
 
 # A table with neither a one-column primary key nor a column named as
