@@ -334,25 +334,44 @@ const struct plan_stmt *plan_stmt(struct plan *p, enum stmt_kind kind,
 	return st;
 }
 
+/* Whether the walk may ever run statement `kind` with `shape`. */
+static int plan_walk_runs(const struct plan *p, enum stmt_kind kind,
+			  unsigned shape)
+{
+	int windowed = p->walk == STMT_WALK_BLOCKS ||
+		       p->walk == STMT_WALK_USERS ||
+		       p->walk == STMT_WALK_NAMED;
+
+	/* Rows are refused, passed over and split by key. */
+	if (!p->key && ((shape & STMT_EXCLUDED) || kind == STMT_KEYS_DELETE ||
+			kind == STMT_VICTIM_KEYS))
+		return 0;
+	switch (kind) {
+	case STMT_WINDOW_DELETE:
+		return windowed;
+	case STMT_KEY_WINDOW:
+		return p->walk == STMT_WALK_KEY;
+	case STMT_CAPPED_DELETE:
+	case STMT_KEYS_DELETE:
+	case STMT_VICTIM_KEYS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int plan_prepare_walk(struct plan *p, char *err, size_t errlen)
 {
-	static const enum stmt_kind kinds[] = {
-		STMT_WINDOW_DELETE, STMT_CAPPED_DELETE, STMT_KEYS_DELETE,
-		STMT_KEY_WINDOW, STMT_VICTIM_KEYS
-	};
 	char why[512];
-	size_t i;
+	int kind;
 	unsigned shape;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (kind = 0; kind < STMT_KINDS; kind++) {
 		for (shape = 0; shape < STMT_SHAPES; shape++) {
-			/* Some kinds have no use for a walk: not an error. */
-			if (!plan_stmt(p, kinds[i], shape, why, sizeof(why)) &&
-			    (kinds[i] == STMT_CAPPED_DELETE ||
-			     (kinds[i] == STMT_WINDOW_DELETE &&
-			      (p->walk == STMT_WALK_BLOCKS ||
-			       p->walk == STMT_WALK_USERS ||
-			       p->walk == STMT_WALK_NAMED)))) {
+			if (!plan_walk_runs(p, (enum stmt_kind)kind, shape))
+				continue;
+			if (!plan_stmt(p, (enum stmt_kind)kind, shape, why,
+				       sizeof(why))) {
 				snprintf(err, errlen, "rule '%s': %s",
 					 p->rule->name, why);
 				return -1;
@@ -632,6 +651,10 @@ int plan_build(struct plan *p, struct engine *e, const struct rule *r,
 	/* The walk changes the statements: none was built for it yet. */
 	p->src.walk = p->walk;
 	ret = plan_first_batch(p, e, err, errlen);
+	/* Every statement the walk may run, built now: the plan is read
+	 * only from here on. */
+	if (ret == 0)
+		ret = plan_prepare_walk(p, err, errlen);
 out:
 	PQclear(PQexec(e->conn, "ROLLBACK"));
 	return ret;

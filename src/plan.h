@@ -13,9 +13,9 @@
  * also keeps the first batch as the run would start it, with the plan
  * PostgreSQL gives it, for --explain.
  *
- * A plan is built and its statements added in one thread; once built, the
- * statements a walk needs are read only (plan_prepare_walk() builds them
- * all up front), so several connections can share it.
+ * A plan is built in one thread; once built, the statements its walk runs
+ * are read only (plan_prepare_walk() builds them all up front), so
+ * several connections walking parts of one step can share it.
  */
 #ifndef SWEEPER_PLAN_H
 #define SWEEPER_PLAN_H
@@ -146,9 +146,10 @@ const struct plan_stmt *plan_stmt(struct plan *p, enum stmt_kind kind,
 				  unsigned shape, char *err, size_t errlen);
 
 /*
- * Build every statement the plan's walk may run, so that the plan is
- * read only from then on (for connections that share it).  Returns 0, or
- * -1 with one line in err.
+ * Build every statement the plan's walk may run (plan_build() does), so
+ * that the plan is read only from then on, by as many connections as
+ * walk parts of its step; only the dry run's count is built later, once
+ * the earlier steps are known.  Returns 0, or -1 with one line in err.
  */
 int plan_prepare_walk(struct plan *p, char *err, size_t errlen);
 
