@@ -149,16 +149,21 @@ struct sweeper_time_column {
 
 /*
  * One unit of deletion work.  The core deletes, in batches, every row of
- * `table` for which `predicate` is true.  How it walks the table is the
- * core's plan, made once before the first batch (README "How a run
- * works"): by windows of the table's heap blocks, each deleted by one
- * plain DELETE; by windows of the users table, for a rule with a user
- * filter and an index on `user_column`; by the named users of a scoped
- * run; by the predicate's own index; or by `key_column`, in key order,
- * for partitioned tables and a fixed batch_size.  The key also names the
- * rows the database refuses to delete.  Filled in by the plugin and
- * passed to api->add_step(), which copies every string: the struct and
- * its strings may live on the plugin's stack.
+ * `table` for which `predicate` is true, each batch one transaction.  How
+ * it walks the table is the core's plan, made once per step before the
+ * first batch (README "How a run works"): by windows of the table's heap
+ * blocks, each deleted by one plain DELETE; by windows of the users
+ * table, for a rule with a user filter and an index on `user_column`; by
+ * the named users of a scoped run; by the predicate's own index; or by
+ * the key, in key order, for partitioned tables and a fixed batch_size.
+ * A fixed batch_size caps every batch at that many rows; it does not fill
+ * each one (a batch ends with its window of keys where matching rows are
+ * sparse).  The key also names the rows the database refuses to delete.
+ * `mfa-sweeper --explain` prints each step's plan: the walk and why, the
+ * key, the first batch's statement with PostgreSQL's plan for it, and
+ * the walk's other statements.  Filled in by the plugin and passed to
+ * api->add_step(), which copies every string: the struct and its strings
+ * may live on the plugin's stack.
  */
 struct sweeper_step {
 	/* sizeof(struct sweeper_step) as compiled into the plugin. */
