@@ -342,18 +342,28 @@ static int plan_walk_runs(const struct plan *p, enum stmt_kind kind,
 		       p->walk == STMT_WALK_USERS ||
 		       p->walk == STMT_WALK_NAMED;
 
+	unsigned bounds = shape & (STMT_AFTER | STMT_UPTO);
+
 	/* Rows are refused, passed over and split by key. */
 	if (!p->key && ((shape & STMT_EXCLUDED) || kind == STMT_KEYS_DELETE ||
 			kind == STMT_VICTIM_KEYS))
 		return 0;
 	switch (kind) {
-	case STMT_WINDOW_DELETE:
-		return windowed;
 	case STMT_KEY_WINDOW:
-		return p->walk == STMT_WALK_KEY;
-	case STMT_CAPPED_DELETE:
+		return p->walk == STMT_WALK_KEY && !(shape & STMT_EXCLUDED);
 	case STMT_KEYS_DELETE:
+		return !bounds;
+	case STMT_WINDOW_DELETE:
+		if (!windowed)
+			return 0;
+		/* fall through */
+	case STMT_CAPPED_DELETE:
 	case STMT_VICTIM_KEYS:
+		/* Which bounds each walk's batches have (walk_bounds()). */
+		if (p->walk == STMT_WALK_BLOCKS || p->walk == STMT_WALK_USERS)
+			return (shape & STMT_AFTER) != 0;
+		if (p->walk == STMT_WALK_NAMED || p->walk == STMT_WALK_INDEX)
+			return !bounds;
 		return 1;
 	default:
 		return 0;
