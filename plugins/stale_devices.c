@@ -89,7 +89,8 @@ static int stale_devices_init(const struct sweeper_host_api *api,
 	}
 
 	/* The table and key go into the step unquoted, for the core quotes
-	 * them itself; schema_name() checks them all the same. */
+	 * them itself; schema_name() checks them all the same.  Unless the
+	 * config sets the key, the core walks the table's primary key. */
 	if (schema_name(api, ctx, RULE_NAME, "devices_table", SCHEMA_TABLE,
 			&st->table, scratch, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "device_id_column",

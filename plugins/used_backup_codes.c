@@ -53,7 +53,8 @@ static int used_backup_codes_init(const struct sweeper_host_api *api,
 	interval_param(st->interval, sizeof(st->interval), max_age_ms);
 
 	/* The table and key go into the step unquoted, for the core quotes
-	 * them itself; schema_name() checks them all the same. */
+	 * them itself; schema_name() checks them all the same.  Unless the
+	 * config sets the key, the core walks the table's primary key. */
 	if (schema_name(api, ctx, RULE_NAME, "codes_table", SCHEMA_TABLE,
 			&st->table, scratch, err, errlen) ||
 	    schema_name(api, ctx, RULE_NAME, "code_id_column", SCHEMA_COLUMN,

@@ -312,6 +312,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.table = st->codes_table,
 		.key_column = st->code_id,
 		.user_column = st->code_user,
+		/* Unless the config sets it, the table's primary key. */
 		.predicate = st->codes_predicate,
 		.nparams = 1,
 		.params = params,

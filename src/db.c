@@ -15,11 +15,13 @@
  * after every signal: a stop request (stop.h) must end a connection
  * attempt to a server that does not answer, not wait for connect_timeout.
  *
- * No setting is ever made for the session: a connection's lock_timeout
- * and statement_timeout travel with each transaction as SET LOCAL (see
- * db_set_local()), kept with the connection through libpq's instance
- * data, so that nothing of the run stays on a server connection that a
- * pooler hands to the application's next client.
+ * No setting is ever made for the session: a connection's lock_timeout,
+ * statement_timeout and time zone travel with each transaction as SET
+ * LOCAL (see db_set_local()), kept with the connection through libpq's
+ * instance data, so that nothing of the run stays on a server connection
+ * that a pooler hands to the application's next client.  The same data
+ * remembers the statements prepared on the session (db_run()), which a
+ * connection behind a transaction pooler never prepares.
  */
 #include <errno.h>
 #include <poll.h>
@@ -527,6 +529,26 @@ out:
 
 static int db_event(PGEventId id, void *info, void *pass_through);
 
+/*
+ * What a connection keeps beside libpq's own state, through libpq's
+ * instance data (db_set_local()): the settings every transaction carries,
+ * the time zone quoted once as a literal, and the names of the statements
+ * prepared on its server session.  Owned by the connection, freed with it.
+ */
+struct db_state {
+	struct db_local local;     /* local.time_zone points at zone */
+	char *zone;                /* owned copy of the zone, or NULL */
+	char *zone_sql;            /* the zone as a quoted literal, or NULL */
+	char **prepared;           /* owned names */
+	size_t nprepared;
+	size_t prepared_alloc;
+};
+
+static struct db_state *db_state(PGconn *conn)
+{
+	return conn ? PQinstanceData(conn, db_event) : NULL;
+}
+
 PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 {
 	PQconninfoOption *opts = PQconninfo(old), *o;
@@ -561,8 +583,8 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 			   &ds, err, errlen);
 		PQfinish(conn);
 		conn = NULL;
-	} else if (PQinstanceData(old, db_event) &&
-		   db_set_local(conn, PQinstanceData(old, db_event), err,
+	} else if (db_state(old) &&
+		   db_set_local(conn, &db_state(old)->local, err,
 				errlen) != 0) {
 		PQfinish(conn);
 		conn = NULL;
@@ -580,9 +602,23 @@ int db_lost(PGconn *conn)
 	return PQstatus(conn) != CONNECTION_OK;
 }
 
+static void db_state_free(struct db_state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	free(st->zone);
+	PQfreemem(st->zone_sql);
+	for (i = 0; i < st->nprepared; i++)
+		free(st->prepared[i]);
+	free(st->prepared);
+	free(st);
+}
+
 /*
- * libpq calls this for the connection's events; it owns the settings
- * db_set_local() attached and frees them with the connection.
+ * libpq calls this for the connection's events; it owns the state
+ * db_set_local() attached and frees it with the connection.
  */
 static int db_event(PGEventId id, void *info, void *pass_through)
 {
@@ -590,7 +626,7 @@ static int db_event(PGEventId id, void *info, void *pass_through)
 	if (id == PGEVT_CONNDESTROY) {
 		const PGEventConnDestroy *d = info;
 
-		free(PQinstanceData(d->conn, db_event));
+		db_state_free(PQinstanceData(d->conn, db_event));
 	}
 	return 1;
 }
@@ -598,37 +634,74 @@ static int db_event(PGEventId id, void *info, void *pass_through)
 int db_set_local(PGconn *conn, const struct db_local *settings, char *err,
 		 size_t errlen)
 {
-	struct db_local *copy = PQinstanceData(conn, db_event);
+	struct db_state *st = db_state(conn);
+	const char *zone = settings->time_zone;
+	char *zone_sql = NULL;
 
-	if (!copy) {
-		if (!PQregisterEventProc(conn, db_event, "mfa-sweeper db", NULL)) {
-			snprintf(err, errlen, "cannot keep settings with the "
-				 "connection (libpq refused the event procedure)");
-			return -1;
-		}
-		copy = xcalloc(1, sizeof(*copy));
-		if (!PQsetInstanceData(conn, db_event, copy)) {
-			free(copy);
-			snprintf(err, errlen, "cannot keep settings with the "
-				 "connection (libpq refused the instance data)");
+	if (zone && *zone) {
+		zone_sql = PQescapeLiteral(conn, zone, strlen(zone));
+		if (!zone_sql) {
+			snprintf(err, errlen, "cannot quote the time zone: %s",
+				 PQerrorMessage(conn));
 			return -1;
 		}
 	}
-	*copy = *settings;
+	if (!st) {
+		if (!PQregisterEventProc(conn, db_event, "mfa-sweeper db", NULL)) {
+			snprintf(err, errlen, "cannot keep settings with the "
+				 "connection (libpq refused the event procedure)");
+			PQfreemem(zone_sql);
+			return -1;
+		}
+		st = xcalloc(1, sizeof(*st));
+		if (!PQsetInstanceData(conn, db_event, st)) {
+			free(st);
+			snprintf(err, errlen, "cannot keep settings with the "
+				 "connection (libpq refused the instance data)");
+			PQfreemem(zone_sql);
+			return -1;
+		}
+	}
+	free(st->zone);
+	PQfreemem(st->zone_sql);
+	st->zone = zone_sql ? xstrdup(zone) : NULL;
+	st->zone_sql = zone_sql;
+	st->local = *settings;
+	st->local.time_zone = st->zone;
 	return 0;
 }
 
-/* The BEGIN that carries the connection's settings, into buf. */
-static void db_begin_sql(PGconn *conn, char *buf, size_t size)
+int db_set_time_zone(PGconn *conn, const char *zone, char *err,
+		     size_t errlen)
 {
-	const struct db_local *l = PQinstanceData(conn, db_event);
+	struct db_state *st = db_state(conn);
+	struct db_local local;
 
-	if (!l)
-		snprintf(buf, size, "BEGIN");
-	else
-		snprintf(buf, size, "BEGIN; SET LOCAL lock_timeout = %lld;"
-			 " SET LOCAL statement_timeout = %lld",
-			 l->lock_timeout_ms, l->statement_timeout_ms);
+	memset(&local, 0, sizeof(local));
+	if (st)
+		local = st->local;
+	local.time_zone = zone;
+	return db_set_local(conn, &local, err, errlen);
+}
+
+/*
+ * The BEGIN that carries the connection's settings, into `sql`:
+ * lock_timeout (`lock_ms`, or the connection's when negative),
+ * statement_timeout and the time zone.
+ */
+static void db_begin_sql(PGconn *conn, long long lock_ms, struct strbuf *sql)
+{
+	const struct db_state *st = db_state(conn);
+
+	strbuf_add(sql, "BEGIN");
+	if (!st)
+		return;
+	strbuf_addf(sql, "; SET LOCAL lock_timeout = %lld;"
+		    " SET LOCAL statement_timeout = %lld",
+		    lock_ms >= 0 ? lock_ms : st->local.lock_timeout_ms,
+		    st->local.statement_timeout_ms);
+	if (st->zone_sql)
+		strbuf_addf(sql, "; SET LOCAL TimeZone = %s", st->zone_sql);
 }
 
 /*
@@ -663,7 +736,7 @@ static int db_controls_transaction(const char *sql)
  */
 static int db_wrapped(PGconn *conn, const char *sql)
 {
-	return PQinstanceData(conn, db_event) &&
+	return db_state(conn) &&
 	       PQtransactionStatus(conn) == PQTRANS_IDLE &&
 	       !db_controls_transaction(sql);
 }
@@ -717,13 +790,22 @@ static int db_exec_raw(PGconn *conn, const char *sql,
 	return ret;
 }
 
+int db_begin_lock(PGconn *conn, long long lock_timeout_ms,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	int rc;
+
+	db_begin_sql(conn, lock_timeout_ms, &sql);
+	rc = db_exec_raw(conn, strbuf_str(&sql), state, err, errlen);
+	strbuf_release(&sql);
+	return rc;
+}
+
 int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err,
 	     size_t errlen)
 {
-	char sql[160];
-
-	db_begin_sql(conn, sql, sizeof(sql));
-	return db_exec_raw(conn, sql, state, err, errlen);
+	return db_begin_lock(conn, -1, state, err, errlen);
 }
 
 /*
@@ -859,4 +941,73 @@ int db_exec_diag(PGconn *conn, const char *sql, struct db_diag *diag,
 	}
 	PQclear(res);
 	return ret;
+}
+
+/* Whether statement `name` is prepared on the connection's session. */
+static int db_is_prepared(const struct db_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nprepared; i++) {
+		if (strcmp(st->prepared[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* PQprepare() `name` once per session; returns NULL, or the failure. */
+static PGresult *db_prepare(PGconn *conn, struct db_state *st,
+			    const char *name, const char *sql)
+{
+	PGresult *res;
+
+	if (db_is_prepared(st, name))
+		return NULL;
+	res = PQprepare(conn, name, sql, 0, NULL);
+	if (!db_result_ok(res))
+		return res;
+	PQclear(res);
+	xgrow((void **)&st->prepared, &st->prepared_alloc, st->nprepared + 1,
+	      sizeof(*st->prepared));
+	st->prepared[st->nprepared++] = xstrdup(name);
+	return NULL;
+}
+
+PGresult *db_run(PGconn *conn, const char *name, const char *sql,
+		 int nparams, const char *const *params, struct db_diag *diag,
+		 char *err, size_t errlen)
+{
+	struct db_state *st = db_state(conn);
+	PGresult *res;
+
+	memset(diag, 0, sizeof(*diag));
+	if (!name || !st || !st->local.prepare) {
+		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+				   0);
+	} else {
+		res = db_prepare(conn, st, name, sql);
+		if (!res)
+			res = PQexecPrepared(conn, name, nparams, params, NULL,
+					     NULL, 0);
+	}
+	if (db_result_ok(res))
+		return res;
+	db_result_error(conn, res, err, errlen);
+	db_result_diag(res, diag);
+	PQclear(res);
+	return NULL;
+}
+
+void db_deallocate(PGconn *conn)
+{
+	struct db_state *st = db_state(conn);
+	size_t i;
+
+	if (!st || st->nprepared == 0)
+		return;
+	if (!db_lost(conn) && PQtransactionStatus(conn) == PQTRANS_IDLE)
+		PQclear(PQexec(conn, "DEALLOCATE ALL"));
+	for (i = 0; i < st->nprepared; i++)
+		free(st->prepared[i]);
+	st->nprepared = 0;
 }

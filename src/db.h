@@ -81,30 +81,59 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen);
  * Settings a connection's statements run under.  They are never made for
  * the session (a session-level SET would outlive the run on a pooled
  * server connection and reach the application's next client there), only
- * with SET LOCAL inside a transaction: see db_set_local().
+ * with SET LOCAL inside a transaction: see db_set_local().  This is the
+ * one place every transaction of the run gets them from, the batches'
+ * included (db_begin(), db_begin_lock()).
  */
 struct db_local {
 	long long lock_timeout_ms;        /* lock_timeout; 0 = none */
 	long long statement_timeout_ms;   /* statement_timeout; 0 = none */
+	/*
+	 * [database] time_zone, the zone PostgreSQL reads a naive timestamp
+	 * in when it compares one with now() (src/time_zone.h): SET LOCAL
+	 * TimeZone.  NULL or "" leaves the server's.
+	 */
+	const char *time_zone;
+	/*
+	 * 1 when the server session is this connection's for its whole life
+	 * (no pooler, or a session pooler): db_run() then prepares each
+	 * statement once.  0 behind a transaction pooler, where the next
+	 * transaction may run on another server session, which never saw the
+	 * PREPARE: each statement then travels with its text (the protocol's
+	 * unnamed statement).
+	 */
+	int prepare;
 };
 
 /*
- * From now on, every statement that db_exec*() or db_query*() sends while
- * `conn` is outside a transaction runs in a transaction of its own: BEGIN,
- * SET LOCAL of each of `settings`, the statement, then COMMIT (ROLLBACK
- * when it failed).  So a statement outside a batch (the preflight's, the
- * ledger's, the run lock's) waits for a lock no longer than a batch would,
- * and nothing of the settings is left on the server connection, which
- * behind a transaction-pooling PgBouncer the application's other clients
- * use next.  Statements inside a transaction the caller opened are sent as
- * they are, and so is SQL that opens or ends a transaction itself (its
- * first word BEGIN, START, COMMIT, END, ROLLBACK or ABORT).
+ * From now on, every transaction that db_begin() or db_begin_lock() opens
+ * on `conn` sets `settings` with SET LOCAL, and every statement that
+ * db_exec*() or db_query*() sends while `conn` is outside a transaction
+ * runs in a transaction of its own: BEGIN, SET LOCAL of each of
+ * `settings`, the statement, then COMMIT (ROLLBACK when it failed).  So a
+ * statement outside a batch (the preflight's, the ledger's, the run
+ * lock's) waits for a lock no longer than a batch would, compares times
+ * in the configured zone, and nothing of the settings is left on the
+ * server connection, which behind a transaction-pooling PgBouncer the
+ * application's other clients use next.  Statements inside a transaction
+ * the caller opened are sent as they are, and so is SQL that opens or
+ * ends a transaction itself (its first word BEGIN, START, COMMIT, END,
+ * ROLLBACK or ABORT).
  *
- * `settings` is copied; it lives as long as the connection.  Returns 0,
- * or -1 with one line in err.
+ * `settings` is copied, its time zone too; they live as long as the
+ * connection.  Called again, it replaces them.  Returns 0, or -1 with one
+ * line in err.
  */
 int db_set_local(PGconn *conn, const struct db_local *settings, char *err,
 		 size_t errlen);
+
+/*
+ * Replace only the time zone of the connection's settings (NULL or "":
+ * the server's), once it is known to be one the server knows.  Returns 0,
+ * or -1 with one line in err.
+ */
+int db_set_time_zone(PGconn *conn, const char *zone, char *err,
+		     size_t errlen);
 
 /* 1 when the connection is gone (the server closed it or died). */
 int db_lost(PGconn *conn);
@@ -119,6 +148,13 @@ int db_lost(PGconn *conn);
  * message in err and its SQLSTATE in `state` ("" when none).
  */
 int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
+
+/*
+ * db_begin() with lock_timeout `lock_timeout_ms` for this transaction
+ * instead of the connection's (a negative value keeps the connection's).
+ */
+int db_begin_lock(PGconn *conn, long long lock_timeout_ms,
+		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
 
 /*
  * Run SQL that returns no rows (BEGIN, COMMIT, SET ...); several statements
@@ -169,5 +205,26 @@ PGresult *db_query_diag(PGconn *conn, const char *sql, int nparams,
 /* db_exec_state() that also fills *diag (zeroed on success). */
 int db_exec_diag(PGconn *conn, const char *sql, struct db_diag *diag,
 		 char *err, size_t errlen);
+
+/*
+ * Run one statement of a plan (plan.h), named `name`, with text
+ * parameters: on a connection whose settings allow it (db_local.prepare)
+ * the statement is prepared under `name` the first time and executed
+ * prepared from then on; otherwise, or when `name` is NULL, its text
+ * travels with its parameters.  Like db_query_diag() it is sent as it is,
+ * inside the caller's transaction.  Returns the result, which the caller
+ * PQclear()s, or NULL with the server's message in err and *diag filled.
+ */
+PGresult *db_run(PGconn *conn, const char *name, const char *sql,
+		 int nparams, const char *const *params, struct db_diag *diag,
+		 char *err, size_t errlen);
+
+/*
+ * Drop every statement db_run() prepared on the connection's session
+ * (DEALLOCATE ALL), so that nothing of the run stays on the server
+ * session; nothing when none was prepared, the connection is lost or a
+ * transaction is open.
+ */
+void db_deallocate(PGconn *conn);
 
 #endif /* SWEEPER_DB_H */

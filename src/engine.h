@@ -1,6 +1,9 @@
 /*
- * engine.h: runs the rules' steps against the database: the preflight and
- * the batching loop, each batch under the run lock (run_lock.h).
+ * engine.h: runs the rules' steps against the database, each by the plan
+ * the preflight built for it (plan.h): the loop over a step's batches
+ * (its walk, walk.h; each batch one transaction under the run lock,
+ * batch.h), the limits and throttles between batches, and the dry run's
+ * counts (dry_run.h).
  */
 #ifndef SWEEPER_ENGINE_H
 #define SWEEPER_ENGINE_H
@@ -11,11 +14,12 @@
 
 #include <libpq-fe.h>
 
+#include "plan.h"
 #include "rule.h"
 #include "run_lock.h"
-#include "statement.h"
 #include "summary.h"
 #include "throttle.h"
+#include "walk.h"
 
 /*
  * Watches the steps of a real run (not a dry run), e.g. to show progress;
@@ -44,50 +48,50 @@ struct engine_observer {
 	void *arg;
 };
 
+/* The named users of a scoped run, resolved once (scope.h). */
+struct engine_scope {
+	char *const *ids;        /* their ids as text, in id order; borrowed */
+	size_t n;
+	const char *literal;     /* the same as an array literal; borrowed */
+};
+
 struct engine {
 	PGconn *conn;                     /* borrowed */
 	/* Batch sizing: batch_size > 0 fixes the size (and walks by key);
-	 * 0 adapts it, aiming at batch_target_ms per batch: block windows
+	 * 0 adapts it, aiming at batch_target_ms per batch: windows
 	 * (window_sizer.h) of at most batch_max rows, or LIMITs within
 	 * batch_min..batch_max (batch_sizer.h). */
-	long long batch_size;
-	long long batch_min;
-	long long batch_max;
-	long long batch_target_ms;
+	struct walk_sizing sizing;
 	long long max_rows;               /* rows per run; 0 = no limit */
 	long long rows_done;              /* rows deleted so far this run */
 	const char *stopped_by;           /* static: the limit behind the last
 					   * ENGINE_LIMIT ("max_rows", ...) */
 	struct throttle throttle;         /* pauses and replica lag */
+	/* [database] lock_timeout, which a window's plain DELETE shortens
+	 * (every transaction's settings come from db_set_local()). */
 	long long lock_timeout_ms;
-	long long statement_timeout_ms;
-	/*
-	 * [database] time_zone: every transaction of the engine sets it with
-	 * SET LOCAL TimeZone, so that naive timestamps compare with now() in
-	 * the application's zone (src/time_zone.h).  NULL or "" leaves the
-	 * server's.  Borrowed.
-	 */
-	const char *time_zone;
 	int dry_run;
-	const struct stmt_scope *scope;   /* NULL unless scoped; borrowed */
-	/* The [schema] users table and its id column, for walks by users;
-	 * borrowed, NULL for none. */
+	int scoped;                       /* a run of named users only */
+	struct engine_scope named;        /* scoped: those users */
+	/* The [schema] users table and its id column, for walks by users
+	 * and the skipped users; borrowed, NULL for none. */
 	const char *users_table;
 	const char *user_id_column;
 	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */
 	volatile sig_atomic_t *stop;      /* set by a signal handler */
 	struct engine_observer observer;  /* all NULL: nobody watches */
-	/* Audit ledger: every batch's deletions are recorded there, in the
-	 * batch's own statement.  NULL when the ledger is off; borrowed. */
-	const struct stmt_ledger *ledger;
+	/* Audit ledger: every batch's deletions are recorded in this table
+	 * (quoted "schema"."deletions"), in the batch's own statement.
+	 * NULL when the ledger is off (and in a dry run); borrowed. */
+	const char *ledger;
 	/* The run lock (run_lock.h), checked or renewed inside every batch's
 	 * transaction before its DELETE; NULL for none (a dry run).
 	 * Borrowed. */
 	struct run_lock *lock;
 
 	/*
-	 * Failures of a batch (src/engine_retry.c).  A batch that fails with
-	 * a deadlock, a lock timeout, a serialization failure or a statement
+	 * Failures of a batch (batch.c).  A batch that fails with a
+	 * deadlock, a lock timeout, a serialization failure or a statement
 	 * timeout is rolled back and run again up to `retries` times, after
 	 * retry_backoff_ms, doubled each time, with jitter.
 	 */
@@ -126,36 +130,10 @@ enum engine_result {
 };
 
 /*
- * Check every step of `r` against the database without changing
- * anything: the table exists, and the batch statement plans (EXPLAIN), so
- * a missing column or a broken predicate stops the run before the first
- * deletion.  Returns 0, or -1 with one line in err naming the rule and
- * table; -2 (also with a line in err) when planning failed on other
- * sessions' work (retry_reason(): a lock timeout, a statement timeout, a
- * deadlock, a serialization failure), which is no fault of the config and
- * fails this rule alone.  A cancel of the caller's own (a stop request)
- * also gives -2 or -1: the caller tells it apart by its stop flag.
- *
- * With e->ledger set the statement planned is the one that also records
- * its deletions, so a ledger table that is missing or unwritable stops
- * the run here too.
- */
-int engine_preflight(struct engine *e, const struct rule *r, char *err,
-		     size_t errlen);
-
-/*
- * Print each step's first batch statement, as the walk the run would take
- * builds it, its parameters and its plan to `out` (--explain).  Runs the
- * preflight first.  Returns 0, -2 when a table is locked by another
- * session, or -1 with one line in err.
- */
-int engine_explain(struct engine *e, const struct rule *r, FILE *out,
-		   char *err, size_t errlen);
-
-/*
- * Run (or, in a dry run, count) every step of `r`, filling `res`, whose
- * `steps` the engine allocates.  Every batch is one transaction.  Returns
- * an enum engine_result; res->status and res->error are set to match.
+ * Run (or, in a dry run, count) every step of `r` by its plan (plans[i]
+ * for step i, built by plan_build()), filling `res`, whose `steps` the
+ * engine allocates.  Every batch is one transaction (batch.h).  Returns an
+ * enum engine_result; res->status and res->error are set to match.
  *
  * A batch the database refuses because of some of its rows (refused.h) is
  * split in halves, each its own transaction, until those rows stand
@@ -165,13 +143,24 @@ int engine_explain(struct engine *e, const struct rule *r, FILE *out,
  * More than ENGINE_REFUSED_MAX such rows in one step fail the rule.
  */
 int engine_run_rule(struct engine *e, const struct rule *r,
-		    struct rule_result *res);
+		    struct plan *plans, struct rule_result *res);
 
 /*
  * The size of a step's first batch: batch_size when fixed, else the
  * adaptive start clamped to [batch_min, batch_max].  Dry runs count
- * batches at this size, and --explain shows a batch of it.
+ * batches at this size.
  */
 long long engine_start_size(const struct engine *e);
+
+/*
+ * For the engine's own files (batch.c, dry_run.c): record that a
+ * statement failed (`what`: `why`) as the rule's error, and tell a lost
+ * connection apart: ENGINE_LOST or ENGINE_FAILED.
+ */
+int engine_failure(struct engine *e, const char *what, const char *why,
+		   struct rule_result *res);
+
+/* Whether a stop was requested (a signal). */
+int engine_stop_requested(const struct engine *e);
 
 #endif /* SWEEPER_ENGINE_H */

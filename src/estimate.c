@@ -1,6 +1,7 @@
 /*
- * estimate.c: the planner's row estimate of a step, from EXPLAIN (FORMAT
- * JSON), parsed with jansson.
+ * estimate.c: the planner's row estimate of a step, and whether an index
+ * finds its rows, from the text of EXPLAIN (FORMAT JSON), parsed with
+ * jansson.  The EXPLAIN itself is the plan's (plan.c).
  *
  * The count statement's plan is an Aggregate over the scan that finds the
  * matching rows; in a parallel plan, a Finalize Aggregate over a Gather
@@ -15,10 +16,7 @@
 
 #include <jansson.h>
 
-#include "db.h"
 #include "estimate.h"
-#include "strbuf.h"
-#include "xalloc.h"
 
 static int estimate_passthrough(const char *type)
 {
@@ -105,18 +103,40 @@ static json_t *estimate_find_scan(json_t *node, const char *alias)
 	return NULL;
 }
 
+/* The first "Index Name" in `node`'s tree, or NULL. */
+static const char *estimate_index_name(json_t *node)
+{
+	const char *name = json_string_value(json_object_get(node,
+							     "Index Name"));
+	json_t *child;
+	size_t i;
+
+	if (name)
+		return name;
+	json_array_foreach(json_object_get(node, "Plans"), i, child) {
+		name = estimate_index_name(child);
+		if (name)
+			return name;
+	}
+	return NULL;
+}
+
 /*
  * Whether the scan of `alias` reads its rows through an index of its own:
  * an index or bitmap scan that is not the inner side of a join (where the
  * index is probed once per row of another table, which says nothing of
- * how few rows the predicate matches).
+ * how few rows the predicate matches).  Then `index` holds the index's
+ * name ("" when the plan does not say).
  */
-static int estimate_indexed(json_t *doc, const char *alias)
+static int estimate_indexed(json_t *doc, const char *alias, char *index,
+			    size_t size)
 {
 	json_t *scan = estimate_find_scan(json_object_get(json_array_get(doc, 0),
 							  "Plan"), alias);
-	const char *type, *parent;
+	const char *type, *parent, *name;
 
+	if (size)
+		index[0] = '\0';
 	if (!scan)
 		return 0;
 	type = json_string_value(json_object_get(scan, "Node Type"));
@@ -124,61 +144,33 @@ static int estimate_indexed(json_t *doc, const char *alias)
 						   "Parent Relationship"));
 	if (parent && strcmp(parent, "Inner") == 0)
 		return 0;
-	return type && (strcmp(type, "Index Scan") == 0 ||
-			strcmp(type, "Index Only Scan") == 0 ||
-			strcmp(type, "Bitmap Heap Scan") == 0);
+	if (!type || (strcmp(type, "Index Scan") != 0 &&
+		      strcmp(type, "Index Only Scan") != 0 &&
+		      strcmp(type, "Bitmap Heap Scan") != 0))
+		return 0;
+	name = estimate_index_name(scan);
+	if (size)
+		snprintf(index, size, "%s", name ? name : "");
+	return 1;
 }
 
 int estimate_plan_indexed(const char *plan_json, const char *alias)
+{
+	return estimate_plan_index(plan_json, alias, NULL, 0);
+}
+
+int estimate_plan_index(const char *plan_json, const char *alias,
+			char *index, size_t size)
 {
 	json_error_t jerr;
 	json_t *doc = json_loads(plan_json, 0, &jerr);
 	int ret;
 
+	if (size)
+		index[0] = '\0';
 	if (!doc)
 		return -1;
-	ret = estimate_indexed(doc, alias);
+	ret = estimate_indexed(doc, alias, index, size);
 	json_decref(doc);
-	return ret;
-}
-
-int estimate_explain(PGconn *conn, const struct stmt *st, char **plan_json,
-		     char *err, size_t errlen)
-{
-	struct strbuf sql = STRBUF_INIT;
-	PGresult *res;
-
-	*plan_json = NULL;
-	strbuf_addf(&sql, "EXPLAIN (FORMAT JSON) %s", st->sql);
-	res = db_query(conn, strbuf_str(&sql), st->nparams, st->params, err,
-		       errlen);
-	strbuf_release(&sql);
-	if (!res)
-		return -1;
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "EXPLAIN returned %d rows", PQntuples(res));
-		PQclear(res);
-		return -1;
-	}
-	*plan_json = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
-int estimate_count_plan(PGconn *conn, const struct stmt *st,
-			const char *alias, long long *rows, int *indexed,
-			char *err, size_t errlen)
-{
-	char *plan;
-	int ret;
-
-	*rows = -1;
-	*indexed = 0;
-	if (estimate_explain(conn, st, &plan, err, errlen) != 0)
-		return -1;
-	ret = estimate_from_plan(plan, rows, err, errlen);
-	if (ret == 0)
-		*indexed = estimate_plan_indexed(plan, alias) == 1;
-	free(plan);
 	return ret;
 }

@@ -304,14 +304,40 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 }
 
 /*
+ * The table's one-column primary key, quoted into t->key, when it has
+ * one: the key a step walks when the config names none (plan.h), and so
+ * the column its UPDATE privilege is printed for.  Nothing changes when
+ * the table has none or was not found.
+ */
+static void grants_primary_key(struct grants_ctx *c, struct grants_table *t)
+{
+	const char *params[1] = { t->rel_oid };
+	char why[1024];
+	PGresult *res;
+
+	if (!t->rel_oid)
+		return;
+	res = db_query(c->conn, "SELECT a.attname FROM pg_index i"
+		       " JOIN pg_attribute a ON a.attrelid = i.indrelid"
+		       " AND a.attnum = i.indkey[0]"
+		       " WHERE i.indrelid = $1::oid AND i.indisprimary"
+		       " AND i.indnkeyatts = 1", 1, params, why, sizeof(why));
+	if (res && PQntuples(res) == 1)
+		ident_quote_column(PQgetvalue(res, 0, 0), t->key,
+				   sizeof(t->key));
+	PQclear(res);
+}
+
+/*
  * Add the table `name` of `kind` (or find it: one entry per table and
- * kind), with the key and rule of a step.  Returns it, or NULL with one
- * line in err.
+ * kind), with the key and rule of a step; with `key_from_pk`, the key is
+ * the table's primary key where it has one (a key the config does not
+ * name).  Returns it, or NULL with one line in err.
  */
 static struct grants_table *grants_add_table(struct grants_ctx *c,
 					     enum grants_kind kind,
 					     const char *name,
-					     const char *key,
+					     const char *key, int key_from_pk,
 					     const char *rule, char *err,
 					     size_t errlen)
 {
@@ -343,6 +369,8 @@ static struct grants_table *grants_add_table(struct grants_ctx *c,
 		}
 		if (grants_resolve(c, t, err, errlen) != 0)
 			return NULL;
+		if (key_from_pk)
+			grants_primary_key(c, t);
 	}
 	t = &c->tables[i];
 	if (rule) {
@@ -372,7 +400,7 @@ static int grants_add_ledger(struct grants_ctx *c, enum grants_kind kind,
 		return -1;
 	}
 	strbuf_addf(&name, "%s.%s", quoted, table);
-	t = grants_add_table(c, kind, strbuf_str(&name), NULL, NULL, err,
+	t = grants_add_table(c, kind, strbuf_str(&name), NULL, 0, NULL, err,
 			     errlen);
 	strbuf_release(&name);
 	if (!t)
@@ -444,9 +472,12 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 		if (r->user_filter)
 			when |= GRANTS_FILTER;
 		for (j = 0; j < r->nsteps; j++) {
-			if (!grants_add_table(c, GRANTS_STEP, r->steps[j].table,
-					      r->steps[j].key_column, r->name,
-					      err, errlen))
+			const struct step *st = &r->steps[j];
+
+			if (!grants_add_table(c, GRANTS_STEP, st->table,
+					      st->key_column,
+					      st->key_setting && !st->key_written,
+					      r->name, err, errlen))
 				return -1;
 		}
 	}
@@ -466,8 +497,8 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 	c->when = when;
 	if ((when & (GRANTS_LOOKUP | GRANTS_FILTER)) &&
 	    !grants_add_table(c, GRANTS_USERS,
-			      config_schema(g->cfg, "users_table"), NULL, NULL,
-			      err, errlen))
+			      config_schema(g->cfg, "users_table"), NULL, 0,
+			      NULL, err, errlen))
 		return -1;
 	if ((when & GRANTS_LEDGER) &&
 	    (grants_add_ledger(c, GRANTS_RUNS, "runs", err, errlen) != 0 ||

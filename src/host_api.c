@@ -452,6 +452,40 @@ static void host_copy_time_columns(struct step *s,
 	s->ntime_columns = in->ntime_columns;
 }
 
+/*
+ * Where a step's key column came from, into s->key_setting and
+ * s->key_written.  A key the plugin read from a config key (the host API
+ * notes every value it hands out) is that key's: while the config does
+ * not write it, the plan walks the table's primary key instead, so a
+ * schema whose key is not named as the default says needs no setting.  A
+ * value more than one key gave counts as written when any of them is: the
+ * operator then named that column.  A key the plugin wrote itself is
+ * taken as given (key_setting NULL).
+ */
+static void host_step_key_origin(const struct rule *r, struct step *s)
+{
+	const struct rule_origin *first = NULL;
+	struct strbuf setting = STRBUF_INIT;
+	size_t i;
+
+	s->key_written = 1;
+	for (i = 0; i < r->norigins; i++) {
+		const struct rule_origin *o = &r->origins[i];
+
+		if (strcmp(o->value, s->key_column) != 0)
+			continue;
+		if (!first)
+			first = o;
+		if (config_written(r->cfg, o->section, o->key))
+			return;
+	}
+	if (!first)
+		return;
+	s->key_written = 0;
+	strbuf_addf(&setting, "[%s] %s", first->section, first->key);
+	s->key_setting = strbuf_detach(&setting);
+}
+
 /* The phase a callback is in, for a refusal of add_step() and the like. */
 static const char *host_phase_name(const struct rule *r)
 {
@@ -593,6 +627,7 @@ static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 	s->nparams = in->nparams;
 	s->params = host_copy_params(in->nparams, in->params);
 	host_copy_time_columns(s, in);
+	host_step_key_origin(r, s);
 	return SWEEPER_OK;
 }
 

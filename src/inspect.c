@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "engine.h"
+#include "explain.h"
 #include "grants.h"
 #include "inspect.h"
 #include "log.h"
@@ -85,36 +85,19 @@ enum outcome inspect_check_config(struct invocation *inv)
 
 enum outcome inspect_explain(struct invocation *inv)
 {
-	struct stmt_ledger plan_ledger;
-	struct stmt_scope sscope = {
-		config_schema(&inv->cfg, "users_table"),
-		config_schema(&inv->cfg, "user_id_column"),
-		inv->scope.ids_literal
-	};
-	struct engine e;
 	char err[2048];
 	size_t i;
-	int rc;
 
-	plan_ledger.deletions = inv->ledger.deletions;
-	plan_ledger.run_id = LEDGER_NIL_RUN_ID;
-	setup_engine(&e, inv);
-	e.scope = inv->info.scoped ? &sscope : NULL;
-	e.ledger = inv->ledger.enabled && !inv->o->dry_run ? &plan_ledger :
-		   NULL;
 	for (i = 0; i < inv->nnames; i++) {
-		if (inv->blocked && inv->blocked[i])
+		/* Its preflight met another session's lock: logged already. */
+		if (!inv->plans || !inv->plans[i])
 			return OUTCOME_RULE_FAILED;
-		rc = engine_explain(&e, &inv->rules[i], stdout, err,
-				    sizeof(err));
-		if (rc == 0)
-			continue;
-		if (stop_requested || db_lost(inv->conn)) {
-			invocation_stop_db(inv, OUTCOME_CONFIG, err);
-			return inv->outcome;
+		if (explain_rule(&inv->rules[i], inv->plans[i],
+				 inv->o->dry_run, stdout, err,
+				 sizeof(err)) != 0) {
+			log_msg(SWEEPER_LOG_ERROR, "%s", err);
+			return OUTCOME_CONFIG;
 		}
-		log_msg(SWEEPER_LOG_ERROR, "%s", err);
-		return rc == -2 ? OUTCOME_RULE_FAILED : OUTCOME_CONFIG;
 	}
 	return OUTCOME_OK;
 }

@@ -84,8 +84,20 @@ void invocation_free(struct invocation *inv)
 	/* The cancel object refers to the connection: gone before it. */
 	stop_unwatch();
 	invocation_release_lock(inv);
-	if (inv->conn)
+	if (inv->conn) {
+		/* Nothing the run prepared stays on the server session. */
+		db_deallocate(inv->conn);
 		PQfinish(inv->conn);
+	}
+	/* Plans borrow from the rules: gone first. */
+	for (i = 0; inv->plans && i < inv->nnames; i++) {
+		size_t j;
+
+		for (j = 0; inv->plans[i] && j < inv->rules[i].nsteps; j++)
+			plan_free(&inv->plans[i][j]);
+		free(inv->plans[i]);
+	}
+	free(inv->plans);
 	for (i = 0; i < inv->nopen; i++)
 		rule_close(&inv->rules[i]);
 	plugin_dir_close(&inv->pdir);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ledger.h"
 #include "outcome.h"
+#include "plan.h"
 #include "rule.h"
 #include "run_lock.h"
 #include "scope.h"
@@ -72,6 +73,13 @@ struct invocation {
 	 */
 	unsigned char *blocked;
 	size_t nblocked;
+
+	/*
+	 * Per rule, the plans of its steps (plan.h), built by the preflight
+	 * (preflight_rules()) and read by the run, the dry run and
+	 * --explain; NULL for a rule that was not planned (blocked).  Owned.
+	 */
+	struct plan **plans;
 
 	PGconn *conn;                      /* owned; NULL until connected */
 	/* The run lock (run_lock.h), taken by run_take_lock(). */

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "ledger.h"
 #include "run_lock.h"
+#include "summary_json.h"
 #include "strbuf.h"
 
 /* "schema"."name" from an already quoted schema. */

@@ -4,7 +4,7 @@
  * per run, rule, table and user ("deletions").
  *
  * The deletions of a batch are written by the batch's own statement (see
- * struct stmt_ledger in statement.h), so they commit or vanish with the
+ * stmt_source.ledger in statement.h), so they commit or vanish with the
  * rows they describe: whenever the sweeper dies, the rows gone from a
  * table are exactly the rows the ledger accounts for.  A run's row is
  * committed, with status 'running', before its first batch and completed

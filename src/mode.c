@@ -122,9 +122,9 @@ static const struct mode mode_table[] = {
 	{ "--check-config", mode_want_check_config,
 	  MODE_DATABASE | MODE_SECRETS | MODE_CHECKS | MODE_PREFLIGHT,
 	  inspect_check_config },
-	/* engine_explain() plans each step itself, as it prints it. */
-	{ "--explain", mode_want_explain, MODE_DATABASE | MODE_CHECKS,
-	  inspect_explain },
+	/* --explain prints the plans the preflight built for the run. */
+	{ "--explain", mode_want_explain,
+	  MODE_DATABASE | MODE_CHECKS | MODE_PREFLIGHT, inspect_explain },
 	/* A dry run leaves the metrics file to the runs that delete. */
 	{ "--dry-run", mode_want_dry_run,
 	  MODE_DATABASE | MODE_CHECKS | MODE_PREFLIGHT |

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "engine.h"
+#include "plan.h"
 #include "grants.h"
 #include "log.h"
 #include "mode.h"
@@ -141,35 +142,91 @@ int preflight_checks(struct invocation *inv)
 	if (time_zone_check(inv->conn, &inv->cfg, inv->rules, inv->nnames,
 			    o->check_config, err, sizeof(err)) != 0)
 		return invocation_stop_db(inv, OUTCOME_CONFIG, err);
+	/*
+	 * A zone the server knows: from here every transaction compares
+	 * naive times in it, the preflight's plans and the batches alike.
+	 */
+	if (db_set_time_zone(inv->conn, time_zone_get(&inv->cfg), err,
+			     sizeof(err)) != 0)
+		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
 	return 0;
+}
+
+/* Free the plans of rule `i`, built or half built. */
+static void preflight_drop_plans(struct invocation *inv, size_t i)
+{
+	size_t j;
+
+	for (j = 0; inv->plans[i] && j < inv->rules[i].nsteps; j++)
+		plan_free(&inv->plans[i][j]);
+	free(inv->plans[i]);
+	inv->plans[i] = NULL;
+}
+
+/* Whether step `j` of rule `i` runs: planned, and not left out of a
+ * scoped run for want of a user column. */
+static int preflight_step_runs(const struct invocation *inv, size_t i,
+			       size_t j)
+{
+	return inv->plans[i] &&
+	       (!inv->info.scoped || inv->rules[i].steps[j].user_column);
+}
+
+/*
+ * Tell each step's plan the steps the run runs before it on the same
+ * table, whose rows its dry-run count passes over (dry_run.h).
+ */
+static void preflight_link_earlier(struct invocation *inv)
+{
+	size_t i, j, k, l;
+
+	for (i = 0; i < inv->nnames; i++) {
+		for (j = 0; j < inv->rules[i].nsteps; j++) {
+			struct plan *p;
+
+			if (!preflight_step_runs(inv, i, j))
+				continue;
+			p = &inv->plans[i][j];
+			for (k = 0; k <= i; k++) {
+				for (l = 0; l < inv->rules[k].nsteps &&
+				     (k < i || l < j); l++) {
+					if (preflight_step_runs(inv, k, l) &&
+					    inv->plans[k][l].facts.oid ==
+					    p->facts.oid)
+						plan_add_earlier(p,
+							&inv->plans[k][l]);
+				}
+			}
+		}
+	}
 }
 
 int preflight_rules(struct invocation *inv)
 {
-	struct stmt_ledger plan_ledger;
-	struct stmt_scope sscope = {
-		config_schema(&inv->cfg, "users_table"),
-		config_schema(&inv->cfg, "user_id_column"),
-		inv->scope.ids_literal
-	};
+	/* The ledger's rows of the run, or none where nothing is deleted. */
+	const char *run_id = inv->summary_started ? inv->s.run_id :
+			     LEDGER_NIL_RUN_ID;
 	struct engine e;
 	char err[2048];
-	size_t i;
+	size_t i, j;
 	int rc;
 
-	plan_ledger.deletions = inv->ledger.deletions;
-	plan_ledger.run_id = LEDGER_NIL_RUN_ID;
 	setup_engine(&e, inv);
-	e.scope = inv->info.scoped ? &sscope : NULL;
-	/* What the batches will run: with the ledger's INSERT, if any. */
-	e.ledger = inv->ledger.enabled && !inv->o->dry_run ? &plan_ledger :
-		   NULL;
+	inv->plans = xcalloc(inv->nnames ? inv->nnames : 1,
+			     sizeof(*inv->plans));
 	for (i = 0; i < inv->nnames; i++) {
+		const struct rule *r = &inv->rules[i];
+
 		if (inv->blocked && inv->blocked[i])
 			continue;
-		rc = engine_preflight(&e, &inv->rules[i], err, sizeof(err));
+		inv->plans[i] = xcalloc(r->nsteps ? r->nsteps : 1,
+					sizeof(struct plan));
+		for (j = 0, rc = 0; j < r->nsteps && rc == 0; j++)
+			rc = plan_build(&inv->plans[i][j], &e, r, i, j, run_id,
+					err, sizeof(err));
 		if (rc == 0)
 			continue;
+		preflight_drop_plans(inv, i);
 		if (stop_requested || db_lost(inv->conn))
 			return invocation_stop_db(inv, OUTCOME_CONFIG, err);
 		if (rc == -2) {
@@ -178,8 +235,13 @@ int preflight_rules(struct invocation *inv)
 		}
 		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
 	}
-	/* Refuse a max_replica_lag the role cannot read. */
-	if (throttle_preflight(&e.throttle, inv->conn, err, sizeof(err)) != 0)
+	preflight_link_earlier(inv);
+	/*
+	 * Refuse a max_replica_lag the role cannot read; --explain, which
+	 * deletes nothing and waits for no standby, is spared.
+	 */
+	if (!inv->o->explain &&
+	    throttle_preflight(&e.throttle, inv->conn, err, sizeof(err)) != 0)
 		return invocation_stop_db(inv, OUTCOME_CONFIG, err);
 	return 0;
 }

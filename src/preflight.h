@@ -24,8 +24,12 @@
 int preflight_checks(struct invocation *inv);
 
 /*
- * Every step of every rule plans (engine_preflight()); then the
- * throttles can read what they need (throttle_preflight()).
+ * Every step of every rule gets its plan (plan_build(): the table's
+ * facts, the key, the walk, and its first batch planned by EXPLAIN),
+ * kept in inv->plans for the run, the dry run and --explain; each plan
+ * learns the steps the run runs before it on the same table (the dry
+ * run's count passes over their rows).  Then the throttles can read what
+ * they need (throttle_preflight(); not for --explain).
  */
 int preflight_rules(struct invocation *inv);
 

@@ -11,7 +11,7 @@
 
 #include "log.h"
 #include "print_plan.h"
-#include "summary.h"
+#include "summary_json.h"
 
 /* The column the values of the text output start at. */
 #define PLAN_VALUE_COLUMN 19

@@ -13,6 +13,8 @@
 #include "report.h"
 #include "setup.h"
 #include "stop.h"
+#include "summary_json.h"
+#include "summary_table.h"
 #include "xalloc.h"
 
 /*

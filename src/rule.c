@@ -216,6 +216,7 @@ static void step_free(struct step *s)
 		free(s->time_columns[i].column);
 	}
 	free(s->time_columns);
+	free(s->key_setting);
 }
 
 void rule_close(struct rule *r)

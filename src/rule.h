@@ -38,6 +38,13 @@ struct step {
 	struct step_time_column *time_columns;
 	int ntime_columns;
 	int time_declared;
+	/*
+	 * The config key that names key_column ("[schema] code_id_column"),
+	 * owned, or NULL; and whether the config writes it.  Named but not
+	 * written, the plan walks the table's primary key (plan.h).
+	 */
+	char *key_setting;
+	int key_written;
 };
 
 /*

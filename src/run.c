@@ -213,8 +213,6 @@ enum outcome run_rules(struct invocation *inv)
 {
 	const struct cli_options *o = inv->o;
 	struct run_summary *s = &inv->s;
-	struct stmt_ledger sledger;
-	struct stmt_scope sscope;
 	struct progress progress;
 	struct engine e;
 	enum outcome outcome = OUTCOME_OK;
@@ -226,7 +224,6 @@ enum outcome run_rules(struct invocation *inv)
 	inv->reached_rules = 1;
 	setup_engine(&e, inv);
 	e.throttle.counts = &s->throttle;
-	e.dry_run = o->dry_run;
 	e.stop = &stop_requested;
 	e.in_batch = &stop_in_batch;
 	e.cancelled = &stop_cancelled;
@@ -240,18 +237,7 @@ enum outcome run_rules(struct invocation *inv)
 	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
 						  STDERR_FILENO),
 		       stderr, &e.observer);
-	/* Audit ledger: the batches record their deletions under this run. */
-	if (inv->ledger.enabled && !o->dry_run) {
-		sledger.deletions = inv->ledger.deletions;
-		sledger.run_id = s->run_id;
-		e.ledger = &sledger;
-	}
 	if (inv->info.scoped) {
-		sscope.users_table = config_schema(&inv->cfg, "users_table");
-		sscope.user_id_column = config_schema(&inv->cfg,
-						      "user_id_column");
-		sscope.ids = inv->scope.ids_literal;
-		e.scope = &sscope;
 		s->scoped = 1;
 		s->unknown_users = inv->scope.unknown;
 		s->nunknown = inv->scope.nunknown;
@@ -280,7 +266,8 @@ enum outcome run_rules(struct invocation *inv)
 			outcome = OUTCOME_INTERRUPTED;
 			break;
 		}
-		rc = engine_run_rule(&e, &inv->rules[i], &s->rules[i]);
+		rc = engine_run_rule(&e, &inv->rules[i], inv->plans[i],
+				     &s->rules[i]);
 		run_log_rule(&s->rules[i], o->dry_run);
 		if (s->rules[i].left_behind > 0)
 			left_behind = 1;
@@ -291,7 +278,9 @@ enum outcome run_rules(struct invocation *inv)
 	if (outcome == OUTCOME_OK && left_behind)
 		outcome = OUTCOME_LEFT_BEHIND;
 	progress_finish(&progress);
-	/* Nothing of the run stays held on a pooled server connection. */
+	/* Nothing of the run stays on the server session: neither the
+	 * statements it prepared nor its lock. */
+	db_deallocate(inv->conn);
 	invocation_release_lock(inv);
 	return outcome;
 }

@@ -222,25 +222,37 @@ static int scope_is_integer(const char *v)
 	return 1;
 }
 
+/* How the users' id column compares with an id given as text. */
+enum scope_id_kind {
+	SCOPE_ID_OTHER = 0,  /* as text: u.id::text = v (no index) */
+	SCOPE_ID_INTEGER,    /* int2, int4, int8: u.id = v::type */
+	SCOPE_ID_TEXT        /* text, varchar: u.id = v */
+};
+
+/* The id column's type: how to compare, its name and, for an integer,
+ * its range. */
+struct scope_id_type {
+	enum scope_id_kind kind;
+	char name[128];          /* format_type(), for casts and messages */
+	long long min;
+	long long max;
+};
+
 /*
- * When the users' id column is an integer, an id that is not one is a
- * typing mistake, not a user who is not there: say so instead of
- * reporting it among the unknown users.
+ * Read the type of the [schema] users table's id column.  Returns 0, or
+ * -1 with one line in err.
  */
-static int scope_check_ids(struct scope *s, PGconn *conn,
-			   const struct config *cfg, int *bad_input, char *err,
-			   size_t errlen)
+static int scope_read_id_type(PGconn *conn, const struct config *cfg,
+			      struct scope_id_type *t, char *err,
+			      size_t errlen)
 {
 	char users[IDENT_MAX];
 	const char *params[2];
 	char why[1024];
-	char shown[VALUE_QUOTE_MAX];
 	PGresult *res;
-	size_t i;
-	int integer;
+	const char *oid;
 
-	if (s->nids == 0)
-		return 0;
+	memset(t, 0, sizeof(*t));
 	if (ident_quote(config_schema(cfg, "users_table"), users,
 			sizeof(users)) != 0) {
 		snprintf(err, errlen, "invalid [schema] users_table");
@@ -249,8 +261,8 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 	params[0] = users;
 	params[1] = config_schema(cfg, "user_id_column");
 	res = db_query(conn,
-		       "SELECT a.atttypid IN ('int2'::regtype, 'int4'::regtype,"
-		       " 'int8'::regtype), format_type(a.atttypid, a.atttypmod)"
+		       "SELECT a.atttypid::regtype::oid::text,"
+		       " format_type(a.atttypid, a.atttypmod)"
 		       " FROM pg_attribute a WHERE a.attrelid = to_regclass($1)"
 		       " AND a.attname = $2", 2, params, why, sizeof(why));
 	if (!res) {
@@ -258,8 +270,39 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 			 "user_id_column: %s", why);
 		return -1;
 	}
-	integer = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	for (i = 0; integer && i < s->nids; i++) {
+	if (PQntuples(res) == 1) {
+		oid = PQgetvalue(res, 0, 0);
+		snprintf(t->name, sizeof(t->name), "%s", PQgetvalue(res, 0, 1));
+		/* The types' oids are fixed: int2 21, int4 23, int8 20. */
+		if (strcmp(oid, "21") == 0 || strcmp(oid, "23") == 0 ||
+		    strcmp(oid, "20") == 0) {
+			t->kind = SCOPE_ID_INTEGER;
+			t->max = strcmp(oid, "21") == 0 ? 32767 :
+				 strcmp(oid, "23") == 0 ? 2147483647LL :
+				 9223372036854775807LL;
+			t->min = -t->max - 1;
+		} else if (strcmp(oid, "25") == 0 || strcmp(oid, "1043") == 0) {
+			/* text, varchar: compared as text, by their index. */
+			t->kind = SCOPE_ID_TEXT;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * When the users' id column is an integer, an id that is not one is a
+ * typing mistake, not a user who is not there: say so instead of
+ * reporting it among the unknown users.
+ */
+static int scope_check_ids(struct scope *s, const struct config *cfg,
+			   const struct scope_id_type *t, int *bad_input,
+			   char *err, size_t errlen)
+{
+	char shown[VALUE_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; t->kind == SCOPE_ID_INTEGER && i < s->nids; i++) {
 		if (scope_is_integer(s->ids[i]))
 			continue;
 		value_quote(s->ids[i], shown, sizeof(shown));
@@ -267,13 +310,26 @@ static int scope_check_ids(struct scope *s, PGconn *conn,
 			 "user id %s is not a whole number, and '%s'.'%s' is "
 			 "%s; give ids with --user-id and emails with "
 			 "--user-email", shown, config_schema(cfg, "users_table"),
-			 params[1], PQgetvalue(res, 0, 1));
+			 config_schema(cfg, "user_id_column"), t->name);
 		*bad_input = 1;
-		PQclear(res);
 		return -1;
 	}
-	PQclear(res);
 	return 0;
+}
+
+/*
+ * Whether the integer id `v` (scope_is_integer()) fits the column's type:
+ * one that does not names no user, and must not reach the cast, which
+ * would fail the lookup.
+ */
+static int scope_fits(const char *v, const struct scope_id_type *t)
+{
+	long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	return errno == 0 && !*end && n >= t->min && n <= t->max;
 }
 
 /* The [schema] users table and its id and email columns, quoted. */
@@ -334,68 +390,192 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 	return rc;
 }
 
+static int scope_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The users named by id, in one statement through the id column's index:
+ * " u.id = ANY($1::type[])" for an integer or text id, else
+ * " u.id::text = ANY($1)" (the table is read once).  An id counts as
+ * found only when the user's id reads back exactly as given: "007" is not
+ * user 7, as it never was.  Integers the column's type cannot hold name
+ * nobody and are left out of the cast.  Returns 0, or -1 with the
+ * SQLSTATE in `state` and one line in why.
+ */
+static int scope_lookup_ids(struct scope *s, PGconn *conn,
+			    const struct scope_names *n,
+			    const struct scope_id_type *t, char ***seen,
+			    size_t *nseen, char state[DB_SQLSTATE_LEN],
+			    char *why, size_t whylen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	char **given = xcalloc(s->nids + 1, sizeof(*given));
+	char **sorted = xcalloc(s->nids + 1, sizeof(*sorted));
+	const char *params[1];
+	char *literal;
+	PGresult *res;
+	size_t i, ngiven = 0;
+	int ret = -1;
+
+	for (i = 0; i < s->nids; i++) {
+		if (t->kind == SCOPE_ID_INTEGER && !scope_fits(s->ids[i], t))
+			continue;
+		given[ngiven] = s->ids[i];
+		sorted[ngiven++] = s->ids[i];
+	}
+	qsort(sorted, ngiven, sizeof(*sorted), scope_strcmp);
+	literal = scope_text_array(given, ngiven);
+	params[0] = literal;
+	if (t->kind == SCOPE_ID_INTEGER)
+		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE u.%s = "
+			    "ANY($1::%s[]) ORDER BY u.%s", n->id, n->users,
+			    n->id, t->name, n->id);
+	else if (t->kind == SCOPE_ID_TEXT)
+		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE u.%s = "
+			    "ANY($1::text[]) ORDER BY u.%s", n->id, n->users,
+			    n->id, n->id);
+	else
+		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE "
+			    "u.%s::text = ANY($1::text[]) ORDER BY u.%s", n->id,
+			    n->users, n->id, n->id);
+	res = db_query_state(conn, strbuf_str(&sql), 1, params, state, why,
+			     whylen);
+	if (!res)
+		goto out;
+	/* One row per user, in id order: no repeats. */
+	for (i = 0; i < (size_t)PQntuples(res); i++) {
+		const char *id = PQgetvalue(res, i, 0);
+
+		if (!bsearch(&id, sorted, ngiven, sizeof(*sorted), scope_strcmp))
+			continue;
+		scope_push(&s->found, &s->nfound, id);
+		scope_push(seen, nseen, id);
+	}
+	PQclear(res);
+	qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
+	/* The ids no user's id reads back as. */
+	for (i = 0; i < s->nids; i++) {
+		const char *id = s->ids[i];
+
+		if (!bsearch(&id, *seen, *nseen, sizeof(**seen), scope_strcmp))
+			scope_push(&s->unknown, &s->nunknown, id);
+	}
+	ret = 0;
+out:
+	strbuf_release(&sql);
+	free(literal);
+	free(given);
+	free(sorted);
+	return ret;
+}
+
+/*
+ * The users named by email, matched without regard to case (through an
+ * index on lower(email), where there is one): one row per email and user,
+ * NULL for an email that matches nobody.  DISTINCT because an email may
+ * match several users that differ only in case, and may be given twice.
+ * Returns 0, or -1 with the SQLSTATE in `state` and one line in why.
+ */
+static int scope_lookup_emails(struct scope *s, PGconn *conn,
+			       const struct scope_names *n, char ***seen,
+			       size_t *nseen, char state[DB_SQLSTATE_LEN],
+			       char *why, size_t whylen)
+{
+	struct strbuf sql = STRBUF_INIT;
+	const char *params[1];
+	char *literal = scope_text_array(s->emails, s->nemails);
+	size_t nseen_ids = *nseen;
+	const char *last = NULL;
+	PGresult *res;
+	int i;
+
+	params[0] = literal;
+	strbuf_addf(&sql, "SELECT DISTINCT q.v, u.%s, u.%s::text"
+		    " FROM unnest($1::text[]) AS q(v)"
+		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
+		    " ORDER BY 2 NULLS LAST, 1", n->id, n->id, n->users,
+		    n->email);
+	res = db_query_state(conn, strbuf_str(&sql), 1, params, state, why,
+			     whylen);
+	strbuf_release(&sql);
+	free(literal);
+	if (!res)
+		return -1;
+	/*
+	 * In id order, so a user several emails name comes in a row; one
+	 * named by id too is found already.
+	 */
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *id = PQgetvalue(res, i, 2);
+
+		if (PQgetisnull(res, i, 2)) {
+			scope_push(&s->unknown, &s->nunknown,
+				   PQgetvalue(res, i, 0));
+			continue;
+		}
+		if (bsearch(&id, *seen, nseen_ids, sizeof(**seen),
+			    scope_strcmp) ||
+		    (last && strcmp(last, id) == 0))
+			continue;
+		scope_push(&s->found, &s->nfound, id);
+		last = s->found[s->nfound - 1];
+	}
+	PQclear(res);
+	return 0;
+}
+
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  int *bad_input, char *err, size_t errlen)
 {
-	struct strbuf sql = STRBUF_INIT;
-	char state[DB_SQLSTATE_LEN];
+	char state[DB_SQLSTATE_LEN] = "";
+	struct scope_id_type type;
 	struct scope_names n;
-	char *arrays[2] = { NULL, NULL };
-	const char *params[2];
+	char **seen = NULL;
+	size_t nseen = 0, kept, i;
 	char why[1024];
-	PGresult *res = NULL;
-	int i, ret = -1;
+	int ret = -1;
 
 	*bad_input = 0;
+	memset(&type, 0, sizeof(type));
 	if (scope_names_quote(&n, cfg, err, errlen) != 0)
 		return -1;
-	if (scope_check_ids(s, conn, cfg, bad_input, err, errlen) != 0)
+	if (s->nids && scope_read_id_type(conn, cfg, &type, err, errlen) != 0)
 		return -1;
-	arrays[0] = scope_text_array(s->ids, s->nids);
-	arrays[1] = scope_text_array(s->emails, s->nemails);
-	params[0] = arrays[0];
-	params[1] = arrays[1];
+	if (scope_check_ids(s, cfg, &type, bad_input, err, errlen) != 0)
+		return -1;
 	/*
-	 * One row per input: the user's id, or NULL for an unknown one.
-	 * DISTINCT because an email may match several users that differ
-	 * only in case, and an id may be given twice.
+	 * The users in id order (the order a walk by named users takes them
+	 * in, walk_named.c): those named by id, then those only named by
+	 * email.
 	 */
-	strbuf_addf(&sql,
-		    "SELECT DISTINCT q.v, u.%s::text FROM unnest($1::text[]) AS q(v)"
-		    " LEFT JOIN %s AS u ON u.%s::text = q.v"
-		    " UNION"
-		    " SELECT DISTINCT q.v, u.%s::text FROM unnest($2::text[]) AS q(v)"
-		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
-		    " ORDER BY 2, 1",
-		    n.id, n.users, n.id, n.id, n.users, n.email);
-	res = db_query_state(conn, strbuf_str(&sql), 2, params, state, why,
-			     sizeof(why));
-	if (!res) {
+	if ((s->nids && scope_lookup_ids(s, conn, &n, &type, &seen, &nseen,
+					 state, why, sizeof(why)) != 0) ||
+	    (s->nemails && scope_lookup_emails(s, conn, &n, &seen, &nseen,
+					       state, why, sizeof(why)) != 0)) {
 		snprintf(err, errlen, "cannot look up the named users in '%s': %s",
 			 config_schema(cfg, "users_table"), why);
 		if (retry_reason(state))
 			ret = -2;
 		goto out;
 	}
-	for (i = 0; i < PQntuples(res); i++) {
-		if (PQgetisnull(res, i, 1)) {
-			scope_push(&s->unknown, &s->nunknown,
-				   PQgetvalue(res, i, 0));
-			continue;
-		}
-		/* Rows are ordered by id: skip the repeats of the last one. */
-		if (s->nfound &&
-		    strcmp(s->found[s->nfound - 1], PQgetvalue(res, i, 1)) == 0)
-			continue;
-		scope_push(&s->found, &s->nfound, PQgetvalue(res, i, 1));
+	/* Each unknown input once, in text order. */
+	qsort(s->unknown, s->nunknown, sizeof(*s->unknown), scope_strcmp);
+	for (i = 1, kept = s->nunknown ? 1 : 0; i < s->nunknown; i++) {
+		if (strcmp(s->unknown[i], s->unknown[kept - 1]) == 0)
+			free(s->unknown[i]);
+		else
+			s->unknown[kept++] = s->unknown[i];
 	}
+	s->nunknown = kept;
 	s->ids_literal = scope_text_array(s->found, s->nfound);
 	ret = 0;
 out:
-	PQclear(res);
-	strbuf_release(&sql);
-	free(arrays[0]);
-	free(arrays[1]);
+	/* `seen` holds copies of the found ids. */
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
 	return ret;
 }
 

@@ -16,7 +16,8 @@ struct scope {
 	size_t nids;
 	char **emails;       /* given emails, owned */
 	size_t nemails;
-	char **found;        /* ids of the users that exist, owned, sorted */
+	char **found;        /* ids of the users that exist, as text, owned,
+			      * in id order */
 	size_t nfound;
 	char **unknown;      /* inputs matching no user, owned */
 	size_t nunknown;
@@ -43,8 +44,11 @@ int scope_read_file(struct scope *s, const char *path, char *err,
 		    size_t errlen);
 
 /*
- * Look the given users up in the [schema] users table: ids by their text
- * form, emails without regard to case.  Fills found, unknown and
+ * Look the given users up in the [schema] users table, once per run: ids
+ * as written (an integer or text id through the id column's index),
+ * emails without regard to case (through an index on lower(email), where
+ * there is one).  Fills found (the ids of the column's own type, as
+ * text, which every statement of the run compares typed), unknown and
  * ids_literal.  Returns 0, or -1 with one line in err; *bad_input is then
  * 1 when the fault is in the ids given (not a whole number for an integer
  * id column: a usage error) rather than in the database or config.

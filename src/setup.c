@@ -16,7 +16,6 @@
 #include "setup.h"
 #include "stop.h"
 #include "strbuf.h"
-#include "time_zone.h"
 #include "values.h"
 #include "xalloc.h"
 
@@ -154,18 +153,23 @@ int setup_plugins(struct invocation *inv)
  * check, the ledger's run row, the run lock) waits for a lock no longer
  * than a batch would, so a migration holding a table makes the run give
  * up rather than hang until systemd kills it.  The timeouts go with each
- * statement's own transaction as SET LOCAL, never with the session: a
- * pooler hands the server connection to the application's next client,
- * which must not inherit them (README "Connection poolers").  Each batch
- * sets its own the same way.
+ * transaction as SET LOCAL, never with the session: a pooler hands the
+ * server connection to the application's next client, which must not
+ * inherit them (README "Connection poolers").  The batches take theirs
+ * from the same settings (db_begin()).  [database] time_zone joins them
+ * once the server has confirmed it (preflight_checks()).  Statements are
+ * prepared once per session unless a transaction pooler may give every
+ * transaction another session.
  */
 int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
 			   size_t errlen)
 {
 	struct db_local local;
 
+	memset(&local, 0, sizeof(local));
 	local.lock_timeout_ms = cfg->lock_timeout_ms;
 	local.statement_timeout_ms = cfg->statement_timeout_ms;
+	local.prepare = !cfg->pooler || strcmp(cfg->pooler, "transaction") != 0;
 	return db_set_local(conn, &local, err, errlen);
 }
 
@@ -209,19 +213,26 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	memset(e, 0, sizeof(*e));
 	e->conn = inv->conn;
 	/* Batch sizing, max_rows and the throttles, from [sweeper]. */
-	e->batch_size = cfg->batch_size;
-	e->batch_min = cfg->batch_min;
-	e->batch_max = cfg->batch_max;
-	e->batch_target_ms = cfg->batch_target_ms;
+	e->sizing.batch_size = cfg->batch_size;
+	e->sizing.batch_min = cfg->batch_min;
+	e->sizing.batch_max = cfg->batch_max;
+	e->sizing.batch_target_ms = cfg->batch_target_ms;
 	e->max_rows = cfg->max_rows;
 	e->users_table = config_schema(cfg, "users_table");
 	e->user_id_column = config_schema(cfg, "user_id_column");
-	/* Every transaction of the engine sets these with SET LOCAL. */
+	/* Every transaction sets the timeouts with SET LOCAL (db.h). */
 	e->lock_timeout_ms = cfg->lock_timeout_ms;
-	e->statement_timeout_ms = cfg->statement_timeout_ms;
-	e->time_zone = time_zone_get(cfg);
 	e->throttle.pause_ms = cfg->pause_ms;
 	e->throttle.pause_ratio = cfg->pause_ratio;
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
 	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
+	e->dry_run = inv->o->dry_run;
+	/* A scoped run: the named users, resolved by the checks. */
+	e->scoped = inv->info.scoped;
+	e->named.ids = inv->scope.found;
+	e->named.n = inv->scope.nfound;
+	e->named.literal = inv->scope.ids_literal;
+	/* What the batches run: with the ledger's INSERT, if any. */
+	e->ledger = inv->ledger.enabled && !inv->o->dry_run ?
+		    inv->ledger.deletions : NULL;
 }

@@ -49,16 +49,20 @@ int setup_plugins(struct invocation *inv);
 int setup_connection(struct invocation *inv);
 
 /*
- * The timeouts of statements outside a batch (the preflight, the
- * ledger's rows): a lock is waited for no longer than a batch would.
- * Returns 0, or -1 with one line in err.
+ * The settings every transaction on `conn` carries (db_set_local()): the
+ * timeouts, so that a statement outside a batch (the preflight, the
+ * ledger's rows) waits for a lock no longer than a batch would, and
+ * whether statements are prepared ([database] pooler).  Returns 0, or -1
+ * with one line in err.
  */
 int setup_session_timeouts(PGconn *conn, const struct config *cfg, char *err,
 			   size_t errlen);
 
 /*
  * An engine for inv->conn with the config's batch sizing, limits,
- * timeouts, time zone and throttles; the caller adds what its use needs.
+ * timeouts and throttles, the named users of a scoped run and the
+ * ledger's table (none in a dry run); the caller adds what its use
+ * needs (the run lock, the stop flags, the observer).
  */
 void setup_engine(struct engine *e, const struct invocation *inv);
 

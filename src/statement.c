@@ -1,196 +1,151 @@
 /*
- * statement.c: builds the batched DELETE, the dry-run COUNT and the
- * skipped-users query of a step.  Identifiers are quoted here; values
- * travel as parameters and are never part of the SQL text.
+ * statement.c: builds the text of each statement of a step (statement.h)
+ * from its quoted names and the rule's SQL, with a slot per parameter.
+ * The step's own parameters are always $1..$n, so its predicate is used
+ * as written; the SQL of a second rule or step in the same statement (the
+ * user filter of a walk by users, the earlier steps of a dry run's count)
+ * has its placeholders moved past the ones before it (sql_params.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ident.h"
+#include "sql_params.h"
 #include "statement.h"
 #include "strbuf.h"
+#include "sweeper/plugin.h"
+#include "xalloc.h"
 
-struct stmt_names {
-	char table[IDENT_MAX];
-	char key[IDENT_MAX];
-	char user[IDENT_MAX];
-	char users[IDENT_MAX];
-	char user_id[IDENT_MAX];
+/* The aliases the rules' SQL is written against (sweeper/plugin.h). */
+#define T SWEEPER_TARGET_ALIAS
+#define U SWEEPER_USER_ALIAS
+
+struct stmt_builder {
+	const struct stmt_source *src;
+	struct strbuf sql;
+	struct stmt_slot *slots;
+	size_t alloc;
+	int n;
+	int failed;          /* a placeholder could not be renumbered */
 };
 
-static int stmt_quote(const char *what, const char *name, int column,
-		      char *buf, char *err, size_t errlen)
+/* A new parameter filled from `kind`; returns its number. */
+static int stmt_param(struct stmt_builder *b, enum stmt_slot_kind kind,
+		      int step, int index)
 {
-	int rc = column ? ident_quote_column(name, buf, IDENT_MAX) :
-			  ident_quote(name, buf, IDENT_MAX);
-
-	if (rc != 0) {
-		snprintf(err, errlen, "invalid %s name '%s'", what, name);
-		return -1;
-	}
-	return 0;
-}
-
-static int stmt_add_param(struct stmt *st, const char *value)
-{
-	st->params[st->nparams++] = value;
-	return st->nparams;
+	xgrow((void **)&b->slots, &b->alloc, (size_t)b->n + 1,
+	      sizeof(*b->slots));
+	b->slots[b->n].kind = kind;
+	b->slots[b->n].step = step;
+	b->slots[b->n].index = index;
+	return ++b->n;
 }
 
 /*
- * " AND t.user = ANY(ARRAY(SELECT u.id FROM users u WHERE u.id::text =
- * ANY($n::text[])))": the ids arrive as text, and the users table itself
- * gives them their type, so the comparison with the step's user column
- * can use its index whatever the id type is.
+ * Append SQL written with its own $1..$nparams, moved past the
+ * parameters so far, and a slot of `kind` (and `step`) for each.
  */
-static void stmt_add_scope(struct strbuf *sql, struct stmt *st,
-			   const struct stmt_names *n, const char *column,
-			   const struct stmt_scope *scope)
+static void stmt_add_foreign_sql(struct stmt_builder *b, const char *sql,
+				 int nparams, enum stmt_slot_kind kind,
+				 int step)
 {
-	int p = stmt_add_param(st, scope->ids);
+	int i, highest;
 
-	strbuf_addf(sql,
-		    " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM %s AS %s"
-		    " WHERE %s.%s::text = ANY($%d::text[])))",
-		    SWEEPER_TARGET_ALIAS, column, SWEEPER_USER_ALIAS,
-		    n->user_id, n->users, SWEEPER_USER_ALIAS,
-		    SWEEPER_USER_ALIAS, n->user_id, p);
+	if (sql_params_shift(&b->sql, sql, b->n, &highest) != 0 ||
+	    highest > nparams)
+		b->failed = 1;
+	for (i = 0; i < nparams; i++)
+		stmt_param(b, kind, step, i);
 }
 
-static int stmt_names_quote(struct stmt_names *n, const struct step *step,
-			    const char *users_table, const char *user_id_column,
-			    char *err, size_t errlen)
+/* The step's own parameters, $1..$n, which its predicate is written with. */
+static void stmt_add_step_params(struct stmt_builder *b)
 {
-	memset(n, 0, sizeof(*n));
-	if (step) {
-		if (stmt_quote("table", step->table, 0, n->table, err, errlen) ||
-		    stmt_quote("key column", step->key_column, 1, n->key, err,
-			       errlen))
-			return -1;
-		if (step->user_column &&
-		    stmt_quote("user column", step->user_column, 1, n->user,
-			       err, errlen))
-			return -1;
-	}
-	if (users_table) {
-		if (stmt_quote("users table", users_table, 0, n->users, err,
-			       errlen) ||
-		    stmt_quote("user id column", user_id_column, 1, n->user_id,
-			       err, errlen))
-			return -1;
-	}
-	return 0;
+	int i;
+
+	for (i = 0; i < b->src->npredicate; i++)
+		stmt_param(b, SLOT_STEP, 0, i);
 }
 
-/*
- * Quote the names a statement uses: the step's, and the users table's of
- * a scoped run or a users walk (which need a user column).
- */
-static int stmt_names_for(struct stmt_names *n, const struct step *step,
-			  const struct stmt_scope *scope,
-			  const struct stmt_bounds *bounds, char *err,
-			  size_t errlen)
+/* " AND t.user = ANY($n)": the parameter's type is the column's. */
+static void stmt_add_user_in(struct stmt_builder *b, const char *user,
+			     enum stmt_slot_kind kind)
 {
-	if (bounds && bounds->walk == STMT_WALK_USERS) {
-		if (!step || !step->user_column || !bounds->users) {
-			snprintf(err, errlen, "a users walk needs a user column");
-			return -1;
-		}
-		return stmt_names_quote(n, step, bounds->users->table,
-					bounds->users->id_column, err, errlen);
-	}
-	return stmt_names_quote(n, step, scope ? scope->users_table : NULL,
-				scope ? scope->user_id_column : NULL, err,
-				errlen);
+	strbuf_addf(&b->sql, " AND %s.%s = ANY($%d)", T, user,
+		    stmt_param(b, kind, 0, 0));
 }
 
-/* " AND a.ctid >= $n::tid AND a.ctid < $m::tid" for the bounds that are set. */
-static void stmt_add_ctids(struct strbuf *sql, struct stmt *st,
-			   const char *alias, const struct stmt_bounds *bounds)
+/* " AND a.ctid >= $n::tid AND a.ctid < $m::tid", the bounds of `shape`. */
+static void stmt_add_ctids(struct stmt_builder *b, const char *alias,
+			   unsigned shape)
 {
-	if (bounds->after)
-		strbuf_addf(sql, " AND %s.ctid >= $%d::tid", alias,
-			    stmt_add_param(st, bounds->after));
-	if (bounds->upto)
-		strbuf_addf(sql, " AND %s.ctid < $%d::tid", alias,
-			    stmt_add_param(st, bounds->upto));
-}
-
-/*
- * " AND t.user = ANY(ARRAY(SELECT u.id FROM users AS u WHERE u.ctid >= $a
- * AND u.ctid < $b AND (filter)))": the rows of the users that the rule's
- * filter keeps among those stored in a window of the users table's
- * blocks.  The ARRAY() is computed once per statement, and the user
- * column's index then finds their rows.  The names were quoted into n.
- */
-static void stmt_add_users(struct strbuf *sql, struct stmt *st,
-			   const struct stmt_names *n,
-			   const struct stmt_bounds *bounds)
-{
-	const char *u = SWEEPER_USER_ALIAS;
-
-	strbuf_addf(sql, " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM %s AS %s"
-		    " WHERE true", SWEEPER_TARGET_ALIAS, n->user, u,
-		    n->user_id, n->users, u);
-	stmt_add_ctids(sql, st, u, bounds);
-	strbuf_addf(sql, " AND (%s)))", bounds->users->filter);
+	if (shape & STMT_AFTER)
+		strbuf_addf(&b->sql, " AND %s.ctid >= $%d::tid", alias,
+			    stmt_param(b, SLOT_AFTER, 0, 0));
+	if (shape & STMT_UPTO)
+		strbuf_addf(&b->sql, " AND %s.ctid < $%d::tid", alias,
+			    stmt_param(b, SLOT_UPTO, 0, 0));
 }
 
 /*
  * " AND NOT (t.key = ANY($n))": the rows the database refused to delete
  * earlier in the step stay out of every later batch.  The parameter's
- * type is the key column's array type, inferred by the server, so the
- * comparison is the key's own and a refused row is never mistaken for
- * another whose text merely looks alike.
+ * type is the key column's array type, inferred by the server, so a
+ * refused row is never mistaken for another whose text merely looks
+ * alike.
  */
-static void stmt_add_excluded(struct strbuf *sql, struct stmt *st,
-			      const struct stmt_names *n,
-			      const struct stmt_bounds *bounds)
+static void stmt_add_excluded(struct stmt_builder *b, unsigned shape)
 {
-	if (!bounds || !bounds->excluded)
-		return;
-	strbuf_addf(sql, " AND NOT (%s.%s = ANY($%d))", SWEEPER_TARGET_ALIAS,
-		    n->key, stmt_add_param(st, bounds->excluded));
+	if (shape & STMT_EXCLUDED)
+		strbuf_addf(&b->sql, " AND NOT (%s.%s = ANY($%d))", T,
+			    b->src->key, stmt_param(b, SLOT_EXCLUDED, 0, 0));
 }
 
 /*
- * " AND t.key > $n AND t.key <= $m", or for a block window " AND t.ctid >=
- * $n::tid AND t.ctid < $m::tid", for the bounds that are set; then the
- * excluded keys.
+ * The walk's bounds of `shape`:
+ *   key:    " AND t.key > $a AND t.key <= $b"
+ *   blocks: " AND t.ctid >= $a::tid AND t.ctid < $b::tid"
+ *   users:  " AND t.user = ANY(ARRAY(SELECT u.id FROM users AS u WHERE
+ *           true AND u.ctid >= $a::tid AND u.ctid < $b::tid AND
+ *           (filter)))": the rows of the users the rule's filter keeps
+ *           among those stored in a window of the users table's blocks;
+ *           the ARRAY() is computed once per statement, and the user
+ *           column's index then finds their rows
+ *   named:  " AND t.user = ANY($u)": the rows of a window of the named
+ *           users, through the user column's index
+ *   index:  nothing
  */
-static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
-			    const struct stmt_names *n,
-			    const struct stmt_bounds *bounds)
+static void stmt_add_bounds(struct stmt_builder *b, unsigned shape)
 {
-	const char *key = n->key;
-	const char *t = SWEEPER_TARGET_ALIAS;
+	const struct stmt_source *s = b->src;
 
-	if (!bounds)
-		return;
-	stmt_add_excluded(sql, st, n, bounds);
-	if (bounds->walk == STMT_WALK_KEYS) {
-		strbuf_addf(sql, " AND %s.%s = ANY($%d)", t, key,
-			    stmt_add_param(st, bounds->keys ? bounds->keys :
-					   "{}"));
-		return;
+	switch (s->walk) {
+	case STMT_WALK_KEY:
+		if (shape & STMT_AFTER)
+			strbuf_addf(&b->sql, " AND %s.%s > $%d", T, s->key,
+				    stmt_param(b, SLOT_AFTER, 0, 0));
+		if (shape & STMT_UPTO)
+			strbuf_addf(&b->sql, " AND %s.%s <= $%d", T, s->key,
+				    stmt_param(b, SLOT_UPTO, 0, 0));
+		break;
+	case STMT_WALK_BLOCKS:
+		stmt_add_ctids(b, T, shape);
+		break;
+	case STMT_WALK_USERS:
+		strbuf_addf(&b->sql, " AND %s.%s = ANY(ARRAY(SELECT %s.%s FROM "
+			    "%s AS %s WHERE true", T, s->user, U, s->user_id,
+			    s->users, U);
+		stmt_add_ctids(b, U, shape);
+		strbuf_add(&b->sql, " AND (");
+		stmt_add_foreign_sql(b, s->filter, s->nfilter, SLOT_FILTER, 0);
+		strbuf_add(&b->sql, ")))");
+		break;
+	case STMT_WALK_NAMED:
+		stmt_add_user_in(b, s->user, SLOT_USERS);
+		break;
+	case STMT_WALK_INDEX:
+		break;
 	}
-	if (bounds->walk == STMT_WALK_USERS) {
-		stmt_add_users(sql, st, n, bounds);
-		return;
-	}
-	if (bounds->walk == STMT_WALK_BLOCKS) {
-		stmt_add_ctids(sql, st, t, bounds);
-		return;
-	}
-	if (bounds->walk == STMT_WALK_FREE)
-		return;
-	if (bounds->after)
-		strbuf_addf(sql, " AND %s.%s > $%d", t, key,
-			    stmt_add_param(st, bounds->after));
-	if (bounds->upto)
-		strbuf_addf(sql, " AND %s.%s <= $%d", t, key,
-			    stmt_add_param(st, bounds->upto));
 }
 
 /*
@@ -198,17 +153,17 @@ static void stmt_add_bounds(struct strbuf *sql, struct stmt *st,
  * a ledger each returns its user (or NULL) for the deletions insert, and
  * without one just 1, as the count needs nothing more.
  */
-static void stmt_add_returning(struct strbuf *sql, const struct step *step,
-			       const struct stmt_names *n,
-			       const struct stmt_ledger *ledger)
+static void stmt_add_returning(struct stmt_builder *b)
 {
-	if (!ledger)
-		strbuf_add(sql, " RETURNING 1)");
-	else if (step->user_column)
-		strbuf_addf(sql, " RETURNING %s.%s::text AS row_user)",
-			    SWEEPER_TARGET_ALIAS, n->user);
+	const struct stmt_source *s = b->src;
+
+	if (!s->ledger)
+		strbuf_add(&b->sql, " RETURNING 1)");
+	else if (s->user)
+		strbuf_addf(&b->sql, " RETURNING %s.%s::text AS row_user)", T,
+			    s->user);
 	else
-		strbuf_add(sql, " RETURNING NULL::text AS row_user)");
+		strbuf_add(&b->sql, " RETURNING NULL::text AS row_user)");
 }
 
 /*
@@ -216,211 +171,283 @@ static void stmt_add_returning(struct strbuf *sql, const struct step *step,
  * batch.  A data-modifying CTE runs to completion whether or not the
  * main query reads it, and an empty batch groups into no row at all.
  */
-static void stmt_add_ledger(struct strbuf *sql, struct stmt *st,
-			    const struct rule *rule, const struct step *step,
-			    const struct stmt_ledger *ledger)
+static void stmt_add_ledger(struct stmt_builder *b)
 {
-	int p_run = stmt_add_param(st, ledger->run_id);
-	int p_rule = stmt_add_param(st, rule->name);
-	int p_table = stmt_add_param(st, step->table);
+	int p_run, p_rule, p_table;
 
-	strbuf_addf(sql,
+	if (!b->src->ledger)
+		return;
+	p_run = stmt_param(b, SLOT_LEDGER_RUN, 0, 0);
+	p_rule = stmt_param(b, SLOT_LEDGER_RULE, 0, 0);
+	p_table = stmt_param(b, SLOT_LEDGER_TABLE, 0, 0);
+	strbuf_addf(&b->sql,
 		    ", logged AS (INSERT INTO %s"
 		    " (run_id, rule, table_name, user_id, rows_deleted)"
 		    " SELECT $%d::uuid, $%d::text, $%d::text, g.row_user, count(*)"
 		    " FROM gone AS g GROUP BY g.row_user RETURNING 1)",
-		    ledger->deletions, p_run, p_rule, p_table);
+		    b->src->ledger, p_run, p_rule, p_table);
 }
 
-static int stmt_build_any(struct stmt *st, const struct rule *rule,
-			  const struct step *step, enum stmt_kind kind,
-			  long long limit, const struct stmt_scope *scope,
-			  const struct stmt_bounds *bounds, int many_tables,
-			  const struct stmt_ledger *ledger, char *err,
-			  size_t errlen)
+/* A window's plain DELETE: every matching row between the bounds. */
+static void stmt_window_delete(struct stmt_builder *b, unsigned shape)
 {
-	struct strbuf sql = STRBUF_INIT;
-	struct stmt_names n;
-	const char *t = SWEEPER_TARGET_ALIAS;
-	int ordered = !bounds || bounds->walk == STMT_WALK_KEY ||
-		      bounds->walk == STMT_WALK_KEYS;
-	int i, p;
+	const struct stmt_source *s = b->src;
 
-	memset(st, 0, sizeof(*st));
-	if (stmt_names_for(&n, kind == STMT_SKIPPED_USERS ? NULL : step, scope,
-			   bounds, err, errlen) != 0)
-		return -1;
+	stmt_add_step_params(b);
+	strbuf_addf(&b->sql, "WITH gone AS (DELETE FROM %s AS %s WHERE (%s)",
+		    s->table, T, s->predicate);
+	stmt_add_excluded(b, shape);
+	stmt_add_bounds(b, shape);
+	stmt_add_returning(b);
+	stmt_add_ledger(b);
+	strbuf_add(&b->sql, " SELECT count(*), count(*), NULL::text FROM gone");
+}
 
-	if (kind == STMT_SKIPPED_USERS) {
-		/* The filter's own parameters are $1..$n, the ids follow. */
-		for (i = 0; i < rule->filter_nparams; i++)
-			stmt_add_param(st, rule->filter_params[i]);
-		p = stmt_add_param(st, scope->ids);
-		strbuf_addf(&sql,
-			    "SELECT %s.%s::text FROM %s AS %s"
-			    " WHERE %s.%s::text = ANY($%d::text[])"
-			    " AND NOT coalesce((%s), false) ORDER BY 1",
-			    SWEEPER_USER_ALIAS, n.user_id, n.users,
-			    SWEEPER_USER_ALIAS, SWEEPER_USER_ALIAS, n.user_id, p,
-			    rule->user_filter);
-		st->sql = strbuf_detach(&sql);
-		return 0;
-	}
+/*
+ * A capped batch: the victims CTE takes the first `limit` matching rows
+ * between the bounds (in key order for a key walk, so that each batch
+ * starts where the last one stopped instead of rescanning the rows
+ * already passed), locked FOR UPDATE SKIP LOCKED, which also re-checks the
+ * predicate against the newest version of a row that changed since the
+ * snapshot; then deletes exactly those.  `keys` takes the listed keys
+ * instead of the walk's bounds.
+ */
+static void stmt_capped_delete(struct stmt_builder *b, unsigned shape,
+			       int keys)
+{
+	const struct stmt_source *s = b->src;
+	int ordered = keys || s->walk == STMT_WALK_KEY;
 
-	if (kind == STMT_WINDOW) {
-		/*
-		 * Only the key index is read: OFFSET walks it without
-		 * touching the predicate's tables.  No row means fewer than
-		 * `limit` keys are left, and the last window is unbounded.
-		 */
-		strbuf_addf(&sql, "SELECT %s.%s::text FROM %s AS %s WHERE true",
-			    t, n.key, n.table, t);
-		stmt_add_bounds(&sql, st, &n, bounds);
-		strbuf_addf(&sql, " ORDER BY %s.%s OFFSET %lld LIMIT 1", t,
-			    n.key, limit > 0 ? limit - 1 : 0);
-		st->sql = strbuf_detach(&sql);
-		return 0;
-	}
-
-	for (i = 0; i < step->nparams; i++)
-		stmt_add_param(st, step->params[i]);
-
-	if (kind == STMT_COUNT) {
-		strbuf_addf(&sql, "SELECT count(*) FROM %s AS %s WHERE (%s)",
-			    n.table, t, step->predicate);
-		if (scope)
-			stmt_add_scope(&sql, st, &n, n.user, scope);
-		st->sql = strbuf_detach(&sql);
-		return 0;
-	}
-
-	if (kind == STMT_VICTIM_KEYS) {
-		/*
-		 * The rows of the batch, read as its victims CTE reads them
-		 * but always in key order, so that the first `limit` of them
-		 * are the ones a key walk's batch took.
-		 */
-		strbuf_addf(&sql, "SELECT %s.%s::text FROM %s AS %s WHERE (%s)",
-			    t, n.key, n.table, t, step->predicate);
-		if (scope)
-			stmt_add_scope(&sql, st, &n, n.user, scope);
-		stmt_add_bounds(&sql, st, &n, bounds);
-		strbuf_addf(&sql, " ORDER BY %s.%s LIMIT %lld FOR UPDATE OF %s"
-			    " SKIP LOCKED", t, n.key, limit, t);
-		st->sql = strbuf_detach(&sql);
-		return 0;
-	}
-
-	/*
-	 * The victims CTE walks the key in order from the cursor, so each
-	 * batch starts where the last one stopped instead of rescanning the
-	 * rows already passed; FOR UPDATE re-checks the predicate against
-	 * the newest version of a row that changed since the snapshot.
-	 */
-	strbuf_addf(&sql,
-		    "WITH victims AS (SELECT %s.tableoid AS row_oid,"
-		    " %s.ctid AS row_ctid, %s.%s AS row_key"
-		    " FROM %s AS %s WHERE (%s)",
-		    t, t, t, n.key, n.table, t, step->predicate);
-	if (scope)
-		stmt_add_scope(&sql, st, &n, n.user, scope);
-	stmt_add_bounds(&sql, st, &n, bounds);
+	stmt_add_step_params(b);
+	strbuf_addf(&b->sql, "WITH victims AS (SELECT %s.tableoid AS row_oid,"
+		    " %s.ctid AS row_ctid, ", T, T);
+	if (s->key)
+		strbuf_addf(&b->sql, "%s.%s AS row_key", T, s->key);
+	else
+		strbuf_add(&b->sql, "NULL::text AS row_key");
+	strbuf_addf(&b->sql, " FROM %s AS %s WHERE (%s)", s->table, T,
+		    s->predicate);
+	stmt_add_excluded(b, shape);
+	if (keys)
+		strbuf_addf(&b->sql, " AND %s.%s = ANY($%d)", T, s->key,
+			    stmt_param(b, SLOT_KEYS, 0, 0));
+	else
+		stmt_add_bounds(b, shape);
 	/*
 	 * Only a key walk resumes from its last victim; the others resume
 	 * from the window's end or need no cursor, and sorting would only
 	 * cost.
 	 */
 	if (ordered)
-		strbuf_addf(&sql, " ORDER BY %s.%s", t, n.key);
-	strbuf_addf(&sql, " LIMIT %lld FOR UPDATE OF %s SKIP LOCKED),", limit,
-		    t);
+		strbuf_addf(&b->sql, " ORDER BY %s.%s", T, s->key);
+	strbuf_addf(&b->sql, " LIMIT $%d FOR UPDATE OF %s SKIP LOCKED),",
+		    stmt_param(b, SLOT_LIMIT, 0, 0), T);
 	/*
 	 * Deleting by ctid is a TID scan of exactly the victims.  A ctid is
 	 * only unique within one physical table, and a key need not be
 	 * unique across the partitions or children of a table, so there
 	 * rows are matched on both the table they live in and their ctid.
 	 */
-	if (many_tables)
-		strbuf_addf(&sql,
+	if (s->many_tables)
+		strbuf_addf(&b->sql,
 			    " gone AS (DELETE FROM %s AS %s USING victims AS v"
 			    " WHERE %s.tableoid = v.row_oid AND %s.ctid = v.row_ctid",
-			    n.table, t, t, t);
+			    s->table, T, T, T);
 	else
-		strbuf_addf(&sql,
+		strbuf_addf(&b->sql,
 			    " gone AS (DELETE FROM %s AS %s WHERE %s.ctid ="
 			    " ANY(ARRAY(SELECT row_ctid FROM victims))",
-			    n.table, t, t);
-	stmt_add_returning(&sql, step, &n, ledger);
-	if (ledger)
-		stmt_add_ledger(&sql, st, rule, step, ledger);
-	strbuf_add(&sql,
-		   " SELECT (SELECT count(*) FROM gone),"
+			    s->table, T, T);
+	stmt_add_returning(b);
+	stmt_add_ledger(b);
+	strbuf_add(&b->sql, " SELECT (SELECT count(*) FROM gone),"
 		   " (SELECT count(*) FROM victims),");
 	if (ordered)
-		strbuf_add(&sql, " (SELECT v.row_key::text FROM victims AS v"
+		strbuf_add(&b->sql, " (SELECT v.row_key::text FROM victims AS v"
 			   " ORDER BY v.row_key DESC LIMIT 1)");
 	else
-		strbuf_add(&sql, " NULL::text");
-	st->sql = strbuf_detach(&sql);
-	return 0;
+		strbuf_add(&b->sql, " NULL::text");
 }
 
-int stmt_build(struct stmt *st, const struct rule *rule,
-	       const struct step *step, enum stmt_kind kind, long long limit,
-	       const struct stmt_scope *scope,
-	       const struct stmt_bounds *bounds, int many_tables, char *err,
-	       size_t errlen)
+/*
+ * The end of a key window: only the key's index is read, OFFSET walking
+ * it without touching the predicate's tables.  No row means fewer keys
+ * are left (before the part's last key, the upper bound), and the last
+ * window is unbounded.
+ */
+static void stmt_key_window(struct stmt_builder *b, unsigned shape)
 {
-	return stmt_build_any(st, rule, step, kind, limit, scope, bounds,
-			      many_tables, NULL, err, errlen);
+	const struct stmt_source *s = b->src;
+
+	strbuf_addf(&b->sql, "SELECT %s.%s::text FROM %s AS %s WHERE true", T,
+		    s->key, s->table, T);
+	if (shape & STMT_AFTER)
+		strbuf_addf(&b->sql, " AND %s.%s > $%d", T, s->key,
+			    stmt_param(b, SLOT_AFTER, 0, 0));
+	if (shape & STMT_UPTO)
+		strbuf_addf(&b->sql, " AND %s.%s <= $%d", T, s->key,
+			    stmt_param(b, SLOT_UPTO, 0, 0));
+	strbuf_addf(&b->sql, " ORDER BY %s.%s OFFSET $%d LIMIT 1", T, s->key,
+		    stmt_param(b, SLOT_OFFSET, 0, 0));
 }
 
-int stmt_build_delete(struct stmt *st, const struct rule *rule,
-		      const struct step *step, long long limit,
-		      const struct stmt_scope *scope,
-		      const struct stmt_bounds *bounds, int many_tables,
-		      const struct stmt_ledger *ledger, char *err,
-		      size_t errlen)
+/*
+ * The rows of a capped batch, read as its victims CTE reads them but
+ * always in key order, so that the first `limit` of them are the ones a
+ * key walk's batch took.
+ */
+static void stmt_victim_keys(struct stmt_builder *b, unsigned shape)
 {
-	return stmt_build_any(st, rule, step, STMT_DELETE, limit, scope,
-			      bounds, many_tables, ledger, err, errlen);
+	const struct stmt_source *s = b->src;
+
+	stmt_add_step_params(b);
+	strbuf_addf(&b->sql, "SELECT %s.%s::text FROM %s AS %s WHERE (%s)", T,
+		    s->key, s->table, T, s->predicate);
+	stmt_add_excluded(b, shape);
+	stmt_add_bounds(b, shape);
+	strbuf_addf(&b->sql, " ORDER BY %s.%s LIMIT $%d FOR UPDATE OF %s"
+		    " SKIP LOCKED", T, s->key, stmt_param(b, SLOT_LIMIT, 0, 0),
+		    T);
 }
 
-int stmt_build_window_delete(struct stmt *st, const struct rule *rule,
-			     const struct step *step,
-			     const struct stmt_bounds *bounds,
-			     const struct stmt_ledger *ledger, char *err,
-			     size_t errlen)
+/*
+ * Every matching row (of the named users, in a scoped run); for a dry
+ * run's count, less those an earlier step of the run on the same table
+ * deletes first: a row two rules match is counted once, by the first.
+ */
+static void stmt_count(struct stmt_builder *b, int with_earlier)
 {
-	struct strbuf sql = STRBUF_INIT;
-	struct stmt_names n;
-	const char *t = SWEEPER_TARGET_ALIAS;
+	const struct stmt_source *s = b->src;
+	size_t i;
+
+	stmt_add_step_params(b);
+	strbuf_addf(&b->sql, "SELECT count(*) FROM %s AS %s WHERE (%s)",
+		    s->table, T, s->predicate);
+	if (s->scoped && s->user)
+		stmt_add_user_in(b, s->user, SLOT_SCOPE);
+	for (i = 0; with_earlier && i < s->nearlier; i++) {
+		const struct stmt_earlier *e = &s->earlier[i];
+
+		strbuf_add(&b->sql, " AND NOT coalesce((");
+		stmt_add_foreign_sql(b, e->predicate, e->nparams, SLOT_EARLIER,
+				     (int)i);
+		strbuf_add(&b->sql, ")");
+		if (e->user)
+			stmt_add_user_in(b, e->user, SLOT_SCOPE);
+		strbuf_add(&b->sql, ", false)");
+	}
+}
+
+/* The named users the rule's user filter leaves out, in text order. */
+static void stmt_skipped_users(struct stmt_builder *b)
+{
+	const struct stmt_source *s = b->src;
 	int i;
 
-	memset(st, 0, sizeof(*st));
-	if (!bounds || (bounds->walk != STMT_WALK_BLOCKS &&
-			bounds->walk != STMT_WALK_USERS)) {
-		snprintf(err, errlen, "a window DELETE needs block bounds");
+	/* The filter's own parameters are $1..$n, the users follow. */
+	for (i = 0; i < s->nfilter; i++)
+		stmt_param(b, SLOT_FILTER, 0, i);
+	strbuf_addf(&b->sql, "SELECT %s.%s::text FROM %s AS %s WHERE %s.%s = "
+		    "ANY($%d) AND NOT coalesce((%s), false) ORDER BY 1", U,
+		    s->user_id, s->users, U, U, s->user_id,
+		    stmt_param(b, SLOT_SCOPE, 0, 0), s->filter);
+}
+
+/* What the kind needs of the source that it lacks, or NULL. */
+static const char *stmt_missing(const struct stmt_source *s,
+				enum stmt_kind kind, unsigned shape)
+{
+	int keyed = kind == STMT_KEYS_DELETE || kind == STMT_KEY_WINDOW ||
+		    kind == STMT_VICTIM_KEYS || (shape & STMT_EXCLUDED) ||
+		    (s->walk == STMT_WALK_KEY && (kind == STMT_CAPPED_DELETE ||
+						  kind == STMT_WINDOW_DELETE));
+
+	if (kind == STMT_SKIPPED_USERS)
+		return s->users && s->user_id && s->filter ? NULL :
+		       "the skipped users need the users table and a user filter";
+	if (keyed && !s->key)
+		return "the step's table has no key this statement could use";
+	if ((s->walk == STMT_WALK_USERS || s->walk == STMT_WALK_NAMED) &&
+	    !s->user)
+		return "a walk by users needs the step's user column";
+	if (s->walk == STMT_WALK_USERS && (!s->users || !s->user_id ||
+					   !s->filter))
+		return "a walk by users needs the users table and a user filter";
+	if (kind == STMT_WINDOW_DELETE && (s->walk == STMT_WALK_KEY ||
+					   s->walk == STMT_WALK_INDEX))
+		return "only a windowed walk deletes a window whole";
+	return NULL;
+}
+
+int stmt_build(struct stmt_text *out, const struct stmt_source *src,
+	       enum stmt_kind kind, unsigned shape, char *err, size_t errlen)
+{
+	struct stmt_builder b;
+	const char *missing = stmt_missing(src, kind, shape);
+
+	memset(out, 0, sizeof(*out));
+	if (missing) {
+		snprintf(err, errlen, "cannot build the %s statement: %s",
+			 stmt_kind_name(kind), missing);
 		return -1;
 	}
-	if (stmt_names_for(&n, step, NULL, bounds, err, errlen) != 0)
+	memset(&b, 0, sizeof(b));
+	b.src = src;
+	strbuf_add(&b.sql, "");
+	switch (kind) {
+	case STMT_WINDOW_DELETE:
+		stmt_window_delete(&b, shape);
+		break;
+	case STMT_CAPPED_DELETE:
+		stmt_capped_delete(&b, shape, 0);
+		break;
+	case STMT_KEYS_DELETE:
+		stmt_capped_delete(&b, shape & STMT_EXCLUDED, 1);
+		break;
+	case STMT_KEY_WINDOW:
+		stmt_key_window(&b, shape);
+		break;
+	case STMT_VICTIM_KEYS:
+		stmt_victim_keys(&b, shape);
+		break;
+	case STMT_COUNT:
+		stmt_count(&b, 1);
+		break;
+	case STMT_ESTIMATE:
+		stmt_count(&b, 0);
+		break;
+	case STMT_SKIPPED_USERS:
+	case STMT_KINDS:
+		stmt_skipped_users(&b);
+		break;
+	}
+	if (b.failed) {
+		snprintf(err, errlen, "cannot build the %s statement: the "
+			 "rule's SQL holds a placeholder beyond its parameters",
+			 stmt_kind_name(kind));
+		strbuf_release(&b.sql);
+		free(b.slots);
 		return -1;
-	for (i = 0; i < step->nparams; i++)
-		stmt_add_param(st, step->params[i]);
-	strbuf_addf(&sql, "WITH gone AS (DELETE FROM %s AS %s WHERE (%s)",
-		    n.table, t, step->predicate);
-	stmt_add_bounds(&sql, st, &n, bounds);
-	stmt_add_returning(&sql, step, &n, ledger);
-	if (ledger)
-		stmt_add_ledger(&sql, st, rule, step, ledger);
-	strbuf_add(&sql, " SELECT count(*), count(*), NULL::text FROM gone");
-	st->sql = strbuf_detach(&sql);
+	}
+	out->sql = strbuf_detach(&b.sql);
+	out->slots = b.slots;
+	out->nparams = b.n;
 	return 0;
 }
 
-void stmt_free(struct stmt *st)
+void stmt_text_free(struct stmt_text *t)
 {
-	free(st->sql);
-	st->sql = NULL;
-	st->nparams = 0;
+	free(t->sql);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *stmt_kind_name(enum stmt_kind kind)
+{
+	static const char *const names[STMT_KINDS] = {
+		"window_delete", "capped_delete", "keys_delete", "key_window",
+		"victim_keys", "count", "estimate", "skipped_users"
+	};
+
+	return (unsigned)kind < STMT_KINDS ? names[kind] : "?";
 }

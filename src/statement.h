@@ -1,154 +1,152 @@
 /*
- * statement.h: the SQL the engine runs for a step.
+ * statement.h: the text of every statement a step runs, built from the
+ * step's names (quoted once, by the plan) and the rule's SQL.  Pure: no
+ * connection, no I/O, so that tests can hold the SQL each walk builds to
+ * golden text (tests/unit/test_plan_sql.c).
  *
- * The batched DELETE selects its victims and deletes them in one statement
- * (DESIGN.md section 8): victims are the next `limit` rows after the keyset
- * cursor in key order that match the predicate, locked FOR UPDATE SKIP
- * LOCKED so that a row the application holds is passed over, not waited
- * on, then deleted by ctid.  Its one result row holds the number of rows
- * deleted, the number selected, and the last key selected (the next
- * cursor).
+ * Values never enter the text: every bound, limit, key list and the
+ * rule's own values travel as parameters, so one text serves every batch
+ * of a step and is prepared once per connection (plan.h, db_run()).  Each
+ * text comes with its slots: where the value of each $n comes from.
  *
- * A batch may also be bounded above by a key (the window, found by
- * STMT_WINDOW): with both bounds known when the statement is planned, the
- * planner sees a small key range and never picks a plan that reads every
- * remaining matching row in each batch, which would make a run cost the
- * square of the rows it deletes.
- *
- * A step on one plain table walks its heap blocks instead (engine.c): the
- * bounds are then ctids, read by a TID range scan, the physical order a
- * single DELETE reads the table in.  Such a window is first deleted whole
- * by a plain DELETE (stmt_build_window_delete(), no LIMIT and no row
- * locks taken ahead of the delete, hence about the cost per row of one
- * DELETE), and by the capped, SKIP LOCKED statement only when that one
- * would wait for a row lock or delete more than the batch size.
+ * A batch selects its victims and deletes them in one statement: a
+ * window's plain DELETE (no LIMIT, no row locks taken ahead, about the
+ * cost per row of one DELETE), or a capped one (LIMIT n FOR UPDATE SKIP
+ * LOCKED, so that a row the application holds is passed over, then
+ * deleted by ctid).  Its one result row holds the rows deleted, the rows
+ * selected and the last key selected (the key walk's next cursor).
  */
 #ifndef SWEEPER_STATEMENT_H
 #define SWEEPER_STATEMENT_H
 
 #include <stddef.h>
 
-#include "rule.h"
-
+/* What a statement does. */
 enum stmt_kind {
-	STMT_DELETE,         /* one batch, between the bounds */
-	STMT_WINDOW,         /* the key `limit` rows after bounds->after */
-	STMT_COUNT,          /* dry run: count every matching row */
-	STMT_SKIPPED_USERS,  /* named users a rule's user filter excludes */
-	STMT_VICTIM_KEYS     /* the keys (as text) of the first `limit` rows a
-			      * batch between the bounds would delete, in key
-			      * order, locked FOR UPDATE SKIP LOCKED like the
-			      * batch's victims: to split a batch the database
-			      * refused into smaller ones (engine.c) */
+	STMT_WINDOW_DELETE = 0, /* a window of a windowed walk, deleted whole */
+	STMT_CAPPED_DELETE,     /* the first `limit` rows between the bounds,
+				 * FOR UPDATE SKIP LOCKED, deleted by ctid */
+	STMT_KEYS_DELETE,       /* the rows whose keys are listed: a part of a
+				 * batch the database refused (batch.c) */
+	STMT_KEY_WINDOW,        /* the key `limit` keys after the cursor: the
+				 * end of a key walk's window */
+	STMT_VICTIM_KEYS,       /* the keys (as text) of the rows a capped
+				 * batch would take, in key order, locked like
+				 * its victims: to split a refused batch */
+	STMT_COUNT,             /* dry run: the matching rows no earlier step
+				 * of the run on the same table deletes */
+	STMT_ESTIMATE,          /* every matching row: the planner's estimate
+				 * chooses the walk (EXPLAIN only) */
+	STMT_SKIPPED_USERS,     /* the named users the rule's user filter
+				 * leaves out (per rule; no step) */
+	STMT_KINDS
 };
 
-/* What the bounds of a batch are, and whether its victims are ordered. */
+/* How a walk bounds its batches (README "How a run works"). */
 enum stmt_walk {
-	STMT_WALK_KEY = 0,   /* key > after AND key <= upto; victims in key order */
-	STMT_WALK_BLOCKS,    /* ctid >= after AND ctid < upto; in no order */
-	STMT_WALK_FREE,      /* no bounds and no order: the predicate's index finds them */
-	STMT_WALK_USERS,     /* rows of the users the filter keeps in users blocks after..upto */
-	STMT_WALK_KEYS       /* only the rows whose key is in bounds->keys; in key order */
+	STMT_WALK_KEY = 0,      /* t.key > after AND t.key <= upto; in key order */
+	STMT_WALK_BLOCKS,       /* t.ctid >= after AND t.ctid < upto */
+	STMT_WALK_USERS,        /* the rows of the users the rule's filter keeps
+				 * in users blocks after..upto */
+	STMT_WALK_NAMED,        /* the rows of a window of the named users */
+	STMT_WALK_INDEX         /* no bounds: the predicate's index finds them */
 };
 
 /*
- * The users a STMT_WALK_USERS batch is bounded by: " AND t.user =
- * ANY(ARRAY(SELECT u.id FROM users AS u WHERE u.ctid >= after AND u.ctid <
- * upto AND (filter)))".  The filter's parameters must be the step's
- * first ones, with the same values: it is written with the same $n.
+ * The optional parts of a statement, a bit each: its shape.  A window's
+ * upper bound is absent for the last window, a key walk's lower bound
+ * before its first batch, and the excluded keys until the database
+ * refuses a row.
  */
-struct stmt_users {
-	const char *table;       /* unquoted, from [schema] */
-	const char *id_column;   /* unquoted, from [schema] */
-	const char *filter;      /* the rule's user filter, over alias u */
+#define STMT_AFTER    0x1u   /* the lower bound */
+#define STMT_UPTO     0x2u   /* the upper bound */
+#define STMT_EXCLUDED 0x4u   /* " AND NOT (t.key = ANY($n))" */
+#define STMT_SHAPES   8
+
+/* Where the value of a parameter comes from. */
+enum stmt_slot_kind {
+	SLOT_STEP = 0,       /* the step's own parameter `index` */
+	SLOT_FILTER,         /* the rule's user filter's parameter `index` */
+	SLOT_EARLIER,        /* parameter `index` of earlier step `step` */
+	SLOT_LEDGER_RUN,     /* the run id */
+	SLOT_LEDGER_RULE,    /* the rule's name */
+	SLOT_LEDGER_TABLE,   /* the step's table, as written */
+	SLOT_AFTER,          /* the lower bound */
+	SLOT_UPTO,           /* the upper bound */
+	SLOT_LIMIT,          /* LIMIT */
+	SLOT_OFFSET,         /* OFFSET: a key window's length less one */
+	SLOT_EXCLUDED,       /* keys to pass over, an array literal */
+	SLOT_KEYS,           /* keys to take, an array literal */
+	SLOT_USERS,          /* the window's named users, an array literal */
+	SLOT_SCOPE           /* every named user, an array literal */
+};
+
+struct stmt_slot {
+	enum stmt_slot_kind kind;
+	int step;            /* SLOT_EARLIER: which earlier step */
+	int index;           /* SLOT_STEP, SLOT_FILTER, SLOT_EARLIER */
 };
 
 /*
- * Bounds as text (keys or ctids); NULL means unbounded on that side.
- * `keys` and `excluded` are array literals of keys as text ('{"5","9"}'),
- * whose element type the key column gives: " AND t.key = ANY($n)" lets
- * the key's index find them.
+ * An earlier step of the run on the same table, whose rows a dry run's
+ * count passes over: its predicate over alias t, with its own $1..$n.
+ * `user` (quoted) is its user column in a scoped run, whose rows it
+ * deletes only for the named users; NULL otherwise.
  */
-struct stmt_bounds {
-	const char *after;   /* key > after (the keyset cursor), or ctid >= after */
-	const char *upto;    /* key <= upto (the end of the window), or ctid < upto */
+struct stmt_earlier {
+	const char *predicate;
+	int nparams;
+	const char *user;
+};
+
+/*
+ * What every text of a step is built from.  Names are quoted (ident.h);
+ * the predicate and filter are the rule's, over aliases t and u.
+ */
+struct stmt_source {
+	const char *table;        /* the step's table */
+	const char *key;          /* its key column, or NULL when it has none
+				   * (only walks that need none then work) */
+	const char *user;         /* its user column, or NULL */
+	const char *users;        /* the users table: walk by users and
+				   * skipped users */
+	const char *user_id;      /* its id column */
+	const char *predicate;    /* the step's predicate, $1..$npredicate */
+	int npredicate;
+	const char *filter;       /* the rule's user filter, or NULL */
+	int nfilter;
+	int many_tables;          /* partitioned or inherited: victims are
+				   * matched on (tableoid, ctid) */
 	enum stmt_walk walk;
-	const struct stmt_users *users;   /* STMT_WALK_USERS only */
-	const char *keys;    /* STMT_WALK_KEYS only: the rows to take */
-	/* Any walk: rows to pass over (the ones the database refused to
-	 * delete earlier in the step), or NULL for none. */
-	const char *excluded;
+	const char *ledger;       /* the ledger's deletions table, or NULL */
+	int scoped;               /* counts and estimates keep to the named
+				   * users (SLOT_SCOPE) */
+	const struct stmt_earlier *earlier;   /* STMT_COUNT */
+	size_t nearlier;
 };
 
-/* Restriction of a scoped run to named users. */
-struct stmt_scope {
-	const char *users_table;      /* unquoted, from [schema] */
-	const char *user_id_column;   /* unquoted, from [schema] */
-	const char *ids;              /* text[] literal of the users' ids */
-};
-
-/*
- * The audit ledger a batch records its deletions in (ledger.h): the
- * batch's statement then also inserts, in the same statement and so the
- * same transaction, one row per user (NULL for a step without a user
- * column) with the number of rows deleted.
- */
-struct stmt_ledger {
-	const char *deletions;   /* quoted "schema"."deletions" */
-	const char *run_id;      /* the run's uuid, as text */
-};
-
-struct stmt {
-	char *sql;                    /* owned */
-	const char *params[2 * RULE_MAX_PARAMS + 5]; /* borrowed values */
+/* A built statement.  Owned: free with stmt_text_free(). */
+struct stmt_text {
+	char *sql;
+	struct stmt_slot *slots;  /* nparams entries: $1 is slots[0] */
 	int nparams;
 };
 
 /*
- * Build the statement of `kind` for `step` (or, for STMT_SKIPPED_USERS,
- * for the rule's user filter: `step` is then unused and may be NULL).
- * `scope` is NULL for an unscoped run; `bounds` (NULL for none) limits
- * STMT_DELETE and STMT_WINDOW to a key range; `many_tables` matches
- * victims on (tableoid, ctid) instead of ctid alone, for partitioned and
- * inherited tables where a ctid is not unique.  Parameter values are
- * borrowed from the step, scope and bounds, which must outlive the
- * statement.  Returns 0, or -1 with one line in err when an identifier
- * cannot be quoted.
+ * Build the statement of `kind` with `shape` (STMT_AFTER | ...) for the
+ * step `src` describes into *out.  Bits of `shape` that the kind or the
+ * walk has no use for are ignored.  Returns 0, or -1 with one line in
+ * err: a kind that needs a key where the step has none, a walk by users
+ * without a user column, a placeholder of the rule's SQL that cannot be
+ * renumbered (sql_params.h).  *out is then zeroed.
  */
-int stmt_build(struct stmt *st, const struct rule *rule,
-	       const struct step *step, enum stmt_kind kind, long long limit,
-	       const struct stmt_scope *scope,
-	       const struct stmt_bounds *bounds, int many_tables, char *err,
-	       size_t errlen);
+int stmt_build(struct stmt_text *out, const struct stmt_source *src,
+	       enum stmt_kind kind, unsigned shape, char *err, size_t errlen);
 
-/*
- * STMT_DELETE, recording its deletions in `ledger` unless it is NULL.  The
- * run id, the rule's name and the step's table travel as parameters.  The
- * result row is the same as without a ledger.
- */
-int stmt_build_delete(struct stmt *st, const struct rule *rule,
-		      const struct step *step, long long limit,
-		      const struct stmt_scope *scope,
-		      const struct stmt_bounds *bounds, int many_tables,
-		      const struct stmt_ledger *ledger, char *err,
-		      size_t errlen);
+/* Free what *t owns; *t is zeroed and may be built again. */
+void stmt_text_free(struct stmt_text *t);
 
-/*
- * The plain DELETE of a block window: every row between the bounds (which
- * must be STMT_WALK_BLOCKS or STMT_WALK_USERS; `upto` may be NULL) that
- * matches the
- * predicate, with no LIMIT and no FOR UPDATE.  It waits for rows other
- * sessions hold: run it under a short lock_timeout.  The result row has
- * the same columns as STMT_DELETE's: deleted, selected (the same number)
- * and a NULL last key.  Returns 0, or -1 with one line in err.
- */
-int stmt_build_window_delete(struct stmt *st, const struct rule *rule,
-			     const struct step *step,
-			     const struct stmt_bounds *bounds,
-			     const struct stmt_ledger *ledger, char *err,
-			     size_t errlen);
-
-/* Free the SQL text; *st may be rebuilt. */
-void stmt_free(struct stmt *st);
+/* A short name of the kind, for statement names and --explain. */
+const char *stmt_kind_name(enum stmt_kind kind);
 
 #endif /* SWEEPER_STATEMENT_H */

@@ -1,14 +1,13 @@
 /*
- * summary.h: what a run did, and its two renderings: the human table and
- * the JSON document of DESIGN.md section 6 (built with jansson).
+ * summary.h: what a run did, the model the engine fills and every report
+ * reads.  Its renderings are apart: summary_json.h (the JSON document)
+ * and summary_table.h (the human table).
  */
 #ifndef SWEEPER_SUMMARY_H
 #define SWEEPER_SUMMARY_H
 
 #include <stdio.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "strbuf.h"
 
@@ -135,28 +134,10 @@ void summary_finish(struct run_summary *s);
 void summary_refused_text(struct strbuf *out, const struct step_result *st);
 
 /*
- * A JSON string of `text` (not NULL): the text itself when it is UTF-8,
- * else a copy with U+FFFD in place of each byte that is not part of a
- * UTF-8 character, so that no member of a document goes missing.  The
- * caller owns the reference.  For every string that is not a literal.
- */
-json_t *summary_json_string(const char *text);
-
-/*
  * a + b, held at LLONG_MAX or LLONG_MIN rather than overflowing, for
  * totals of counts: a sum is never undefined and never wraps negative.
  */
 long long summary_count_add(long long a, long long b);
-
-/* The JSON document; the caller owns the reference (json_decref()). */
-json_t *summary_json(const struct run_summary *s);
-
-/* Print the JSON document and a newline.  Returns 0, or -1 on a write
- * error. */
-int summary_print_json(FILE *out, const struct run_summary *s);
-
-/* Print the human table. */
-void summary_print_table(FILE *out, const struct run_summary *s);
 
 /* Free what the summary owns.  Accepts a zeroed struct. */
 void summary_free(struct run_summary *s);

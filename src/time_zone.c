@@ -1,7 +1,7 @@
 /*
  * time_zone.c: checks [database] time_zone against the server, and the
  * time columns the steps compare against time_zone (time_zone.h says
- * why).  Setting the zone on each transaction is the engine's job.
+ * why).  Setting the zone on each transaction is db.c's job (db_set_local()).
  */
 #include <stdio.h>
 #include <string.h>

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "strbuf.h"
+#include "summary_json.h"
 #include "webhook_payload.h"
 
 /* Slack refuses a section text longer than this many characters. */

@@ -244,9 +244,9 @@ struct sweeper_time_column {
 
 /*
  * One unit of deletion work.  The core deletes, in batches, every row of
- * `table` for which `predicate` is true.  Filled in by the plugin and
- * passed to api->add_step(), which copies every string: the struct and its
- * strings may live on the plugin's stack.
+ * `table` for which `predicate` is true, each batch one transaction.
+ * Filled in by the plugin and passed to api->add_step(), which copies
+ * every string: the struct and its strings may live on the plugin's stack.
  *
  * Required: size, table, key_column and predicate (add_step() refuses a
  * step without one, and says which); params when nparams > 0, and
@@ -261,17 +261,22 @@ struct sweeper_time_column {
  * subqueries through quote_ident().  Values never go into the text: they
  * are parameters.
  *
- * How a step is walked is the core's choice, made per step when the run
- * plans it (`mfa-sweeper --explain` shows it), and no plugin depends on
- * it: by heap blocks (windows of the table's physical blocks, for a plain
- * table whose predicate no index serves), by users (windows of the users
- * table, for a rule with a user filter and an index on user_column),
- * through an index (capped batches the predicate's index finds), or by
- * key (the next rows after the last key deleted, in key_column order:
- * partitioned and inherited tables, scoped runs, a fixed batch_size).
- * Each batch is one transaction that re-evaluates the predicate on the
- * rows it deletes, so a predicate must be true of a row exactly when the
- * row should go, whatever order the rows are visited in.
+ * How a step is walked is the core's plan, made once per step before the
+ * first batch (README "How a run works"), and no plugin depends on it: by
+ * windows of the table's heap blocks, each deleted by one plain DELETE;
+ * by windows of the users table, for a rule with a user filter and an
+ * index on `user_column`; by the named users of a scoped run; by the
+ * predicate's own index; or by the key, in key order, for partitioned
+ * tables and a fixed batch_size.  A fixed batch_size caps every batch at
+ * that many rows; it does not fill each one (a batch ends with its window
+ * of keys where matching rows are sparse).  The key also names the rows
+ * the database refuses to delete.  Each batch re-evaluates the predicate
+ * on the rows it deletes, so a predicate must be true of a row exactly
+ * when the row should go, whatever order the rows are visited in.
+ * `mfa-sweeper --explain` prints each step's plan: the walk and why, the
+ * key, the first batch's statement with PostgreSQL's plan for it, and the
+ * walk's other statements; `--print-plan` prints the steps without a
+ * database.
  */
 struct sweeper_step {
 	/* sizeof(struct sweeper_step) as compiled into the plugin. */
@@ -284,7 +289,11 @@ struct sweeper_step {
 	/*
 	 * A unique, NOT NULL, orderable column of `table` (normally the
 	 * primary key), unquoted.  A walk by key resumes every batch after
-	 * the last key it deleted.
+	 * the last key it deleted.  A key_column the plugin read from a
+	 * config key (through config_get(), schema_get() or their quoting
+	 * readers) is only that key's default while the config does not
+	 * write it: the core then walks the table's one-column primary key,
+	 * read from the catalog, and names that key in its messages.
 	 */
 	const char *key_column;
 	/*
@@ -420,7 +429,7 @@ struct sweeper_host_api {
 	 * Only valid inside plan() (SWEEPER_ERR_PHASE otherwise).  Copies
 	 * everything it keeps.  SWEEPER_ERR_RANGE when `size` is not set, a
 	 * required field is missing, nparams is negative or above
-	 * SWEEPER_MAX_PARAMS, or ntime_columns is negative or above
+	 * SWEEPER_MAX_PARAMS, ntime_columns is negative or above
 	 * SWEEPER_MAX_TIME_COLUMNS or a time column has no name; the core
 	 * reports which.
 	 */

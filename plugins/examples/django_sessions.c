@@ -288,7 +288,12 @@ static int django_sessions_plan(const struct sweeper_host_api *api,
 		 * plugin knows about. */
 		.size = sizeof(struct sweeper_step),
 		.table = st->table,
-		/* Must be unique, NOT NULL and orderable: the primary key. */
+		/*
+		 * Must be unique, NOT NULL and orderable: the primary key.
+		 * Read from config, so unless the config sets key_column the
+		 * sweeper walks the table's primary key, read from the
+		 * catalog, and names this key in its messages.
+		 */
 		.key_column = st->key_column,
 		/*
 		 * Sessions have no user column the sweeper can use, so NULL:

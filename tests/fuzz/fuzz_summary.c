@@ -24,6 +24,8 @@
 #include "metrics.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "summary_json.h"
+#include "summary_table.h"
 #include "webhook_payload.h"
 
 /* Slack refuses a section text of more characters than this

@@ -174,6 +174,66 @@ t_dry_run() {
 	assert_json .deleted_total $((ud + uc)) "real run deletes what the dry run counted"
 }
 
+# A row two rules match (a used code of a user who disabled MFA, used
+# over 90 days ago: user_disabled and used_backup_codes) is counted once,
+# by the rule that runs first, as the run deletes it once.
+t_dry_run_counts_a_row_two_rules_match_once() {
+	fresh_db
+	fx_user_disabled
+	fx_used_codes
+	sql <<'EOF'
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) VALUES
+  (1, 'must-go-u1-code-used-100d', true, now() - interval '100 days', now() - interval '200 days'),
+  (4, 'must-go-u4-code-used-100d', true, now() - interval '100 days', now() - interval '200 days');
+EOF
+	cfg_std "user_disabled, used_backup_codes"
+	snap
+	sweep -c "$CFG" --json -n -r used_backup_codes
+	assert_json .would_delete_total 4 "used_backup_codes alone counts the two shared codes"
+	sweep -c "$CFG" --json -n
+	assert_exit 0
+	check_nothing_deleted
+	local ud
+	ud=$(grep -cE '^(must-go|conf)-u[134]-' "$T_DIR/snap")
+	assert_json "$(printf '.rules[] | select(.name == "user_disabled") | .would_delete')" "$ud" \
+		"user_disabled counts the shared codes"
+	assert_json "$(printf '.rules[] | select(.name == "used_backup_codes") | .would_delete')" 2 \
+		"used_backup_codes passes over the codes user_disabled deletes first"
+	assert_json .would_delete_total $((ud + 2)) "would_delete_total counts each row once"
+	sweep_check '^(must-go|conf)-u(1|3|4|101)-'
+	assert_json .deleted_total $((ud + 2)) "the run deletes what the dry run counted"
+}
+
+# The demo's data (tests/demo/generate.sql, 3,000 users): all three rules
+# overlap there (disabled users' old used codes and stale unconfirmed
+# devices).  The dry run predicts, step by step and in total, exactly
+# what the run then deletes.
+t_dry_run_is_exact_on_the_demo_data() {
+	fresh_db
+	sed 's/^\\set users 100000$/\\set users 3000/' \
+		"$T_ROOT/tests/demo/generate.sql" | sql >/dev/null
+	cfg_std "user_disabled, stale_devices, used_backup_codes"
+	local before dry alone total
+	before=$(q "SELECT (SELECT count(*) FROM accounts_backupcode) +
+		(SELECT count(*) FROM otp_totp_totpdevice)")
+	sweep -c "$CFG" --json -n -r used_backup_codes
+	alone=$(jq .would_delete_total <<<"$OUT")
+	sweep -c "$CFG" --json -n
+	assert_exit 0 "dry run"
+	dry=$(jq -c '[.rules[].steps[].would_delete]' <<<"$OUT")
+	total=$(jq .would_delete_total <<<"$OUT")
+	assert_int_cmp "$(jq '.rules[] | select(.name == "used_backup_codes") | .would_delete' <<<"$OUT")" \
+		-lt "$alone" "the rules overlap on this data"
+	sweep -c "$CFG" --json
+	assert_exit 0 "run"
+	assert_eq "$(jq -c '[.rules[].steps[].deleted]' <<<"$OUT")" "$dry" \
+		"each step deletes what the dry run counted for it"
+	assert_json .deleted_total "$total" "the run deletes would_delete_total"
+	assert_eq "$(q "SELECT (SELECT count(*) FROM accounts_backupcode) +
+		(SELECT count(*) FROM otp_totp_totpdevice)")" $((before - total)) \
+		"rows gone from the tables"
+}
+
 # ------------------------------------------------------------------ limits
 
 t_max_runtime_partial() {
@@ -364,6 +424,44 @@ EOF
 		fail "a DELETE seq-scans its table on every batch"
 		note "$(printf '%s\n' "$OUT" | grep -B3 -A3 'Delete on' | head -40)"
 	fi
+}
+
+# --explain prints the plan the run then follows: the walk and why, the
+# key, and the first batch as the run starts it (the same window of
+# blocks the run's first batch takes), for a walk by blocks, by users and
+# by key alike.
+t_explain_shows_the_walk_the_run_takes() {
+	fresh_db
+	fx_user_disabled
+	fx_many_used_codes 20000
+	sql <<<"ANALYZE"
+	cfg_std "user_disabled, used_backup_codes"
+	sweep -c "$CFG" --explain
+	assert_exit 0
+	assert_contains "$OUT" "-- walked by users: the rule filters users" "user_disabled walks by users"
+	assert_contains "$OUT" "-- walked by blocks: no index finds the matching rows" \
+		"used_backup_codes walks by blocks"
+	assert_contains "$OUT" '-- key: "id", the primary key ([schema] code_id_column is not set)' \
+		"the key and where it comes from"
+	assert_contains "$OUT" "-- a window whose plain DELETE would wait for a row lock" \
+		"the walk's other statements"
+	local first
+	first=$(printf '%s\n' "$OUT" | grep -A3 '^-- rule used_backup_codes, step 1' |
+		sed -n 's/^-- the first batch (\(blocks [0-9]*-[0-9a-z]*\)):$/\1/p')
+	[ -n "$first" ] || fail "--explain names the first window: $OUT"
+	sweep -c "$CFG" --json -v -r used_backup_codes
+	assert_exit 0
+	assert_match "$(printf '%s\n' "$ERR" | grep 'accounts_backupcode: batch 1:')" "\\($first[,)]" \
+		"the run's first batch is the window --explain showed"
+	cfg_std "used_backup_codes" "batch_size = 500"
+	sweep -c "$CFG" --explain
+	assert_exit 0
+	assert_contains "$OUT" "-- walked by key: batch_size is fixed (500)" "a fixed size walks by key"
+	assert_contains "$OUT" "-- before each batch, in its transaction: the end of its key window" \
+		"the key window's statement"
+	assert_match "$OUT" '-- \$[0-9]+ = 500$' "the first batch's LIMIT is the batch size"
+	sweep -c "$CFG" --explain --dry-run
+	assert_contains "$OUT" "-- a dry run counts instead:" "--explain --dry-run shows the count"
 }
 
 # --------------------------------------------------------------------- JSON

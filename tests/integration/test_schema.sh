@@ -130,4 +130,67 @@ t_renamed_schema_dry_run() {
 	assert_json .would_delete_total "$(cat "$T_DIR/n")" "would_delete_total"
 }
 
+# The key columns left out of [schema]: each table's primary key ("Key No",
+# text, and "CodeNo"), read from the catalog, is walked, by key (a fixed
+# batch_size) and adaptively alike; "id", the default, names no column
+# here.
+t_key_from_the_primary_key() {
+	local bs
+	for bs in "batch_size = 2" ""; do
+		renamed_db
+		renamed_cfg
+		sed -i -e '/^device_id_column = /d' -e '/^code_id_column = /d' \
+			-e "s/^batch_size = 2\$/$bs/" "$CFG"
+		sweep_check '^(must-go|conf)-'
+		assert_jq '[.rules[].status] | all(. == "ok")' "every rule ok (${bs:-adaptive})"
+		sweep -c "$CFG" --explain -r used_backup_codes
+		assert_exit 0 "--explain (${bs:-adaptive})"
+		assert_contains "$OUT" '-- key: "CodeNo", the primary key ([schema] code_id_column is not set)' \
+			"--explain names the key and where it comes from"
+	done
+	# The key's UPDATE privilege (FOR UPDATE needs one column's) is
+	# printed for the key the run walks.
+	sweep -c "$CFG" --print-grants
+	assert_exit 0 "--print-grants"
+	assert_contains "$OUT" 'GRANT UPDATE ("CodeNo") ON "Sec Ops"."RecoveryCodes"' \
+		"the codes' primary key"
+	assert_contains "$OUT" 'GRANT UPDATE ("Key No") ON "Sec Ops"."TotpKeys"' \
+		"the devices' primary key"
+}
+
+# A table with neither a one-column primary key nor a column named as
+# the default key: a walk by key cannot start, and the message names the
+# setting to write; the adaptive walk by blocks needs no key and runs.
+t_table_without_a_key_names_the_setting() {
+	fresh_db
+	fx_used_codes
+	sql <<'EOF2'
+CREATE TABLE keyless_codes AS
+  SELECT id AS code_serial, user_id, code_hash, used, used_at, created_at
+  FROM accounts_backupcode;
+DROP TABLE accounts_backupcode;
+EOF2
+	MARK_TABLES=('keyless_codes|code_hash')
+	cfg_std used_backup_codes "batch_size = 2" "" "[schema]" "codes_table = keyless_codes"
+	snap
+	sweep -c "$CFG" --json
+	assert_exit 78 "a walk by key with no key"
+	assert_contains "$ERR" "keyless_codes" "names the table"
+	assert_contains "$ERR" "set [schema] code_id_column to a unique, NOT NULL column" \
+		"names the setting to write"
+	check_nothing_deleted
+	cfg_std used_backup_codes "" "[schema]" "codes_table = keyless_codes"
+	sweep_check '^must-go-'
+	# Named, the key is walked.
+	sql <<'EOF2'
+INSERT INTO keyless_codes (code_serial, user_id, code_hash, used, used_at, created_at)
+  SELECT 1000 + i, 101, 'must-go-again-' || i, true, now() - interval '100 days', now()
+  FROM generate_series(1, 5) AS i;
+EOF2
+	cfg_std used_backup_codes "batch_size = 2" "" "[schema]" \
+		"codes_table = keyless_codes" "code_id_column = code_serial"
+	sweep_check '^must-go-'
+	assert_json '.rules[0].batches' 3 "batches of 2 by the named key"
+}
+
 run_tests "$@"

@@ -270,4 +270,25 @@ EOF
 		"the session step carries \"skipped\": reason"
 }
 
+# The named users are looked up once, typed as the id column is: an id
+# the column's type cannot hold and an id written with leading zeros name
+# nobody (unknown, as ever), and the batches walk the named users'
+# windows, whose rows the user column's index finds.
+t_scope_resolved_once_typed() {
+	scope_db
+	sweep_check '^(must-go|conf)-u(1|4)-' -v -u 1 -u 99999999999999999999 -u 004 \
+		-u -1 -e U4@Example.com
+	assert_jq '(.unknown_users | sort) == ["-1", "004", "99999999999999999999"]' \
+		"unknown_users: out of range, zero-padded, no such user"
+	assert_contains "$ERR" "accounts_backupcode: walked by named users" \
+		"the step walks the named users"
+	assert_contains "$ERR" "(named users 0-" "its batches name windows of the named users"
+	sweep -c "$CFG" --explain -u 1 -r user_disabled
+	assert_exit 0 "--explain of a scoped run"
+	assert_contains "$OUT" "-- walked by named users" "--explain shows the walk"
+	assert_contains "$OUT" "AND t.\"user_id\" = ANY(\$2)" \
+		"the named users, typed by the user column"
+	assert_contains "$OUT" '-- $2 = {"1"}' "the window's users as a parameter"
+}
+
 run_tests "$@"

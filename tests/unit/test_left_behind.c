@@ -21,6 +21,7 @@
 #include "rule.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "summary_json.h"
 #include "webhook_payload.h"
 #include "xalloc.h"
 

@@ -20,6 +20,7 @@
 #include "progress.h"
 #include "strbuf.h"
 #include "summary.h"
+#include "summary_json.h"
 #include "webhook_payload.h"
 
 /* A finished run of one rule with the given steps. */
