@@ -32,7 +32,9 @@ enum {
 	OPT_PRINT_LEDGER_SQL,
 	OPT_HISTORY,
 	OPT_PRINT_GRANTS,
-	OPT_PRINT_PLAN
+	OPT_PRINT_PLAN,
+	OPT_TARGET,
+	OPT_LIST_TARGETS
 };
 
 #define CLI_SHORTOPTS ":c:r:nu:e:vqVh"
@@ -54,6 +56,8 @@ static const struct option cli_longopts[] = {
 	{ "history", optional_argument, NULL, OPT_HISTORY },
 	{ "print-grants", optional_argument, NULL, OPT_PRINT_GRANTS },
 	{ "print-plan", no_argument, NULL, OPT_PRINT_PLAN },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "list-targets", no_argument, NULL, OPT_LIST_TARGETS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
@@ -69,6 +73,7 @@ void cli_usage(FILE *out)
 	      "                   [--check-config] [--explain] [--init-ledger]\n"
 	      "                   [--print-ledger-sql] [--history [N]]\n"
 	      "                   [--print-grants [ROLE]] [--print-plan] [-v|-q]\n"
+	      "                   [--target NAME[/SCHEMA]]... [--list-targets]\n"
 	      "                   [--log-format text|json] [-V] [-h]\n"
 	      "\n"
 	      "Delete what MFA leaves behind, in short batches, by the rules in FILE.\n"
@@ -93,6 +98,9 @@ void cli_usage(FILE *out)
 	      "                        needs for this config, then exit; connects to the dsn\n"
 	      "      --print-plan      load the rules' plugins, run init() and plan() and\n"
 	      "                        print each step, then exit; connects to nothing\n"
+	      "      --target NAME     sweep only this [target.NAME] (repeatable); a tenant\n"
+	      "                        of a tenants_query target as NAME/SCHEMA\n"
+	      "      --list-targets    list the targets, with every tenant, then exit\n"
 	      "  -v, --verbose         log every batch\n"
 	      "  -q, --quiet           log errors only; no progress\n"
 	      "      --log-format FMT  text (default) or json: one JSON object per line\n"
@@ -431,6 +439,21 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 		case OPT_PRINT_PLAN:
 			o->print_plan = 1;
 			break;
+		case OPT_TARGET:
+			if (cli_value_check(c, optarg, "a target name (see "
+					    "--list-targets)", CLI_DASH_NONE,
+					    err, errlen) != 0)
+				return -1;
+			if (!*optarg) {
+				snprintf(err, errlen, "--target needs a target "
+					 "name; see --list-targets");
+				return -1;
+			}
+			cli_push(&o->targets, &o->ntargets, optarg);
+			break;
+		case OPT_LIST_TARGETS:
+			o->list_targets = 1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -490,11 +513,11 @@ int cli_parse(struct cli_options *o, int argc, char **argv, char *err,
 	}
 	if (o->list_rules + o->check_config + o->explain + o->init_ledger +
 	    o->print_ledger_sql + (o->history > 0) + o->print_grants +
-	    o->print_plan > 1) {
+	    o->print_plan + o->list_targets > 1) {
 		snprintf(err, errlen, "use only one of --list-rules, "
 			 "--check-config, --explain, --init-ledger, "
-			 "--print-ledger-sql, --history, --print-grants and "
-			 "--print-plan");
+			 "--print-ledger-sql, --history, --print-grants, "
+			 "--print-plan and --list-targets");
 		return -1;
 	}
 	return 0;
@@ -510,5 +533,6 @@ void cli_free(struct cli_options *o)
 	free(o->rules);
 	free(o->user_ids);
 	free(o->user_emails);
+	free(o->targets);
 	memset(o, 0, sizeof(*o));
 }

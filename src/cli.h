@@ -31,6 +31,10 @@ struct cli_options {
 	int print_grants;          /* --print-grants [ROLE] */
 	const char *grants_role;   /* its ROLE, borrowed from argv; NULL: the dsn's */
 	int print_plan;            /* --print-plan */
+	char **targets;            /* --target NAME or NAME/SCHEMA, repeatable;
+				    * borrowed from argv */
+	size_t ntargets;
+	int list_targets;          /* --list-targets */
 	int verbose;
 	int quiet;
 	int log_json;              /* --log-format json */

@@ -43,11 +43,14 @@
 #include "config.h"
 #include "config_keys.h"
 #include "db.h"
+#include "ident.h"
 #include "log.h"
 #include "safe_file.h"
 #include "values.h"
 
 #define RULE_PREFIX "rule."
+#define TARGET_PREFIX "target."
+#define TARGET_SCHEMA_PREFIX "schema."
 
 /* Longest name the edit distance is computed for; longer ones get no
  * suggestion. */
@@ -72,6 +75,10 @@ struct load_state {
 	struct section_mark *marks;
 	size_t nmarks;
 	size_t marks_alloc;
+	/* [target.NAME] headers, in file order, each name once. */
+	struct section_mark *tmarks;
+	size_t ntmarks;
+	size_t tmarks_alloc;
 	int failed;              /* err holds the first error: stop */
 	char *err;
 	size_t errlen;
@@ -365,28 +372,67 @@ static void section_unknown(struct load_state *st, const char *name)
 			   found);
 	else
 		load_error(st, st->lineno, NULL, NULL,
-			   "unknown section [%s]; the sections are [database], [sweeper], [schema], [webhook], [ledger] and [rule.NAME]",
+			   "unknown section [%s]; the sections are [database], [sweeper], [schema], [webhook], [ledger], [rule.NAME] and [target.NAME]",
 			   shown);
+}
+
+static int marks_push(struct section_mark **marks, size_t *n,
+		      size_t *alloc, const char *name, int line)
+{
+	if (*n == *alloc) {
+		size_t want = *alloc * 2 + 4;
+		struct section_mark *m;
+
+		m = realloc(*marks, want * sizeof(*m));
+		if (!m)
+			return -1;
+		*marks = m;
+		*alloc = want;
+	}
+	(*marks)[*n].name = strdup(name);
+	if (!(*marks)[*n].name)
+		return -1;
+	(*marks)[*n].line = line;
+	(*n)++;
+	return 0;
 }
 
 static int mark_add(struct load_state *st, const char *name)
 {
-	if (st->nmarks == st->marks_alloc) {
-		size_t want = st->marks_alloc * 2 + 4;
-		struct section_mark *m;
+	return marks_push(&st->marks, &st->nmarks, &st->marks_alloc, name,
+			  st->lineno);
+}
 
-		m = realloc(st->marks, want * sizeof(*m));
-		if (!m)
-			return -1;
-		st->marks = m;
-		st->marks_alloc = want;
+/*
+ * A [target.NAME] header: NAME is what --target and the summary show,
+ * and NAME/SCHEMA names a tenant, so it holds no '/' and nothing a
+ * shell or a metrics label would need quoted.
+ */
+static void target_header(struct load_state *st, const char *name)
+{
+	const char *t = name + strlen(TARGET_PREFIX);
+	char shown[VALUE_QUOTE_MAX];
+	const char *p;
+	size_t i;
+
+	for (p = t; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			break;
 	}
-	st->marks[st->nmarks].name = strdup(name);
-	if (!st->marks[st->nmarks].name)
-		return -1;
-	st->marks[st->nmarks].line = st->lineno;
-	st->nmarks++;
-	return 0;
+	if (*t == '\0' || *p || strlen(t) > CONFIG_TARGET_NAME_MAX) {
+		name_show(name, shown, sizeof(shown));
+		load_error(st, st->lineno, NULL, NULL,
+			   "section [%s] does not name a target; write [target.NAME] with a NAME of letters, digits, '_' and '-' (at most %d), e.g. [target.eu_shard1]",
+			   shown, CONFIG_TARGET_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < st->ntmarks; i++) {
+		if (strcmp(st->tmarks[i].name, t) == 0)
+			return;
+	}
+	if (marks_push(&st->tmarks, &st->ntmarks, &st->tmarks_alloc, t,
+		       st->lineno) != 0)
+		load_oom(st);
 }
 
 /*
@@ -403,7 +449,9 @@ static int line_may_hold_secret(const struct load_state *st, const char *line)
 	size_t i;
 
 	if (st->section && (strcmp(st->section, "database") == 0 ||
-			    strcmp(st->section, "webhook") == 0))
+			    strcmp(st->section, "webhook") == 0 ||
+			    strncmp(st->section, TARGET_PREFIX,
+				    strlen(TARGET_PREFIX)) == 0))
 		return 1;
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		if (strcasestr(line, words[i]))
@@ -469,6 +517,10 @@ static void section_read(struct load_state *st, const char *line)
 	}
 	if (core_section_find(name))
 		return;
+	if (strncmp(name, TARGET_PREFIX, strlen(TARGET_PREFIX)) == 0) {
+		target_header(st, name);
+		return;
+	}
 	if (strncmp(name, RULE_PREFIX, strlen(RULE_PREFIX)) != 0) {
 		section_unknown(st, name);
 		return;
@@ -670,6 +722,63 @@ static void key_unknown(struct load_state *st, const char *section,
 	}
 }
 
+/*
+ * A key of a [target.NAME] section: a [database] key, schema.KEY for a
+ * [schema] key, or tenants_query; each value checked as in its own
+ * section.  Returns 1 to go on, 0 after an error.
+ */
+static int target_entry(struct load_state *st, const struct config_entry *e)
+{
+	const struct sweeper_key *decl;
+	const char *section = "database";
+	const char *key = e->key;
+	char shown[VALUE_QUOTE_MAX];
+	char why[512];
+
+	if (strcmp(e->key, "tenants_query") == 0) {
+		const char *q = e->value;
+
+		while (isspace((unsigned char)*q))
+			q++;
+		if (strncasecmp(q, "select", 6) == 0 ||
+		    strncasecmp(q, "with", 4) == 0 ||
+		    strncasecmp(q, "values", 6) == 0 ||
+		    strncasecmp(q, "table", 5) == 0)
+			return 1;
+		load_error(st, e->line, e->section, e->key,
+			   "the value is not a query; write a SELECT whose rows are schema names, e.g. tenants_query = SELECT schema_name FROM public.customers_client");
+		return 0;
+	}
+	if (strncmp(e->key, TARGET_SCHEMA_PREFIX,
+		    strlen(TARGET_SCHEMA_PREFIX)) == 0) {
+		section = "schema";
+		key = e->key + strlen(TARGET_SCHEMA_PREFIX);
+	}
+	decl = core_key_find(section, key);
+	if (!decl) {
+		value_quote(e->key, shown, sizeof(shown));
+		if (strcmp(section, "schema") == 0)
+			load_error(st, e->line, e->section, NULL,
+				   "unknown key %s; schema.KEY takes a key of [schema], e.g. schema.users_table = accounts_user",
+				   shown);
+		else if (core_key_find("schema", key))
+			load_error(st, e->line, e->section, NULL,
+				   "unknown key %s; a [schema] key is written schema.%s here",
+				   shown, key);
+		else
+			load_error(st, e->line, e->section, NULL,
+				   "unknown key %s; a target takes the keys of [database] (dsn, password_file, ...), schema.KEY for a key of [schema], and tenants_query",
+				   shown);
+		return 0;
+	}
+	why[0] = '\0';
+	if (core_value_check(section, decl, e->value, why, sizeof(why)) != 0) {
+		load_error(st, e->line, e->section, e->key, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
 /* The ini_handler: one call per "key = value", in file order. */
 static int config_handle_entry(void *user, const char *section,
 			       const char *key, const char *value)
@@ -719,6 +828,8 @@ static int config_handle_entry(void *user, const char *section,
 		return 0;
 	}
 
+	if (strncmp(e->section, TARGET_PREFIX, strlen(TARGET_PREFIX)) == 0)
+		return target_entry(st, e);
 	/* [rule.NAME] sections wait for their plugin's declared keys. */
 	cs = core_section_find(e->section);
 	if (!cs)
@@ -895,7 +1006,8 @@ static int config_resolve(struct load_state *st)
 			     &cfg->max_replica_lag_ms) != 0 ||
 	    resolve_duration(st, "sweeper", "max_throttle",
 			     &cfg->max_throttle_ms) != 0 ||
-	    resolve_int(st, "sweeper", "max_rows", &cfg->max_rows) != 0)
+	    resolve_int(st, "sweeper", "max_rows", &cfg->max_rows) != 0 ||
+	    resolve_int(st, "sweeper", "jobs", &cfg->jobs) != 0)
 		return -1;
 	cfg->metrics_file = core_value(cfg, "sweeper", "metrics_file");
 	if (resolve_int(st, "sweeper", "retries", &cfg->retries) != 0 ||
@@ -980,6 +1092,29 @@ static int config_check_whole(struct load_state *st)
 			   "batch_min (%lld) is larger than batch_max (%lld); make batch_min at most batch_max",
 			   cfg->batch_min, cfg->batch_max);
 		return -1;
+	}
+
+	if (st->ntmarks) {
+		cfg->targets = calloc(st->ntmarks, sizeof(*cfg->targets));
+		if (!cfg->targets) {
+			load_oom(st);
+			return -1;
+		}
+	}
+	for (i = 0; i < st->ntmarks; i++) {
+		struct config_target *t = &cfg->targets[cfg->ntargets++];
+		char section[128];
+
+		snprintf(section, sizeof(section), TARGET_PREFIX "%s",
+			 st->tmarks[i].name);
+		t->name = strdup(st->tmarks[i].name);
+		if (!t->name) {
+			load_oom(st);
+			return -1;
+		}
+		t->line = st->tmarks[i].line;
+		t->tenants_query = config_written(cfg, section,
+						  "tenants_query");
 	}
 
 	secret = config_entry_find(cfg, "webhook", "secret");
@@ -1072,6 +1207,11 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->entries);
 	free(cfg->path);
+	for (i = 0; i < cfg->ntargets; i++)
+		free((char *)cfg->targets[i].name);
+	free(cfg->targets);
+	free(cfg->target_name);
+	free(cfg->tenant_schema);
 	list_free(cfg->rules, cfg->nrules);
 	/* Always a copy of our own: see config_resolve(). */
 	free((char *)cfg->plugin_dir);
@@ -1141,8 +1281,184 @@ out:
 	for (i = 0; i < st.nmarks; i++)
 		free(st.marks[i].name);
 	free(st.marks);
+	for (i = 0; i < st.ntmarks; i++)
+		free(st.tmarks[i].name);
+	free(st.tmarks);
 	if (ret != 0)
 		config_free(cfg);
+	return ret;
+}
+
+const struct config_target *config_target_find(const struct config *cfg,
+					       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ntargets; i++) {
+		if (strcmp(cfg->targets[i].name, name) == 0)
+			return &cfg->targets[i];
+	}
+	return NULL;
+}
+
+int tenant_schema_valid(const char *name)
+{
+	const char *p;
+
+	if (!name || !(isalpha((unsigned char)*name) || *name == '_'))
+		return 0;
+	for (p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '$')
+			return 0;
+		/* isalnum() of the C locale: ASCII only. */
+		if ((unsigned char)*p >= 0x80)
+			return 0;
+	}
+	return p - name <= IDENT_NAME_MAX;
+}
+
+/* Set `key` of `section` in cfg to `value` (replacing what is there),
+ * as written on `line`.  Returns 0, or -1 when out of memory. */
+static int derive_set(struct load_state *st, const char *section,
+		      const char *key, const char *value, int line)
+{
+	struct config *cfg = st->cfg;
+	size_t i;
+
+	for (i = 0; i < cfg->nentries; i++) {
+		struct config_entry *e = &cfg->entries[i];
+		char *v;
+
+		if (strcmp(e->section, section) != 0 ||
+		    strcmp(e->key, key) != 0)
+			continue;
+		v = strdup(value);
+		if (!v)
+			return -1;
+		free(e->value);
+		e->value = v;
+		e->line = line;
+		return 0;
+	}
+	free(st->section);
+	st->section = strdup(section);
+	if (!st->section)
+		return -1;
+	st->lineno = line;
+	return entry_add(st, key, value);
+}
+
+/* Whether the [schema] key names a table (its name ends in "_table"). */
+static int schema_key_is_table(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len > 6 && strcmp(key + len - 6, "_table") == 0;
+}
+
+/* Whether a table name as written names its schema (a dot outside
+ * double quotes). */
+static int table_has_schema(const char *name)
+{
+	int quoted = 0;
+
+	for (; *name; name++) {
+		if (*name == '"')
+			quoted = !quoted;
+		else if (*name == '.' && !quoted)
+			return 1;
+	}
+	return 0;
+}
+
+int config_for_target(const struct config *base, const struct config_target *t,
+		      const char *tenant_schema, struct config *out, char *err,
+		      size_t errlen)
+{
+	const struct sweeper_key *k;
+	struct load_state st;
+	char section[128];
+	size_t i;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	st.cfg = out;
+	st.err = err;
+	st.errlen = errlen;
+	snprintf(section, sizeof(section), TARGET_PREFIX "%s", t->name);
+	out->path = strdup(base->path);
+	out->target_name = tenant_schema ?
+			   NULL : strdup(t->name);
+	if (tenant_schema) {
+		out->tenant_schema = strdup(tenant_schema);
+		if (asprintf(&out->target_name, "%s/%s", t->name,
+			     tenant_schema) < 0)
+			out->target_name = NULL;
+	}
+	if (!out->path || !out->target_name ||
+	    (tenant_schema && !out->tenant_schema))
+		goto oom;
+	/* The file's settings but the targets', which replace them. */
+	for (i = 0; i < base->nentries; i++) {
+		const struct config_entry *e = &base->entries[i];
+
+		if (strncmp(e->section, TARGET_PREFIX,
+			    strlen(TARGET_PREFIX)) == 0)
+			continue;
+		free(st.section);
+		st.section = strdup(e->section);
+		st.lineno = e->line;
+		if (!st.section || entry_add(&st, e->key, e->value) != 0)
+			goto oom;
+	}
+	for (i = 0; i < base->nentries; i++) {
+		const struct config_entry *e = &base->entries[i];
+		const char *key = e->key;
+		const char *sec = "database";
+
+		if (strcmp(e->section, section) != 0 ||
+		    strcmp(e->key, "tenants_query") == 0)
+			continue;
+		if (strncmp(key, TARGET_SCHEMA_PREFIX,
+			    strlen(TARGET_SCHEMA_PREFIX)) == 0) {
+			sec = "schema";
+			key += strlen(TARGET_SCHEMA_PREFIX);
+		}
+		if (derive_set(&st, sec, key, e->value, e->line) != 0)
+			goto oom;
+	}
+	/* A tenant's tables are the configured ones inside its schema. */
+	for (k = config_schema_keys; tenant_schema && k->name; k++) {
+		const struct config_entry *e;
+		char *name;
+		int rc;
+
+		if (!schema_key_is_table(k->name))
+			continue;
+		e = config_entry_find(out, "schema", k->name);
+		if (e && table_has_schema(e->value))
+			continue;
+		if (asprintf(&name, "%s.%s", tenant_schema,
+			     e ? e->value : k->default_value) < 0)
+			goto oom;
+		rc = derive_set(&st, "schema", k->name, name, e ? e->line : 0);
+		free(name);
+		if (rc != 0)
+			goto oom;
+	}
+	if (config_resolve(&st) != 0 || config_check_whole(&st) != 0)
+		goto out;
+	ret = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory while setting up target '%s'",
+		 t->name);
+out:
+	free(st.section);
+	free(st.long_value);
+	if (ret != 0)
+		config_free(out);
 	return ret;
 }
 

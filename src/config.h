@@ -70,9 +70,31 @@ struct config {
 	long long webhook_backoff_ms;     /* default 1s, first retry's cap */
 	int webhook_required;             /* default 0: failure exits 1 */
 
+	long long jobs;                   /* default 1, 1..64: targets at once */
+
+	/* [target.NAME] sections, in file order (README "Many databases
+	 * and tenants"); none for a config that sweeps [database] alone. */
+	struct config_target *targets;    /* owned array */
+	size_t ntargets;
+	/* The target this config was derived for (config_for_target()),
+	 * or NULL for the file's own; strings owned. */
+	char *target_name;                /* "NAME" or "NAME/SCHEMA" */
+	char *tenant_schema;              /* the tenant's schema, or NULL */
+
 	/* [ledger] */
 	int ledger_enabled;               /* default false */
 	const char *ledger_schema;        /* unquoted; default mfa_sweeper */
+};
+
+/*
+ * One [target.NAME] section: where it is, and the tenants query of the
+ * tenant form.  Strings borrowed from the config's entries (name points
+ * past "target." in its section), valid until config_free().
+ */
+struct config_target {
+	const char *name;
+	int line;                         /* of its first header */
+	const char *tenants_query;        /* NULL: one database target */
 };
 
 /* Built-in default of plugin_dir, set by the Makefile from PREFIX. */
@@ -89,6 +111,10 @@ extern const struct sweeper_key config_sweeper_keys[];
 extern const struct sweeper_key config_schema_keys[];
 extern const struct sweeper_key config_webhook_keys[];
 extern const struct sweeper_key config_ledger_keys[];
+extern const struct sweeper_key config_target_keys[];
+
+/* Longest NAME of a [target.NAME] section, in bytes. */
+#define CONFIG_TARGET_NAME_MAX 63
 
 /*
  * Limits of the file: a configuration is a few KiB, so anything near these
@@ -158,6 +184,32 @@ const char *config_schema(const struct config *cfg, const char *key);
  * line and key and the fix, never the value.
  */
 void config_warn_exposed(const struct config *cfg);
+
+/* The target called `name`, or NULL. */
+const struct config_target *config_target_find(const struct config *cfg,
+					       const char *name);
+
+/*
+ * Derive into *out (provided by the caller) the config one target is
+ * swept with: `base` with the target's [database] keys and schema.KEY
+ * overrides in place of [database] and [schema], and, for a tenant
+ * (`tenant_schema` not NULL, a name tenant_schema_valid() accepts), every
+ * [schema] *_table name that names no schema put in that schema.  The
+ * result has no targets of its own; its entries keep the file's line
+ * numbers.  Returns 0, or -1 with one line in err; *out is then safe for
+ * config_free().
+ */
+int config_for_target(const struct config *base, const struct config_target *t,
+		      const char *tenant_schema, struct config *out, char *err,
+		      size_t errlen);
+
+/*
+ * Whether `name` (a row of a tenants_query) is a schema name the sweeper
+ * accepts: 1 to 63 bytes of ASCII letters, digits, '_' and '$', not
+ * starting with a digit or '$'.  Such a name needs no quoting to be read
+ * as one part of a table name, and is still quoted in every statement.
+ */
+int tenant_schema_valid(const char *name);
 
 /* Free everything config_load() allocated; *cfg is zeroed.  Accepts a
  * zeroed struct. */

@@ -75,6 +75,18 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "longest wait for standbys before the run stops as partial; 0 = no limit" },
 	{ "max_rows", SWEEPER_KEY_INT, "0", NULL,
 	  "delete at most this many rows per run, then stop as partial; 0 = no limit" },
+	{ "jobs", SWEEPER_KEY_INT, "1", NULL,
+	  "with [target.NAME] sections: sweep up to this many targets at once, each on its own connection; at most this many connections per database server" },
+	{ NULL, 0, NULL, NULL, NULL }
+};
+
+/*
+ * The keys of a [target.NAME] section besides the [database] keys and
+ * the schema.KEY overrides (README "Many databases and tenants").
+ */
+const struct sweeper_key config_target_keys[] = {
+	{ "tenants_query", SWEEPER_KEY_STRING, "", NULL,
+	  "a query whose rows are tenant schema names, run read-only: the target is then one tenant per row, each with the configured tables inside its schema" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -352,6 +364,13 @@ static int check_batch_bound(const struct sweeper_key *decl,
 {
 	return check_int_range(decl, value, 1, 1000000, decl->default_value,
 			       why, whylen);
+}
+
+/* jobs: targets swept at once, each on a connection of its own. */
+static int check_jobs(const struct sweeper_key *decl, const char *value,
+		      char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 1, 64, "4", why, whylen);
 }
 
 static int check_retries(const struct sweeper_key *decl, const char *value,
@@ -746,6 +765,7 @@ static const struct core_check core_checks[] = {
 	{ "sweeper", "batch_min", check_batch_bound, 0 },
 	{ "sweeper", "batch_max", check_batch_bound, 0 },
 	{ "sweeper", "pause_ratio", check_pause_ratio, 0 },
+	{ "sweeper", "jobs", check_jobs, 0 },
 	{ "schema", "users_table", check_table, 0 },
 	{ "schema", "user_id_column", check_column, 0 },
 	{ "schema", "user_email_column", check_column, 0 },

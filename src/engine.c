@@ -166,7 +166,36 @@ static int engine_between_batches(struct engine *e, struct rule_result *res)
 		e->stopped_by = "max_rows";
 		return ENGINE_LIMIT;
 	}
+	if (e->max_rows > 0 && e->run_rows &&
+	    __atomic_load_n(e->run_rows, __ATOMIC_SEQ_CST) >= e->max_rows) {
+		e->stopped_by = "max_rows";
+		return ENGINE_LIMIT;
+	}
 	return engine_throttle(e, res);
+}
+
+/*
+ * A run over several targets shares max_rows (engine.run_rows): before a
+ * batch, take its rows from what is left, so that targets deleting at
+ * the same moment never pass the limit together; *limit shrinks to what
+ * was taken.  Returns the rows taken, 0 when none are left.
+ */
+static long long engine_reserve(struct engine *e, long long *limit)
+{
+	long long cur = __atomic_load_n(e->run_rows, __ATOMIC_SEQ_CST);
+	long long take;
+
+	do {
+		take = e->max_rows - cur;
+		if (take <= 0)
+			return 0;
+		if (take > *limit)
+			take = *limit;
+	} while (!__atomic_compare_exchange_n(e->run_rows, &cur, cur + take,
+					      0, __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
+	*limit = take;
+	return take;
 }
 
 /* Count a batch that deleted rows in the step's result, and log it. */
@@ -206,6 +235,7 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 	char state[DB_SQLSTATE_LEN];
 	struct walk w;
 	char why[1024];
+	long long reserved;
 	int rc;
 
 	if (e->scoped) {
@@ -225,7 +255,21 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 		/* The last batch before max_rows takes only what is left. */
 		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
 			w.limit = e->max_rows - e->rows_done;
+		reserved = 0;
+		if (e->max_rows > 0 && e->run_rows) {
+			reserved = engine_reserve(e, &w.limit);
+			if (reserved == 0) {
+				e->stopped_by = "max_rows";
+				rc = ENGINE_LIMIT;
+				break;
+			}
+		}
 		rc = batch_run(e, &w, sr, res);
+		/* What the batch did not delete goes back to the others. */
+		if (reserved)
+			__atomic_sub_fetch(e->run_rows, reserved -
+					   (rc == ENGINE_DONE ? w.deleted : 0),
+					   __ATOMIC_SEQ_CST);
 		if (rc != ENGINE_DONE)
 			break;
 		walk_learn(&w);

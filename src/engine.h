@@ -64,6 +64,13 @@ struct engine {
 	struct walk_sizing sizing;
 	long long max_rows;               /* rows per run; 0 = no limit */
 	long long rows_done;              /* rows deleted so far this run */
+	/*
+	 * Rows deleted by every target of a run over several targets, in
+	 * memory the processes of the run share, taken before each batch
+	 * so that max_rows holds for the whole run; NULL for a run of one
+	 * database.  Borrowed.
+	 */
+	long long *run_rows;
 	const char *stopped_by;           /* static: the limit behind the last
 					   * ENGINE_LIMIT ("max_rows", ...) */
 	struct throttle throttle;         /* pauses and replica lag */

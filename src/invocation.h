@@ -85,6 +85,16 @@ struct invocation {
 	/* The run lock (run_lock.h), taken by run_take_lock(). */
 	struct run_lock lock;
 
+	/*
+	 * A run over targets (fleet.h): `fleet` in the parent, which sweeps
+	 * nothing itself; in a worker, the connection kept from the
+	 * previous target of the same database (setup_connection() takes
+	 * it) and the run-wide row count for max_rows (engine.run_rows).
+	 */
+	int fleet;
+	PGconn *reuse_conn;
+	long long *run_rows;
+
 	enum outcome outcome;
 	/* Why the invocation stopped, one line: the summary's "error". */
 	char err[2048];

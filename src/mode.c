@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 
+#include "fleet.h"
 #include "inspect.h"
 #include "ledger_cli.h"
 #include "log.h"
@@ -45,6 +46,11 @@ static int mode_want_init_ledger(const struct cli_options *o)
 static int mode_want_history(const struct cli_options *o)
 {
 	return o->history > 0;
+}
+
+static int mode_want_list_targets(const struct cli_options *o)
+{
+	return o->list_targets;
 }
 
 static int mode_want_list_rules(const struct cli_options *o)
@@ -114,6 +120,9 @@ static const struct mode mode_table[] = {
 	  ledger_cli_history },
 	{ "--list-rules", mode_want_list_rules, MODE_CONFIG | MODE_RULES,
 	  inspect_list_rules },
+	/* Connects to each tenants_query target to list its tenants. */
+	{ "--list-targets", mode_want_list_targets, MODE_CONFIG,
+	  fleet_list_targets },
 	/* The plugins' plans, for their authors' tests: no connection. */
 	{ "--print-plan", mode_want_print_plan,
 	  MODE_CONFIG | MODE_RULES | MODE_PLUGINS, print_plan },
@@ -145,6 +154,7 @@ static const struct mode_stage {
 	int stoppable;
 } mode_stages[] = {
 	{ MODE_CONFIG, setup_config, 0 },
+	{ MODE_CONFIG, fleet_check_names, 0 },
 	{ MODE_RULES, setup_rules, 0 },
 	{ MODE_REPORTS, setup_summary, 1 },
 	{ MODE_POST | MODE_SECRETS, setup_webhook, 1 },
@@ -178,6 +188,14 @@ static int mode_setup(struct invocation *inv)
 
 		if (!(inv->mode->needs & st->need))
 			continue;
+		/*
+		 * A run over targets sets up the rest per target, in its
+		 * workers (fleet.h): from the plugins on.
+		 */
+		if (st->setup == setup_plugins && fleet_wanted(inv)) {
+			inv->fleet = 1;
+			return 0;
+		}
 		if (st->setup(inv) != 0)
 			return -1;
 		if (st->stoppable && stop_requested)
@@ -190,18 +208,24 @@ static int mode_setup(struct invocation *inv)
 	return 0;
 }
 
+void mode_execute(struct invocation *inv)
+{
+	if (mode_setup(inv) == 0)
+		inv->outcome = inv->fleet ? fleet_run(inv) :
+			       inv->mode->handler(inv);
+	/* A usage error is the caller's typo, not a run to report. */
+	if ((inv->mode->needs & MODE_REPORTS) && inv->summary_started &&
+	    inv->outcome != OUTCOME_USAGE)
+		report_finish(inv);
+}
+
 int mode_dispatch(const struct cli_options *o)
 {
 	struct invocation inv;
 	int code;
 
 	invocation_init(&inv, o, mode_find(o));
-	if (mode_setup(&inv) == 0)
-		inv.outcome = inv.mode->handler(&inv);
-	/* A usage error is the caller's typo, not a run to report. */
-	if ((inv.mode->needs & MODE_REPORTS) && inv.summary_started &&
-	    inv.outcome != OUTCOME_USAGE)
-		report_finish(&inv);
+	mode_execute(&inv);
 	code = outcome_exit_code(inv.outcome);
 	invocation_free(&inv);
 	return code;

@@ -58,6 +58,14 @@ struct mode {
 const struct mode *mode_find(const struct cli_options *o);
 
 /*
+ * Set up what inv->mode needs, run its handler (or, for a run over
+ * targets, fleet_run()) and report as its row says; inv->outcome holds
+ * the result.  mode_dispatch() does it for the command line, a worker of
+ * a run over targets (fleet.h) for each target.
+ */
+void mode_execute(struct invocation *inv);
+
+/*
  * Run the mode the command line asks for: set up what it needs, run its
  * handler, report as its row says, and return the exit code.
  */

@@ -178,7 +178,8 @@ void report_finish(struct invocation *inv)
 	if (!inv->reached_rules)
 		report_stopped_early(inv);
 	summary_finish(&inv->s);
-	if (needs & MODE_LEDGER)
+	/* Each target of a run over targets has its own ledger rows. */
+	if ((needs & MODE_LEDGER) && !inv->fleet)
 		report_ledger(inv);
 	if (needs & MODE_PRINT)
 		report_print(inv);

@@ -66,13 +66,20 @@ int run_take_lock(struct invocation *inv)
 	run_lock_init(&inv->lock, inv->conn, run_pooler(&inv->cfg),
 		      inv->cfg.lease_ttl_ms, inv->ledger.lease, s->run_id,
 		      s->host);
+	/* A tenant has a lock of its own; a run over targets keeps to its
+	 * connections. */
+	if (inv->cfg.tenant_schema)
+		run_lock_set_tenant(&inv->lock, inv->cfg.tenant_schema);
+	if (inv->cfg.target_name)
+		inv->lock.no_probe = 1;
 	switch (run_lock_take(&inv->lock, err, sizeof(err))) {
 	case RUN_LOCK_HELD:
 		break;
 	case RUN_LOCK_BUSY:
 		log_msg(SWEEPER_LOG_WARN,
 			"another mfa-sweeper run holds the lock on this "
-			"database%s%s; nothing done", err[0] ? ": " : "", err);
+			"%s%s%s; nothing done", inv->cfg.tenant_schema ?
+			"tenant" : "database", err[0] ? ": " : "", err);
 		run_mark_rest(inv, 0, RUN_SKIPPED, NULL);
 		s->status = RUN_SKIPPED;
 		inv->outcome = OUTCOME_SKIPPED;

@@ -22,14 +22,17 @@
 /* How long the probe's second connection waits for its answer. */
 #define RUN_LOCK_PROBE_MS 2000
 
-/* Whether the session running the statement holds the advisory lock. */
-#define RUN_LOCK_MINE_SQL \
+/*
+ * Whether the session running the statement holds the advisory lock of
+ * key `k` (SQL): a format with the key twice.
+ */
+#define RUN_LOCK_MINE_FMT \
 	"EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory'" \
 	" AND l.granted AND l.pid = pg_backend_pid() AND l.objsubid = 1" \
 	" AND l.database = (SELECT oid FROM pg_database" \
 	" WHERE datname = current_database())" \
-	" AND l.classid::bigint = ((" RUN_LOCK_KEY_SQL " >> 32) & 4294967295)" \
-	" AND l.objid::bigint = (" RUN_LOCK_KEY_SQL " & 4294967295))"
+	" AND l.classid::bigint = ((%s >> 32) & 4294967295)" \
+	" AND l.objid::bigint = (%s & 4294967295))"
 
 /* What a transaction pooler does to a session-level lock, for messages. */
 #define RUN_LOCK_POOLER_WHY \
@@ -62,6 +65,20 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 	snprintf(l->table, sizeof(l->table), "%s", lease_table);
 	snprintf(l->run_id, sizeof(l->run_id), "%s", run_id);
 	snprintf(l->host, sizeof(l->host), "%s", host);
+	snprintf(l->key, sizeof(l->key), "%s", RUN_LOCK_KEY_SQL);
+	snprintf(l->lease_name, sizeof(l->lease_name), "%s",
+		 RUN_LOCK_LEASE_NAME);
+	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
+}
+
+void run_lock_set_tenant(struct run_lock *l, const char *schema)
+{
+	snprintf(l->key, sizeof(l->key),
+		 "hashtextextended('" RUN_LOCK_LEASE_NAME ":' ||"
+		 " current_database() || '/%s', 0)", schema);
+	snprintf(l->lease_name, sizeof(l->lease_name),
+		 RUN_LOCK_LEASE_NAME "/%s", schema);
+	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
 }
 
 static int run_lock_leased(const struct run_lock *l)
@@ -166,8 +183,9 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 	 * pooler = transaction that holds the lock, or another run taking
 	 * the lease at this moment, keeps this one out.
 	 */
-	res = db_query(l->conn, "SELECT pg_try_advisory_xact_lock("
-		       RUN_LOCK_KEY_SQL ")", 0, NULL, why, sizeof(why));
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%s)",
+		 l->key);
+	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lease: %s", why);
 		goto out;
@@ -181,7 +199,7 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 	}
 	PQclear(res);
 	res = NULL;
-	params[0] = RUN_LOCK_LEASE_NAME;
+	params[0] = l->lease_name;
 	snprintf(sql, sizeof(sql),
 		 "SELECT holder::text, host, expires_at > now(),"
 		 " to_char(expires_at AT TIME ZONE 'UTC',"
@@ -255,7 +273,7 @@ static int run_lock_guard_lease(struct run_lock *l,
 				char state[DB_SQLSTATE_LEN], char *err,
 				size_t errlen)
 {
-	const char *params[3] = { RUN_LOCK_LEASE_NAME, l->run_id, NULL };
+	const char *params[3] = { l->lease_name, l->run_id, NULL };
 	char sql[1536];
 	char ttl[32];
 	char why[1024];
@@ -302,7 +320,7 @@ static int run_lock_guard_lease(struct run_lock *l,
 static int run_lock_release_on(struct run_lock *l, PGconn *conn, char *err,
 			       size_t errlen)
 {
-	const char *params[2] = { RUN_LOCK_LEASE_NAME, l->run_id };
+	const char *params[2] = { l->lease_name, l->run_id };
 	char sql[1536];
 	char why[1024];
 	PGresult *res;
@@ -356,6 +374,7 @@ static int run_lock_probe(struct run_lock *l)
 	struct timespec deadline;
 	PGresult *res;
 	PGconn *conn;
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[512];
 	int ret = 0;
 
@@ -365,7 +384,8 @@ static int run_lock_probe(struct run_lock *l)
 			"check for a transaction pooler: %s", why);
 		return 0;
 	}
-	if (!PQsendQuery(conn, "SELECT " RUN_LOCK_MINE_SQL))
+	snprintf(sql, sizeof(sql), "SELECT %s", l->mine);
+	if (!PQsendQuery(conn, sql))
 		goto out;
 	/* A pool with no free server connection would keep it waiting. */
 	clock_deadline_in(&deadline, RUN_LOCK_PROBE_MS);
@@ -399,13 +419,14 @@ static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 			   size_t errlen)
 {
 	PGresult *res;
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 
 	*released = 0;
 	/* pg_advisory_unlock() of a lock not held would print a warning. */
-	res = db_query(l->conn, "SELECT CASE WHEN " RUN_LOCK_MINE_SQL
-		       " THEN pg_advisory_unlock(" RUN_LOCK_KEY_SQL ")"
-		       " ELSE false END", 0, NULL, why, sizeof(why));
+	snprintf(sql, sizeof(sql), "SELECT CASE WHEN %s THEN"
+		 " pg_advisory_unlock(%s) ELSE false END", l->mine, l->key);
+	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot release the run lock: %s", why);
 		return -1;
@@ -422,7 +443,7 @@ static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 static int run_lock_lease_taken(struct run_lock *l, char *err,
 				size_t errlen)
 {
-	const char *params[1] = { RUN_LOCK_LEASE_NAME };
+	const char *params[1] = { l->lease_name };
 	char holder[400];
 	char sql[1536];
 	char why[1024];
@@ -457,6 +478,7 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 				  size_t errlen)
 {
 	char state[DB_SQLSTATE_LEN];
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res = NULL;
 	int ret = RUN_LOCK_ERROR, mine, got, released, rc;
@@ -467,8 +489,8 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
 	}
-	res = db_query(l->conn, "SELECT pg_backend_pid(), " RUN_LOCK_MINE_SQL,
-		       0, NULL, why, sizeof(why));
+	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
+	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
@@ -487,8 +509,8 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 		ret = RUN_LOCK_POOLER;
 		goto out;
 	}
-	res = db_query(l->conn, "SELECT pg_try_advisory_lock("
-		       RUN_LOCK_KEY_SQL ")", 0, NULL, why, sizeof(why));
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s)", l->key);
+	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
@@ -506,7 +528,7 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 	}
 	l->held = 1;
 	rc = run_lock_lease_taken(l, err, errlen);
-	if (rc == 0 && run_lock_probe(l)) {
+	if (rc == 0 && !l->no_probe && run_lock_probe(l)) {
 		snprintf(err, errlen, "a second connection was given the "
 			 "server session that holds this run's lock (backend "
 			 "%d): %s; %s; nothing was deleted", l->backend_pid,
@@ -532,13 +554,13 @@ static int run_lock_guard_advisory(struct run_lock *l,
 				   char state[DB_SQLSTATE_LEN], char *err,
 				   size_t errlen)
 {
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
 	int pid, mine;
 
-	res = db_query_state(l->conn, "SELECT pg_backend_pid(), "
-			     RUN_LOCK_MINE_SQL, 0, NULL, state, why,
-			     sizeof(why));
+	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
+	res = db_query_state(l->conn, sql, 0, NULL, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;

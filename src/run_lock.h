@@ -39,6 +39,9 @@
 /* The advisory lock's key, as SQL; documented in README.md. */
 #define RUN_LOCK_KEY_SQL "hashtextextended('mfa-sweeper', 0)"
 
+/* Longest statement built around the lock's key. */
+#define RUN_LOCK_SQL_MAX 1536
+
 /* What an operator who sees a transaction pooler's symptoms should do. */
 #define RUN_LOCK_POOLER_FIX \
 	"set [database] pooler = transaction (and run mfa-sweeper " \
@@ -69,6 +72,16 @@ struct run_lock {
 	char table[IDENT_MAX];         /* lease: the quoted table name */
 	char run_id[37];               /* lease: the holder */
 	char host[256];
+	/* The advisory lock's key as SQL (RUN_LOCK_KEY_SQL unless
+	 * run_lock_set_tenant()), the lease row's name, and the test of
+	 * whether the session holds the key. */
+	char key[160];
+	char lease_name[96];
+	char mine[RUN_LOCK_SQL_MAX / 2];
+	/* 1: skip the second connection that probes for a transaction
+	 * pooler (a run over targets keeps to its connection budget; the
+	 * guard of every batch still sees one). */
+	int no_probe;
 	int held;                      /* taken and not yet released */
 	int backend_pid;               /* advisory: the session holding it */
 	/* Why the last take or guard did not return RUN_LOCK_HELD. */
@@ -91,6 +104,16 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 		   enum run_lock_pooler pooler, long long ttl_ms,
 		   const char *lease_table, const char *run_id,
 		   const char *host);
+
+/*
+ * Make the lock a tenant's (README "Many databases and tenants"): the
+ * advisory key hashtextextended('mfa-sweeper:' || current_database() ||
+ * '/SCHEMA', 0) and the lease row 'mfa-sweeper/SCHEMA', so that runs over
+ * different tenants of one database go on side by side while two runs
+ * never sweep the same tenant at once.  `schema` must be a name
+ * tenant_schema_valid() accepts (it is written into the SQL as is).
+ */
+void run_lock_set_tenant(struct run_lock *l, const char *schema);
 
 /*
  * Preflight: with pooler = transaction, the lease table must exist.

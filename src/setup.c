@@ -23,6 +23,9 @@ int setup_config(struct invocation *inv)
 {
 	char err[2048];
 
+	/* A worker of a run over targets comes with its target's config. */
+	if (inv->config_loaded)
+		return 0;
 	if (config_load(&inv->cfg, inv->o->config_path, err,
 			sizeof(err)) != 0)
 		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
@@ -84,6 +87,8 @@ int setup_summary(struct invocation *inv)
 				       "cannot make a run id: no randomness");
 	log_set_run_id(inv->s.run_id);
 	inv->s.dry_run = inv->o->dry_run;
+	if (inv->cfg.target_name)
+		inv->s.target = xstrdup(inv->cfg.target_name);
 	summary_set_rules(&inv->s, inv->names, inv->nnames);
 	inv->summary_started = 1;
 	return 0;
@@ -179,7 +184,13 @@ int setup_connection(struct invocation *inv)
 	int config_fault;
 
 	log_msg(SWEEPER_LOG_DEBUG, "connecting to the database");
-	inv->conn = invocation_connect(inv, &config_fault, err, sizeof(err));
+	if (inv->reuse_conn) {
+		inv->conn = inv->reuse_conn;
+		inv->reuse_conn = NULL;
+	} else {
+		inv->conn = invocation_connect(inv, &config_fault, err,
+					       sizeof(err));
+	}
 	if (!inv->conn) {
 		if (config_fault)
 			return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
@@ -189,7 +200,9 @@ int setup_connection(struct invocation *inv)
 					       "connecting to the database; "
 					       "nothing was deleted");
 		return invocation_stop(inv, OUTCOME_UNAVAILABLE,
-				       "%s; check [database] dsn in '%s'", err,
+				       "%s; check %s dsn in '%s'", err,
+				       inv->cfg.target_name ?
+				       "the target's" : "[database]",
 				       inv->cfg.path);
 	}
 	/*
@@ -218,6 +231,7 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->sizing.batch_max = cfg->batch_max;
 	e->sizing.batch_target_ms = cfg->batch_target_ms;
 	e->max_rows = cfg->max_rows;
+	e->run_rows = inv->run_rows;
 	e->users_table = config_schema(cfg, "users_table");
 	e->user_id_column = config_schema(cfg, "user_id_column");
 	/* Every transaction sets the timeouts with SET LOCAL (db.h). */

@@ -180,5 +180,21 @@ void summary_free(struct run_summary *s)
 		free(s->unknown_users[i]);
 	free(s->unknown_users);
 	free(s->error);
+	for (i = 0; i < s->ntargets; i++) {
+		struct target_result *t = &s->targets[i];
+
+		free(t->name);
+		free(t->schema);
+		free(t->run_id);
+		free(t->error);
+		json_decref(t->rules);
+	}
+	free(s->targets);
+	free(s->target);
 	memset(s, 0, sizeof(*s));
+}
+
+const char *target_status_name(const struct target_result *t)
+{
+	return t->locked ? "locked" : run_status_name(t->status);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "strbuf.h"
 
 enum run_status {
@@ -83,6 +85,25 @@ struct run_throttle {
 	struct throttle_count replica_lag;   /* waits for a lagging standby */
 };
 
+/*
+ * One target of a run over several targets (README "Many databases and
+ * tenants"), as its worker reported it.  Strings and `rules` owned.
+ */
+struct target_result {
+	char *name;              /* "NAME" or "NAME/SCHEMA" */
+	char *schema;            /* the tenant's schema, or NULL */
+	char *run_id;            /* its ledger rows' run id, or NULL */
+	enum run_status status;
+	int locked;              /* another run holds its lock: "locked" */
+	int exit_code;           /* what a run of it alone would exit with */
+	char *error;             /* why it failed or stopped, or NULL */
+	long long deleted;       /* or would delete (dry run) */
+	long long left_behind;
+	long long duration_ms;
+	json_t *rules;           /* its "rules" array, as the JSON shows it */
+	struct run_throttle throttle;
+};
+
 struct run_summary {
 	char run_id[37];         /* random UUID */
 	char host[256];
@@ -104,7 +125,17 @@ struct run_summary {
 	const char *stopped_by;        /* static: the limit that made the run
 					* partial ("max_rows", "max_runtime",
 					* "max_throttle"), or NULL */
+	/* A run over targets: one result each, and their count (the JSON
+	 * then has "targets" and "targets_total"); NULL, 0 otherwise. */
+	struct target_result *targets; /* owned array */
+	size_t ntargets;
+	/* The one target this summary is of, inside a run over targets (the
+	 * ledger's row records it), or NULL.  Owned. */
+	char *target;
 };
+
+/* "ok", "partial", "failed", "locked" or "interrupted": a target's status. */
+const char *target_status_name(const struct target_result *t);
 
 /*
  * Fill run_id, host and started_at, and allocate `nrules` zeroed rule

@@ -179,6 +179,59 @@ static json_t *summary_rule_json(const struct rule_result *r, int dry_run)
 	return rule;
 }
 
+/* One target of a run over targets: {"name", "schema", "status", ...}. */
+static json_t *summary_target_json(const struct target_result *t,
+				   int dry_run)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", summary_json_string(t->name));
+	json_object_set_new(o, "schema", t->schema ?
+			    summary_json_string(t->schema) : json_null());
+	json_object_set_new(o, "run_id", t->run_id ?
+			    summary_json_string(t->run_id) : json_null());
+	json_object_set_new(o, "status", json_string(target_status_name(t)));
+	json_object_set_new(o, "exit_code", json_integer(t->exit_code));
+	json_object_set_new(o, "error", t->error ?
+			    summary_json_string(t->error) : json_null());
+	json_object_set_new(o, "deleted",
+			    json_integer(dry_run ? 0 : t->deleted));
+	if (dry_run)
+		json_object_set_new(o, "would_delete", json_integer(t->deleted));
+	else
+		json_object_set_new(o, "left_behind",
+				    json_integer(t->left_behind));
+	json_object_set_new(o, "duration_ms", json_integer(t->duration_ms));
+	json_object_set_new(o, "rules", t->rules ? json_incref(t->rules) :
+			    json_array());
+	json_object_set_new(o, "throttle", summary_throttle_json(&t->throttle));
+	return o;
+}
+
+/* {"count", "ok", "partial", "failed", "locked", "interrupted"} */
+static json_t *summary_targets_total_json(const struct run_summary *s)
+{
+	static const char *const names[] = {
+		"ok", "partial", "failed", "locked", "interrupted"
+	};
+	long long n[5] = { 0, 0, 0, 0, 0 };
+	json_t *o = json_object();
+	size_t i, j;
+
+	for (i = 0; i < s->ntargets; i++) {
+		const char *st = target_status_name(&s->targets[i]);
+
+		for (j = 0; j < 5; j++) {
+			if (strcmp(st, names[j]) == 0)
+				n[j]++;
+		}
+	}
+	json_object_set_new(o, "count", json_integer((long long)s->ntargets));
+	for (j = 0; j < 5; j++)
+		json_object_set_new(o, names[j], json_integer(n[j]));
+	return o;
+}
+
 json_t *summary_json(const struct run_summary *s)
 {
 	json_t *root = json_object();
@@ -221,6 +274,19 @@ json_t *summary_json(const struct run_summary *s)
 			json_array_append_new(unknown,
 					      summary_json_string(s->unknown_users[i]));
 		json_object_set_new(root, "unknown_users", unknown);
+	}
+	/* Runs over targets only: a config without them keeps its shape. */
+	if (s->target)
+		json_object_set_new(root, "target", summary_json_string(s->target));
+	if (s->targets) {
+		json_t *targets = json_array();
+
+		for (i = 0; i < s->ntargets; i++)
+			json_array_append_new(targets, summary_target_json(
+					      &s->targets[i], s->dry_run));
+		json_object_set_new(root, "targets", targets);
+		json_object_set_new(root, "targets_total",
+				    summary_targets_total_json(s));
 	}
 	return root;
 }
