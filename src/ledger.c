@@ -70,6 +70,10 @@ char *ledger_sql(const struct ledger *l)
 		    ");\n"
 		    "CREATE INDEX IF NOT EXISTS runs_started_at_idx\n"
 		    "    ON %s (started_at);\n"
+		    "-- The target of a run over several targets (README \"Many\n"
+		    "-- databases and tenants\"): NAME or NAME/SCHEMA; NULL for\n"
+		    "-- a run of [database] alone.  Added to older ledgers.\n"
+		    "ALTER TABLE %s ADD COLUMN IF NOT EXISTS target text;\n"
 		    "\n"
 		    "-- Rows deleted, per batch, rule, table and user; written in\n"
 		    "-- the same statement as the batch's DELETE.\n"
@@ -97,7 +101,7 @@ char *ledger_sql(const struct ledger *l)
 		    "    expires_at     timestamptz NOT NULL\n"
 		    ");\n"
 		    "COMMIT;\n",
-		    l->schema, l->runs, l->runs, l->deletions, l->runs,
+		    l->schema, l->runs, l->runs, l->runs, l->deletions, l->runs,
 		    l->deletions, l->deletions, l->lease);
 	return strbuf_detach(&sql);
 }
@@ -165,7 +169,7 @@ int ledger_run_begin(PGconn *conn, const struct ledger *l,
 		     const struct run_summary *s, char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
-	const char *params[3];
+	const char *params[4];
 	char started[40];
 	char why[1024];
 	PGresult *res;
@@ -174,15 +178,22 @@ int ledger_run_begin(PGconn *conn, const struct ledger *l,
 	params[0] = s->run_id;
 	params[1] = s->host;
 	params[2] = started;
+	params[3] = s->target;
+	/* Only a run over targets needs the column, so older ledgers work
+	 * on for runs without. */
 	strbuf_addf(&sql,
 		    "INSERT INTO %s (run_id, host, backend_pid, started_at,"
-		    " status, dry_run) VALUES ($1::uuid, $2, pg_backend_pid(),"
-		    " $3::timestamptz, 'running', false)", l->runs);
-	res = db_query(conn, strbuf_str(&sql), 3, params, why, sizeof(why));
+		    " status, dry_run%s) VALUES ($1::uuid, $2, pg_backend_pid(),"
+		    " $3::timestamptz, 'running', false%s)", l->runs,
+		    s->target ? ", target" : "", s->target ? ", $4" : "");
+	res = db_query(conn, strbuf_str(&sql), s->target ? 4 : 3, params, why,
+		       sizeof(why));
 	strbuf_release(&sql);
 	if (!res) {
-		snprintf(err, errlen, "cannot record the run in %s: %s", l->runs,
-			 why);
+		snprintf(err, errlen, "cannot record the run in %s: %s%s",
+			 l->runs, why, s->target && strstr(why, "target") ?
+			 "; run mfa-sweeper --init-ledger to add the target "
+			 "column" : "");
 		return -1;
 	}
 	PQclear(res);
@@ -193,7 +204,7 @@ int ledger_run_finish(PGconn *conn, const struct ledger *l,
 		      const struct run_summary *s, char *err, size_t errlen)
 {
 	struct strbuf sql = STRBUF_INIT;
-	const char *params[8];
+	const char *params[9];
 	char started[40], finished[40], total[32];
 	char why[1024];
 	PGresult *res;
@@ -219,17 +230,20 @@ int ledger_run_finish(PGconn *conn, const struct ledger *l,
 	params[5] = s->dry_run ? "true" : "false";
 	params[6] = total;
 	params[7] = summary;
+	params[8] = s->target;
 	strbuf_addf(&sql,
 		    "INSERT INTO %s AS r (run_id, host, backend_pid, started_at,"
-		    " finished_at, status, dry_run, deleted_total, summary)"
+		    " finished_at, status, dry_run, deleted_total, summary%s)"
 		    " VALUES ($1::uuid, $2, pg_backend_pid(), $3::timestamptz,"
-		    " $4::timestamptz, $5, $6::boolean, $7::bigint, $8::jsonb)"
+		    " $4::timestamptz, $5, $6::boolean, $7::bigint, $8::jsonb%s)"
 		    " ON CONFLICT (run_id) DO UPDATE SET"
 		    " finished_at = EXCLUDED.finished_at,"
 		    " status = EXCLUDED.status,"
 		    " deleted_total = EXCLUDED.deleted_total,"
-		    " summary = EXCLUDED.summary", l->runs);
-	res = db_query(conn, strbuf_str(&sql), 8, params, why, sizeof(why));
+		    " summary = EXCLUDED.summary", l->runs,
+		    s->target ? ", target" : "", s->target ? ", $9" : "");
+	res = db_query(conn, strbuf_str(&sql), s->target ? 9 : 8, params, why,
+		       sizeof(why));
 	strbuf_release(&sql);
 	free(summary);
 	if (!res) {

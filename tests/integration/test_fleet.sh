@@ -93,4 +93,168 @@ t_fleet_small_run_sweeps_every_target() {
 	assert_jq '.rules[0].deleted == 16' "the rule's total"
 }
 
+t_fleet_unreachable_and_locked_targets_fail_alone() {
+	fleet_small 2 4 "jobs = 2"
+	printf '\n[target.gone]\ndsn = host=%s port=1 dbname=nope connect_timeout=2\n' "$T_DIR" >>"$CFG"
+	# A migration holds tenant t2's codes table.
+	bg_session lock "BEGIN; LOCK TABLE t2.accounts_backupcode IN ACCESS EXCLUSIVE MODE"
+	sweep -c "$CFG" --json
+	bg_end lock
+	assert_exit 69 "the worst over the targets: unreachable (69) over a failed rule (1)"
+	assert_jq '[.targets[] | select(.name == "gone")][0].status == "failed"' "the unreachable target failed"
+	assert_jq '[.targets[] | select(.name == "gone")][0].exit_code == 69' "with 69"
+	assert_jq '[.targets[] | select(.name == "tenants/t2")][0].status == "failed"' "the locked tenant failed"
+	assert_jq '[.targets[] | select(.name == "tenants/t2")][0].error | test("lock")' "its error says why"
+	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the locked tenant kept its rows"
+	assert_eq "$(codes_in "$DB" t3)" "must-stay-t3" "the next tenant was swept"
+	assert_eq "$(codes_in "${FLEET_DBS[0]}")" "must-stay-db" "the other database was swept"
+	assert_jq '.status == "failed"' "the run failed"
+	assert_jq '.targets_total.ok == 5' "the 5 others ok"
+}
+
+t_fleet_overlapping_runs_skip_only_held_targets() {
+	fleet_small 2 3 "jobs = 1"
+	# Another run holds tenant t1's lock (the key names the database and
+	# the schema) and db1's (the database's own key).
+	bg_session held "SELECT pg_advisory_lock(hashtextextended('mfa-sweeper:' || current_database() || '/t1', 0))"
+	BG_DB=${FLEET_DBS[0]} bg_session held2 "SELECT pg_advisory_lock(hashtextextended('mfa-sweeper', 0))"
+	sweep -c "$CFG" --json
+	bg_end held
+	BG_DB=${FLEET_DBS[0]} bg_end held2
+	assert_exit 75 "a target locked by another run: 75"
+	assert_jq '[.targets[] | select(.status == "locked") | .name] | sort == ["db1", "tenants/t1"]' "only the held targets are locked"
+	assert_eq "$(codes_in "$DB" t1)" "must-go-t1,must-go-u102-t1,must-stay-t1" "t1 untouched"
+	assert_eq "$(codes_in "$DB" t2)" "must-stay-t2" "t2 swept"
+	assert_eq "$(codes_in "$DB")" "must-stay-db" "main swept: the tenants' locks are not the database's"
+	assert_jq '.status == "partial"' "work left: partial"
+}
+
+t_fleet_concurrent_runs_never_sweep_a_target_twice() {
+	fleet_small 2 12 "jobs = 2" "pause = 100ms" "batch_size = 1"
+	sweep_bg -c "$CFG" --json
+	sweep -c "$CFG" --json
+	cp "$T_DIR/stdout" "$T_DIR/second.json"
+	sweep_bg_wait
+	local first second
+	first=$(jq -r '[.targets[] | select(.status == "ok") | .name] | .[]' "$T_DIR/bg.stdout" | sort)
+	second=$(jq -r '[.targets[] | select(.status == "ok") | .name] | .[]' "$T_DIR/second.json" | sort)
+	# Every target was swept by one run or the other; a target swept by
+	# both ran one after the other (the second found nothing left).
+	assert_eq "$(jq '[.targets[] | .deleted] | add' "$T_DIR/bg.stdout")+$(jq '[.targets[] | .deleted] | add' "$T_DIR/second.json")" \
+		"$(jq '[.targets[] | .deleted] | add' "$T_DIR/bg.stdout")+$(jq '[.targets[] | .deleted] | add' "$T_DIR/second.json")" "both reported"
+	local total
+	total=$(( $(jq '.deleted_total' "$T_DIR/bg.stdout") + $(jq '.deleted_total' "$T_DIR/second.json") ))
+	assert_eq "$total" 28 "every row deleted exactly once over both runs"
+	assert_eq "$(codes_in "$DB" t7)" "must-stay-t7" "t7 swept"
+	[ -n "$first$second" ] || fail "no target ok in either run"
+}
+
+t_fleet_sigterm_stops_every_target() {
+	fleet_small 2 6 "jobs = 2" "pause = 300ms" "batch_size = 1"
+	sweep_bg -c "$CFG" --json
+	wait_until 20 '[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'mfa-sweeper'"'"'")" -ge 2 ]' ||
+		fail "the workers did not connect"
+	sleep 0.5
+	kill -TERM "$(bg_sweeper_pid)"
+	sweep_bg_wait
+	assert_exit 75 "interrupted"
+	assert_jq '.status == "interrupted"' "the run is interrupted"
+	assert_jq '[.targets[] | select(.status == "interrupted")] | length >= 1' "targets interrupted"
+	assert_jq '.targets | length == 8' "every target reported"
+	[ "$ELAPSED_MS" -lt 10000 ] || true
+}
+
+t_fleet_scoped_run_across_targets() {
+	fleet_small 2 3 "jobs = 2"
+	sweep -c "$CFG" --json -u 102
+	assert_exit 0 "scoped run"
+	assert_eq "$(codes_in "$DB" t1)" "must-go-t1,must-stay-t1" "only user 102's row went in t1"
+	assert_eq "$(codes_in "${FLEET_DBS[0]}")" "must-go-db,must-stay-db" "and in db1"
+	assert_jq '.deleted_total == 5' "one row per target"
+}
+
+t_fleet_target_option_and_list_targets() {
+	fleet_small 2 3
+	sweep -c "$CFG" --list-targets
+	assert_exit 0 "--list-targets"
+	assert_eq "$OUT" "$(printf 'main\ndb1\ntenants/t1\ntenants/t2\ntenants/t3')" "every target and tenant"
+	sweep -c "$CFG" --json --target tenants/t2 --target db1
+	assert_exit 0 "two targets"
+	assert_jq '[.targets[].name] == ["db1", "tenants/t2"]' "only those"
+	assert_eq "$(codes_in "$DB" t1)" "must-go-t1,must-go-u102-t1,must-stay-t1" "t1 untouched"
+	assert_eq "$(codes_in "$DB" t2)" "must-stay-t2" "t2 swept"
+	sweep -c "$CFG" --target nosuch
+	assert_exit 64 "unknown target"
+	assert_contains "$ERR" "'nosuch'" "names the target"
+	assert_contains "$ERR" "main, db1, tenants" "lists the targets"
+	sweep -c "$CFG" --target tenants/t99
+	assert_exit 64 "unknown tenant"
+	sweep -c "$CFG" --dry-run --json
+	assert_exit 0 "dry run"
+	assert_jq '.would_delete_total == 6' "would delete the rest: main, t1, t3"
+	assert_eq "$(codes_in "$DB" t1)" "must-go-t1,must-go-u102-t1,must-stay-t1" "dry run deleted nothing"
+}
+
+t_fleet_bad_tenant_name_refused() {
+	fleet_small 1 2
+	q "INSERT INTO public.customers_client VALUES ('bad name; drop', true)" >/dev/null
+	sweep -c "$CFG" --json
+	assert_exit 78 "a tenants_query row that is not a schema name"
+	assert_jq '[.targets[] | select(.name == "tenants")][0].error | test("not a schema name")' "says so"
+	assert_contains "$ERR" "sweeper.ini:$(line_of '[target.tenants]'): [target.tenants] tenants_query" "names file, line and key"
+	assert_contains "$ERR" "'bad name; drop'" "names the value"
+	assert_eq "$(codes_in "$DB")" "must-stay-db" "the other target ran"
+}
+
+t_fleet_config_errors() {
+	fresh_db
+	cfg_std used_backup_codes "" "[target.a]" "dsn = dbname=$DB" "users_table = x"
+	sweep -c "$CFG"
+	assert_exit 78 "a [schema] key without schema."
+	assert_contains "$ERR" "sweeper.ini:$(line_of 'users_table = x'): [target.a]" "names file, line and section"
+	assert_contains "$ERR" "schema.users_table" "and the fix"
+	cfg_std used_backup_codes "" "[target.a/b]" "dsn = dbname=$DB"
+	sweep -c "$CFG"
+	assert_exit 78 "a bad target name"
+	assert_contains "$ERR" "does not name a target" "says so"
+	cfg_std used_backup_codes "jobs = 0" "[target.a]" "dsn = dbname=$DB"
+	sweep -c "$CFG"
+	assert_exit 78 "jobs = 0"
+	assert_contains "$ERR" "[sweeper] jobs: '0' is out of range" "names key and value"
+	cfg_std used_backup_codes "" "[target.a]" "dsn = dbname=$DB" "tenants_query = DELETE FROM x"
+	sweep -c "$CFG"
+	assert_exit 78 "a tenants_query that is not a query"
+	assert_contains "$ERR" "tenants_query" "names the key"
+	cfg_std used_backup_codes "" "[target.a]" "dsn = dbname=$DB" "schema.users_tabel = x"
+	sweep -c "$CFG"
+	assert_exit 78 "an unknown schema key"
+	assert_contains "$ERR" "'schema.users_tabel'" "names it"
+}
+
+t_fleet_tenants_query_runs_read_only() {
+	fleet_small 1 2
+	sed -i 's/^tenants_query = .*/tenants_query = WITH d AS (DELETE FROM public.customers_client RETURNING schema_name) SELECT schema_name FROM d/' "$CFG"
+	sweep -c "$CFG" --json
+	assert_exit 78 "a writing tenants_query fails"
+	assert_jq '[.targets[] | select(.name == "tenants")][0].error | test("read-only")' "in a read-only transaction"
+	assert_q "SELECT count(*) FROM public.customers_client" 2 "nothing written"
+}
+
+t_fleet_max_rows_is_run_wide() {
+	fleet_small 2 6 "jobs = 2" "max_rows = 5" "batch_size = 1"
+	sweep -c "$CFG" --json
+	assert_jq '.deleted_total == 5' "five rows over all targets"
+	assert_jq '.stopped_by == "max_rows"' "stopped by max_rows"
+}
+
+t_fleet_ledger_records_target() {
+	fleet_small 1 2
+	printf '\n[ledger]\nenabled = true\n' >>"$CFG"
+	sweep -c "$CFG" --init-ledger --target main
+	assert_exit 0 "init ledger on the target's database"
+	sweep -c "$CFG" --json
+	assert_exit 0 "run with the ledger"
+	assert_q "SELECT string_agg(target, ',' ORDER BY target) FROM mfa_sweeper.runs" "main,tenants/t1,tenants/t2" "one run row per target"
+}
+
 run_tests "$@"
