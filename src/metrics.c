@@ -29,6 +29,7 @@
 #define METRIC_ROWS "mfa_sweeper_rows_deleted"
 #define METRIC_STATUS "mfa_sweeper_run_status"
 #define METRIC_LEFT "mfa_sweeper_rows_left_behind"
+#define METRIC_TARGET_STATUS "mfa_sweeper_target_status"
 
 static const enum run_status metrics_statuses[] = {
 	RUN_OK, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED, RUN_INTERRUPTED
@@ -137,6 +138,71 @@ static void metrics_per_table(struct strbuf *out, const struct run_summary *s,
 	}
 }
 
+/*
+ * A run over targets: one sample per target, rule and table of `name`,
+ * from the targets' rules (rows deleted, or with `left` left behind).
+ * Labels rule, table and target (README "Many databases and tenants").
+ */
+static void metrics_per_target(struct strbuf *out,
+			       const struct run_summary *s, const char *name,
+			       int left)
+{
+	const char *count = s->dry_run ? "would_delete" : "deleted";
+	size_t i, j, k;
+
+	for (i = 0; i < s->ntargets; i++) {
+		const struct target_result *t = &s->targets[i];
+		const json_t *r;
+
+		json_array_foreach(t->rules, j, r) {
+			const json_t *st;
+
+			json_array_foreach(json_object_get(r, "steps"), k, st) {
+				const char *rule = json_string_value(
+					json_object_get(r, "name"));
+				const char *table = json_string_value(
+					json_object_get(st, "table"));
+				long long n = json_integer_value(
+					json_object_get(st, left ?
+							"left_behind" : count));
+
+				if (!rule || !table || (left && n == 0))
+					continue;
+				strbuf_addf(out, "%s{rule=\"", name);
+				metrics_label(out, rule);
+				strbuf_add(out, "\",table=\"");
+				metrics_label(out, table);
+				strbuf_add(out, "\",target=\"");
+				metrics_label(out, t->name);
+				strbuf_addf(out, "\"} %lld\n", n);
+			}
+		}
+	}
+}
+
+/* A run over targets: each target's status, 1 for its own, 0 else. */
+static void metrics_target_status(struct strbuf *out,
+				  const struct run_summary *s)
+{
+	static const char *const names[] = {
+		"ok", "partial", "failed", "locked", "interrupted"
+	};
+	size_t i, j;
+
+	metrics_head(out, METRIC_TARGET_STATUS,
+		     "1 for the status of each target of the last mfa-sweeper run, 0 for the others.");
+	for (i = 0; i < s->ntargets; i++) {
+		const char *st = target_status_name(&s->targets[i]);
+
+		for (j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+			strbuf_addf(out, "%s{target=\"", METRIC_TARGET_STATUS);
+			metrics_label(out, s->targets[i].name);
+			strbuf_addf(out, "\",status=\"%s\"} %d\n", names[j],
+				    strcmp(st, names[j]) == 0);
+		}
+	}
+}
+
 void metrics_render(struct strbuf *out, const struct run_summary *s,
 		    const char *last_success)
 {
@@ -164,9 +230,11 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 	metrics_head(out, METRIC_ROWS,
 		     "Rows the last mfa-sweeper run deleted, per rule and table.");
 	metrics_per_table(out, s, METRIC_ROWS, 0);
+	metrics_per_target(out, s, METRIC_ROWS, 0);
 	metrics_head(out, METRIC_LEFT,
 		     "Rows the last mfa-sweeper run left behind because the database refused to delete them, per rule and table.");
 	metrics_per_table(out, s, METRIC_LEFT, 1);
+	metrics_per_target(out, s, METRIC_LEFT, 1);
 	metrics_head(out, METRIC_STATUS,
 		     "1 for the status of the last mfa-sweeper run, 0 for the others.");
 	for (i = 0; i < sizeof(metrics_statuses) / sizeof(metrics_statuses[0]);
@@ -174,6 +242,8 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 		strbuf_addf(out, "%s{status=\"%s\"} %d\n", METRIC_STATUS,
 			    run_status_name(metrics_statuses[i]),
 			    s->status == metrics_statuses[i]);
+	if (s->ntargets)
+		metrics_target_status(out, s);
 }
 
 /*

@@ -3,6 +3,7 @@
  * without --json.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "strbuf.h"
 #include "summary.h"
@@ -11,6 +12,38 @@
 static void summary_seconds(long long ms, char out[24])
 {
 	snprintf(out, 24, "%lld.%02llds", ms / 1000, (ms % 1000) / 10);
+}
+
+/*
+ * A run over targets: how many ended how, and one line for each target
+ * that did not end ok (with 500 tenants, the table stays readable).
+ */
+static void summary_print_targets(FILE *out, const struct run_summary *s)
+{
+	static const char *const names[] = {
+		"ok", "partial", "failed", "locked", "interrupted"
+	};
+	size_t n[5] = { 0, 0, 0, 0, 0 };
+	size_t i, j;
+
+	if (!s->targets)
+		return;
+	for (i = 0; i < s->ntargets; i++) {
+		for (j = 0; j < 5; j++)
+			n[j] += strcmp(target_status_name(&s->targets[i]),
+				       names[j]) == 0;
+	}
+	fprintf(out, "targets: %zu (%zu ok, %zu partial, %zu failed, %zu "
+		"locked, %zu interrupted)\n", s->ntargets, n[0], n[1], n[2],
+		n[3], n[4]);
+	for (i = 0; i < s->ntargets; i++) {
+		const struct target_result *t = &s->targets[i];
+
+		if (!t->locked && t->status == RUN_OK)
+			continue;
+		fprintf(out, "  %-30s %-12s %s\n", t->name,
+			target_status_name(t), t->error ? t->error : "");
+	}
 }
 
 void summary_print_table(FILE *out, const struct run_summary *s)
@@ -60,6 +93,7 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 	if (s->stopped_by)
 		fprintf(out, "stopped by %s; the next run continues\n",
 			s->stopped_by);
+	summary_print_targets(out, s);
 	if (s->throttle.pause.count || s->throttle.pause_ratio.count ||
 	    s->throttle.replica_lag.count)
 		fprintf(out, "throttled: pause %lld (%lld ms), pause_ratio %lld "

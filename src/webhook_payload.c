@@ -157,6 +157,68 @@ static void slack_rules_text(const struct run_summary *s, struct strbuf *sb)
 	}
 }
 
+/*
+ * A run over targets: the counts by status, then one line per target
+ * that did not end ok, as many as fit one section: with 500 tenants the
+ * message stays three blocks, never one per tenant.
+ */
+static void slack_targets_text(const struct run_summary *s,
+			       struct strbuf *sb)
+{
+	static const char *const names[] = {
+		"ok", "partial", "failed", "locked", "interrupted"
+	};
+	size_t n[5] = { 0, 0, 0, 0, 0 };
+	size_t i, j, shown = 0, bad = 0;
+
+	for (i = 0; i < s->ntargets; i++) {
+		for (j = 0; j < 5; j++)
+			n[j] += strcmp(target_status_name(&s->targets[i]),
+				       names[j]) == 0;
+	}
+	bad = s->ntargets - n[0];
+	strbuf_addf(sb, "*%zu target%s*:", s->ntargets,
+		    s->ntargets == 1 ? "" : "s");
+	for (j = 0; j < 5; j++) {
+		if (n[j])
+			strbuf_addf(sb, " %zu %s", n[j], names[j]);
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		const struct target_result *t = &s->targets[i];
+		struct strbuf line = STRBUF_INIT;
+
+		if (!t->locked && t->status == RUN_OK)
+			continue;
+		strbuf_add(&line, "\n\xe2\x80\xa2 `");
+		slack_escape(&line, t->name);
+		strbuf_addf(&line, "`: %s", target_status_name(t));
+		if (t->error) {
+			strbuf_add(&line, " (");
+			slack_escape(&line, t->error);
+			strbuf_add(&line, ")");
+		}
+		if (line.len > SLACK_LEFT_MAX) {
+			size_t cut = SLACK_LEFT_MAX;
+
+			while (cut > 0 &&
+			       ((unsigned char)line.buf[cut] & 0xc0) == 0x80)
+				cut--;
+			line.buf[cut] = '\0';
+			line.len = cut;
+			strbuf_add(&line, "\xe2\x80\xa6");
+		}
+		if (sb->len + line.len > SLACK_SECTION_MAX - 64) {
+			strbuf_release(&line);
+			strbuf_addf(sb, "\n\xe2\x80\xa6 and %zu more",
+				    bad - shown);
+			return;
+		}
+		strbuf_add(sb, strbuf_str(&line));
+		strbuf_release(&line);
+		shown++;
+	}
+}
+
 static json_t *payload_slack(const struct run_summary *s)
 {
 	json_t *root = json_object();
@@ -191,6 +253,14 @@ static json_t *payload_slack(const struct run_summary *s)
 
 	slack_rules_text(s, &rules);
 	json_array_append_new(blocks, slack_section(strbuf_str(&rules)));
+	if (s->targets) {
+		struct strbuf targets = STRBUF_INIT;
+
+		slack_targets_text(s, &targets);
+		json_array_append_new(blocks,
+				      slack_section(strbuf_str(&targets)));
+		strbuf_release(&targets);
+	}
 
 	strbuf_addf(&foot, "run %s%s", s->run_id, s->dry_run ? " \xc2\xb7 dry run" : "");
 	json_object_set_new(note, "type", json_string("mrkdwn"));
