@@ -428,7 +428,8 @@ struct fleet_run {
 	struct invocation *inv;
 	struct fleet_shared sh;
 	struct fleet_worker *w;
-	size_t nw;
+	size_t nw;               /* workers started */
+	size_t nslots;           /* entries of w, all with their fds set */
 	json_t **results;        /* per unit, or NULL while not done */
 	size_t next;             /* the next unit to hand out */
 	int stopping;            /* a stop was passed on to the workers */
@@ -463,9 +464,13 @@ static int fleet_spawn(struct fleet_run *fr, size_t k)
 		close(cmd[1]);
 		close(res[0]);
 		/* The other workers' pipes are theirs alone. */
-		for (i = 0; i < k; i++) {
-			close(fr->w[i].cmd_fd);
-			close(fr->w[i].res_fd);
+		for (i = 0; i < fr->nslots; i++) {
+			if (i == k)
+				continue;
+			if (fr->w[i].cmd_fd >= 0)
+				close(fr->w[i].cmd_fd);
+			if (fr->w[i].res_fd >= 0)
+				close(fr->w[i].res_fd);
 		}
 		status = fleet_worker_main(&fr->sh, cmd[0], res[1]);
 		close(cmd[0]);
@@ -478,6 +483,18 @@ static int fleet_spawn(struct fleet_run *fr, size_t k)
 	w->res_fd = res[0];
 	w->unit = -1;
 	memset(&w->in, 0, sizeof(w->in));
+	return 0;
+}
+
+/* Whether a unit is left to hand out. */
+static int fleet_pending(struct fleet_run *fr)
+{
+	size_t i;
+
+	for (i = fr->next; i < fr->sh.nunits; i++) {
+		if (!fr->sh.units[i].failed_exit)
+			return 1;
+	}
 	return 0;
 }
 
@@ -583,6 +600,21 @@ static void fleet_read(struct fleet_run *fr, struct fleet_worker *w)
 						 "status", "failed",
 						 "error", why);
 		w->unit = -1;
+	}
+	/* The other units still get a worker: one in this one's place. */
+	if (w->pid > 0) {
+		waitpid(w->pid, NULL, 0);
+		w->pid = -1;
+	}
+	strbuf_release(&w->in);
+	if (!fr->stopping && fleet_pending(fr)) {
+		if (fleet_spawn(fr, (size_t)(w - fr->w)) == 0) {
+			w->done = 0;
+			fleet_dispatch(fr, w);
+		} else {
+			log_msg(SWEEPER_LOG_ERROR, "cannot start a worker: %s",
+				strerror(errno));
+		}
 	}
 }
 
@@ -726,10 +758,16 @@ static void fleet_target_from(struct target_result *t,
 		t->error = xstrdup(u->failed_why);
 		return;
 	}
-	if (!o) {
+	if (!o && stop_requested) {
 		t->status = RUN_INTERRUPTED;
 		t->exit_code = EX_TEMPFAIL;
 		t->error = xstrdup("not run: stopped by a signal");
+		return;
+	}
+	if (!o) {
+		t->status = RUN_FAILED;
+		t->exit_code = OUTCOME_EX_RULE_FAILED;
+		t->error = xstrdup("not run: no worker could be started for it");
 		return;
 	}
 	t->exit_code = (int)fleet_int(o, "exit");
@@ -910,11 +948,15 @@ enum outcome fleet_run(struct invocation *inv)
 	if (jobs > nunits)
 		jobs = nunits;
 	fr.w = xcalloc(jobs ? jobs : 1, sizeof(*fr.w));
-	log_msg(SWEEPER_LOG_INFO, "%zu target%s, %zu at once", nunits,
-		nunits == 1 ? "" : "s", jobs);
+	fr.nslots = jobs;
 	for (i = 0; i < jobs; i++) {
 		fr.w[i].cmd_fd = -1;
 		fr.w[i].res_fd = -1;
+		fr.w[i].pid = -1;
+	}
+	log_msg(SWEEPER_LOG_INFO, "%zu target%s, %zu at once", nunits,
+		nunits == 1 ? "" : "s", jobs);
+	for (i = 0; i < jobs; i++) {
 		if (fleet_spawn(&fr, i) != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "cannot start a worker: %s",
 				strerror(errno));

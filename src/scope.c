@@ -561,7 +561,9 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		goto out;
 	}
 	/* Each unknown input once, in text order. */
-	qsort(s->unknown, s->nunknown, sizeof(*s->unknown), scope_strcmp);
+	if (s->nunknown)
+		qsort(s->unknown, s->nunknown, sizeof(*s->unknown),
+		      scope_strcmp);
 	for (i = 1, kept = s->nunknown ? 1 : 0; i < s->nunknown; i++) {
 		if (strcmp(s->unknown[i], s->unknown[kept - 1]) == 0)
 			free(s->unknown[i]);

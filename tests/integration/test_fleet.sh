@@ -237,6 +237,23 @@ t_fleet_sigterm_stops_every_target() {
 	assert_eq "$(q "SELECT count(*) FROM t6.accounts_backupcode WHERE code_hash LIKE 'must-stay%'")" 1 "must-stay rows kept"
 }
 
+t_fleet_worker_killed_fails_its_target_alone() {
+	fleet_small 2 6 "jobs = 2" "pause = 200ms" "batch_size = 1"
+	sweep_bg -c "$CFG" --json
+	local sweeper worker
+	wait_until 20 '[ -n "$(bg_sweeper_pid)" ] && [ -n "$(ps -o pid= --ppid "$(bg_sweeper_pid)" | head -n1)" ]' ||
+		fail "no worker started"
+	sleep 0.5
+	sweeper=$(bg_sweeper_pid)
+	worker=$(ps -o pid= --ppid "$sweeper" | tr -d ' ' | head -n1)
+	kill -KILL "$worker"
+	sweep_bg_wait
+	assert_exit 1 "a target whose worker died failed"
+	assert_jq '[.targets[] | select(.error // "" | test("died of signal 9"))] | length == 1' "one target failed: its worker died"
+	assert_jq '.targets_total.ok == 7' "the others were swept, by a worker in its place"
+	assert_eq "$(codes_in "$DB" t6)" "must-stay-t6" "the last tenant was swept"
+}
+
 t_fleet_scoped_run_across_targets() {
 	fleet_small 2 3 "jobs = 2"
 	sweep -c "$CFG" --json -u 102
