@@ -356,7 +356,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 7 + 16 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 7 + 17 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	/* batch_size's default is empty: adaptive. */
@@ -628,7 +628,7 @@ static void test_unknown_section(void **state)
 		     "did you mean [sweeper]?");
 	expect_error("\n[rules.stale_devices]\n", 2, NULL, NULL,
 		     "unknown section [rules.stale_devices]; did you mean [rule.stale_devices]?");
-	expect_error_in("[main]\n", 1, NULL, NULL, "unknown section [main]; the sections are [database], [sweeper], [schema], [webhook], [ledger] and [rule.NAME]", err);
+	expect_error_in("[main]\n", 1, NULL, NULL, "unknown section [main]; the sections are [database], [sweeper], [schema], [webhook], [ledger], [rule.NAME] and [target.NAME]", err);
 	assert_lacks(err, "did you mean");
 	expect_error("[]\n", 1, NULL, NULL, "empty section name []");
 	expect_error("[rule.]\n", 1, NULL, NULL, "section [rule.] names no rule");
@@ -1321,6 +1321,96 @@ static void test_example_config(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * A target's config: its [database] keys and schema.KEY overrides in
+ * place of the file's; a tenant's unqualified tables in its schema, a
+ * qualified one left where it is.
+ */
+static void test_targets_derive(void **state)
+{
+	struct config cfg, t;
+	char err[ERRLEN] = "";
+
+	(void)state;
+	load_ok(&cfg, "[database]\ndsn = dbname=a\nlock_timeout = 3s\n"
+		"[schema]\nusers_table = public.accounts_user\n"
+		"[sweeper]\njobs = 4\n"
+		"[target.one]\ndsn = dbname=b\nschema.codes_table = codes\n"
+		"[target.many]\ntenants_query = SELECT 'x'\n");
+	assert_int_equal(cfg.ntargets, 2);
+	assert_int_equal(cfg.jobs, 4);
+	assert_string_equal(cfg.targets[0].name, "one");
+	assert_null(cfg.targets[0].tenants_query);
+	assert_string_equal(cfg.targets[1].tenants_query, "SELECT 'x'");
+	assert_ptr_equal(config_target_find(&cfg, "many"), &cfg.targets[1]);
+	assert_null(config_target_find(&cfg, "none"));
+
+	assert_int_equal(config_for_target(&cfg, &cfg.targets[0], NULL, &t,
+					   err, sizeof(err)), 0);
+	assert_string_equal(t.dsn, "dbname=b");
+	assert_int_equal(t.lock_timeout_ms, 3000);
+	assert_string_equal(config_schema(&t, "codes_table"), "codes");
+	assert_string_equal(t.target_name, "one");
+	assert_null(t.tenant_schema);
+	assert_int_equal(t.ntargets, 0);
+	config_free(&t);
+
+	assert_int_equal(config_for_target(&cfg, &cfg.targets[1], "Acme_1",
+					   &t, err, sizeof(err)), 0);
+	assert_string_equal(t.dsn, "dbname=a");
+	assert_string_equal(config_schema(&t, "codes_table"),
+			    "Acme_1.accounts_backupcode");
+	assert_string_equal(config_schema(&t, "devices_table"),
+			    "Acme_1.otp_totp_totpdevice");
+	/* Written with its schema: a table every tenant shares. */
+	assert_string_equal(config_schema(&t, "users_table"),
+			    "public.accounts_user");
+	assert_string_equal(t.target_name, "many/Acme_1");
+	assert_string_equal(t.tenant_schema, "Acme_1");
+	config_free(&t);
+	config_free(&cfg);
+}
+
+/* What a tenants_query may return. */
+static void test_tenant_schema_valid(void **state)
+{
+	(void)state;
+	assert_true(tenant_schema_valid("t1"));
+	assert_true(tenant_schema_valid("_Acme$2"));
+	assert_false(tenant_schema_valid(""));
+	assert_false(tenant_schema_valid(NULL));
+	assert_false(tenant_schema_valid("1abc"));
+	assert_false(tenant_schema_valid("a.b"));
+	assert_false(tenant_schema_valid("a\"b"));
+	assert_false(tenant_schema_valid("a b"));
+	assert_false(tenant_schema_valid("caf\xc3\xa9"));
+	assert_true(tenant_schema_valid(
+		"a23456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(tenant_schema_valid(
+		"a234567890123456789012345678901234567890123456789012345678901234"));
+}
+
+/* Errors of a [target.NAME] section: file, line, section, key, fix. */
+static void test_target_errors(void **state)
+{
+	char err[ERRLEN];
+
+	(void)state;
+	expect_error_in("[target.a]\nusers_table = x\n", 2, "target.a", NULL,
+			"a [schema] key is written schema.users_table here",
+			err);
+	expect_error_in("[target.a]\nschema.nope = x\n", 2, "target.a", NULL,
+			"unknown key 'schema.nope'", err);
+	expect_error_in("[target.a]\nlock_timeout = soon\n", 2, "target.a",
+			"lock_timeout", "soon", err);
+	expect_error_in("[target.a]\ntenants_query = DROP TABLE x\n", 2,
+			"target.a", "tenants_query", "not a query", err);
+	expect_error_in("[target.a/b]\n", 1, NULL, NULL,
+			"does not name a target", err);
+	expect_error_in("[sweeper]\njobs = 65\n", 2, "sweeper", "jobs",
+			"out of range", err);
+}
+
 static void test_free_zeroed(void **state)
 {
 	struct config cfg;
@@ -1362,6 +1452,9 @@ int main(void)
 		cmocka_unit_test(test_check_rule_errors),
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_free_zeroed),
+		cmocka_unit_test(test_targets_derive),
+		cmocka_unit_test(test_tenant_schema_valid),
+		cmocka_unit_test(test_target_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
