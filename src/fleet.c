@@ -36,7 +36,8 @@ int fleet_wanted(const struct invocation *inv)
 	const char *m = inv->mode->name;
 
 	return inv->cfg.ntargets > 0 && !inv->cfg.target_name &&
-	       (strcmp(m, "run") == 0 || strcmp(m, "--dry-run") == 0);
+	       (strcmp(m, "run") == 0 || strcmp(m, "--dry-run") == 0 ||
+		strcmp(m, "--check-config") == 0);
 }
 
 /* The NAME part of a --target value, into buf. */
@@ -110,7 +111,8 @@ int fleet_check_names(struct invocation *inv)
 					       shown);
 	}
 	if (strcmp(m, "run") == 0 || strcmp(m, "--dry-run") == 0 ||
-	    strcmp(m, "--list-targets") == 0)
+	    strcmp(m, "--list-targets") == 0 ||
+	    strcmp(m, "--check-config") == 0)
 		return 0;
 	/* A mode of one database: the config becomes the target's. */
 	if (o->ntargets > 1)

@@ -21,7 +21,7 @@
 
 /*
  * Whether this invocation runs over targets: the config has [target.NAME]
- * sections and the mode is a run or a dry run.
+ * sections and the mode is a run, a dry run or --check-config.
  */
 int fleet_wanted(const struct invocation *inv);
 

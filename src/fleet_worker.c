@@ -139,7 +139,9 @@ static json_t *worker_unit(const struct fleet_shared *sh,
 	free(key);
 	worker_conn_drop(wc);
 
+	log_set_target(u->name);
 	mode_execute(&t);
+	log_set_target(NULL);
 
 	o = json_object();
 	json_object_set_new(o, "name", summary_json_string(u->name));

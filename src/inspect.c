@@ -76,10 +76,14 @@ enum outcome inspect_check_config(struct invocation *inv)
 	/* Their messages are logged: those rules could not be checked. */
 	if (inv->nblocked)
 		return OUTCOME_RULE_FAILED;
+	if (cfg->target_name)
+		printf("target '%s': ", cfg->target_name);
 	printf("configuration ok: '%s', %zu rule%s, %zu step%s checked "
 	       "against the database\n", cfg->path, inv->nnames,
 	       inv->nnames == 1 ? "" : "s", inv->nsteps,
 	       inv->nsteps == 1 ? "" : "s");
+	/* A run over targets checks them in several processes: whole lines. */
+	fflush(stdout);
 	return OUTCOME_OK;
 }
 

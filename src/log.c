@@ -21,6 +21,7 @@
 static int log_threshold = SWEEPER_LOG_INFO;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static char log_run_id[64];
+static char log_target[160];
 static int log_journal = -1;    /* -1: not checked yet */
 static void (*log_clear)(void *arg);
 static void *log_clear_arg;
@@ -65,6 +66,11 @@ void log_set_format(enum log_format format)
 void log_set_run_id(const char *run_id)
 {
 	snprintf(log_run_id, sizeof(log_run_id), "%s", run_id ? run_id : "");
+}
+
+void log_set_target(const char *target)
+{
+	snprintf(log_target, sizeof(log_target), "%s", target ? target : "");
 }
 
 void log_set_clear_hook(void (*clear)(void *arg), void *arg)
@@ -148,6 +154,8 @@ static char *log_json_line(int level, const struct log_fields *f,
 	json_object_set_new(o, "msg", log_json_text(msg));
 	if (log_run_id[0])
 		json_object_set_new(o, "run_id", json_string(log_run_id));
+	if (log_target[0])
+		json_object_set_new(o, "target", log_json_text(log_target));
 	if (f) {
 		if (f->rule)
 			json_object_set_new(o, "rule", log_json_text(f->rule));
@@ -185,8 +193,8 @@ void log_vevent(int level, const struct log_fields *f, const char *prefix,
 		const char *fmt, va_list ap)
 {
 	char msg[2048];
-	char body[2100];
-	char line[2200];
+	char body[2300];
+	char line[2400];
 	char *json;
 	int n;
 
@@ -197,7 +205,12 @@ void log_vevent(int level, const struct log_fields *f, const char *prefix,
 	if (level > SWEEPER_LOG_DEBUG)
 		level = SWEEPER_LOG_DEBUG;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	snprintf(body, sizeof(body), "%s%s", prefix ? prefix : "", msg);
+	/* A JSON line names the target in a field of its own. */
+	if (log_target[0] && log_fmt != LOG_FORMAT_JSON)
+		snprintf(body, sizeof(body), "target '%s': %s%s", log_target,
+			 prefix ? prefix : "", msg);
+	else
+		snprintf(body, sizeof(body), "%s%s", prefix ? prefix : "", msg);
 	if (log_clear)
 		log_clear(log_clear_arg);
 

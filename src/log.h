@@ -66,6 +66,14 @@ void log_set_format(enum log_format format);
 void log_set_run_id(const char *run_id);
 
 /*
+ * Name the target (README "Many databases and tenants") every line is
+ * about from now on: "target 'NAME': " before a text line's message, a
+ * "target" field in a JSON line.  NULL or "" for none.  A worker of a run
+ * over targets sets it per target.
+ */
+void log_set_target(const char *target);
+
+/*
  * Call `clear(arg)` before every line is written, so that a live progress
  * line on a terminal can erase itself first.  NULL removes the hook.
  * `arg` is borrowed and must stay valid until the hook is removed.

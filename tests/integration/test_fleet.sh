@@ -296,6 +296,29 @@ t_fleet_bad_tenant_name_refused() {
 	assert_eq "$(codes_in "$DB")" "must-stay-db" "the other target ran"
 }
 
+t_fleet_check_config_checks_every_target() {
+	fleet_small 2 3 "jobs = 2"
+	sweep -c "$CFG" --check-config
+	assert_exit 0 "every target checks out"
+	assert_contains "$OUT" "target 'tenants/t2': configuration ok" "each target says so"
+	assert_eq "$(printf '%s\n' "$OUT" | grep -c 'configuration ok')" 5 "five targets"
+	q "DROP TABLE t2.accounts_backupcode" >/dev/null
+	sweep -c "$CFG" --check-config
+	assert_exit 78 "a tenant without the codes table"
+	assert_contains "$ERR" "target 'tenants/t2':" "the log names the target"
+	assert_contains "$ERR" "t2.accounts_backupcode" "and the table"
+	sweep -c "$CFG" --check-config --target tenants/t1
+	assert_exit 0 "one tenant checked"
+	assert_contains "$OUT" "target 'tenants/t1': configuration ok" "that one"
+	sweep -c "$CFG" --explain --target tenants
+	assert_exit 64 "a mode of one database needs one tenant"
+	assert_contains "$ERR" "--target tenants/SCHEMA" "says how"
+	sweep -c "$CFG" --explain --target tenants/t3
+	assert_exit 0 "--explain of one tenant"
+	assert_contains "$OUT" '"t3"."accounts_backupcode"' "its table, quoted"
+	assert_eq "$(codes_in "$DB" t1)" "must-go-t1,must-go-u102-t1,must-stay-t1" "nothing deleted"
+}
+
 t_fleet_config_errors() {
 	fresh_db
 	cfg_std used_backup_codes "" "[target.a]" "dsn = dbname=$DB" "users_table = x"
