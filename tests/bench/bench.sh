@@ -23,6 +23,12 @@
 #            against the unscoped run; and one-user scoped runs
 #   idle     runs that find nothing to delete, the predicates' columns
 #            indexed, at every scale
+#   fleet    FLEET_TENANTS tenant schemas (default 300) of FLEET_ROWS
+#            backup codes each (default 3000, half of them eligible),
+#            swept by one run over a tenants_query target with [sweeper]
+#            jobs = 1, 2 and 4, against a shell loop that runs the
+#            sweeper once per tenant (once, whatever SCALES says;
+#            doc/fleet.md)
 #
 # Every method is checked to leave exactly the rows the rule keeps (count
 # and hash of the remaining ids, against the same figures taken on the
@@ -71,7 +77,7 @@ case $BUILD in
 *) BUILD=$ROOT/$BUILD ;;
 esac
 SWEEPER=$BUILD/mfa-sweeper
-ALL_SCENARIOS="backlog medium nightly nightly_idx users workers bulk scoped idle"
+ALL_SCENARIOS="backlog medium nightly nightly_idx users workers bulk scoped idle fleet"
 SCALES=${SCALES:-S M L}
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 RUNS=${RUNS:-3}
@@ -1354,6 +1360,135 @@ assemble() {
 
 # ---------------------------------------------------------------- main
 
+# ------------------------------------------------------- the fleet scenario
+
+FLEET_TENANTS=${FLEET_TENANTS:-300}
+FLEET_ROWS=${FLEET_ROWS:-3000}
+
+# fleet_template DB: FLEET_TENANTS schemas t1.. with the reference tables,
+# 20 users each and FLEET_ROWS codes, the odd ones used 100 days ago
+# (used_backup_codes with max_age = 30d deletes them), the even ones
+# unused (kept); public.customers_client lists the tenants.
+fleet_template() {
+	local db=$1 t0
+	t0=$(ms_now)
+	q -c "CREATE DATABASE $db"
+	q -d "$db" -f "$SCHEMA"
+	q -d "$db" >/dev/null <<SQL
+CREATE TABLE public.customers_client (schema_name text PRIMARY KEY);
+DO \$\$
+DECLARE i int;
+BEGIN
+  FOR i IN 1..$FLEET_TENANTS LOOP
+    EXECUTE format('CREATE SCHEMA t%1\$s;
+      CREATE TABLE t%1\$s.accounts_user (LIKE public.accounts_user INCLUDING ALL);
+      CREATE TABLE t%1\$s.otp_totp_totpdevice (LIKE public.otp_totp_totpdevice INCLUDING ALL);
+      CREATE TABLE t%1\$s.accounts_backupcode (LIKE public.accounts_backupcode INCLUDING ALL);
+      INSERT INTO t%1\$s.accounts_user (id, email, mfa_enrolled)
+        SELECT u, ''u'' || u || ''@example.com'', true FROM generate_series(1, 20) u;
+      INSERT INTO t%1\$s.accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+        SELECT 1 + c %% 20, ''c'' || c, c %% 2 = 1,
+               CASE WHEN c %% 2 = 1 THEN now() - interval ''100 days'' END,
+               now() - interval ''400 days''
+        FROM generate_series(1, $FLEET_ROWS) c', i);
+    INSERT INTO public.customers_client VALUES ('t' || i);
+  END LOOP;
+END
+\$\$;
+SQL
+	q -d "$db" -c 'CHECKPOINT' >/dev/null
+	q -d "$db" -c 'VACUUM (FREEZE, ANALYZE)' >/dev/null
+	log "generated $db in $(($(ms_now) - t0)) ms: $FLEET_TENANTS tenants of $FLEET_ROWS codes"
+}
+
+# fleet_config FILE [SCHEMA]: used_backup_codes (max_age = 30d) on the
+# fleet database; with SCHEMA, the [schema] tables inside it (the loop's
+# config, one per tenant), else a tenants_query target with FLEET_JOBS.
+fleet_config() {
+	local cfg=$1 schema=${2:-}
+	{
+		printf '[database]\ndsn = dbname=%s\n\n' "$FLEET_DB"
+		printf '[sweeper]\nplugin_dir = %s\nrules = used_backup_codes\n' "$BUILD/plugins"
+		[ -n "$schema" ] || printf 'jobs = %s\n' "${FLEET_JOBS:-1}"
+		printf '\n[rule.used_backup_codes]\nmax_age = 30d\n\n'
+		if [ -n "$schema" ]; then
+			printf '[schema]\nusers_table = %s.accounts_user\n' "$schema"
+			printf 'devices_table = %s.otp_totp_totpdevice\n' "$schema"
+			printf 'codes_table = %s.accounts_backupcode\n' "$schema"
+		else
+			printf '[target.tenants]\ntenants_query = SELECT schema_name FROM public.customers_client ORDER BY 1\n'
+		fi
+	} >"$cfg"
+}
+
+# fleet_count DB USED: the codes with used = USED over every tenant.
+fleet_count() {
+	q1 -d "$1" -c "SELECT sum((xpath('/row/n/text()',
+		query_to_xml(format('SELECT count(*) AS n FROM %I.accounts_backupcode WHERE used = $2',
+		schema_name), false, true, '')))[1]::text::bigint) FROM public.customers_client"
+}
+
+# fleet_check DB: every used code gone from every tenant, every unused
+# one kept; counts a failure otherwise.
+fleet_check() {
+	local left kept want=$((FLEET_TENANTS * (FLEET_ROWS / 2)))
+	left=$(fleet_count "$1" true)
+	kept=$(fleet_count "$1" false)
+	if [ "$left" != 0 ] || [ "$kept" != "$want" ]; then
+		log "fleet: $1: $left eligible rows left, $kept kept (want 0 and $want)"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+# run_fleet: the fleet scenario (see the top of the file).
+run_fleet() {
+	local tpl=bench_fleet_tpl dir=$OUT/logs/fleet i ms loop_ms jobs rc
+	mkdir -p "$dir"
+	fleet_template "$tpl"
+	FLEET_DB=bench_fleet
+	{
+		echo "## Fleet: $FLEET_TENANTS tenants of $FLEET_ROWS codes ($((FLEET_TENANTS * FLEET_ROWS / 2)) to delete)"
+		echo
+		echo "| method | wall time | vs the loop |"
+		echo "|---|---:|---:|"
+	} >"$OUT/fleet.md"
+
+	# The baseline: a shell loop, one sweeper process per tenant.
+	copy_db "$tpl" "$FLEET_DB"
+	for i in $(seq 1 "$FLEET_TENANTS"); do
+		fleet_config "$dir/loop-t$i.ini" "t$i"
+	done
+	ms=$(ms_now)
+	for i in $(seq 1 "$FLEET_TENANTS"); do
+		"$SWEEPER" -c "$dir/loop-t$i.ini" -q >>"$dir/loop.log" 2>&1 ||
+			die "fleet: the loop's run of t$i failed (see $dir/loop.log)"
+	done
+	loop_ms=$(($(ms_now) - ms))
+	fleet_check "$FLEET_DB"
+	log "fleet: shell loop over $FLEET_TENANTS tenants: $loop_ms ms"
+	echo "| shell loop, one run per tenant | $loop_ms ms | 1.0x |" >>"$OUT/fleet.md"
+	rm -f "$dir"/loop-t*.ini
+
+	for jobs in 1 2 4; do
+		copy_db "$tpl" "$FLEET_DB"
+		FLEET_JOBS=$jobs fleet_config "$dir/jobs$jobs.ini"
+		rc=0
+		ms=$(ms_now)
+		"$SWEEPER" -c "$dir/jobs$jobs.ini" -q --json >"$dir/jobs$jobs.json" 2>"$dir/jobs$jobs.log" || rc=$?
+		ms=$(($(ms_now) - ms))
+		[ "$rc" = 0 ] || die "fleet: jobs = $jobs failed with $rc (see $dir/jobs$jobs.log)"
+		fleet_check "$FLEET_DB"
+		log "fleet: jobs = $jobs: $ms ms"
+		echo "| one run, jobs = $jobs | $ms ms | $(awk -v a="$loop_ms" -v b="$ms" 'BEGIN { printf "%.1fx", a / b }') |" >>"$OUT/fleet.md"
+	done
+	{
+		echo
+		echo "$(nproc) cores; load average at the start of the bench: $LOAD_START"
+	} >>"$OUT/fleet.md"
+	drop_db "$FLEET_DB"
+	drop_db "$tpl"
+}
+
 needs_main() {
 	local s
 	for s in backlog medium nightly nightly_idx users workers idle; do
@@ -1426,6 +1561,7 @@ main() {
 			case $SCN in
 			bulk | scoped) run_bulk "$btpl" ;;
 			idle) run_idle "$tpl" ;;
+			fleet) ;;
 			workers)
 				# With backlog selected, its runs hold these.
 				selected backlog || run_classic "$tpl"
@@ -1439,6 +1575,7 @@ main() {
 			last_tpl=$tpl
 		fi
 	done
+	! selected fleet || run_fleet
 	# The impact runs on the largest scale.
 	if needs_impact; then
 		run_impact "$last_tpl"
@@ -1449,6 +1586,7 @@ main() {
 	chart "$OUT/results.json" "$OUT/rows_per_s.png"
 	echo
 	cat "$OUT/results.md"
+	[ ! -f "$OUT/fleet.md" ] || { echo; cat "$OUT/fleet.md"; }
 	echo
 	echo "bench: results in $OUT (results.md, results.json$([ ! -f "$OUT/rows_per_s.png" ] || echo ', rows_per_s.png'), logs/)"
 	if [ "$FAILED" -gt 0 ]; then
