@@ -633,17 +633,12 @@ static void fleet_pass_stop(struct fleet_run *fr)
 		"run");
 	for (i = 0; i < fr->nw; i++) {
 		if (fr->w[i].pid > 0)
-			kill(fr->w[i].pid, SIGTERM);
+			kill(fr->w[i].pid, SIGUSR1);
 		if (fr->w[i].cmd_fd >= 0 && fr->w[i].unit < 0) {
 			close(fr->w[i].cmd_fd);
 			fr->w[i].cmd_fd = -1;
 		}
 	}
-	/* A second signal cancels running batches at once. */
-	if (stop_requested > 1)
-		for (i = 0; i < fr->nw; i++)
-			if (fr->w[i].pid > 0)
-				kill(fr->w[i].pid, SIGTERM);
 }
 
 /* Run the workers until every one is done. */
@@ -656,11 +651,12 @@ static void fleet_loop(struct fleet_run *fr)
 		size_t i, n = 0;
 
 		fleet_pass_stop(fr);
+		/* A second signal cancels running batches at once. */
 		if (fr->stopping && stop_requested > 1 && !seen_second) {
 			seen_second = 1;
 			for (i = 0; i < fr->nw; i++)
 				if (fr->w[i].pid > 0)
-					kill(fr->w[i].pid, SIGTERM);
+					kill(fr->w[i].pid, SIGUSR1);
 		}
 		for (i = 0; i < fr->nw; i++) {
 			if (fr->w[i].done)
@@ -943,6 +939,7 @@ enum outcome fleet_run(struct invocation *inv)
 	fr.sh.units = units;
 	fr.sh.nunits = nunits;
 	fr.sh.run_rows = shared;
+	fr.sh.parent = getpid();
 	if (inv->cfg.max_runtime_ms > 0)
 		fr.sh.deadline_ms = clock_now_ms() + inv->cfg.max_runtime_ms;
 	fr.results = xcalloc(nunits ? nunits : 1, sizeof(*fr.results));
@@ -958,7 +955,10 @@ enum outcome fleet_run(struct invocation *inv)
 	}
 	log_msg(SWEEPER_LOG_INFO, "%zu target%s, %zu at once", nunits,
 		nunits == 1 ? "" : "s", jobs);
-	for (i = 0; i < jobs; i++) {
+	/* A stop while the tenants were listed: no worker starts. */
+	if (stop_requested)
+		fr.stopping = 1;
+	for (i = 0; i < jobs && !fr.stopping; i++) {
 		if (fleet_spawn(&fr, i) != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "cannot start a worker: %s",
 				strerror(errno));

@@ -7,6 +7,7 @@
 #define SWEEPER_FLEET_UNIT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "invocation.h"
@@ -36,6 +37,7 @@ struct fleet_shared {
 	long long *run_rows;              /* shared memory, max_rows */
 	long long deadline_ms;            /* clock_now_ms() of the end of
 					   * max_runtime; 0 = none */
+	pid_t parent;                     /* the parent's pid */
 };
 
 /*

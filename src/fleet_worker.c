@@ -5,6 +5,8 @@
  * its result goes back to the parent as one JSON line.
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +210,11 @@ int fleet_worker_main(const struct fleet_shared *sh, int cmd_fd, int res_fd)
 	/* A timer does not survive fork(): the stop needs its own. */
 	if (stop_install(err, sizeof(err)) != 0)
 		log_msg(SWEEPER_LOG_WARN, "%s", err);
+	stop_from_parent();
+	/* A parent that dies (kill -9) stops its workers as a signal would. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGUSR1);
+	if (getppid() != sh->parent)
+		kill(getpid(), SIGUSR1);
 	for (;;) {
 		json_t *o;
 		char *line;

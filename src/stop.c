@@ -104,6 +104,22 @@ static void stop_on_alarm(int sig)
 	errno = saved;
 }
 
+void stop_from_parent(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR1);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sa.sa_handler = stop_on_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+	/* The parent sees these and passes each on once, as SIGUSR1. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int stop_install(char *err, size_t errlen)
 {
 	struct sigaction sa;

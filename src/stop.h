@@ -47,6 +47,17 @@ extern volatile sig_atomic_t stop_cancelled;
 int stop_install(char *err, size_t errlen);
 
 /*
+ * In a worker process of a run over targets (fleet.h), after
+ * stop_install(): stop requests come from the parent alone, one SIGUSR1
+ * for each, handled as SIGTERM is above; SIGINT and SIGTERM are ignored.
+ * systemd signals every process of the service and a terminal's ^C the
+ * whole process group, and the parent passes each stop request on:
+ * without this a worker would count one request twice, and cancel its
+ * batch at once instead of stopping at the next boundary.
+ */
+void stop_from_parent(void);
+
+/*
  * Cancel what runs on `conn` (borrowed; it must outlive stop_unwatch())
  * when a stop is requested: at once while stop_cancel_at_once() is on,
  * else a batch (stop_in_batch) once it has run `timeout_ms` (0 = at once)
