@@ -1171,6 +1171,7 @@ void config_warn_exposed(const struct config *cfg)
 	struct stat sb;
 	unsigned mode = 0;
 	int exposed, signed_hook;
+	size_t i;
 
 	/* The file as it is now; a warning can afford the second look. */
 	exposed = stat(cfg->path, &sb) == 0 && S_ISREG(sb.st_mode) &&
@@ -1192,6 +1193,19 @@ void config_warn_exposed(const struct config *cfg)
 		log_msg(SWEEPER_LOG_WARN,
 			"%s:%d: [webhook] url: signed requests go over plain http://, where anyone on the way can read the summary and replay a request within its timestamp's tolerance; use an https:// address",
 			cfg->path, url->line);
+	/* A target's dsn, like [database]'s. */
+	for (i = 0; exposed && i < cfg->nentries; i++) {
+		const struct config_entry *e = &cfg->entries[i];
+		char section[VALUE_QUOTE_MAX];
+
+		if (strncmp(e->section, TARGET_PREFIX, strlen(TARGET_PREFIX)) != 0 ||
+		    strcmp(e->key, "dsn") != 0 || !db_dsn_has_password(e->value))
+			continue;
+		name_show(e->section, section, sizeof(section));
+		log_msg(SWEEPER_LOG_WARN,
+			"%s:%d: [%s] dsn: the dsn holds a password, and group or others may read this file (mode %04o); move the password to password_file (or chmod 600 '%s' if only the user the sweeper runs as reads it)",
+			cfg->path, e->line, section, mode, cfg->path);
+	}
 }
 
 void config_free(struct config *cfg)
@@ -1381,6 +1395,8 @@ int config_for_target(const struct config *base, const struct config_target *t,
 	size_t i;
 	int ret = -1;
 
+	if (errlen)
+		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	memset(&st, 0, sizeof(st));
 	st.cfg = out;
@@ -1398,7 +1414,7 @@ int config_for_target(const struct config *base, const struct config_target *t,
 	}
 	if (!out->path || !out->target_name ||
 	    (tenant_schema && !out->tenant_schema))
-		goto oom;
+		goto out;
 	/* The file's settings but the targets', which replace them. */
 	for (i = 0; i < base->nentries; i++) {
 		const struct config_entry *e = &base->entries[i];
@@ -1410,7 +1426,7 @@ int config_for_target(const struct config *base, const struct config_target *t,
 		st.section = strdup(e->section);
 		st.lineno = e->line;
 		if (!st.section || entry_add(&st, e->key, e->value) != 0)
-			goto oom;
+			goto out;
 	}
 	for (i = 0; i < base->nentries; i++) {
 		const struct config_entry *e = &base->entries[i];
@@ -1426,7 +1442,7 @@ int config_for_target(const struct config *base, const struct config_target *t,
 			key += strlen(TARGET_SCHEMA_PREFIX);
 		}
 		if (derive_set(&st, sec, key, e->value, e->line) != 0)
-			goto oom;
+			goto out;
 	}
 	/* A tenant's tables are the configured ones inside its schema. */
 	for (k = config_schema_keys; tenant_schema && k->name; k++) {
@@ -1441,20 +1457,20 @@ int config_for_target(const struct config *base, const struct config_target *t,
 			continue;
 		if (asprintf(&name, "%s.%s", tenant_schema,
 			     e ? e->value : k->default_value) < 0)
-			goto oom;
+			goto out;
 		rc = derive_set(&st, "schema", k->name, name, e ? e->line : 0);
 		free(name);
 		if (rc != 0)
-			goto oom;
+			goto out;
 	}
 	if (config_resolve(&st) != 0 || config_check_whole(&st) != 0)
 		goto out;
 	ret = 0;
-	goto out;
-oom:
-	snprintf(err, errlen, "out of memory while setting up target '%s'",
-		 t->name);
 out:
+	/* Only running out of memory leaves no message. */
+	if (ret != 0 && errlen && err[0] == '\0')
+		snprintf(err, errlen, "out of memory while setting up target "
+			 "'%s'", t->name);
 	free(st.section);
 	free(st.long_value);
 	if (ret != 0)

@@ -221,6 +221,18 @@ static int fleet_tenants(const struct invocation *inv,
 		goto out;
 	}
 	PQclear(res);
+	/* A query that waits on a lock or runs away is the target's. */
+	snprintf(why, sizeof(why), "SET LOCAL lock_timeout = %lld; "
+		 "SET LOCAL statement_timeout = %lld", cfg.lock_timeout_ms,
+		 cfg.statement_timeout_ms);
+	res = PQexec(conn, why);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*exit_code = EX_UNAVAILABLE;
+		snprintf(err, errlen, "target '%s': cannot run tenants_query: "
+			 "%s", t->name, PQerrorMessage(conn));
+		goto out;
+	}
+	PQclear(res);
 	res = PQexecParams(conn, t->tenants_query, 0, NULL, NULL, NULL, NULL,
 			   0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
