@@ -41,6 +41,20 @@ struct fleet_shared {
 };
 
 /*
+ * The units of this run (fleet_targets.c): every selected target, a
+ * tenants_query target as one unit per tenant (one failed unit when its
+ * query fails or returns a name that is not one), in config order.
+ * *units is owned by the caller (fleet_units_free()).  Returns 0, or -1
+ * after invocation_stop(): a --target NAME/SCHEMA whose tenant the query
+ * does not return is a usage error (64).
+ */
+int fleet_units(struct invocation *inv, struct fleet_unit **units,
+		size_t *nunits);
+
+/* Free what fleet_units() made. */
+void fleet_units_free(struct fleet_unit *units, size_t n);
+
+/*
  * The worker's loop: read unit indexes (one per line) from `cmd_fd`,
  * sweep each and write its result, one JSON line, to `res_fd`, until
  * `cmd_fd` ends.  Returns the process's exit status.
