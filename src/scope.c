@@ -454,12 +454,15 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 		scope_push(seen, nseen, id);
 	}
 	PQclear(res);
-	qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
+	/* Neither qsort() nor bsearch() takes the NULL of an empty list. */
+	if (*nseen)
+		qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
 	/* The ids no user's id reads back as. */
 	for (i = 0; i < s->nids; i++) {
 		const char *id = s->ids[i];
 
-		if (!bsearch(&id, *seen, *nseen, sizeof(**seen), scope_strcmp))
+		if (!*nseen || !bsearch(&id, *seen, *nseen, sizeof(**seen),
+					scope_strcmp))
 			scope_push(&s->unknown, &s->nunknown, id);
 	}
 	ret = 0;
@@ -515,8 +518,8 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 				   PQgetvalue(res, i, 0));
 			continue;
 		}
-		if (bsearch(&id, *seen, nseen_ids, sizeof(**seen),
-			    scope_strcmp) ||
+		if ((nseen_ids && bsearch(&id, *seen, nseen_ids,
+					  sizeof(**seen), scope_strcmp)) ||
 		    (last && strcmp(last, id) == 0))
 			continue;
 		scope_push(&s->found, &s->nfound, id);
