@@ -358,7 +358,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 7 + 16 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 7 + 18 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	/* batch_size's default is empty: adaptive. */
