@@ -327,8 +327,17 @@ static int run_lock_release_lease(struct run_lock *l, char *err,
 	char why[512];
 	int ret;
 
-	if (!db_lost(l->conn))
-		return run_lock_release_on(l, l->conn, err, errlen);
+	/*
+	 * Behind a transaction pooler the release may be the first to find
+	 * that the server connection it was given died meanwhile (its
+	 * backend terminated while the pool held it): the pooler then
+	 * closes this client, and a new one releases the lease.
+	 */
+	if (!db_lost(l->conn)) {
+		ret = run_lock_release_on(l, l->conn, err, errlen);
+		if (ret == 0 || !db_lost(l->conn))
+			return ret;
+	}
 	/* The lease outlives the connection: release it from a new one. */
 	conn = db_reconnect(l->conn, why, sizeof(why));
 	if (!conn) {
