@@ -400,6 +400,58 @@ static void workers_describe_parts(const struct walk *parts, size_t n,
 	}
 }
 
+int workers_explain(struct engine *e, struct plan *p, char *buf,
+		    size_t size, char *err, size_t errlen)
+{
+	struct walk_named_users named = { NULL, 0 };
+	char state[DB_SQLSTATE_LEN];
+	char where[512];
+	struct walk *parts = NULL;
+	const char *why;
+	struct walk w;
+	size_t nparts = 0, i;
+	int ret = 0;
+
+	if (e->workers <= 1) {
+		snprintf(buf, size, "1 (serial)");
+		return 0;
+	}
+	why = workers_serial_why(e, p);
+	if (why) {
+		snprintf(buf, size, "1 (serial, though workers = %lld): %s",
+			 e->workers, why);
+		return 0;
+	}
+	if (e->scoped) {
+		named.ids = e->named.ids;
+		named.n = e->named.n;
+	}
+	walk_init(&w, p, &e->sizing, &named);
+	parts = xcalloc((size_t)e->workers, sizeof(*parts));
+	if (w.ops->start(&w, e->conn, state, err, errlen) != 0 ||
+	    w.ops->split(&w, e->conn, parts, (size_t)e->workers, &nparts, err,
+			 errlen) != 0) {
+		ret = -1;
+		goto out;
+	}
+	if (nparts < 2) {
+		snprintf(buf, size, "1 (serial, though workers = %lld): the "
+			 "step's table is too small to split", e->workers);
+		goto out;
+	}
+	workers_describe_parts(parts, nparts, where, sizeof(where));
+	snprintf(buf, size, "%zu, one connection each (and the run's own, "
+		 "which holds the run lock), the %s walk split at %s; the "
+		 "split is made again when the step starts", nparts,
+		 w.ops->name, where);
+out:
+	for (i = 0; i < nparts; i++)
+		walk_free(&parts[i]);
+	free(parts);
+	walk_free(&w);
+	return ret;
+}
+
 /*
  * Open a connection per part, each watched by stop.c.  Returns 0, or -1
  * with one line in err (the connections opened so far are the caller's

@@ -45,4 +45,14 @@ const char *workers_serial_why(const struct engine *e, const struct plan *p);
 int workers_run_step(struct engine *e, struct walk *w, struct step_result *sr,
 		     struct rule_result *res, int *ran);
 
+/*
+ * For --explain: how many workers the step of plan `p` will use and how
+ * its walk splits, as the run would split it now (the table's size read
+ * on e->conn), into buf: "1 (serial...)" with the reason, or "N, ... the
+ * blocks walk split at 0-, 72-, 144-end".  Returns 0, or -1 with one line
+ * in err when the table cannot be read.
+ */
+int workers_explain(struct engine *e, struct plan *p, char *buf,
+		    size_t size, char *err, size_t errlen);
+
 #endif /* SWEEPER_WORKERS_H */

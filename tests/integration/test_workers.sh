@@ -177,6 +177,37 @@ EOF2
 	done
 }
 
+# ------------------------------------------------------------------ explain
+
+# --explain says how many workers each step will use and where its walk
+# is split, the same split the run then logs; a dry run is unaffected.
+t_explain_and_dry_run_with_workers() {
+	local split
+	codes_db 21000
+	snap
+	cfg_std used_backup_codes "workers = 3"
+	sweep -c "$CFG" --explain
+	assert_exit 0 "--explain: exit code"
+	check_nothing_deleted
+	split=$(printf '%s\n' "$OUT" | sed -nE 's/^-- workers: 3, one connection each .*, the blocks walk split at (.*); the split is made again when the step starts$/\1/p')
+	[ -n "$split" ] || fail "--explain shows 3 workers and the split: $(printf '%s\n' "$OUT" | grep -- '-- workers')"
+	sweep -c "$CFG" --dry-run --json
+	assert_exit 0 "--dry-run: exit code"
+	assert_json .would_delete_total 18000 "--dry-run: would_delete_total is exact"
+	check_nothing_deleted
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "the run"
+	assert_contains "$ERR" "3 workers, blocks walk split at $split" "the run splits as --explain said"
+	assert_json .deleted_total 18000 "the run deletes what the dry run counted"
+	cfg_std used_backup_codes "workers = 2" "batch_size = 500"
+	sweep -c "$CFG" --explain
+	assert_contains "$OUT" "-- workers: 1 (serial, though workers = 2): a fixed batch_size runs serial" \
+		"--explain says why a step stays serial"
+	cfg_std used_backup_codes
+	sweep -c "$CFG" --explain
+	assert_contains "$OUT" "-- workers: 1 (serial)" "--explain with the default"
+}
+
 # ------------------------------------------------------------------ max_rows
 
 # Each batch reserves its rows before it runs: however the workers'
