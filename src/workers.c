@@ -49,8 +49,7 @@
 enum workers_serial {
 	WORKERS_SERIAL_SCOPED = 1,
 	WORKERS_SERIAL_FIXED = 2,
-	WORKERS_SERIAL_INDEX = 4,
-	WORKERS_SERIAL_SMALL = 8
+	WORKERS_SERIAL_INDEX = 4
 };
 
 /* What the workers of one step share, under `mu`. */
@@ -77,32 +76,41 @@ struct worker {
 	int rc;
 };
 
-const char *workers_serial_why(const struct engine *e, const struct plan *p)
+/*
+ * Why a step stays serial, as a bit of engine.serial_logged and its
+ * reason; 0 and NULL when it may run on workers.
+ */
+static unsigned workers_serial(const struct engine *e, const struct plan *p,
+			       const char **why)
 {
+	*why = NULL;
 	if (e->workers <= 1)
-		return NULL;
-	if (e->scoped)
-		return "a scoped run (-u, --users-file) runs serial: its few "
+		return 0;
+	if (e->scoped) {
+		*why = "a scoped run (-u, --users-file) runs serial: its few "
 		       "users' rows take a batch or two";
-	if (e->sizing.batch_size > 0)
-		return "a fixed batch_size runs serial: its batches go in one "
+		return WORKERS_SERIAL_SCOPED;
+	}
+	if (e->sizing.batch_size > 0) {
+		*why = "a fixed batch_size runs serial: its batches go in one "
 		       "key order";
-	if (p->walk == STMT_WALK_INDEX)
-		return "a step walked by its index runs serial: every batch "
+		return WORKERS_SERIAL_FIXED;
+	}
+	if (p->walk == STMT_WALK_INDEX) {
+		*why = "a step walked by its index runs serial: every batch "
 		       "takes the first rows the index finds, so there is no "
 		       "range to split";
-	return NULL;
+		return WORKERS_SERIAL_INDEX;
+	}
+	return 0;
 }
 
-static unsigned workers_serial_bit(const struct engine *e,
-				   const struct plan *p)
+const char *workers_serial_why(const struct engine *e, const struct plan *p)
 {
-	if (e->scoped)
-		return WORKERS_SERIAL_SCOPED;
-	if (e->sizing.batch_size > 0)
-		return WORKERS_SERIAL_FIXED;
-	(void)p;
-	return WORKERS_SERIAL_INDEX;
+	const char *why;
+
+	workers_serial(e, p, &why);
+	return why;
 }
 
 /* Say once per run, per reason, why a step runs serial. */
@@ -565,13 +573,14 @@ int workers_run_step(struct engine *e, struct walk *w, struct step_result *sr,
 	char err[1024];
 	const char *why;
 	int rc = ENGINE_DONE, guard_rc = ENGINE_DONE;
+	unsigned bit;
 
 	*ran = 0;
 	if (e->workers <= 1)
 		return ENGINE_DONE;
-	why = workers_serial_why(e, p);
+	bit = workers_serial(e, p, &why);
 	if (why) {
-		workers_log_serial(e, workers_serial_bit(e, p), p, why);
+		workers_log_serial(e, bit, p, why);
 		return ENGINE_DONE;
 	}
 	parts = xcalloc((size_t)e->workers, sizeof(*parts));
