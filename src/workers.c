@@ -24,6 +24,7 @@
 
 #include "batch.h"
 #include "clock.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "run_lock.h"
@@ -41,6 +42,10 @@
 /* The longest a worker waits for another's batch (max_rows) before it
  * looks at the stop flag again. */
 #define WORKERS_POLL_MS 100
+
+/* Each worker's connection has a cancel slot of its own in stop.c. */
+_Static_assert(STOP_WORKER_SLOTS >= SWEEPER_WORKERS_MAX,
+	       "a stop slot for every worker");
 
 /* A worker's loop ended because another worker's step ended first. */
 #define WORKER_ABORTED (-1)
@@ -75,6 +80,15 @@ struct worker {
 	int watched;                /* its stop.c slot is set */
 	int rc;
 };
+
+/* The parts to ask the walk for: the config's workers, at most a slot
+ * each in stop.c. */
+static size_t workers_max(const struct engine *e)
+{
+	if (e->workers > STOP_WORKER_SLOTS)
+		return STOP_WORKER_SLOTS;
+	return e->workers > 1 ? (size_t)e->workers : 1;
+}
 
 /*
  * Why a step stays serial, as a bit of engine.serial_logged and its
@@ -435,9 +449,9 @@ int workers_explain(struct engine *e, struct plan *p, char *buf,
 		named.n = e->named.n;
 	}
 	walk_init(&w, p, &e->sizing, &named);
-	parts = xcalloc((size_t)e->workers, sizeof(*parts));
+	parts = xcalloc(workers_max(e), sizeof(*parts));
 	if (w.ops->start(&w, e->conn, state, err, errlen) != 0 ||
-	    w.ops->split(&w, e->conn, parts, (size_t)e->workers, &nparts, err,
+	    w.ops->split(&w, e->conn, parts, workers_max(e), &nparts, err,
 			 errlen) != 0) {
 		ret = -1;
 		goto out;
@@ -583,8 +597,8 @@ int workers_run_step(struct engine *e, struct walk *w, struct step_result *sr,
 		workers_log_serial(e, bit, p, why);
 		return ENGINE_DONE;
 	}
-	parts = xcalloc((size_t)e->workers, sizeof(*parts));
-	if (w->ops->split(w, e->conn, parts, (size_t)e->workers, &nparts, err,
+	parts = xcalloc(workers_max(e), sizeof(*parts));
+	if (w->ops->split(w, e->conn, parts, workers_max(e), &nparts, err,
 			  sizeof(err)) != 0) {
 		*ran = 1;
 		rc = engine_failure(e, "cannot split the walk for the workers",

@@ -331,6 +331,41 @@ t_worker_connection_terminated_mid_run() {
 	assert_eq "$(rows_left must-stay)" $((857 + 3)) "rows that must stay"
 }
 
+# A statement error in one worker's batch (a trigger raising a data
+# exception, neither retried nor a refusal) fails the rule as a serial
+# run does (1), the other worker stops at its boundary, the next rule
+# still runs, and the summary and the ledger count what committed.
+t_worker_failure_fails_the_step() {
+	codes_db 6000
+	fx_slow_deletes
+	sql <<'EOF2'
+UPDATE accounts_backupcode SET code_hash = 'boom' WHERE code_hash = 'must-go-bulk-4500';
+CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.code_hash = 'boom' THEN
+    RAISE EXCEPTION 'boom: this row refuses to go' USING ERRCODE = 'data_exception';
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION boom();
+EOF2
+	cfg_ledger "used_backup_codes, stale_devices" "workers = 2" "batch_target = 50ms"
+	sweep -c "$CFG" --json -v
+	assert_exit 1 "exit code when a worker's batch fails"
+	assert_contains "$ERR" "2 workers, blocks walk split" "on two workers"
+	assert_json '.rules[0].status' failed "the rule failed"
+	assert_jq '.rules[0].error | contains("boom: this row refuses to go")' "the rule's error"
+	assert_json '.rules[1].status' ok "the next rule still runs"
+	assert_eq "$(rows_left boom)" 1 "the row that failed the batch"
+	local gone=$((5142 - $(rows_left must-go-bulk)))
+	assert_int_cmp "$(rows_left must-go-bulk)" -gt 0 "the workers stopped before the end"
+	assert_json '.rules[0].deleted' "$gone" "the rule's deleted against rows gone"
+	assert_eq "$(q "SELECT coalesce(sum(rows_deleted), 0) FROM $LS.deletions WHERE table_name = 'accounts_backupcode'")" \
+		"$gone" "the ledger against rows gone"
+	assert_eq "$(rows_left must-stay)" $((857 + 3)) "rows that must stay"
+}
+
 # ------------------------------------------------------------------ max_rate
 
 # max_rate caps the run's rows per second however many workers run: the
