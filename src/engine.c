@@ -6,8 +6,11 @@
  * walk (walk.h) sizes each batch and moves past it, batch.c runs it in a
  * transaction of its own, and between batches the run's limits are
  * checked (a stop request, max_runtime, max_rows, the replica-lag wait of
- * throttle.h and its max_throttle) and the pauses taken.  A dry run
- * counts each step instead (dry_run.h).
+ * throttle.h and its max_throttle), max_rate's wait taken before a batch
+ * (rate_limit.h) and the pauses after it.  With [sweeper] workers, a
+ * step whose walk splits runs on several connections instead
+ * (workers.h), each by the same steps.  A dry run counts each step
+ * instead (dry_run.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +143,10 @@ int engine_rate_wait(struct engine *e, long long rows)
 		return ENGINE_DONE;
 	t0 = clock_now_ms();
 	/* In slices, to see a stop, max_runtime or a failed worker. */
-	while ((left = wait - (clock_now_ms() - t0)) > 0) {
+	for (;;) {
+		left = wait - (clock_now_ms() - t0);
+		if (left <= 0)
+			break;
 		if (engine_stop_requested(e)) {
 			rc = ENGINE_STOPPED;
 			break;
