@@ -266,6 +266,29 @@ t_max_rows_exact_across_workers() {
 	done
 }
 
+# max_runtime stops every worker between batches (partial, exit 0); pause
+# is taken by each worker after its own batches, and counted for each.
+t_max_runtime_and_pause_with_workers() {
+	codes_db 6000
+	fx_slow_deletes
+	cfg_ledger used_backup_codes "workers = 2" "batch_target = 50ms" \
+		"max_runtime = 1500ms" "pause = 20ms"
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "exit code"
+	assert_contains "$ERR" "2 workers, blocks walk split" "on two workers"
+	assert_json .status partial "status"
+	assert_json .stopped_by max_runtime "stopped_by"
+	local left
+	left=$(rows_left must-go-bulk)
+	assert_int_cmp "$left" -gt 0 "rows left"
+	assert_json .deleted_total $((5143 - left)) "deleted_total against rows gone"
+	assert_eq "$(ledger_total)" $((5143 - left)) "the ledger against rows gone"
+	# A pause after every batch that deleted rows, by each worker.
+	assert_jq '.throttle.pause.count >= .rules[0].batches - 2' \
+		"a pause after each worker's batches"
+	assert_jq '.throttle.pause.ms >= 20 * .throttle.pause.count' "pause ms"
+}
+
 # ------------------------------------------------------------------ signals
 
 # SIGTERM: every worker stops at its next batch boundary (or has its batch
