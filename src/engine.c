@@ -6,8 +6,11 @@
  * walk (walk.h) sizes each batch and moves past it, batch.c runs it in a
  * transaction of its own, and between batches the run's limits are
  * checked (a stop request, max_runtime, max_rows, the replica-lag wait of
- * throttle.h and its max_throttle) and the pauses taken.  A dry run
- * counts each step instead (dry_run.h).
+ * throttle.h and its max_throttle), max_rate's wait taken before a batch
+ * (rate_limit.h) and the pauses after it.  With [sweeper] workers, a
+ * step whose walk splits runs on several connections instead
+ * (workers.h), each by the same steps.  A dry run counts each step
+ * instead (dry_run.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "ident.h"
 #include "log.h"
 #include "statement.h"
+#include "workers.h"
 #include "xalloc.h"
 
 int engine_stop_requested(const struct engine *e)
@@ -105,7 +109,7 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
  * Wait for lagging standbys before a batch (throttle.h).  Returns
  * ENGINE_DONE to go on, or how the step ends.
  */
-static int engine_throttle(struct engine *e, struct rule_result *res)
+int engine_wait_replicas(struct engine *e, struct rule_result *res)
 {
 	char why[1024];
 
@@ -125,6 +129,54 @@ static int engine_throttle(struct engine *e, struct rule_result *res)
 		return engine_failure(e, "cannot read the replica lag", why,
 				      res);
 	}
+}
+
+int engine_rate_wait(struct engine *e, long long rows)
+{
+	long long wait, t0, left;
+	int rc = ENGINE_DONE;
+
+	if (!rate_limit_on(e->rate))
+		return ENGINE_DONE;
+	wait = rate_limit_take(e->rate, rows, clock_now_ms());
+	if (wait <= 0)
+		return ENGINE_DONE;
+	t0 = clock_now_ms();
+	/* In slices, to see a stop, max_runtime or a failed worker. */
+	for (;;) {
+		left = wait - (clock_now_ms() - t0);
+		if (left <= 0)
+			break;
+		if (engine_stop_requested(e)) {
+			rc = ENGINE_STOPPED;
+			break;
+		}
+		if (clock_past(&e->deadline)) {
+			e->stopped_by = "max_runtime";
+			rc = ENGINE_LIMIT;
+			break;
+		}
+		if (e->abort && atomic_load(e->abort)) {
+			rc = ENGINE_STOPPED;
+			break;
+		}
+		throttle_sleep(left < THROTTLE_SLICE_MS ? left :
+			       THROTTLE_SLICE_MS, e->stop);
+	}
+	if (e->throttle.counts) {
+		e->throttle.counts->max_rate.count++;
+		e->throttle.counts->max_rate.ms += clock_now_ms() - t0;
+	}
+	if (rc != ENGINE_DONE)
+		rate_limit_refund(e->rate, rows);
+	return rc;
+}
+
+void engine_rate_refund(struct engine *e, long long charged,
+			long long deleted)
+{
+	if (charged > deleted)
+		rate_limit_refund(e->rate, charged - deleted);
 }
 
 /*
@@ -166,11 +218,11 @@ static int engine_between_batches(struct engine *e, struct rule_result *res)
 		e->stopped_by = "max_rows";
 		return ENGINE_LIMIT;
 	}
-	return engine_throttle(e, res);
+	return engine_wait_replicas(e, res);
 }
 
 /* Count a batch that deleted rows in the step's result, and log it. */
-static void engine_count_batch(struct engine *e, const struct walk *w,
+void engine_count_batch(struct engine *e, const struct walk *w,
 			       struct step_result *sr)
 {
 	const struct rule *r = w->plan->rule;
@@ -204,9 +256,10 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 	const struct engine_observer *ob = &e->observer;
 	struct walk_named_users named = { NULL, 0 };
 	char state[DB_SQLSTATE_LEN];
+	long long charged, before;
 	struct walk w;
 	char why[1024];
-	int rc;
+	int rc, ran = 0;
 
 	if (e->scoped) {
 		named.ids = e->named.ids;
@@ -217,6 +270,10 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 		rc = engine_failure(e, "cannot start the walk", why, res);
 		goto out;
 	}
+	/* [sweeper] workers: the step's parts on connections of their own. */
+	rc = workers_run_step(e, &w, sr, res, &ran);
+	if (ran)
+		goto out;
 	for (;;) {
 		rc = engine_between_batches(e, res);
 		if (rc != ENGINE_DONE)
@@ -225,7 +282,15 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 		/* The last batch before max_rows takes only what is left. */
 		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
 			w.limit = e->max_rows - e->rows_done;
+		w.limit = rate_limit_cap(e->rate, w.limit);
+		charged = w.limit;
+		rc = engine_rate_wait(e, charged);
+		if (rc != ENGINE_DONE)
+			break;
+		before = sr->deleted;
 		rc = batch_run(e, &w, sr, res);
+		engine_rate_refund(e, charged, sr->deleted - before +
+				   (rc == ENGINE_DONE ? w.deleted : 0));
 		if (rc != ENGINE_DONE)
 			break;
 		walk_learn(&w);

@@ -9,12 +9,14 @@
 #define SWEEPER_ENGINE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
 #include <libpq-fe.h>
 
 #include "plan.h"
+#include "rate_limit.h"
 #include "rule.h"
 #include "run_lock.h"
 #include "summary.h"
@@ -104,6 +106,25 @@ struct engine {
 	 */
 	volatile sig_atomic_t *in_batch;
 	volatile sig_atomic_t *cancelled;
+
+	/*
+	 * [sweeper] workers (workers.h): connections that sweep one step at
+	 * once; 1 = every step serial on `conn`.  Which steps stay serial,
+	 * and why, is logged once per run (serial_logged, a bit per reason).
+	 */
+	long long workers;
+	unsigned serial_logged;
+	/* [sweeper] max_rate's bucket, shared by the workers; NULL or off:
+	 * no limit.  Borrowed. */
+	struct rate_limit *rate;
+	/*
+	 * Set only in a worker's own copy of the engine (workers.c): its
+	 * batches check the run lock from its connection
+	 * (run_lock_guard_worker()), and it stops at its next boundary once
+	 * *abort is set (another worker's step ended).
+	 */
+	int worker;
+	atomic_int *abort;
 };
 
 /*
@@ -162,5 +183,30 @@ int engine_failure(struct engine *e, const char *what, const char *why,
 
 /* Whether a stop was requested (a signal). */
 int engine_stop_requested(const struct engine *e);
+
+/*
+ * For workers.c: count a batch that deleted rows (w->deleted) in `sr`
+ * and e->rows_done, and log it.
+ */
+void engine_count_batch(struct engine *e, const struct walk *w,
+			struct step_result *sr);
+
+/*
+ * Before a batch of `rows` rows: wait until max_rate allows it, counted
+ * in e->throttle.counts.  Returns ENGINE_DONE to go on, else
+ * ENGINE_STOPPED or ENGINE_LIMIT (max_runtime, e->stopped_by set), the
+ * rows given back.
+ */
+int engine_rate_wait(struct engine *e, long long rows);
+
+/*
+ * Before a batch: wait for lagging standbys (throttle.h) on e->conn.
+ * Returns ENGINE_DONE to go on, or how the step ends.
+ */
+int engine_wait_replicas(struct engine *e, struct rule_result *res);
+
+/* After the batch: give back the rows charged but not deleted. */
+void engine_rate_refund(struct engine *e, long long charged,
+			long long deleted);
 
 #endif /* SWEEPER_ENGINE_H */

@@ -29,6 +29,7 @@
 #define METRIC_ROWS "mfa_sweeper_rows_deleted"
 #define METRIC_STATUS "mfa_sweeper_run_status"
 #define METRIC_LEFT "mfa_sweeper_rows_left_behind"
+#define METRIC_RATE_WAITED "mfa_sweeper_rate_waited_seconds"
 
 static const enum run_status metrics_statuses[] = {
 	RUN_OK, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED, RUN_INTERRUPTED
@@ -174,6 +175,11 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 		strbuf_addf(out, "%s{status=\"%s\"} %d\n", METRIC_STATUS,
 			    run_status_name(metrics_statuses[i]),
 			    s->status == metrics_statuses[i]);
+	metrics_head(out, METRIC_RATE_WAITED,
+		     "Seconds the last mfa-sweeper run's workers waited for max_rate, summed over them.");
+	strbuf_addf(out, "%s ", METRIC_RATE_WAITED);
+	metrics_seconds(out, s->throttle.max_rate.ms);
+	strbuf_add(out, "\n");
 }
 
 /*

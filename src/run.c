@@ -214,6 +214,7 @@ enum outcome run_rules(struct invocation *inv)
 	const struct cli_options *o = inv->o;
 	struct run_summary *s = &inv->s;
 	struct progress progress;
+	struct rate_limit rate;
 	struct engine e;
 	enum outcome outcome = OUTCOME_OK;
 	int left_behind = 0, rc;
@@ -233,6 +234,9 @@ enum outcome run_rules(struct invocation *inv)
 	if (inv->lock.held)
 		e.lock = &inv->lock;
 	clock_deadline_in(&e.deadline, inv->cfg.max_runtime_ms);
+	/* max_rate: one bucket for the whole run and all its workers. */
+	if (rate_limit_init(&rate, o->dry_run ? 0 : inv->cfg.max_rate) == 0)
+		e.rate = &rate;
 	/* Observability: progress watches the engine's steps. */
 	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
 						  STDERR_FILENO),
@@ -278,6 +282,8 @@ enum outcome run_rules(struct invocation *inv)
 	if (outcome == OUTCOME_OK && left_behind)
 		outcome = OUTCOME_LEFT_BEHIND;
 	progress_finish(&progress);
+	if (e.rate)
+		rate_limit_destroy(&rate);
 	/* Nothing of the run stays on the server session: neither the
 	 * statements it prepared nor its lock. */
 	db_deallocate(inv->conn);

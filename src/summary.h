@@ -81,6 +81,8 @@ struct run_throttle {
 	struct throttle_count pause;         /* the fixed pause after a batch */
 	struct throttle_count pause_ratio;   /* pause_ratio x batch time */
 	struct throttle_count replica_lag;   /* waits for a lagging standby */
+	struct throttle_count max_rate;      /* waits for max_rate (summed
+					      * over the workers) */
 };
 
 struct run_summary {

@@ -77,7 +77,8 @@ static json_t *summary_count_json(const struct throttle_count *c)
 	return o;
 }
 
-/* {"pause": {"count", "ms"}, "pause_ratio": {...}, "replica_lag": {...}} */
+/* {"pause": {"count", "ms"}, "pause_ratio": {...}, "replica_lag": {...},
+ * "max_rate": {...}} */
 static json_t *summary_throttle_json(const struct run_throttle *t)
 {
 	json_t *o = json_object();
@@ -87,6 +88,7 @@ static json_t *summary_throttle_json(const struct run_throttle *t)
 			    summary_count_json(&t->pause_ratio));
 	json_object_set_new(o, "replica_lag",
 			    summary_count_json(&t->replica_lag));
+	json_object_set_new(o, "max_rate", summary_count_json(&t->max_rate));
 	return o;
 }
 
