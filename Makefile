@@ -63,14 +63,15 @@ FORTIFY = $(if $(SANFLAGS),,$(if $(filter -D_FORTIFY_SOURCE% -U_FORTIFY_SOURCE,$
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_CFLAGS) $(FORTIFY) $(CFLAGS) \
+# -pthread: [sweeper] workers run a step's parts on threads (src/workers.c).
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(HARDEN_CFLAGS) $(FORTIFY) $(CFLAGS) \
 	$(SANFLAGS) -MMD -MP \
 	-Iinclude -Isrc -DSWEEPER_PLUGIN_DIR='"$(PLUGINDIR)"'
 PLUGIN_CFLAGS = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 # Test plugins written in C++, to prove that sweeper/plugin.h works there.
 PLUGIN_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror $(HARDEN_CFLAGS) $(FORTIFY) \
 	$(CFLAGS) $(SANFLAGS) -MMD -MP -Iinclude -fPIC -fvisibility=hidden
-ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = -pthread $(HARDEN_LDFLAGS) $(LDFLAGS) $(SANFLAGS)
 # The sweeper, the unit tests and the test tools: executables, PIE.
 EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 

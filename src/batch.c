@@ -289,7 +289,10 @@ static int batch_once(struct engine *e, struct walk *w,
 	}
 	/* No batch deletes without the run lock (run_lock.h). */
 	if (e->lock) {
-		rc = run_lock_guard(e->lock, state, why, sizeof(why));
+		rc = e->worker ?
+		     run_lock_guard_worker(e->lock, e->conn, state, why,
+					   sizeof(why)) :
+		     run_lock_guard(e->lock, state, why, sizeof(why));
 		if (rc == RUN_LOCK_ERROR) {
 			ret = batch_failure(e, "batch failed and was rolled back",
 					    why, res);

@@ -1007,7 +1007,9 @@ static int config_resolve(struct load_state *st)
 	    resolve_duration(st, "sweeper", "max_throttle",
 			     &cfg->max_throttle_ms) != 0 ||
 	    resolve_int(st, "sweeper", "max_rows", &cfg->max_rows) != 0 ||
-	    resolve_int(st, "sweeper", "jobs", &cfg->jobs) != 0)
+	    resolve_int(st, "sweeper", "jobs", &cfg->jobs) != 0 ||
+	    resolve_int(st, "sweeper", "workers", &cfg->workers) != 0 ||
+	    resolve_int(st, "sweeper", "max_rate", &cfg->max_rate) != 0)
 		return -1;
 	cfg->metrics_file = core_value(cfg, "sweeper", "metrics_file");
 	if (resolve_int(st, "sweeper", "retries", &cfg->retries) != 0 ||

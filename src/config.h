@@ -58,6 +58,8 @@ struct config {
 	long long max_replica_lag_ms;     /* default 0 = off */
 	long long max_throttle_ms;        /* default 10m; 0 = no limit */
 	long long max_rows;               /* default 0 = no limit */
+	long long workers;                /* default 1, 1..SWEEPER_WORKERS_MAX */
+	long long max_rate;               /* rows per second; 0 = no limit */
 
 	/* [webhook] */
 	const char *webhook_url;          /* "" = no webhook */
@@ -122,6 +124,12 @@ extern const struct sweeper_key config_target_keys[];
  * line may be long enough for a DSN with certificate paths or a webhook URL
  * with its token, not counting its line break.
  */
+/*
+ * The most [sweeper] workers a run may use: each is a server connection
+ * and a backend deleting at once (config_keys.c says why 16).
+ */
+#define SWEEPER_WORKERS_MAX 16
+
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_LINE_MAX 8192
 

@@ -75,6 +75,10 @@ const struct sweeper_key config_sweeper_keys[] = {
 	  "longest wait for standbys before the run stops as partial; 0 = no limit" },
 	{ "max_rows", SWEEPER_KEY_INT, "0", NULL,
 	  "delete at most this many rows per run, then stop as partial; 0 = no limit" },
+	{ "workers", SWEEPER_KEY_INT, "1", NULL,
+	  "connections that sweep one step at once, each over its own part of the step's walk, 1 to 16; see doc/workers.md" },
+	{ "max_rate", SWEEPER_KEY_INT, "0", NULL,
+	  "rows deleted per second at most, over the whole run and all its workers, 0 to 1000000000; 0 = no limit" },
 	{ "jobs", SWEEPER_KEY_INT, "1", NULL,
 	  "with [target.NAME] sections: sweep up to this many targets at once, each on its own connection; at most this many connections per database server" },
 	{ NULL, 0, NULL, NULL, NULL }
@@ -377,6 +381,28 @@ static int check_retries(const struct sweeper_key *decl, const char *value,
 			 char *why, size_t whylen)
 {
 	return check_int_range(decl, value, 0, 20, decl->default_value, why,
+			       whylen);
+}
+
+/*
+ * Each worker is one more server connection and one more backend busy
+ * deleting: past the database server's cores, more only contend for the
+ * same locks, WAL and disk, and PostgreSQL's default max_connections is
+ * 100.  16 is well beyond what helps on the machines this runs against,
+ * and low enough that a typo (workers = 200) cannot exhaust a server's
+ * connections.
+ */
+static int check_workers(const struct sweeper_key *decl, const char *value,
+			 char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 1, SWEEPER_WORKERS_MAX, "2", why,
+			       whylen);
+}
+
+static int check_max_rate(const struct sweeper_key *decl, const char *value,
+			  char *why, size_t whylen)
+{
+	return check_int_range(decl, value, 0, 1000000000LL, "5000", why,
 			       whylen);
 }
 
@@ -766,6 +792,8 @@ static const struct core_check core_checks[] = {
 	{ "sweeper", "batch_max", check_batch_bound, 0 },
 	{ "sweeper", "pause_ratio", check_pause_ratio, 0 },
 	{ "sweeper", "jobs", check_jobs, 0 },
+	{ "sweeper", "workers", check_workers, 0 },
+	{ "sweeper", "max_rate", check_max_rate, 0 },
 	{ "schema", "users_table", check_table, 0 },
 	{ "schema", "user_id_column", check_column, 0 },
 	{ "schema", "user_email_column", check_column, 0 },

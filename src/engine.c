@@ -6,8 +6,11 @@
  * walk (walk.h) sizes each batch and moves past it, batch.c runs it in a
  * transaction of its own, and between batches the run's limits are
  * checked (a stop request, max_runtime, max_rows, the replica-lag wait of
- * throttle.h and its max_throttle) and the pauses taken.  A dry run
- * counts each step instead (dry_run.h).
+ * throttle.h and its max_throttle), max_rate's wait taken before a batch
+ * (rate_limit.h) and the pauses after it.  With [sweeper] workers, a
+ * step whose walk splits runs on several connections instead
+ * (workers.h), each by the same steps.  A dry run counts each step
+ * instead (dry_run.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +24,14 @@
 #include "ident.h"
 #include "log.h"
 #include "statement.h"
+#include "workers.h"
 #include "xalloc.h"
+
+/*
+ * How long a batch waits, when running batches hold what is left of
+ * max_rows, before it looks again (and at a stop request).
+ */
+#define ENGINE_ROWS_POLL_MS 20
 
 int engine_stop_requested(const struct engine *e)
 {
@@ -105,7 +115,7 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
  * Wait for lagging standbys before a batch (throttle.h).  Returns
  * ENGINE_DONE to go on, or how the step ends.
  */
-static int engine_throttle(struct engine *e, struct rule_result *res)
+int engine_wait_replicas(struct engine *e, struct rule_result *res)
 {
 	char why[1024];
 
@@ -124,6 +134,84 @@ static int engine_throttle(struct engine *e, struct rule_result *res)
 	default:
 		return engine_failure(e, "cannot read the replica lag", why,
 				      res);
+	}
+}
+
+int engine_rate_wait(struct engine *e, long long rows)
+{
+	long long wait, t0, left;
+	int rc = ENGINE_DONE;
+
+	if (!rate_limit_on(e->rate))
+		return ENGINE_DONE;
+	wait = rate_limit_take(e->rate, rows, clock_now_ms());
+	if (wait <= 0)
+		return ENGINE_DONE;
+	t0 = clock_now_ms();
+	/* In slices, to see a stop, max_runtime or a failed worker. */
+	for (;;) {
+		left = wait - (clock_now_ms() - t0);
+		if (left <= 0)
+			break;
+		if (engine_stop_requested(e)) {
+			rc = ENGINE_STOPPED;
+			break;
+		}
+		if (clock_past(&e->deadline)) {
+			e->stopped_by = "max_runtime";
+			rc = ENGINE_LIMIT;
+			break;
+		}
+		if (e->abort && atomic_load(e->abort)) {
+			rc = ENGINE_STOPPED;
+			break;
+		}
+		throttle_sleep(left < THROTTLE_SLICE_MS ? left :
+			       THROTTLE_SLICE_MS, e->stop);
+	}
+	if (e->throttle.counts) {
+		e->throttle.counts->max_rate.count++;
+		e->throttle.counts->max_rate.ms += clock_now_ms() - t0;
+	}
+	if (rc != ENGINE_DONE)
+		rate_limit_refund(e->rate, rows);
+	return rc;
+}
+
+void engine_rate_refund(struct engine *e, long long charged,
+			long long deleted)
+{
+	if (charged > deleted)
+		rate_limit_refund(e->rate, charged - deleted);
+}
+
+struct row_budget *engine_rows(struct engine *e)
+{
+	return e->run_rows ? e->run_rows : &e->own_rows;
+}
+
+int engine_take_rows(struct engine *e, long long *limit, long long *taken)
+{
+	*taken = 0;
+	if (e->max_rows <= 0)
+		return ENGINE_DONE;
+	for (;;) {
+		switch (row_budget_take(engine_rows(e), e->max_rows, limit)) {
+		case ROW_BUDGET_TAKEN:
+			*taken = *limit;
+			return ENGINE_DONE;
+		case ROW_BUDGET_SPENT:
+			e->stopped_by = "max_rows";
+			return ENGINE_LIMIT;
+		default:
+			break;
+		}
+		/* Batches of other workers or targets hold what is left:
+		 * they may delete fewer rows than they took. */
+		if (engine_stop_requested(e) ||
+		    (e->abort && atomic_load(e->abort)))
+			return ENGINE_STOPPED;
+		throttle_sleep(ENGINE_ROWS_POLL_MS, e->stop);
 	}
 }
 
@@ -166,40 +254,11 @@ static int engine_between_batches(struct engine *e, struct rule_result *res)
 		e->stopped_by = "max_rows";
 		return ENGINE_LIMIT;
 	}
-	if (e->max_rows > 0 && e->run_rows &&
-	    __atomic_load_n(e->run_rows, __ATOMIC_SEQ_CST) >= e->max_rows) {
-		e->stopped_by = "max_rows";
-		return ENGINE_LIMIT;
-	}
-	return engine_throttle(e, res);
-}
-
-/*
- * A run over several targets shares max_rows (engine.run_rows): before a
- * batch, take its rows from what is left, so that targets deleting at
- * the same moment never pass the limit together; *limit shrinks to what
- * was taken.  Returns the rows taken, 0 when none are left.
- */
-static long long engine_reserve(struct engine *e, long long *limit)
-{
-	long long cur = __atomic_load_n(e->run_rows, __ATOMIC_SEQ_CST);
-	long long take;
-
-	do {
-		take = e->max_rows - cur;
-		if (take <= 0)
-			return 0;
-		if (take > *limit)
-			take = *limit;
-	} while (!__atomic_compare_exchange_n(e->run_rows, &cur, cur + take,
-					      0, __ATOMIC_SEQ_CST,
-					      __ATOMIC_SEQ_CST));
-	*limit = take;
-	return take;
+	return engine_wait_replicas(e, res);
 }
 
 /* Count a batch that deleted rows in the step's result, and log it. */
-static void engine_count_batch(struct engine *e, const struct walk *w,
+void engine_count_batch(struct engine *e, const struct walk *w,
 			       struct step_result *sr)
 {
 	const struct rule *r = w->plan->rule;
@@ -233,10 +292,11 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 	const struct engine_observer *ob = &e->observer;
 	struct walk_named_users named = { NULL, 0 };
 	char state[DB_SQLSTATE_LEN];
+	long long charged, before, deleted;
 	struct walk w;
 	char why[1024];
-	long long reserved;
-	int rc;
+	int rc, ran = 0;
+	long long taken;
 
 	if (e->scoped) {
 		named.ids = e->named.ids;
@@ -247,29 +307,33 @@ static int engine_walk_step(struct engine *e, struct plan *p,
 		rc = engine_failure(e, "cannot start the walk", why, res);
 		goto out;
 	}
+	/* [sweeper] workers: the step's parts on connections of their own. */
+	rc = workers_run_step(e, &w, sr, res, &ran);
+	if (ran)
+		goto out;
 	for (;;) {
 		rc = engine_between_batches(e, res);
 		if (rc != ENGINE_DONE)
 			break;
 		w.ops->next(&w);
-		/* The last batch before max_rows takes only what is left. */
-		if (e->max_rows > 0 && w.limit > e->max_rows - e->rows_done)
-			w.limit = e->max_rows - e->rows_done;
-		reserved = 0;
-		if (e->max_rows > 0 && e->run_rows) {
-			reserved = engine_reserve(e, &w.limit);
-			if (reserved == 0) {
-				e->stopped_by = "max_rows";
-				rc = ENGINE_LIMIT;
-				break;
-			}
+		w.limit = rate_limit_cap(e->rate, w.limit);
+		/* max_rows: the batch takes only what is left of the run's. */
+		rc = engine_take_rows(e, &w.limit, &taken);
+		if (rc != ENGINE_DONE)
+			break;
+		charged = w.limit;
+		rc = engine_rate_wait(e, charged);
+		if (rc != ENGINE_DONE) {
+			row_budget_give(engine_rows(e), taken, 0);
+			break;
 		}
+		before = sr->deleted;
 		rc = batch_run(e, &w, sr, res);
+		deleted = sr->deleted - before +
+			  (rc == ENGINE_DONE ? w.deleted : 0);
+		engine_rate_refund(e, charged, deleted);
 		/* What the batch did not delete goes back to the others. */
-		if (reserved)
-			__atomic_sub_fetch(e->run_rows, reserved -
-					   (rc == ENGINE_DONE ? w.deleted : 0),
-					   __ATOMIC_SEQ_CST);
+		row_budget_give(engine_rows(e), taken, deleted);
 		if (rc != ENGINE_DONE)
 			break;
 		walk_learn(&w);

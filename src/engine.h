@@ -9,12 +9,15 @@
 #define SWEEPER_ENGINE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
 #include <libpq-fe.h>
 
 #include "plan.h"
+#include "rate_limit.h"
+#include "row_budget.h"
 #include "rule.h"
 #include "run_lock.h"
 #include "summary.h"
@@ -65,12 +68,14 @@ struct engine {
 	long long max_rows;               /* rows per run; 0 = no limit */
 	long long rows_done;              /* rows deleted so far this run */
 	/*
-	 * Rows deleted by every target of a run over several targets, in
-	 * memory the processes of the run share, taken before each batch
-	 * so that max_rows holds for the whole run; NULL for a run of one
-	 * database.  Borrowed.
+	 * max_rows for the whole run (row_budget.h): every batch takes its
+	 * LIMIT from it first.  A run over several targets shares one in
+	 * memory its processes share (borrowed); NULL otherwise, and the
+	 * engine's own `own_rows` serves (engine_rows()), shared by the
+	 * step's workers.
 	 */
-	long long *run_rows;
+	struct row_budget *run_rows;
+	struct row_budget own_rows;
 	const char *stopped_by;           /* static: the limit behind the last
 					   * ENGINE_LIMIT ("max_rows", ...) */
 	struct throttle throttle;         /* pauses and replica lag */
@@ -111,6 +116,25 @@ struct engine {
 	 */
 	volatile sig_atomic_t *in_batch;
 	volatile sig_atomic_t *cancelled;
+
+	/*
+	 * [sweeper] workers (workers.h): connections that sweep one step at
+	 * once; 1 = every step serial on `conn`.  Which steps stay serial,
+	 * and why, is logged once per run (serial_logged, a bit per reason).
+	 */
+	long long workers;
+	unsigned serial_logged;
+	/* [sweeper] max_rate's bucket, shared by the workers; NULL or off:
+	 * no limit.  Borrowed. */
+	struct rate_limit *rate;
+	/*
+	 * Set only in a worker's own copy of the engine (workers.c): its
+	 * batches check the run lock from its connection
+	 * (run_lock_guard_worker()), and it stops at its next boundary once
+	 * *abort is set (another worker's step ended).
+	 */
+	int worker;
+	atomic_int *abort;
 };
 
 /*
@@ -169,5 +193,44 @@ int engine_failure(struct engine *e, const char *what, const char *why,
 
 /* Whether a stop was requested (a signal). */
 int engine_stop_requested(const struct engine *e);
+
+/*
+ * For workers.c: count a batch that deleted rows (w->deleted) in `sr`
+ * and e->rows_done, and log it.
+ */
+void engine_count_batch(struct engine *e, const struct walk *w,
+			struct step_result *sr);
+
+/*
+ * Before a batch of `rows` rows: wait until max_rate allows it, counted
+ * in e->throttle.counts.  Returns ENGINE_DONE to go on, else
+ * ENGINE_STOPPED or ENGINE_LIMIT (max_runtime, e->stopped_by set), the
+ * rows given back.
+ */
+int engine_rate_wait(struct engine *e, long long rows);
+
+/*
+ * Before a batch: wait for lagging standbys (throttle.h) on e->conn.
+ * Returns ENGINE_DONE to go on, or how the step ends.
+ */
+int engine_wait_replicas(struct engine *e, struct rule_result *res);
+
+/* After the batch: give back the rows charged but not deleted. */
+void engine_rate_refund(struct engine *e, long long charged,
+			long long deleted);
+
+/* The run's max_rows budget: e->run_rows, or the engine's own. */
+struct row_budget *engine_rows(struct engine *e);
+
+/*
+ * Before a batch, with max_rows set: take its LIMIT (*limit, lowered to
+ * what is left) from the run's budget (row_budget.h), waiting while
+ * running batches of other workers or targets hold what is left.
+ * Returns ENGINE_DONE with *taken set (give it back with
+ * row_budget_give() after the batch), ENGINE_LIMIT (max_rows,
+ * e->stopped_by set), or ENGINE_STOPPED (a stop request, or e->abort).
+ * Without max_rows: ENGINE_DONE, *taken 0.
+ */
+int engine_take_rows(struct engine *e, long long *limit, long long *taken);
 
 #endif /* SWEEPER_ENGINE_H */

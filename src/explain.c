@@ -7,6 +7,7 @@
 
 #include "explain.h"
 #include "statement.h"
+#include "workers.h"
 
 /* A statement the walk runs besides its first batch, and when. */
 struct explain_other {
@@ -41,8 +42,9 @@ static const struct explain_other explain_index[] = {
 };
 
 static int explain_step(const struct rule *r, struct plan *p, size_t i,
-			int dry_run, FILE *out, char *err, size_t errlen)
+			struct engine *e, FILE *out, char *err, size_t errlen)
 {
+	char workers[1024];
 	const struct explain_other *other = explain_index;
 	const struct plan_stmt *st;
 	size_t n = sizeof(explain_index) / sizeof(explain_index[0]), j;
@@ -80,7 +82,10 @@ static int explain_step(const struct rule *r, struct plan *p, size_t i,
 		fprintf(out, "-- after the database refused a row, every "
 			"batch also passes over the refused rows' keys: AND NOT "
 			"(t.%s = ANY($n))\n", p->q_key);
-	if (dry_run) {
+	if (workers_explain(e, p, workers, sizeof(workers), err, errlen) != 0)
+		return -1;
+	fprintf(out, "-- workers: %s\n", workers);
+	if (e->dry_run) {
 		st = plan_stmt(p, STMT_COUNT, 0, err, errlen);
 		if (!st)
 			return -1;
@@ -91,14 +96,13 @@ static int explain_step(const struct rule *r, struct plan *p, size_t i,
 	return 0;
 }
 
-int explain_rule(const struct rule *r, struct plan *plans, int dry_run,
+int explain_rule(const struct rule *r, struct plan *plans, struct engine *e,
 		 FILE *out, char *err, size_t errlen)
 {
 	size_t i;
 
 	for (i = 0; i < r->nsteps; i++) {
-		if (explain_step(r, &plans[i], i, dry_run, out, err,
-				 errlen) != 0)
+		if (explain_step(r, &plans[i], i, e, out, err, errlen) != 0)
 			return -1;
 	}
 	fflush(out);

@@ -21,6 +21,7 @@
 #include "fleet_summary.h"
 #include "fleet_unit.h"
 #include "log.h"
+#include "row_budget.h"
 #include "stop.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -296,13 +297,34 @@ static void fleet_loop(struct fleet_run *fr)
 	free(pfd);
 }
 
+/*
+ * [sweeper] workers for each target when `running` targets sweep at
+ * once under `jobs`: a target's step on N workers holds N + 1
+ * connections (its own, which holds its lock, and one per worker), so
+ * each target gets jobs / running connections, and workers only when
+ * that leaves room for two of them; else its steps run serial on its
+ * one connection.  So the run never holds more than `jobs`.
+ */
+static long long fleet_target_workers(long long jobs, size_t running,
+				      long long workers)
+{
+	long long room;
+
+	if (workers <= 1 || running == 0)
+		return 1;
+	room = jobs / (long long)running - 1;
+	if (room < 2)
+		return 1;
+	return workers < room ? workers : room;
+}
+
 enum outcome fleet_run(struct invocation *inv)
 {
 	struct run_summary *s = &inv->s;
 	struct fleet_run fr;
 	struct fleet_unit *units = NULL;
 	size_t nunits = 0, i, jobs;
-	long long *shared = MAP_FAILED;
+	struct fleet_memory *shared = MAP_FAILED;
 	int worst = 0, interrupted = 0;
 	enum outcome outcome;
 
@@ -313,8 +335,9 @@ enum outcome fleet_run(struct invocation *inv)
 		inv->reached_rules = 0;
 		return inv->outcome;
 	}
-	/* max_rows holds for the whole run: a count every worker sees. */
-	shared = mmap(NULL, sizeof(long long), PROT_READ | PROT_WRITE,
+	/* max_rows and max_rate hold for the whole run: a budget and a
+	 * bucket every worker sees. */
+	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
 		fleet_units_free(units, nunits);
@@ -323,12 +346,22 @@ enum outcome fleet_run(struct invocation *inv)
 		inv->reached_rules = 0;
 		return inv->outcome;
 	}
-	*shared = 0;
+	memset(shared, 0, sizeof(*shared));
+	if (rate_limit_init(&shared->rate, inv->o->dry_run ? 0 :
+			    inv->cfg.max_rate) != 0) {
+		munmap(shared, sizeof(*shared));
+		fleet_units_free(units, nunits);
+		invocation_stop(inv, OUTCOME_UNAVAILABLE, "cannot share the "
+				"max_rate bucket with the workers");
+		inv->reached_rules = 0;
+		return inv->outcome;
+	}
 	fr.inv = inv;
 	fr.sh.inv = inv;
 	fr.sh.units = units;
 	fr.sh.nunits = nunits;
-	fr.sh.run_rows = shared;
+	fr.sh.run_rows = &shared->rows;
+	fr.sh.run_rate = &shared->rate;
 	fr.sh.parent = getpid();
 	if (inv->cfg.max_runtime_ms > 0)
 		fr.sh.deadline_ms = clock_now_ms() + inv->cfg.max_runtime_ms;
@@ -343,8 +376,15 @@ enum outcome fleet_run(struct invocation *inv)
 		fr.w[i].res_fd = -1;
 		fr.w[i].pid = -1;
 	}
+	fr.sh.workers = fleet_target_workers(inv->cfg.jobs, jobs,
+					     inv->cfg.workers);
 	log_msg(SWEEPER_LOG_INFO, "%zu target%s, %zu at once", nunits,
 		nunits == 1 ? "" : "s", jobs);
+	if (fr.sh.workers < inv->cfg.workers)
+		log_msg(SWEEPER_LOG_INFO, "workers = %lld: %lld per target, "
+			"so that %zu targets at once stay within jobs = %lld "
+			"connections (doc/fleet.md)", inv->cfg.workers,
+			fr.sh.workers, jobs, inv->cfg.jobs);
 	/* A stop while the tenants were listed: no worker starts. */
 	if (stop_requested)
 		fr.stopping = 1;
@@ -370,14 +410,16 @@ enum outcome fleet_run(struct invocation *inv)
 
 	fleet_summary_fill(s, units, fr.results, nunits, &worst,
 			   &interrupted);
-	if (inv->cfg.max_rows > 0 && *shared >= inv->cfg.max_rows)
+	if (inv->cfg.max_rows > 0 && 
+	    row_budget_deleted(&shared->rows) >= inv->cfg.max_rows)
 		s->stopped_by = "max_rows";
 	outcome = fleet_outcome(worst, interrupted || stop_requested);
 	for (i = 0; i < nunits; i++)
 		json_decref(fr.results[i]);
 	free(fr.results);
 	free(fr.w);
-	munmap(shared, sizeof(long long));
+	rate_limit_destroy(&shared->rate);
+	munmap(shared, sizeof(*shared));
 	fleet_units_free(units, nunits);
 	return outcome;
 }

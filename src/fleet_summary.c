@@ -102,6 +102,41 @@ static void fleet_throttle(const json_t *summary, struct run_throttle *t)
 	t->replica_lag.ms = fleet_int(json_object_get(th, "replica_lag"), "ms");
 }
 
+/*
+ * The target's rules: as text for the JSON summary, and each step's
+ * counts for the metrics.
+ */
+static void fleet_target_rules(struct target_result *t, const json_t *rules,
+			       int dry_run)
+{
+	const json_t *r, *st;
+	size_t i, j, n = 0;
+
+	if (!json_is_array(rules))
+		return;
+	t->rules_json = json_dumps(rules, JSON_COMPACT);
+	json_array_foreach(rules, i, r)
+		n += json_array_size(json_object_get(r, "steps"));
+	t->steps = xcalloc(n ? n : 1, sizeof(*t->steps));
+	json_array_foreach(rules, i, r) {
+		const char *rule = fleet_str(r, "name");
+
+		json_array_foreach(json_object_get(r, "steps"), j, st) {
+			struct target_step_count *c = &t->steps[t->nsteps];
+			const char *table = fleet_str(st, "table");
+
+			if (!rule || !table)
+				continue;
+			c->rule = xstrdup(rule);
+			c->table = xstrdup(table);
+			c->rows = fleet_int(st, dry_run ? "would_delete" :
+					    "deleted");
+			c->left_behind = fleet_int(st, "left_behind");
+			t->nsteps++;
+		}
+	}
+}
+
 /* Fill target result `t` from unit `u` and its result `o` (or NULL). */
 static void fleet_target_from(struct target_result *t,
 			      const struct fleet_unit *u, const json_t *o,
@@ -153,7 +188,7 @@ static void fleet_target_from(struct target_result *t,
 			       "deleted_total");
 	t->left_behind = fleet_int(s, "left_behind_total");
 	t->duration_ms = fleet_int(s, "duration_ms");
-	t->rules = json_incref(json_object_get(s, "rules"));
+	fleet_target_rules(t, json_object_get(s, "rules"), dry_run);
 	fleet_throttle(s, &t->throttle);
 }
 
@@ -161,7 +196,8 @@ static void fleet_target_from(struct target_result *t,
  * The run's rules: each rule's totals over the targets (its steps are
  * the targets' own, under "targets"), failed if it failed anywhere.
  */
-static void fleet_rules_total(struct run_summary *s, int dry_run)
+static void fleet_rules_total(struct run_summary *s, json_t **results,
+			      int dry_run)
 {
 	size_t i, j, nfailed;
 
@@ -172,10 +208,14 @@ static void fleet_rules_total(struct run_summary *s, int dry_run)
 		nfailed = 0;
 		r->status = RUN_OK;
 		for (j = 0; j < s->ntargets; j++) {
-			const json_t *tr;
+			const json_t *tr, *rules = NULL;
 			size_t k;
 
-			json_array_foreach(s->targets[j].rules, k, tr) {
+			/* Only a target that reported its summary has rules. */
+			if (s->targets[j].rules_json && results[j])
+				rules = json_object_get(json_object_get(
+					results[j], "summary"), "rules");
+			json_array_foreach(rules, k, tr) {
 				enum run_status st;
 
 				if (strcmp(fleet_str(tr, "name") ?
@@ -316,6 +356,6 @@ void fleet_summary_fill(struct run_summary *s, const struct fleet_unit *units,
 				t->name, target_status_name(t),
 				t->error ? ": " : "", t->error ? t->error : "");
 	}
-	fleet_rules_total(s, s->dry_run);
+	fleet_rules_total(s, results, s->dry_run);
 	fleet_status_total(s);
 }

@@ -11,6 +11,8 @@
 
 #include "config.h"
 #include "invocation.h"
+#include "rate_limit.h"
+#include "row_budget.h"
 
 struct fleet_unit {
 	const struct config_target *target;   /* borrowed from the config */
@@ -25,6 +27,12 @@ struct fleet_unit {
 	char failed_why[1024];
 };
 
+/* The memory the processes of the run share. */
+struct fleet_memory {
+	struct row_budget rows;
+	struct rate_limit rate;
+};
+
 /*
  * What a worker shares with its parent: the parent's invocation (config,
  * command line, rules chosen), the units, the run-wide row count and the
@@ -34,7 +42,11 @@ struct fleet_shared {
 	struct invocation *inv;           /* the parent's */
 	struct fleet_unit *units;
 	size_t nunits;
-	long long *run_rows;              /* shared memory, max_rows */
+	struct row_budget *run_rows;      /* shared memory, max_rows */
+	struct rate_limit *run_rate;      /* shared memory, max_rate */
+	/* [sweeper] workers for each target, capped so that the run
+	 * never passes `jobs` connections (fleet_target_workers()). */
+	long long workers;
 	long long deadline_ms;            /* clock_now_ms() of the end of
 					   * max_runtime; 0 = none */
 	pid_t parent;                     /* the parent's pid */

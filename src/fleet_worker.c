@@ -127,6 +127,10 @@ static json_t *worker_unit(const struct fleet_shared *sh,
 	}
 	t.config_loaded = 1;
 	t.run_rows = sh->run_rows;
+	t.run_rate = sh->run_rate;
+	/* The connections of its step workers count against jobs. */
+	if (t.cfg.workers > sh->workers)
+		t.cfg.workers = sh->workers;
 	if (ledger_setup(&t.ledger, t.cfg.ledger_schema, t.cfg.ledger_enabled,
 			 err, sizeof(err)) != 0) {
 		invocation_free(&t);

@@ -89,16 +89,18 @@ enum outcome inspect_check_config(struct invocation *inv)
 
 enum outcome inspect_explain(struct invocation *inv)
 {
+	struct engine e;
 	char err[2048];
 	size_t i;
 
+	/* The run's settings: workers, batch sizing, the scope. */
+	setup_engine(&e, inv);
 	for (i = 0; i < inv->nnames; i++) {
 		/* Its preflight met another session's lock: logged already. */
 		if (!inv->plans || !inv->plans[i])
 			return OUTCOME_RULE_FAILED;
-		if (explain_rule(&inv->rules[i], inv->plans[i],
-				 inv->o->dry_run, stdout, err,
-				 sizeof(err)) != 0) {
+		if (explain_rule(&inv->rules[i], inv->plans[i], &e, stdout,
+				 err, sizeof(err)) != 0) {
 			log_msg(SWEEPER_LOG_ERROR, "%s", err);
 			return OUTCOME_CONFIG;
 		}

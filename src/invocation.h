@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "outcome.h"
 #include "plan.h"
+#include "row_budget.h"
 #include "rule.h"
 #include "run_lock.h"
 #include "scope.h"
@@ -89,11 +90,13 @@ struct invocation {
 	 * A run over targets (fleet.h): `fleet` in the parent, which sweeps
 	 * nothing itself; in a worker, the connection kept from the
 	 * previous target of the same database (setup_connection() takes
-	 * it) and the run-wide row count for max_rows (engine.run_rows).
+	 * it), the run-wide row count for max_rows (engine.run_rows) and
+	 * the run-wide max_rate bucket, both in shared memory.
 	 */
 	int fleet;
 	PGconn *reuse_conn;
-	long long *run_rows;
+	struct row_budget *run_rows;
+	struct rate_limit *run_rate;
 
 	enum outcome outcome;
 	/* Why the invocation stopped, one line: the summary's "error". */

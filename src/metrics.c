@@ -30,6 +30,7 @@
 #define METRIC_STATUS "mfa_sweeper_run_status"
 #define METRIC_LEFT "mfa_sweeper_rows_left_behind"
 #define METRIC_TARGET_STATUS "mfa_sweeper_target_status"
+#define METRIC_RATE_WAITED "mfa_sweeper_rate_waited_seconds"
 
 static const enum run_status metrics_statuses[] = {
 	RUN_OK, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED, RUN_INTERRUPTED
@@ -147,35 +148,24 @@ static void metrics_per_target(struct strbuf *out,
 			       const struct run_summary *s, const char *name,
 			       int left)
 {
-	const char *count = s->dry_run ? "would_delete" : "deleted";
-	size_t i, j, k;
+	size_t i, j;
 
 	for (i = 0; i < s->ntargets; i++) {
 		const struct target_result *t = &s->targets[i];
-		const json_t *r;
 
-		json_array_foreach(t->rules, j, r) {
-			const json_t *st;
+		for (j = 0; j < t->nsteps; j++) {
+			const struct target_step_count *c = &t->steps[j];
+			long long n = left ? c->left_behind : c->rows;
 
-			json_array_foreach(json_object_get(r, "steps"), k, st) {
-				const char *rule = json_string_value(
-					json_object_get(r, "name"));
-				const char *table = json_string_value(
-					json_object_get(st, "table"));
-				long long n = json_integer_value(
-					json_object_get(st, left ?
-							"left_behind" : count));
-
-				if (!rule || !table || (left && n == 0))
-					continue;
-				strbuf_addf(out, "%s{rule=\"", name);
-				metrics_label(out, rule);
-				strbuf_add(out, "\",table=\"");
-				metrics_label(out, table);
-				strbuf_add(out, "\",target=\"");
-				metrics_label(out, t->name);
-				strbuf_addf(out, "\"} %lld\n", n);
-			}
+			if (left && n == 0)
+				continue;
+			strbuf_addf(out, "%s{rule=\"", name);
+			metrics_label(out, c->rule);
+			strbuf_add(out, "\",table=\"");
+			metrics_label(out, c->table);
+			strbuf_add(out, "\",target=\"");
+			metrics_label(out, t->name);
+			strbuf_addf(out, "\"} %lld\n", n);
 		}
 	}
 }
@@ -244,6 +234,11 @@ void metrics_render(struct strbuf *out, const struct run_summary *s,
 			    s->status == metrics_statuses[i]);
 	if (s->ntargets)
 		metrics_target_status(out, s);
+	metrics_head(out, METRIC_RATE_WAITED,
+		     "Seconds the last mfa-sweeper run's workers waited for max_rate, summed over them.");
+	strbuf_addf(out, "%s ", METRIC_RATE_WAITED);
+	metrics_seconds(out, s->throttle.max_rate.ms);
+	strbuf_add(out, "\n");
 }
 
 /*

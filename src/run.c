@@ -221,9 +221,10 @@ enum outcome run_rules(struct invocation *inv)
 	const struct cli_options *o = inv->o;
 	struct run_summary *s = &inv->s;
 	struct progress progress;
+	struct rate_limit rate;
 	struct engine e;
 	enum outcome outcome = OUTCOME_OK;
-	int left_behind = 0, rc;
+	int left_behind = 0, own_rate = 0, rc;
 	size_t i;
 
 	/* The batches are stop_timeout's, not the preflight's. */
@@ -240,6 +241,15 @@ enum outcome run_rules(struct invocation *inv)
 	if (inv->lock.held)
 		e.lock = &inv->lock;
 	clock_deadline_in(&e.deadline, inv->cfg.max_runtime_ms);
+	/* max_rate: one bucket for the whole run and all its workers (and
+	 * all its targets: then the fleet's, in shared memory). */
+	if (inv->run_rate)
+		e.rate = o->dry_run ? NULL : inv->run_rate;
+	else if (rate_limit_init(&rate, o->dry_run ? 0 :
+				 inv->cfg.max_rate) == 0)
+		own_rate = 1;
+	if (own_rate)
+		e.rate = &rate;
 	/* Observability: progress watches the engine's steps. */
 	progress_start(&progress, progress_choose(o->quiet, o->dry_run,
 						  STDERR_FILENO),
@@ -285,6 +295,8 @@ enum outcome run_rules(struct invocation *inv)
 	if (outcome == OUTCOME_OK && left_behind)
 		outcome = OUTCOME_LEFT_BEHIND;
 	progress_finish(&progress);
+	if (own_rate)
+		rate_limit_destroy(&rate);
 	/* Nothing of the run stays on the server session: neither the
 	 * statements it prepared nor its lock. */
 	db_deallocate(inv->conn);

@@ -345,8 +345,17 @@ static int run_lock_release_lease(struct run_lock *l, char *err,
 	char why[512];
 	int ret;
 
-	if (!db_lost(l->conn))
-		return run_lock_release_on(l, l->conn, err, errlen);
+	/*
+	 * Behind a transaction pooler the release may be the first to find
+	 * that the server connection it was given died meanwhile (its
+	 * backend terminated while the pool held it): the pooler then
+	 * closes this client, and a new one releases the lease.
+	 */
+	if (!db_lost(l->conn)) {
+		ret = run_lock_release_on(l, l->conn, err, errlen);
+		if (ret == 0 || !db_lost(l->conn))
+			return ret;
+	}
 	/* The lease outlives the connection: release it from a new one. */
 	conn = db_reconnect(l->conn, why, sizeof(why));
 	if (!conn) {
@@ -612,6 +621,93 @@ int run_lock_guard(struct run_lock *l, char state[DB_SQLSTATE_LEN],
 	return run_lock_guard_advisory(l, state, err, errlen);
 }
 
+/*
+ * A worker's batch under a lease: the lease's advisory key taken shared
+ * for the transaction, which any other run must take alone to take the
+ * lease over (run_lock_take_lease()), and then the lease read: still
+ * this run's, it stays so until the batch ends.
+ */
+static int run_lock_worker_lease(const struct run_lock *l, PGconn *conn,
+				 char state[DB_SQLSTATE_LEN], char *err,
+				 size_t errlen)
+{
+	const char *params[2] = { RUN_LOCK_LEASE_NAME, l->run_id };
+	char sql[1536];
+	char why[1024];
+	PGresult *res;
+	int mine;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT pg_advisory_xact_lock_shared(" RUN_LOCK_KEY_SQL "),"
+		 " EXISTS (SELECT 1 FROM %s WHERE name = $1"
+		 " AND holder = $2::uuid)", l->table);
+	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "cannot check the run lease: %s", why);
+		return RUN_LOCK_ERROR;
+	}
+	mine = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	if (mine)
+		return RUN_LOCK_HELD;
+	snprintf(err, errlen, "the run lease in %s is no longer this run's "
+		 "(taken over after it had gone unrenewed for lease_ttl, %lld "
+		 "ms, or deleted); the batch was rolled back", l->table,
+		 l->ttl_ms);
+	return RUN_LOCK_LOST;
+}
+
+/*
+ * A worker's batch under the advisory lock: the run's own session
+ * (backend_pid) must still hold it.
+ */
+static int run_lock_worker_advisory(const struct run_lock *l, PGconn *conn,
+				    char state[DB_SQLSTATE_LEN], char *err,
+				    size_t errlen)
+{
+	char pid[32];
+	const char *params[1] = { pid };
+	char why[1024];
+	PGresult *res;
+	int held;
+
+	snprintf(pid, sizeof(pid), "%d", l->backend_pid);
+	res = db_query_state(conn, "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
+			     " WHERE l.locktype = 'advisory' AND l.granted"
+			     " AND l.pid = $1::int AND l.objsubid = 1"
+			     " AND l.database = (SELECT oid FROM pg_database"
+			     " WHERE datname = current_database())"
+			     " AND l.classid::bigint = ((" RUN_LOCK_KEY_SQL
+			     " >> 32) & 4294967295)"
+			     " AND l.objid::bigint = (" RUN_LOCK_KEY_SQL
+			     " & 4294967295))", 1, params, state, why,
+			     sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "cannot check the run lock: %s", why);
+		return RUN_LOCK_ERROR;
+	}
+	held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (held)
+		return RUN_LOCK_HELD;
+	snprintf(err, errlen, "the run's own server session (backend %d) no "
+		 "longer holds the run lock (its connection was lost or the "
+		 "lock released); the batch was rolled back", l->backend_pid);
+	return RUN_LOCK_LOST;
+}
+
+int run_lock_guard_worker(const struct run_lock *l, PGconn *conn,
+			  char state[DB_SQLSTATE_LEN], char *err,
+			  size_t errlen)
+{
+	state[0] = '\0';
+	if (!l->held)
+		return RUN_LOCK_HELD;
+	if (run_lock_leased(l))
+		return run_lock_worker_lease(l, conn, state, err, errlen);
+	return run_lock_worker_advisory(l, conn, state, err, errlen);
+}
+
 int run_lock_release(struct run_lock *l, char *err, size_t errlen)
 {
 	int released, ret;
@@ -640,4 +736,12 @@ int run_lock_release(struct run_lock *l, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void run_lock_note_lost(struct run_lock *l, int result, const char *why)
+{
+	/* A lease taken over is another run's now: nothing to release. */
+	if (result == RUN_LOCK_LOST && run_lock_leased(l))
+		l->held = 0;
+	run_lock_result(l, result, why);
 }

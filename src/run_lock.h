@@ -142,6 +142,28 @@ int run_lock_guard(struct run_lock *l, char state[DB_SQLSTATE_LEN],
 		   char *err, size_t errlen);
 
 /*
+ * The same for a batch of a worker (workers.c) on its own connection
+ * `conn`, inside the batch's transaction: under a lease, the lease's
+ * advisory key taken shared for the transaction (another run must take
+ * it alone to take the lease over, so it cannot while the batch runs)
+ * and the lease checked to be this run's; under the advisory lock, the
+ * run's own session checked to hold it still.  The lease is renewed by
+ * the run's own connection (run_lock_guard(), between the workers'
+ * batches), so workers never wait on its row.  Changes nothing in *l:
+ * the caller records a RUN_LOCK_LOST (with run_lock_note_lost()).
+ * Returns as run_lock_guard().
+ */
+int run_lock_guard_worker(const struct run_lock *l, PGconn *conn,
+			  char state[DB_SQLSTATE_LEN], char *err,
+			  size_t errlen);
+
+/*
+ * Record that a worker's batch found the lock no longer this run's
+ * (`result`, `why`), as run_lock_guard() records its own.
+ */
+void run_lock_note_lost(struct run_lock *l, int result, const char *why);
+
+/*
  * Release the lock, so that nothing is left held on a pooled server
  * connection: pg_advisory_unlock, or delete the lease row (on a new
  * connection when the run's is lost, since a lease outlives it).  Returns

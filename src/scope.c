@@ -396,6 +396,21 @@ static int scope_strcmp(const void *a, const void *b)
 }
 
 /*
+ * Sort and search arrays of strings that may be empty, and then NULL:
+ * qsort() and bsearch() take no NULL base, even for no items.
+ */
+static void scope_sort(char **items, size_t n)
+{
+	if (n > 1)
+		qsort(items, n, sizeof(*items), scope_strcmp);
+}
+
+static int scope_has(char *const *items, size_t n, const char *id)
+{
+	return n > 0 && bsearch(&id, items, n, sizeof(*items), scope_strcmp);
+}
+
+/*
  * The users named by id, in one statement through the id column's index:
  * " u.id = ANY($1::type[])" for an integer or text id, else
  * " u.id::text = ANY($1)" (the table is read once).  An id counts as
@@ -425,7 +440,7 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 		given[ngiven] = s->ids[i];
 		sorted[ngiven++] = s->ids[i];
 	}
-	qsort(sorted, ngiven, sizeof(*sorted), scope_strcmp);
+	scope_sort(sorted, ngiven);
 	literal = scope_text_array(given, ngiven);
 	params[0] = literal;
 	if (t->kind == SCOPE_ID_INTEGER)
@@ -448,21 +463,18 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 	for (i = 0; i < (size_t)PQntuples(res); i++) {
 		const char *id = PQgetvalue(res, i, 0);
 
-		if (!bsearch(&id, sorted, ngiven, sizeof(*sorted), scope_strcmp))
+		if (!scope_has(sorted, ngiven, id))
 			continue;
 		scope_push(&s->found, &s->nfound, id);
 		scope_push(seen, nseen, id);
 	}
 	PQclear(res);
-	/* Neither qsort() nor bsearch() takes the NULL of an empty list. */
-	if (*nseen)
-		qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
+	scope_sort(*seen, *nseen);
 	/* The ids no user's id reads back as. */
 	for (i = 0; i < s->nids; i++) {
 		const char *id = s->ids[i];
 
-		if (!*nseen || !bsearch(&id, *seen, *nseen, sizeof(**seen),
-					scope_strcmp))
+		if (!scope_has(*seen, *nseen, id))
 			scope_push(&s->unknown, &s->nunknown, id);
 	}
 	ret = 0;
@@ -518,8 +530,7 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 				   PQgetvalue(res, i, 0));
 			continue;
 		}
-		if ((nseen_ids && bsearch(&id, *seen, nseen_ids,
-					  sizeof(**seen), scope_strcmp)) ||
+		if (scope_has(*seen, nseen_ids, id) ||
 		    (last && strcmp(last, id) == 0))
 			continue;
 		scope_push(&s->found, &s->nfound, id);
@@ -564,9 +575,7 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		goto out;
 	}
 	/* Each unknown input once, in text order. */
-	if (s->nunknown)
-		qsort(s->unknown, s->nunknown, sizeof(*s->unknown),
-		      scope_strcmp);
+	scope_sort(s->unknown, s->nunknown);
 	for (i = 1, kept = s->nunknown ? 1 : 0; i < s->nunknown; i++) {
 		if (strcmp(s->unknown[i], s->unknown[kept - 1]) == 0)
 			free(s->unknown[i]);

@@ -232,6 +232,7 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->sizing.batch_target_ms = cfg->batch_target_ms;
 	e->max_rows = cfg->max_rows;
 	e->run_rows = inv->run_rows;
+	e->workers = cfg->workers > 0 ? cfg->workers : 1;
 	e->users_table = config_schema(cfg, "users_table");
 	e->user_id_column = config_schema(cfg, "user_id_column");
 	/* Every transaction sets the timeouts with SET LOCAL (db.h). */

@@ -15,6 +15,7 @@
  * the batch.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,16 +34,40 @@ volatile sig_atomic_t stop_cancelled;
  * blocked, before the object is freed: a handler sees it whole or NULL.
  */
 static PGcancel *volatile stop_cancel_obj;
+
+/*
+ * The workers' connections (workers.c): each with its own cancel object
+ * and flags, set up and torn down with the signals blocked, like the
+ * run's own.
+ */
+struct stop_slot {
+	PGcancel *volatile cancel;
+	volatile sig_atomic_t in_batch;
+	volatile sig_atomic_t cancelled;
+};
+static struct stop_slot stop_slots[STOP_WORKER_SLOTS];
 static timer_t stop_timer;
 static volatile sig_atomic_t stop_timer_ok;
 static long long stop_timeout_ms;
 /* stop_cancel_at_once(): any statement is cancelled at the first signal. */
 static volatile sig_atomic_t stop_at_once;
 
+/* Whether a worker's batch is open. */
+static int stop_worker_in_batch(void)
+{
+	size_t i;
+
+	for (i = 0; i < STOP_WORKER_SLOTS; i++) {
+		if (stop_slots[i].in_batch && stop_slots[i].cancel)
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether a statement now running is one a stop cancels. */
 static int stop_cancellable(void)
 {
-	return stop_in_batch || stop_at_once;
+	return stop_in_batch || stop_at_once || stop_worker_in_batch();
 }
 
 /* Arm the timer to fire after `ms` (0 disarms it); async-signal-safe. */
@@ -69,13 +94,28 @@ static void stop_cancel_batch(void)
 	/* Static: a handler's stack is no place for a buffer PQcancel fills. */
 	static char errbuf[256];
 	PGcancel *c = stop_cancel_obj;
+	int sent = 0;
+	size_t i;
 
-	if (!stop_cancellable() || !c)
-		return;
-	stop_cancelled = 1;
-	/* Its failure cannot be reported from here; the repeat retries it. */
-	(void)PQcancel(c, errbuf, (int)sizeof(errbuf));
-	stop_arm(STOP_RECANCEL_MS, STOP_RECANCEL_MS);
+	/* Each worker's open batch, on its own connection. */
+	for (i = 0; i < STOP_WORKER_SLOTS; i++) {
+		PGcancel *wc = stop_slots[i].cancel;
+
+		if (!stop_slots[i].in_batch || !wc)
+			continue;
+		stop_slots[i].cancelled = 1;
+		(void)PQcancel(wc, errbuf, (int)sizeof(errbuf));
+		sent = 1;
+	}
+	if ((stop_in_batch || stop_at_once) && c) {
+		stop_cancelled = 1;
+		/* Its failure cannot be reported from here; the repeat
+		 * retries it. */
+		(void)PQcancel(c, errbuf, (int)sizeof(errbuf));
+		sent = 1;
+	}
+	if (sent)
+		stop_arm(STOP_RECANCEL_MS, STOP_RECANCEL_MS);
 }
 
 static void stop_on_signal(int sig)
@@ -184,6 +224,63 @@ int stop_watch(PGconn *conn, long long timeout_ms, char *err, size_t errlen)
 	stop_cancel_obj = c;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
+}
+
+/* Block the three signals this module handles, keeping the old mask. */
+static void stop_block(sigset_t *old)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+int stop_watch_worker(size_t slot, PGconn *conn,
+		      volatile sig_atomic_t **in_batch,
+		      volatile sig_atomic_t **cancelled, char *err,
+		      size_t errlen)
+{
+	PGcancel *c;
+	sigset_t old;
+
+	if (slot >= STOP_WORKER_SLOTS) {
+		snprintf(err, errlen, "no stop slot %zu for a worker", slot);
+		return -1;
+	}
+	c = PQgetCancel(conn);
+	if (!c) {
+		snprintf(err, errlen, "cannot make a cancel request for a "
+			 "worker's connection; a stop will wait for its running "
+			 "statement");
+		return -1;
+	}
+	stop_block(&old);
+	stop_slots[slot].in_batch = 0;
+	stop_slots[slot].cancelled = 0;
+	stop_slots[slot].cancel = c;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	*in_batch = &stop_slots[slot].in_batch;
+	*cancelled = &stop_slots[slot].cancelled;
+	return 0;
+}
+
+void stop_unwatch_worker(size_t slot)
+{
+	PGcancel *c;
+	sigset_t old;
+
+	if (slot >= STOP_WORKER_SLOTS)
+		return;
+	stop_block(&old);
+	c = stop_slots[slot].cancel;
+	stop_slots[slot].cancel = NULL;
+	stop_slots[slot].in_batch = 0;
+	stop_slots[slot].cancelled = 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	PQfreeCancel(c);
 }
 
 void stop_cancel_at_once(int on)

@@ -19,6 +19,7 @@
 #define SWEEPER_STOP_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -75,6 +76,26 @@ int stop_watch(PGconn *conn, long long timeout_ms, char *err, size_t errlen);
  * which stop_timeout governs.
  */
 void stop_cancel_at_once(int on);
+
+/* Room for the workers' connections (src/config.h's most workers). */
+#define STOP_WORKER_SLOTS 16
+
+/*
+ * A worker's connection (workers.c), watched like the run's own: while
+ * its *in_batch is set, a stop cancels its running statement as
+ * stop_watch() says, and sets its *cancelled.  `slot` is the worker's
+ * number, below STOP_WORKER_SLOTS; the two flags are the slot's, valid
+ * until stop_unwatch_worker().  Returns 0, or -1 with one line in err
+ * (a stop then waits for that worker's running statement).
+ */
+int stop_watch_worker(size_t slot, PGconn *conn,
+		      volatile sig_atomic_t **in_batch,
+		      volatile sig_atomic_t **cancelled, char *err,
+		      size_t errlen);
+
+/* Free slot `slot`'s cancel object, with the signals blocked.  Safe to
+ * call for a slot never watched. */
+void stop_unwatch_worker(size_t slot);
 
 /*
  * Stop the timer and free the cancel object, with the signals blocked

@@ -187,7 +187,12 @@ void summary_free(struct run_summary *s)
 		free(t->schema);
 		free(t->run_id);
 		free(t->error);
-		json_decref(t->rules);
+		free(t->rules_json);
+		for (j = 0; j < t->nsteps; j++) {
+			free(t->steps[j].rule);
+			free(t->steps[j].table);
+		}
+		free(t->steps);
 	}
 	free(s->targets);
 	free(s->target);

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "strbuf.h"
 
 enum run_status {
@@ -83,11 +81,24 @@ struct run_throttle {
 	struct throttle_count pause;         /* the fixed pause after a batch */
 	struct throttle_count pause_ratio;   /* pause_ratio x batch time */
 	struct throttle_count replica_lag;   /* waits for a lagging standby */
+	struct throttle_count max_rate;      /* waits for max_rate (summed
+					      * over the workers) */
+};
+
+/*
+ * One step of one target of a run over several targets: what the
+ * metrics label with the target.  Strings owned.
+ */
+struct target_step_count {
+	char *rule;
+	char *table;
+	long long rows;          /* deleted, or would delete (dry run) */
+	long long left_behind;
 };
 
 /*
  * One target of a run over several targets (README "Many databases and
- * tenants"), as its worker reported it.  Strings and `rules` owned.
+ * tenants"), as its worker reported it.  Everything owned.
  */
 struct target_result {
 	char *name;              /* "NAME" or "NAME/SCHEMA" */
@@ -100,7 +111,11 @@ struct target_result {
 	long long deleted;       /* or would delete (dry run) */
 	long long left_behind;
 	long long duration_ms;
-	json_t *rules;           /* its "rules" array, as the JSON shows it */
+	/* Its "rules" array as its worker's JSON summary rendered it, text
+	 * that summary_json.c embeds as is; NULL for none. */
+	char *rules_json;
+	struct target_step_count *steps;   /* every step of its rules */
+	size_t nsteps;
 	struct run_throttle throttle;
 };
 

@@ -77,7 +77,8 @@ static json_t *summary_count_json(const struct throttle_count *c)
 	return o;
 }
 
-/* {"pause": {"count", "ms"}, "pause_ratio": {...}, "replica_lag": {...}} */
+/* {"pause": {"count", "ms"}, "pause_ratio": {...}, "replica_lag": {...},
+ * "max_rate": {...}} */
 static json_t *summary_throttle_json(const struct run_throttle *t)
 {
 	json_t *o = json_object();
@@ -87,6 +88,7 @@ static json_t *summary_throttle_json(const struct run_throttle *t)
 			    summary_count_json(&t->pause_ratio));
 	json_object_set_new(o, "replica_lag",
 			    summary_count_json(&t->replica_lag));
+	json_object_set_new(o, "max_rate", summary_count_json(&t->max_rate));
 	return o;
 }
 
@@ -184,6 +186,7 @@ static json_t *summary_target_json(const struct target_result *t,
 				   int dry_run)
 {
 	json_t *o = json_object();
+	json_t *rules;
 
 	json_object_set_new(o, "name", summary_json_string(t->name));
 	json_object_set_new(o, "schema", t->schema ?
@@ -202,8 +205,11 @@ static json_t *summary_target_json(const struct target_result *t,
 		json_object_set_new(o, "left_behind",
 				    json_integer(t->left_behind));
 	json_object_set_new(o, "duration_ms", json_integer(t->duration_ms));
-	json_object_set_new(o, "rules", t->rules ? json_incref(t->rules) :
+	rules = t->rules_json ? json_loads(t->rules_json, 0, NULL) : NULL;
+	json_object_set_new(o, "rules", json_is_array(rules) ? rules :
 			    json_array());
+	if (rules && !json_is_array(rules))
+		json_decref(rules);
 	json_object_set_new(o, "throttle", summary_throttle_json(&t->throttle));
 	return o;
 }

@@ -101,6 +101,11 @@ void summary_print_table(FILE *out, const struct run_summary *s)
 			s->throttle.pause.count, s->throttle.pause.ms,
 			s->throttle.pause_ratio.count, s->throttle.pause_ratio.ms,
 			s->throttle.replica_lag.count, s->throttle.replica_lag.ms);
+	if (s->throttle.max_rate.count)
+		fprintf(out, "max_rate: waited %lld time%s (%lld ms)\n",
+			s->throttle.max_rate.count,
+			s->throttle.max_rate.count == 1 ? "" : "s",
+			s->throttle.max_rate.ms);
 	if (s->scoped && s->nunknown) {
 		fprintf(out, "unknown users:");
 		for (i = 0; i < s->nunknown; i++)

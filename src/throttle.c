@@ -36,13 +36,26 @@ static int throttle_stop_requested(volatile sig_atomic_t *stop)
 long long throttle_sleep(long long ms, volatile sig_atomic_t *stop)
 {
 	struct timespec ts;
-	long long t0 = clock_now_ms();
+	long long t0 = clock_now_ms(), left;
 
 	if (ms <= 0)
 		return 0;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	/*
+	 * In slices: a signal wakes only the thread it is delivered to, so
+	 * a worker (workers.c, signals blocked) sees a stop within a slice.
+	 */
+	for (;;) {
+		left = ms - (clock_now_ms() - t0);
+		if (left <= 0)
+			break;
+		if (left > THROTTLE_SLICE_MS)
+			left = THROTTLE_SLICE_MS;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+			if (throttle_stop_requested(stop))
+				break;
+		}
 		if (throttle_stop_requested(stop))
 			break;
 	}

@@ -35,6 +35,9 @@
  * checked again after each. */
 #define THROTTLE_POLL_MS 200
 
+/* The longest a sleep goes without looking at the stop flag. */
+#define THROTTLE_SLICE_MS 100
+
 struct throttle_sample {
 	long long at_ms;               /* CLOCK_MONOTONIC */
 	unsigned long long lsn;        /* primary's flushed WAL position */
@@ -66,7 +69,8 @@ enum throttle_result {
 
 /*
  * Sleep `ms` milliseconds, waking early when *stop (may be NULL) is set: a
- * signal interrupts nanosleep() with EINTR.  Returns the milliseconds
+ * signal interrupts nanosleep() with EINTR, and a thread the signal was
+ * not delivered to sees the flag within THROTTLE_SLICE_MS.  Returns the milliseconds
  * slept.
  */
 long long throttle_sleep(long long ms, volatile sig_atomic_t *stop);

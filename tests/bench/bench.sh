@@ -63,6 +63,8 @@
 #   NAIVE_MAX_S   stop a naive loop after this many seconds (default 120),
 #                 reported as "(stopped)" with the rows it deleted
 #   BENCH_OUT     output directory
+#   WORKERS       N > 1: every sweeper run not given its own number of
+#                 workers runs with [sweeper] workers = N (default 1)
 # Exit status: 0 when every run completed (or timed out) and every method
 # that finished deleted exactly the expected rows; targets missed do not
 # fail the run.
@@ -347,13 +349,21 @@ expected() {
 # [sweeper] workers line.
 write_config() {
 	local cfg=$1 workers=${2:-}
+	if [ -z "$workers" ] && [ "${WORKERS:-1}" -gt 1 ]; then
+		workers=$WORKERS
+	fi
 	sed -e "s|^plugin_dir = .*|plugin_dir = $BUILD/plugins|" \
 		-e "s|^max_age = 90d|max_age = ${MAX_AGE:-90d}|" \
 		"$ROOT/config/mfa-sweeper.ini" >"$cfg"
 	grep -q "^plugin_dir = $BUILD/plugins\$" "$cfg" || die "no plugin_dir line in the example config"
 	grep -q "^max_age = ${MAX_AGE:-90d}\$" "$cfg" || die "no used_backup_codes max_age line in the example config"
 	if [ -n "$workers" ]; then
-		sed -i "/^\[sweeper\]\$/a workers = $workers" "$cfg"
+		# The example config may set workers already: never twice.
+		if grep -q '^workers = ' "$cfg"; then
+			sed -i "s/^workers = .*/workers = $workers/" "$cfg"
+		else
+			sed -i "/^\[sweeper\]\$/a workers = $workers" "$cfg"
+		fi
 		grep -q "^workers = $workers\$" "$cfg" || die "no [sweeper] section in the example config"
 	fi
 }
@@ -562,6 +572,8 @@ run_sweeper_as() {
 run_sweeper() {
 	if [ "$DATA" = bulk ]; then
 		LABEL="sweeper -r user_disabled --now"
+	elif [ "${WORKERS:-1}" -gt 1 ]; then
+		LABEL="sweeper, workers = $WORKERS"
 	else
 		LABEL="sweeper, 1 worker"
 	fi

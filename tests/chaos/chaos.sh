@@ -187,7 +187,8 @@ EOF
 MUST_GO=$(cq "$DB" "SELECT count(*) FROM chaos_snap WHERE marker LIKE 'must-go-%'")
 
 # chaos_cfg FILE DB POOLER STATEMENT_TIMEOUT BATCHING [PAUSE]: the
-# sweeper's config; BATCHING is fixed (batch_size = 50) or adaptive.
+# sweeper's config; BATCHING is fixed (batch_size = 50) or adaptive (on
+# two workers, workers = 2).
 chaos_cfg() {
 	local file=$1 db=$2 pooler=$3 stmt=$4 batching=$5 pause=${6:-0ms} dsn mode
 	if [ "$pooler" = pgbouncer ]; then
@@ -205,7 +206,11 @@ chaos_cfg() {
 		if [ "$batching" = fixed ]; then
 			printf 'batch_size = 50\n'
 		else
+			# Adaptive batches run on two workers (doc/workers.md):
+			# a fixed batch_size stays serial, so half the trials
+			# sweep with workers, half without.
 			printf 'batch_min = 20\nbatch_max = 200\nbatch_target = 100ms\n'
+			printf 'workers = 2\n'
 		fi
 		printf 'retries = 1\nretry_backoff = 50ms\nstop_timeout = 2s\npause = %s\n\n' "$pause"
 		printf '[rule.user_disabled]\ngrace = 1d\n\n'
@@ -399,7 +404,8 @@ inject() {
 # ------------------------------------------------------------------ one trial
 
 # trial N FAULT POOLER VARIANT: run it, fill REASONS (empty = passed),
-# MISSED and FAULT_RC.  VARIANT 0 to 3 picks fixed or adaptive batches,
+# MISSED and FAULT_RC.  VARIANT 0 to 3 picks fixed or adaptive batches
+# (the latter on two workers),
 # with or without a pause between them (in which a fault lands between two
 # transactions rather than inside one).
 trial() {

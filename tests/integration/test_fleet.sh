@@ -378,4 +378,161 @@ t_fleet_ledger_records_target() {
 	assert_q "SELECT string_agg(target, ',' ORDER BY target) FROM mfa_sweeper.runs" "main,tenants/t1,tenants/t2" "one run row per target"
 }
 
+# ------------------------------------------------ targets and step workers
+
+# fleet_bulk NDB ROWS [KEYS...]: NDB databases ($DB and NDB-1 more, in
+# FLEET_DBS), each with ROWS codes of user 301 (six in seven used:
+# must-go-bulk-*, the seventh unused: must-stay-*), every delete slowed
+# by a trigger (2 ms a row) so that batches overlap; targets db0.. in
+# $CFG with KEYS added to [sweeper].
+fleet_bulk() {
+	local ndb=$1 rows=$2 i db
+	shift 2
+	fresh_db
+	FLEET_DBS=("$DB")
+	for i in $(seq 1 $((ndb - 1))); do
+		FLEET_DBS+=("$(other_db "b$i")")
+	done
+	for db in "${FLEET_DBS[@]}"; do
+		sql "$db" <<EOF
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 301, CASE WHEN i % 7 = 0 THEN 'must-stay-' || i ELSE 'must-go-bulk-' || i END,
+         i % 7 <> 0, CASE WHEN i % 7 <> 0 THEN now() - interval '100 days' END,
+         now() - interval '200 days'
+  FROM generate_series(1, $rows) AS i;
+CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+  PERFORM pg_sleep(0.002);
+  RETURN OLD;
+END \$\$;
+CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION slow_delete();
+ANALYZE;
+EOF
+	done
+	cfg_std used_backup_codes "$@"
+	for i in "${!FLEET_DBS[@]}"; do
+		printf '\n[target.db%s]\ndsn = dbname=%s\n' "$i" "${FLEET_DBS[$i]}"
+	done >>"$CFG"
+}
+
+# bulk_gone ROWS: the must-go rows gone from every database of fleet_bulk.
+bulk_gone() {
+	local db left=0 total=0 rows=$1
+	for db in "${FLEET_DBS[@]}"; do
+		left=$((left + $(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go%'" "$db")))
+		total=$((total + rows - rows / 7))
+	done
+	echo $((total - left))
+}
+
+# bulk_stay: the must-stay rows left in every database of fleet_bulk.
+bulk_stay() {
+	local db n=0
+	for db in "${FLEET_DBS[@]}"; do
+		n=$((n + $(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-stay%'" "$db")))
+	done
+	echo "$n"
+}
+
+# bulk_backends [AND...]: the sweeper's backends on the databases of
+# fleet_bulk (other tests run beside this one on the same server).
+bulk_backends() {
+	local list
+	list=$(printf "'%s'," "${FLEET_DBS[@]}")
+	q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mfa-sweeper'
+	   AND datname IN (${list%,}) $*" postgres
+}
+
+# sample_backends FILE: every 20 ms until the background run ends, the
+# sweeper's backends on the databases of fleet_bulk, one count a line.
+sample_backends() {
+	while [ ! -s "$T_DIR/bg.rc" ]; do
+		bulk_backends >>"$1"
+		sleep 0.02
+	done
+}
+
+# max_of FILE: the largest number in FILE.
+max_of() {
+	sort -n "$1" | tail -n1
+}
+
+# jobs caps the connections of the whole run, step workers included:
+# with jobs = 2 and workers = 2 over three targets, two targets at once
+# leave no room for workers (a step on N workers holds N + 1
+# connections), so each sweeps serial; with jobs = 6 and two targets,
+# each gets its two workers, 3 connections each.  Sampled on the server
+# all through the run.
+t_fleet_jobs_caps_connections_with_workers() {
+	local samples="$T_DIR/backends"
+	fleet_bulk 3 1400 "jobs = 2" "workers = 2" "batch_target = 20ms"
+	: >"$samples"
+	sweep_bg -c "$CFG" --json -v
+	sample_backends "$samples"
+	sweep_bg_wait
+	assert_exit 0 "jobs = 2, workers = 2: exit code"
+	assert_contains "$ERR" "workers = 2: 1 per target" "the cap is logged"
+	assert_not_contains "$ERR" "workers, blocks walk split" "no step on workers"
+	assert_int_cmp "$(max_of "$samples")" -le 2 "jobs = 2: sweeper backends at most"
+	assert_int_cmp "$(max_of "$samples")" -ge 1 "the samples saw the run"
+	assert_jq '.targets_total.ok == 3' "every target swept"
+	assert_eq "$(bulk_gone 1400)" $((3 * 1200)) "jobs = 2: every must-go row gone"
+	assert_eq "$(bulk_stay)" $((3 * 200)) "jobs = 2: must-stay rows kept"
+
+	fleet_bulk 2 2800 "jobs = 6" "workers = 2" "batch_target = 20ms"
+	: >"$samples"
+	sweep_bg -c "$CFG" --json -v
+	sample_backends "$samples"
+	sweep_bg_wait
+	assert_exit 0 "jobs = 6, workers = 2: exit code"
+	assert_contains "$ERR" "2 workers, blocks walk split" "steps on two workers"
+	assert_int_cmp "$(max_of "$samples")" -le 6 "jobs = 6: sweeper backends at most"
+	assert_int_cmp "$(max_of "$samples")" -ge 3 "jobs = 6: the workers' connections seen"
+	assert_jq '.deleted_total == 4800' "jobs = 6: deleted_total"
+	assert_eq "$(bulk_gone 2800)" 4800 "jobs = 6: every must-go row gone"
+	assert_eq "$(bulk_stay)" 800 "jobs = 6: must-stay rows kept"
+}
+
+# max_rows is one budget for every batch of the run, whichever target and
+# whichever of its workers runs it: exactly max_rows rows go.
+t_fleet_max_rows_across_targets_and_workers() {
+	fleet_bulk 2 2800 "jobs = 6" "workers = 2" "batch_target = 20ms" "max_rows = 1501"
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "exit code"
+	assert_contains "$ERR" "2 workers, blocks walk split" "steps on two workers"
+	assert_jq '.deleted_total == 1501' "deleted_total is max_rows"
+	assert_jq '.stopped_by == "max_rows"' "stopped by max_rows"
+	assert_eq "$(bulk_gone 2800)" 1501 "rows gone over both targets"
+	assert_eq "$(bulk_stay)" 800 "must-stay rows kept"
+}
+
+# SIGTERM to the run (and, as systemd does, to its processes): every
+# worker thread of every target stops at its next batch boundary, no batch
+# cancelled, what the summary counts is what is gone.
+t_fleet_sigterm_with_workers() {
+	fleet_bulk 2 2800 "jobs = 6" "workers = 2" "batch_target = 50ms"
+	sweep_bg -c "$CFG" --json -v
+	wait_until 20 '[ "$(bulk_backends "AND state = '"'"'active'"'"' AND query ILIKE '"'"'%DELETE%'"'"'")" -ge 3 ]' ||
+		die "the targets' workers were never deleting at once"
+	local pids t0 gone
+	pids="$(bg_sweeper_pid) $(ps -o pid= --ppid "$(bg_sweeper_pid)" | tr '\n' ' ')"
+	t0=$(date +%s%N)
+	# shellcheck disable=SC2086
+	kill -TERM $pids
+	sweep_bg_wait
+	assert_int_cmp $((($(date +%s%N) - t0) / 1000000)) -lt 5000 "ms from SIGTERM to exit"
+	assert_exit 75 "interrupted"
+	assert_not_contains "$ERR" "canceling statement" "no batch was cancelled"
+	assert_not_contains "$ERR" "cancelled by a stop request" "no batch was cancelled"
+	assert_jq '.status == "interrupted"' "the run is interrupted"
+	gone=$(bulk_gone 2800)
+	assert_int_cmp "$gone" -lt 4800 "the run stopped before the end"
+	assert_eq "$(j .deleted_total)" "$gone" "deleted_total is what is gone"
+	assert_eq "$(bulk_stay)" 800 "must-stay rows kept"
+	wait_until 10 '[ "$(bulk_backends)" = 0 ]' ||
+		fail "the run's connections are not all closed"
+}
+
 run_tests "$@"

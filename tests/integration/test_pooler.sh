@@ -30,18 +30,39 @@ codes_db() {
 	fx_stale_devices
 }
 
-# slow_batches SECONDS: deleting a backup code sleeps SECONDS, so a test
-# can see the sweeper inside a batch (its backend waits in PgSleep).
+# slow_batches SECONDS [FROM]: deleting a backup code sleeps SECONDS, so a
+# test can see the sweeper inside a batch (its backend waits in PgSleep).
+# While the gate is closed (gate_close), deleting must-go-PREFIX-K for K
+# >= FROM (default 1) also waits for gate_open (30 s at most): a test
+# then acts while the run is inside that batch, however slowly a loaded
+# machine starts the test's own commands.
 slow_batches() {
 	sql <<EOF
+CREATE TABLE test_gate (closed boolean);
 CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS \$\$
+DECLARE
+  until timestamptz := clock_timestamp() + interval '30 s';
 BEGIN
   PERFORM pg_sleep($1);
+  IF coalesce(substring(OLD.code_hash from '^must-go-[a-z]+-([0-9]+)\$')::int
+              >= ${2:-1}, false) THEN
+    WHILE clock_timestamp() < until AND EXISTS (SELECT 1 FROM test_gate) LOOP
+      PERFORM pg_sleep(0.02);
+    END LOOP;
+  END IF;
   RETURN OLD;
 END \$\$;
 CREATE TRIGGER slow_delete BEFORE DELETE ON accounts_backupcode
   FOR EACH ROW EXECUTE FUNCTION slow_delete();
 EOF
+}
+
+gate_close() {
+	q "INSERT INTO test_gate VALUES (true)" >/dev/null
+}
+
+gate_open() {
+	q "DELETE FROM test_gate" >/dev/null
 }
 
 # cfg_pooled POOLER RULES [LINE...]: cfg_std reaching $DB through the
@@ -108,6 +129,7 @@ overlap() {
 	sed -i '/^lock_timeout = /a statement_timeout = 45s' "$CFG"
 	init_ledger
 	snap
+	gate_close
 	sweep_bg -c "$CFG" --json
 	wait_until 20 'in_slow_batch' || die "the first run never got into a batch"
 	if [ "$1" = transaction ]; then
@@ -124,6 +146,7 @@ overlap() {
 	assert_contains "$ERR" "another mfa-sweeper run holds the lock" "the second run says why"
 	assert_eq "$(rule_json used_backup_codes .deleted)" 0 "the second run deleted nothing"
 	SECOND_ERR=$ERR
+	gate_open
 	sweep_bg_wait
 	printf '%s' "$OUT" >"$first_out"
 	assert_exit 0 "the first run"
@@ -253,10 +276,11 @@ t_transaction_server_replaced_between_batches_advisory_stops() {
 terminated_in_batch() {
 	local pooler=$1
 	codes_db 30
-	slow_batches 0.05
+	slow_batches 0.05 6
 	cfg_pooled "$pooler" used_backup_codes "batch_size = 5"
 	init_ledger
 	snap
+	gate_close
 	sweep_bg -c "$CFG" --json
 	wait_until 20 '[ "$(rows_left must-go-bulk)" -le 25 ] && in_slow_batch' ||
 		die "the run never got into its second batch"
@@ -373,7 +397,7 @@ t_transaction_lease_live_skips_expired_taken_over() {
 t_transaction_lease_taken_over_mid_run() {
 	pooler_up transaction 2
 	codes_db 10
-	cfg_pooled transaction used_backup_codes "batch_size = 5" "pause = 800ms"
+	cfg_pooled transaction used_backup_codes "batch_size = 5" "pause = 2s"
 	init_ledger
 	snap
 	sweep_bg -c "$CFG" --json
@@ -403,20 +427,24 @@ t_direct_and_leased_runs_exclude_each_other() {
 	local leased=$CFG direct=$T_DIR/direct.ini
 	sed -e "s|^dsn = .*|dsn = dbname=$DB|" -e 's|^pooler = .*|pooler = none|' "$leased" >"$direct"
 
+	gate_close
 	sweep_bg -c "$direct" --json
 	wait_until 20 'in_slow_batch' || die "the direct run never got into a batch"
 	sweep -c "$leased" --json
 	assert_exit 75 "a leased run while a direct run holds the advisory lock"
 	assert_contains "$ERR" "advisory run lock" "the leased run says why"
+	gate_open
 	sweep_bg_wait
 	assert_exit 0 "the direct run"
 
 	fx_many_used_codes 20 must-go-more
+	gate_close
 	sweep_bg -c "$leased" --json
 	wait_until 20 'in_slow_batch' || die "the leased run never got into a batch"
 	sweep -c "$direct" --json
 	assert_exit 75 "a direct run while a leased run holds the lease"
 	assert_contains "$ERR" "holds the run lease" "the direct run says why"
+	gate_open
 	sweep_bg_wait
 	assert_exit 0 "the leased run"
 	assert_eq "$(rows_left must-go)" 0 "every eligible row is gone"

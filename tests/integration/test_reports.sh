@@ -298,7 +298,7 @@ t_sigterm_during_preflight() {
 t_connection_lost_between_batches() {
 	fresh_db
 	fx_many_used_codes 30
-	cfg_std used_backup_codes "batch_size = 10" "pause = 1500ms"
+	cfg_std used_backup_codes "batch_size = 10" "pause = 5s"
 	sweep_bg -c "$CFG" --json
 	wait_until 10 '[ "$(rows_left must-go-bulk)" = 20 ] && sweeper_idle' ||
 		die "the run never paused after its first batch"

@@ -179,6 +179,8 @@ static void test_empty_file_defaults(void **state)
 	assert_int_equal(cfg.max_replica_lag_ms, 0);
 	assert_int_equal(cfg.max_throttle_ms, 600000);
 	assert_int_equal(cfg.max_rows, 0);
+	assert_int_equal(cfg.workers, 1);
+	assert_int_equal(cfg.max_rate, 0);
 	assert_string_equal(cfg.webhook_url, "");
 	assert_string_equal(cfg.webhook_format, "json");
 	assert_string_equal(cfg.webhook_secret, "");
@@ -356,7 +358,7 @@ static void test_defaults_pass_checks(void **state)
 		}
 	}
 	assert_true(len < sizeof(text));
-	assert_int_equal(nkeys, 7 + 17 + 16 + 9 + 2);
+	assert_int_equal(nkeys, 7 + 19 + 16 + 9 + 2);
 	load_ok(&cfg, text);
 	assert_int_equal(cfg.nentries, nkeys);
 	/* batch_size's default is empty: adaptive. */
@@ -1234,7 +1236,8 @@ static void test_adaptive_and_throttle_keys(void **state)
 	config_free(&cfg);
 	load_ok(&cfg, "[sweeper]\nbatch_size = 250\nbatch_target = 1s\n"
 		"batch_min = 5\nbatch_max = 5\npause_ratio = 0.25\n"
-		"max_replica_lag = 2s\nmax_throttle = 0\nmax_rows = 7\n");
+		"max_replica_lag = 2s\nmax_throttle = 0\nmax_rows = 7\n"
+		"workers = 3\nmax_rate = 250\n");
 	assert_int_equal(cfg.batch_size, 250);
 	assert_int_equal(cfg.batch_target_ms, 1000);
 	assert_int_equal(cfg.batch_min, 5);
@@ -1243,6 +1246,8 @@ static void test_adaptive_and_throttle_keys(void **state)
 	assert_int_equal(cfg.max_replica_lag_ms, 2000);
 	assert_int_equal(cfg.max_throttle_ms, 0);
 	assert_int_equal(cfg.max_rows, 7);
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(cfg.max_rate, 250);
 	config_free(&cfg);
 
 	expect_error("[sweeper]\nbatch_min = 600\nbatch_max = 500\n", 3,
@@ -1268,6 +1273,20 @@ static void test_adaptive_and_throttle_keys(void **state)
 		     "pause_ratio", "'-1' is not a ratio");
 	expect_error("[sweeper]\nmax_rows = -1\n", 2, "sweeper", "max_rows",
 		     "-1");
+	expect_error("[sweeper]\nworkers = 0\n", 2, "sweeper", "workers",
+		     "'0' is out of range; write a number from 1 to 16, e.g. workers = 2");
+	expect_error("[sweeper]\nworkers = -2\n", 2, "sweeper", "workers",
+		     "'-2' is not a whole number; write a number from 1 to 16");
+	expect_error("[sweeper]\nworkers = two\n", 2, "sweeper", "workers",
+		     "'two' is not a whole number");
+	expect_error("[sweeper]\nworkers = 17\n", 2, "sweeper", "workers",
+		     "'17' is out of range");
+	expect_error("[sweeper]\nworkers = 99999999999999999999\n", 2,
+		     "sweeper", "workers", "is out of range");
+	expect_error("[sweeper]\nmax_rate = -5\n", 2, "sweeper", "max_rate",
+		     "'-5' is not a whole number; write a number from 0 to 1000000000, e.g. max_rate = 5000");
+	expect_error("[sweeper]\nmax_rate = 10/s\n", 2, "sweeper", "max_rate",
+		     "'10/s'");
 	expect_error("[sweeper]\nmax_replica_lag = 5\n", 2, "sweeper",
 		     "max_replica_lag", "5");
 	/* Whether the server knows the zone is checked once connected. */

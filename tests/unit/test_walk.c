@@ -231,6 +231,76 @@ static void test_parts_keep_the_refused_rows(void **state)
 	walk_free(&w);
 }
 
+/* A users walk splits the users table's blocks, as a block walk does. */
+static void test_users_walk_splits(void **state)
+{
+	struct walk parts[3];
+	struct plan p;
+	struct walk w;
+	size_t n;
+
+	(void)state;
+	test_plan(&p, STMT_WALK_USERS, 10);
+	p.facts.users_nblocks = 600;
+	p.facts.users_rows_per_block = 50;
+	start(&w, &p, NULL);
+	assert_int_equal(w.nunits, 600);
+	assert_int_equal(w.ops->split(&w, NULL, parts, 3, &n, NULL, 0), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(parts[1].pos, 200);
+	assert_int_equal(parts[2].pos, 400);
+	check_parts(parts, n, 0, -1, 600);
+	walk_free(&w);
+}
+
+/*
+ * A step its index walks gives one part: every batch takes the first
+ * rows the index finds, there is no range to split.
+ */
+static void test_index_walk_gives_one_part(void **state)
+{
+	struct walk parts[3];
+	struct plan p;
+	struct walk w;
+	size_t n;
+
+	(void)state;
+	test_plan(&p, STMT_WALK_INDEX, 1000);
+	start(&w, &p, NULL);
+	assert_int_equal(w.ops->split(&w, NULL, parts, 3, &n, NULL, 0), 0);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(parts[0].ops, &walk_index_ops);
+	walk_free(&parts[0]);
+	walk_free(&w);
+}
+
+/* More parts than blocks left after a begun window: one per block. */
+static void test_split_never_gives_empty_parts(void **state)
+{
+	struct walk parts[8];
+	struct plan p;
+	struct walk w;
+	size_t n, i;
+
+	(void)state;
+	test_plan(&p, STMT_WALK_BLOCKS, 5);
+	start(&w, &p, NULL);
+	assert_int_equal(w.ops->split(&w, NULL, parts, 8, &n, NULL, 0), 0);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(parts[i].pos, (long long)i);
+		assert_int_equal(parts[i].end, i + 1 < n ? (long long)i + 1 : -1);
+	}
+	check_parts(parts, n, 0, -1, 5);
+	walk_free(&w);
+	/* One part asked: a copy of the walk. */
+	start(&w, &p, NULL);
+	assert_int_equal(w.ops->split(&w, NULL, parts, 1, &n, NULL, 0), 0);
+	assert_int_equal(n, 1);
+	check_parts(parts, n, 0, -1, 5);
+	walk_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +309,9 @@ int main(void)
 		cmocka_unit_test(test_named_windows_and_parts),
 		cmocka_unit_test(test_named_fixed_size),
 		cmocka_unit_test(test_parts_keep_the_refused_rows),
+		cmocka_unit_test(test_users_walk_splits),
+		cmocka_unit_test(test_index_walk_gives_one_part),
+		cmocka_unit_test(test_split_never_gives_empty_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
