@@ -360,7 +360,12 @@ write_config() {
 	grep -q "^plugin_dir = $BUILD/plugins\$" "$cfg" || die "no plugin_dir line in the example config"
 	grep -q "^max_age = ${MAX_AGE:-90d}\$" "$cfg" || die "no used_backup_codes max_age line in the example config"
 	if [ -n "$workers" ]; then
-		sed -i "/^\[sweeper\]\$/a workers = $workers" "$cfg"
+		# An example config that has the key already sets it: never twice.
+		if grep -q '^workers = ' "$cfg"; then
+			sed -i "s/^workers = .*/workers = $workers/" "$cfg"
+		else
+			sed -i "/^\[sweeper\]\$/a workers = $workers" "$cfg"
+		fi
 		grep -q "^workers = $workers\$" "$cfg" || die "no [sweeper] section in the example config"
 	fi
 }
