@@ -1026,7 +1026,7 @@ machine_json() {
 		--arg load_start "$LOAD_START" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
 		--arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		--arg started "$STARTED" --argjson total_s "$1" \
-		--arg command "make bench SCALES=\"$SCALES\"$([ "$SCENARIOS" = "$ALL_SCENARIOS" ] || echo " SCENARIOS=\"$SCENARIOS\"")$([ "$WORKERS" = 1 ] || echo " WORKERS=$WORKERS")" \
+		--arg command "make bench SCALES=\"$SCALES\"$([ "$SCENARIOS" = "$ALL_SCENARIOS" ] || echo " SCENARIOS=\"$SCENARIOS\"")$([ "$WORKERS" = 1 ] || echo " WORKERS=$WORKERS")$([ "$NAIVE" = 1 ] || echo " NAIVE=$NAIVE")$([ "$IMPACT" = 1 ] || echo " IMPACT=$IMPACT")$([ "$PROFILE" = 1 ] || echo " PROFILE=$PROFILE")" \
 		--argjson runs "$RUNS" --argjson run_timeout_s "$RUN_TIMEOUT_S" \
 		--argjson workers "$WORKERS" \
 		'{nproc: $nproc, mem_kb: $mem_kb, cpu: $cpu, postgresql: $pg, fsync: $fsync,
