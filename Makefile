@@ -96,6 +96,9 @@ TRIALS ?= 200
 # tests/bench/bench.sh) and the runs each median is taken over.
 SCENARIOS ?=
 RUNS ?= 3
+# make bench: [sweeper] workers of its "workers" runs; 1 leaves them out
+# (the key needs a build with parallel workers).
+WORKERS ?= 1
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -251,7 +254,7 @@ bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SCALES="$(SCALES)" SCENARIOS="$(SCENARIOS)" RUNS="$(RUNS)" \
-		bash tests/bench/bench.sh
+		WORKERS="$(WORKERS)" bash tests/bench/bench.sh
 
 # The fault trials (tests/chaos/chaos.sh): TRIALS runs of the sweeper, each
 # with one fault (kill -9, a server restart, a terminated backend, SIGTERM,

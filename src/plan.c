@@ -348,6 +348,11 @@ static int plan_walk_runs(const struct plan *p, enum stmt_kind kind,
 
 	unsigned bounds = shape & (STMT_AFTER | STMT_UPTO);
 
+	/* Only a walk by users joins its window's users, and only where
+	 * the statement has its window. */
+	if ((shape & STMT_JOINED) && (p->walk != STMT_WALK_USERS ||
+				      kind == STMT_KEYS_DELETE))
+		return 0;
 	/* Rows are refused, passed over and split by key. */
 	if (!p->key && ((shape & STMT_EXCLUDED) || kind == STMT_KEYS_DELETE ||
 			kind == STMT_VICTIM_KEYS))

@@ -61,7 +61,9 @@ enum stmt_walk {
 #define STMT_AFTER    0x1u   /* the lower bound */
 #define STMT_UPTO     0x2u   /* the upper bound */
 #define STMT_EXCLUDED 0x4u   /* " AND NOT (t.key = ANY($n))" */
-#define STMT_SHAPES   8
+#define STMT_JOINED   0x8u   /* a walk by users joins its window's users
+				 * (IN) instead of listing them (ARRAY()) */
+#define STMT_SHAPES   16
 
 /* Where the value of a parameter comes from. */
 enum stmt_slot_kind {
