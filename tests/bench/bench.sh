@@ -6,8 +6,8 @@
 # Starts a throwaway PostgreSQL (tests/lib/pg.sh), generates reference-
 # schema data at each scale (tests/bench/generate.sql, and for the bulk-
 # disable scenarios tests/bench/generate_bulk.sql), and measures the
-# sweeper side by side with the baseline each target of the README's
-# "Performance" section compares it to, every run on a fresh copy of the
+# sweeper side by side with the baseline each target of doc/benchmarks.md
+# compares it to, every run on a fresh copy of the
 # same data (CREATE DATABASE ... TEMPLATE):
 #
 #   backlog, medium, nightly, nightly_idx, users
@@ -26,7 +26,7 @@
 #
 # Every method is checked to leave exactly the rows the rule keeps (count
 # and hash of the remaining ids, against the same figures taken on the
-# template with the predicate written here from DESIGN.md section 3).
+# template with the predicate written here from doc/design.md "Rule semantics").
 # Then the application-impact runs: a pgbench script that reads and
 # updates random users' codes and devices, alone, during the sweeper (one
 # worker, and two when supported) and during the single DELETE; and a
@@ -96,7 +96,7 @@ LOCK_HOLD_S=10
 
 # The indexes the idle runs are measured with: one for each rule's
 # predicate, besides the user_id indexes of the reference schema.  This is
-# the advice the README gives for a frequent timer; the bench prints it.
+# the advice doc/benchmarks.md gives for a frequent timer; the bench prints it.
 IDLE_INDEXES=(
 	"CREATE INDEX accounts_user_mfa_disabled_at ON accounts_user (mfa_disabled_at) WHERE NOT mfa_enrolled"
 	"CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at)"
@@ -226,7 +226,7 @@ drop_db() {
 
 # ------------------------------------------------------- the scenarios
 
-# The predicates, written here from DESIGN.md section 3 (not taken from
+# The predicates, written here from doc/design.md "Rule semantics" (not taken from
 # the sweeper), over a table aliased t.
 codes_used_pred() {
 	echo "t.used AND t.used_at < now() - interval '$1'"
@@ -567,7 +567,7 @@ run_sweeper_w2() {
 	run_sweeper_as sweeper_w2 2 "$@"
 }
 
-# The scoped run of the README's "After a bulk MFA disable": the disabled
+# The scoped run of doc/operations.md "After a bulk MFA disable": the disabled
 # users' ids on stdin, as psql -At prints them.
 run_scoped() {
 	local n
@@ -1047,7 +1047,7 @@ groups_json() {
 		                  "idle_user_disabled", "idle_all", "naive"]))])' "$RESULTS"
 }
 
-# The targets of the README's "Performance" section (issue 11, items 5
+# The targets of doc/benchmarks.md (issue 11, items 5
 # and 6), each figure beside its baseline: a list of rows.
 targets_json() {
 	local groups=$1
