@@ -78,7 +78,7 @@ EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 # C++ test plugins).
 DEB_PKGS := gcc g++ make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps strace libacl1-dev acl pgbouncer
+	openssl systemd procps strace libacl1-dev acl pgbouncer mandoc
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox
