@@ -139,7 +139,8 @@ for my $f (@ARGV) {
 		return $n;
 	};
 
-	next if $f eq 'tests/lib/check_refs.pl';
+	# The checker and its test hold broken references on purpose.
+	next if $f eq 'tests/lib/check_refs.pl' || $f eq 'tests/integration/test_docs.sh';
 
 	while ($flat =~ /DESIGN\.md/g) {
 		complain($f, $flatmap->(pos($flat)), "cites DESIGN.md: cite doc/design.md");
