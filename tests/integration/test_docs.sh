@@ -134,6 +134,13 @@ t_example_blocks_marked() {
 		esac
 	done < <(block_heads)
 	[ "$n" -ge 40 ] || fail "found only $n example blocks"
+	# A fence left open turns the rest of a guide into code, its links
+	# into text.
+	local f fences
+	for f in "$T_ROOT"/README.md "$T_ROOT"/doc/*.md; do
+		fences=$(grep -cE '^[[:space:]]*```' "$f")
+		[ $((fences % 2)) = 0 ] || fail "${f#"$T_ROOT"/}: $fences code fences, one left open"
+	done
 }
 
 # doc_setup: a database of the test server with the tables every example
