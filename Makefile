@@ -19,7 +19,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
 PLUGINDIR ?= $(LIBDIR)/mfa-sweeper/plugins
 # The plugin SDK: the pkg-config file plugin authors build with, and the
-# example plugins' sources (README "Writing a rule plugin").
+# example plugins' sources (mfa-sweeper-plugin(7)).
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DOCDIR ?= $(PREFIX)/share/doc/mfa-sweeper
 EXAMPLESDIR ?= $(DOCDIR)/examples
@@ -47,7 +47,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-# Hardening (README.md, "Hardened build and unit"): stack protector and
+# Hardening (doc/security.md "Hardened build and unit"): stack protector and
 # stack clash protection everywhere; a position-independent executable
 # (PIE), the plugins position-independent shared objects (-fPIC below);
 # full RELRO with immediate binding for both, so the GOT is read-only
@@ -79,7 +79,7 @@ EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 # C++ test plugins).
 DEB_PKGS := gcc g++ make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps strace libacl1-dev acl pgbouncer
+	openssl systemd procps strace libacl1-dev acl pgbouncer mandoc
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox

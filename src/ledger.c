@@ -48,7 +48,7 @@ char *ledger_sql(const struct ledger *l)
 	struct strbuf sql = STRBUF_INIT;
 
 	strbuf_addf(&sql,
-		    "-- mfa-sweeper audit ledger (see README, \"Audit ledger\").\n"
+		    "-- mfa-sweeper audit ledger (see doc/monitoring.md, \"Audit ledger\").\n"
 		    "-- Idempotent: every statement is IF NOT EXISTS.\n"
 		    "BEGIN;\n"
 		    "CREATE SCHEMA IF NOT EXISTS %s;\n"

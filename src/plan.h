@@ -1,6 +1,6 @@
 /*
  * plan.h: one step's plan, built once by the preflight and read by the
- * run, the dry run and --explain alike (README "How a run works"), as
+ * run, the dry run and --explain alike (doc/design.md "How a run works"), as
  * PostgreSQL plans a query once and its executor and EXPLAIN read that
  * plan.
  *

@@ -155,7 +155,7 @@ int setup_plugins(struct invocation *inv)
  * up rather than hang until systemd kills it.  The timeouts go with each
  * transaction as SET LOCAL, never with the session: a pooler hands the
  * server connection to the application's next client, which must not
- * inherit them (README "Connection poolers").  The batches take theirs
+ * inherit them (doc/operations.md "Connection poolers").  The batches take theirs
  * from the same settings (db_begin()).  [database] time_zone joins them
  * once the server has confirmed it (preflight_checks()).  Statements are
  * prepared once per session unless a transaction pooler may give every

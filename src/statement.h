@@ -42,7 +42,7 @@ enum stmt_kind {
 	STMT_KINDS
 };
 
-/* How a walk bounds its batches (README "How a run works"). */
+/* How a walk bounds its batches (doc/design.md "How a run works"). */
 enum stmt_walk {
 	STMT_WALK_KEY = 0,      /* t.key > after AND t.key <= upto; in key order */
 	STMT_WALK_BLOCKS,       /* t.ctid >= after AND t.ctid < upto */

@@ -1,6 +1,6 @@
 /*
- * walk.h: how a step goes through its table, batch after batch (README
- * "How a run works").  Each walk is one small table of operations in a
+ * walk.h: how a step goes through its table, batch after batch
+ * (doc/design.md "How a run works").  Each walk is one small table of operations in a
  * file of its own:
  *
  *   walk_blocks.c  windows of the table's heap blocks, each deleted by

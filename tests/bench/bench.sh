@@ -27,7 +27,7 @@
 #
 # Every method is checked to leave exactly the rows the rule keeps (count
 # and hash of the remaining ids, against the same figures taken on the
-# template with the predicate written here from DESIGN.md section 3).
+# template with the predicate written here from doc/design.md "Rule semantics").
 # Then the application-impact runs: a pgbench script that reads and
 # updates random users' codes and devices, alone, during the sweeper (one
 # worker, and WORKERS when 2 or more) and during the single DELETE, its
@@ -239,7 +239,7 @@ drop_db() {
 
 # ------------------------------------------------------- the scenarios
 
-# The predicates, written here from DESIGN.md section 3 (not taken from
+# The predicates, written here from doc/design.md "Rule semantics" (not taken from
 # the sweeper), over a table aliased t.
 codes_used_pred() {
 	echo "t.used AND t.used_at < now() - interval '$1'"
@@ -589,7 +589,7 @@ run_sweeper_workers() {
 	run_sweeper_as sweeper_workers "$WORKERS" "$@"
 }
 
-# The scoped run of the README's "After a bulk MFA disable": the disabled
+# The scoped run of doc/operations.md "After a bulk MFA disable": the disabled
 # users' ids on stdin, as psql -At prints them.
 run_scoped() {
 	local n

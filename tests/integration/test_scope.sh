@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scoped runs (DESIGN.md §3, §4): --user-id, --user-email, --users-file
+# Scoped runs (doc/design.md "Rule semantics"): --user-id, --user-email, --users-file
 # FILE and --users-file - restrict every rule to the named users; each rule
 # keeps its own predicate; unknown users are reported, not errors.
 #
