@@ -105,6 +105,26 @@ t_print_sql_applies_and_equals_init() {
 	fi
 }
 
+# A second --init-ledger finds everything in place: what the server says
+# about it goes through the log, so -q silences it and --log-format json
+# keeps every line JSON; nothing is printed raw.
+t_init_ledger_again_quiet_and_json() {
+	fresh_db
+	ledger_cfg used_backup_codes
+	init_ledger
+	sweep -c "$CFG" --init-ledger -q
+	assert_exit 0 "--init-ledger -q a second time"
+	assert_eq "$ERR" "" "stderr of a second --init-ledger -q"
+	assert_eq "$OUT" "" "stdout of a second --init-ledger -q"
+	sweep -c "$CFG" --init-ledger --log-format json
+	assert_exit 0 "--init-ledger --log-format json a second time"
+	assert_not_contains "$ERR" "NOTICE:" "raw server notices"
+	every_line_json "$T_DIR/stderr"
+	sweep -c "$CFG" --init-ledger
+	assert_exit 0 "--init-ledger a third time"
+	echo "ERR<<$ERR>>" >&2
+}
+
 t_print_sql_connects_to_nothing() {
 	fresh_db
 	cfg_write <<EOF
