@@ -161,8 +161,8 @@ t_log_format_bad_value() {
 run_on_tty() {
 	local cmd arg
 	# A pty of script(1) with no terminal on stdin has no width: give
-	# it one wide enough for the whole line.
-	cmd="stty cols 200 2>/dev/null; exec '$SWEEPER_BIN'"
+	# it one wide enough for the whole line, or TTY_COLS.
+	cmd="stty cols ${TTY_COLS:-200} 2>/dev/null; exec '$SWEEPER_BIN'"
 	for arg in "$@"; do
 		cmd+=" '$arg'"
 	done
@@ -185,18 +185,48 @@ t_progress_on_terminal() {
 	assert_exit 0
 	assert_json_doc
 	assert_json .deleted_total 1500 "deleted_total"
-	# Lines rewritten in place: carriage returns, then the line.
-	assert_match "$TTY" $'\rused_backup_codes accounts_backupcode: [0-9]+ rows deleted, [0-9]+ rows/s, elapsed [0-9.]+s' \
+	# Lines rewritten in place: carriage returns, then the line, what
+	# is left first.
+	assert_match "$TTY" $'\r(ETA [0-9hms]+, )?~[0-9]+ left \\| used_backup_codes accounts_backupcode: [0-9]+ rows deleted, [0-9]+ rows/s, elapsed [0-9.]+s' \
 		"a live progress line with rows and rows/s"
 	assert_match "$TTY" '[1-9][0-9]* rows deleted, [1-9][0-9]* rows/s' \
 		"the line shows rows deleted as they go"
-	assert_match "$TTY" ', ~[0-9]+ left' "the planner's estimate of rows left, marked with ~"
-	assert_match "$TTY" ', ~[0-9]+ left, ETA [0-9]+' "an ETA"
+	assert_match "$TTY" '~[0-9]+ left \|' "the planner's estimate of rows left, marked with ~"
+	assert_match "$TTY" $'\rETA [0-9]+[hms]([0-9]+[ms])?, ~[0-9]+ left' "an ETA"
 	assert_not_contains "$TTY" "~-" "the estimate is never negative"
 	assert_not_contains "$OUT" "rows/s" "progress never goes to stdout"
 	# The line is cleared when the step ends: the log line follows a clear.
 	assert_contains "$TTY" $'\r\033[Kmfa-sweeper: info: rule \'used_backup_codes\': ok' \
 		"the progress line is erased before the next log line"
+}
+
+# tty_lines: each state of the progress line the terminal showed, one a
+# line (the text between carriage returns, without the erase sequence).
+tty_lines() {
+	printf '%s' "$TTY" | tr '\r' '\n' | sed -e $'s/\033\\[K//g' |
+		grep -aE '(^| )left \| |^used_backup_codes accounts_backupcode: ' | grep -av '^mfa-sweeper: '
+}
+
+# On an 80-column terminal, and on one that does not say its width (80 is
+# assumed), every state of the line fits in 79 columns and starts with
+# the ETA, which is what the operator waits for.
+t_progress_fits_the_terminal() {
+	local cols longest
+	for cols in 80 0; do
+		codes_db 1500
+		fx_slow_deletes
+		cfg_std used_backup_codes "batch_size = 100"
+		TTY_COLS=$cols run_on_tty -c "$CFG" --json
+		assert_exit 0 "a run on a terminal of $cols columns"
+		assert_json .deleted_total 1500 "deleted_total ($cols columns)"
+		[ -n "$(tty_lines)" ] || fail "no progress line on a terminal of $cols columns"
+		longest=$(tty_lines | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+		assert_int_cmp "$longest" -le 79 "the longest progress line ($cols columns)"
+		assert_eq "$(tty_lines | grep -vcE '^(ETA [0-9hms]+, )?~[0-9]+ left \| ')" 0 \
+			"progress lines that do not start with the ETA or rows left ($cols columns)"
+		assert_match "$(tty_lines)" '^ETA [0-9]+[hms]([0-9]+[ms])?, ~[0-9]+ left \| used_backup_codes accounts_backupco' \
+			"the ETA survives $cols columns"
+	done
 }
 
 t_progress_quiet_and_dry_run_show_nothing() {
