@@ -229,6 +229,54 @@ t_progress_fits_the_terminal() {
 	done
 }
 
+# The rows left that progress shows come from an estimate within a sane
+# factor of what the run then deletes, on data where the planner's own
+# is off by 3x: only a used code has a used_at, and the planner takes
+# "used" and "used_at < ..." as independent.  A table of more than 2048
+# blocks is counted in a sample of them; a small one exactly.
+t_progress_estimate_near_the_real_count() { # slow
+	local est real planner left
+	fresh_db
+	sql <<'EOF'
+INSERT INTO accounts_user (id, email, mfa_enrolled)
+  SELECT i, 'u' || i || '@example.com', true FROM generate_series(1, 2000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 1 + i % 2000, CASE WHEN i % 10 < 3 AND i % 200 >= 90 THEN 'must-go-' ELSE 'must-stay-' END || i,
+         i % 10 < 3,
+         CASE WHEN i % 10 < 3 THEN now() - ((i % 200) || ' days')::interval END,
+         now() - interval '300 days'
+  FROM generate_series(1, 300000) AS i;
+ANALYZE accounts_backupcode;
+EOF
+	assert_int_cmp "$(q "SELECT pg_relation_size('accounts_backupcode') / 8192")" -gt 2048 \
+		"blocks of the table (more than a sample reads)"
+	cfg_std used_backup_codes
+	snap
+	MFA_SWEEPER_PROGRESS_INTERVAL=1ms sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^must-go-'
+	real=$(j .deleted_total)
+	assert_eq "$real" 49500 "rows deleted"
+	est=$(sed -n "s/^mfa-sweeper: debug: rule 'used_backup_codes': accounts_backupcode: about \([0-9]*\) matching rows (.*/\1/p" <<<"$ERR")
+	planner=$(sed -n "s/.* matching rows (.*the planner expected \([0-9]*\))$/\1/p" <<<"$ERR")
+	[ -n "$est" ] || die "no estimate in the -v log: $(head -c 600 <<<"$ERR")"
+	note "deleted $real, estimated $est, the planner alone $planner"
+	assert_int_cmp "$((est * 4))" -ge "$((real * 3))" "the estimate ($est) against the rows deleted ($real), from below"
+	assert_int_cmp "$((est * 3))" -le "$((real * 4))" "the estimate ($est) against the rows deleted ($real), from above"
+	# What progress shows is that estimate: deleted + left.
+	left=$(sed -n "s/^mfa-sweeper: info: rule 'used_backup_codes': accounts_backupcode: \([0-9]*\) rows deleted, .*, ~\([0-9]*\) left.*/\1 \2/p" <<<"$ERR" | head -n1)
+	[ -n "$left" ] || die "no progress line with rows left: $(head -c 600 <<<"$ERR")"
+	assert_eq "$(( ${left% *} + ${left#* } ))" "$est" "rows deleted + rows left on the first progress line"
+
+	# A table of at most 2048 blocks is counted whole: exact.
+	codes_db 1500
+	cfg_std used_backup_codes
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_contains "$ERR" "accounts_backupcode: about 1500 matching rows (1500 in 100.00% of its blocks;" \
+		"a small table's count"
+}
+
 t_progress_quiet_and_dry_run_show_nothing() {
 	codes_db 600
 	fx_slow_deletes
