@@ -741,9 +741,11 @@ int plan_build(struct plan *p, struct engine *e, const struct rule *r,
 	ret = -1;
 	if (plan_choose_walk(p, e, found, err, errlen) != 0)
 		goto out;
-	/* Rows left and an ETA are for a run that deletes, and a sample
+	/* Rows left and an ETA are progress's, which only a run that
+	 * deletes shows, and not at -q (log level error); and a sample
 	 * finds no rows an index is needed to find. */
-	if (!e->dry_run && p->walk != STMT_WALK_INDEX) {
+	if (!e->dry_run && log_level() >= SWEEPER_LOG_INFO &&
+	    p->walk != STMT_WALK_INDEX) {
 		const struct plan_stmt *est;
 
 		est = plan_stmt(p, STMT_ESTIMATE, 0, why, sizeof(why));
