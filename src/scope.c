@@ -504,12 +504,15 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 		scope_push(seen, nseen, id);
 	}
 	PQclear(res);
-	qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
+	/* qsort() and bsearch() want an array, even of nothing. */
+	if (*nseen > 1)
+		qsort(*seen, *nseen, sizeof(**seen), scope_strcmp);
 	/* The ids no user's id reads back as. */
 	for (i = 0; i < s->nids; i++) {
 		const char *id = s->ids[i];
 
-		if (!bsearch(&id, *seen, *nseen, sizeof(**seen), scope_strcmp))
+		if (!*nseen ||
+		    !bsearch(&id, *seen, *nseen, sizeof(**seen), scope_strcmp))
 			scope_push(&s->unknown, &s->nunknown, id);
 	}
 	ret = 0;
@@ -565,8 +568,8 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 				   PQgetvalue(res, i, 0));
 			continue;
 		}
-		if (bsearch(&id, *seen, nseen_ids, sizeof(**seen),
-			    scope_strcmp) ||
+		if ((nseen_ids && bsearch(&id, *seen, nseen_ids,
+					  sizeof(**seen), scope_strcmp)) ||
 		    (last && strcmp(last, id) == 0))
 			continue;
 		scope_push(&s->found, &s->nfound, id);
@@ -611,7 +614,9 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		goto out;
 	}
 	/* Each unknown input once, in text order. */
-	qsort(s->unknown, s->nunknown, sizeof(*s->unknown), scope_strcmp);
+	if (s->nunknown > 1)
+		qsort(s->unknown, s->nunknown, sizeof(*s->unknown),
+		      scope_strcmp);
 	for (i = 1, kept = s->nunknown ? 1 : 0; i < s->nunknown; i++) {
 		if (strcmp(s->unknown[i], s->unknown[kept - 1]) == 0)
 			free(s->unknown[i]);
