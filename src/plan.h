@@ -76,7 +76,9 @@ struct plan {
 	char why[1280];
 	/* Why not by users, when the step might have been ("" else). */
 	char not_users[1280];
-	long long estimate;             /* the planner's rows, -1 unknown */
+	long long estimate;             /* the rows expected, -1 unknown: the
+					 * planner's, or a sampled count's
+					 * (plan.c) */
 
 	/* Names quoted once; "" when not used. */
 	char q_table[IDENT_MAX];

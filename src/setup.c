@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
 #include "mode.h"
+#include "progress.h"
 #include "setup.h"
 #include "stop.h"
 #include "strbuf.h"
@@ -228,6 +230,8 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
 	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
 	e->dry_run = inv->o->dry_run;
+	e->sample_rows = progress_choose(inv->o->quiet, inv->o->dry_run,
+					 STDERR_FILENO) == PROGRESS_TTY;
 	/* A scoped run: the named users, resolved by the checks. */
 	e->scoped = inv->info.scoped;
 	e->named.ids = inv->scope.found;

@@ -55,6 +55,18 @@ t_make_install_layout() {
 		share/doc/mfa-sweeper/examples/password_reset_tokens.c; do
 		[ -f "$INST/$f" ] || fail "make install did not install $f"
 	done
+	# Every man page doc/ has, uncompressed (a package compresses them).
+	local page sec n=0
+	for page in mfa-sweeper.1 mfa-sweeper.ini.5 mfa-sweeper-plugin.7; do
+		sec=${page##*.}
+		[ -f "$T_ROOT/doc/$page" ] || continue
+		n=$((n + 1))
+		cmp -s "$T_ROOT/doc/$page" "$INST/share/man/man$sec/$page" ||
+			fail "make install did not install doc/$page as share/man/man$sec/$page"
+		assert_eq "$(mode "$INST/share/man/man$sec/$page")" 644 "mode of $page"
+	done
+	assert_eq "$(find "$INST/share/man" -type f 2>/dev/null | wc -l)" "$n" \
+		"man pages installed (those doc/ has)"
 	assert_eq "$(mode "$INST/bin/mfa-sweeper")" 755 "mode of the binary"
 	assert_eq "$(mode "$INST/lib/mfa-sweeper/plugins/user_disabled.so")" 755 "mode of a plugin"
 	assert_eq "$(mode "$INST/lib/mfa-sweeper/plugins")" 755 "mode of plugin_dir"
