@@ -250,28 +250,37 @@ ANALYZE accounts_backupcode;
 EOF
 	assert_int_cmp "$(q "SELECT pg_relation_size('accounts_backupcode') / 8192")" -gt 2048 \
 		"blocks of the table (more than a sample reads)"
-	cfg_std used_backup_codes
 	snap
-	MFA_SWEEPER_PROGRESS_INTERVAL=1ms sweep -c "$CFG" --json -v
+	# Off a terminal, progress logs the planner's estimate: no sample
+	# is read on runs nobody watches (a timer's).  This run deletes one.
+	cfg_std used_backup_codes "max_rows = 1"
+	sweep -c "$CFG" --json -v
 	assert_exit 0
+	assert_json .deleted_total 1 "the run off a terminal"
+	assert_contains "$ERR" "walked by blocks" "the run off a terminal planned"
+	assert_not_contains "$ERR" "of its blocks" "no sampled count off a terminal"
+	cfg_std used_backup_codes
+	run_on_tty -c "$CFG" --json -v
+	assert_exit 0
+	ERR=$(tr '\r' '\n' <<<"$TTY" | sed 's/^\x1b\[K//')
 	check_rows '^must-go-'
 	real=$(j .deleted_total)
-	assert_eq "$real" 49500 "rows deleted"
+	assert_eq "$real" 49499 "rows deleted"
 	est=$(sed -n "s/^mfa-sweeper: debug: rule 'used_backup_codes': accounts_backupcode: about \([0-9]*\) matching rows (.*/\1/p" <<<"$ERR")
-	planner=$(sed -n "s/.* matching rows (.*the planner expected \([0-9]*\))$/\1/p" <<<"$ERR")
+	planner=$(sed -n "s/.* matching rows (.*the planner expected \([0-9]*\)).*$/\1/p" <<<"$ERR")
 	[ -n "$est" ] || die "no estimate in the -v log: $(head -c 600 <<<"$ERR")"
 	note "deleted $real, estimated $est, the planner alone $planner"
 	assert_int_cmp "$((est * 4))" -ge "$((real * 3))" "the estimate ($est) against the rows deleted ($real), from below"
 	assert_int_cmp "$((est * 3))" -le "$((real * 4))" "the estimate ($est) against the rows deleted ($real), from above"
 	# What progress shows is that estimate: deleted + left.
-	left=$(sed -n "s/^mfa-sweeper: info: rule 'used_backup_codes': accounts_backupcode: \([0-9]*\) rows deleted, .*, ~\([0-9]*\) left.*/\1 \2/p" <<<"$ERR" | head -n1)
+	left=$(sed -n "s/^\(ETA [0-9hms]*, \)\{0,1\}~\([0-9]*\) left | used_backup_codes accounts_backupcode: \([0-9]*\) rows deleted.*/\3 \2/p" <<<"$ERR" | head -n1)
 	[ -n "$left" ] || die "no progress line with rows left: $(head -c 600 <<<"$ERR")"
 	assert_eq "$(( ${left% *} + ${left#* } ))" "$est" "rows deleted + rows left on the first progress line"
 
 	# A table of at most 2048 blocks is counted whole: exact.
 	codes_db 1500
 	cfg_std used_backup_codes
-	sweep -c "$CFG" --json -v
+	run_on_tty -c "$CFG" --json -v
 	assert_exit 0
 	assert_contains "$ERR" "accounts_backupcode: about 1500 matching rows (1500 in 100.00% of its blocks;" \
 		"a small table's count"
