@@ -10,6 +10,8 @@
 #   make chaos            fault trials (TRIALS=200), the table at the end
 #   make install          PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system)
 #   make uninstall        remove what make install installed, and nothing else
+#   make deb              mfa-sweeper and mfa-sweeper-dev .debs in build-deb/
+#                         (doc/packaging.md)
 #   make deps             apt-get install what is missing (Debian 12)
 
 PREFIX ?= /usr/local
@@ -19,10 +21,15 @@ INCLUDEDIR ?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
 PLUGINDIR ?= $(LIBDIR)/mfa-sweeper/plugins
 # The plugin SDK: the pkg-config file plugin authors build with, and the
-# example plugins' sources (README "Writing a rule plugin").
+# example plugins' sources (mfa-sweeper-plugin(7)).
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DOCDIR ?= $(PREFIX)/share/doc/mfa-sweeper
 EXAMPLESDIR ?= $(DOCDIR)/examples
+# The example config and cron file: next to the operator's config by
+# default; a package puts them under /usr/share/doc, as Debian policy
+# wants, since a file it shipped in /etc would be a conffile.
+CONFEXAMPLEDIR ?= $(SYSCONFDIR)/mfa-sweeper
+MANDIR ?= $(PREFIX)/share/man
 # /usr/local/lib/systemd/system and /usr/lib/systemd/system are both on
 # systemd's unit search path.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -47,7 +54,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-# Hardening (README.md, "Hardened build and unit"): stack protector and
+# Hardening (doc/security.md "Hardened build and unit"): stack protector and
 # stack clash protection everywhere; a position-independent executable
 # (PIE), the plugins position-independent shared objects (-fPIC below);
 # full RELRO with immediate binding for both, so the GOT is read-only
@@ -79,7 +86,8 @@ EXE_LDFLAGS = -pie $(ALL_LDFLAGS)
 # C++ test plugins).
 DEB_PKGS := gcc g++ make pkg-config libpq-dev libinih-dev libcurl4-openssl-dev \
 	libjansson-dev libssl-dev libcmocka-dev postgresql jq ca-certificates \
-	openssl systemd procps strace libacl1-dev acl pgbouncer
+	openssl systemd procps strace libacl1-dev acl pgbouncer mandoc dpkg-dev \
+	lintian
 # What `make bench` needs on top: /usr/bin/time for the peak RSS, gnuplot
 # for the chart.  Not installed by `make check`.
 BENCH_DEB_PKGS := time gnuplot-nox
@@ -96,6 +104,9 @@ TRIALS ?= 200
 # tests/bench/bench.sh) and the runs each median is taken over.
 SCENARIOS ?=
 RUNS ?= 3
+# make bench: [sweeper] workers of its "workers" runs; 1 leaves them out
+# (the key needs a build with parallel workers).
+WORKERS ?= 1
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -105,6 +116,10 @@ BIN := $(BUILD)/mfa-sweeper
 PLUGIN_SRCS := $(wildcard plugins/*.c)
 PLUGINS := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 EXAMPLE_SRCS := $(wildcard plugins/examples/*.c)
+# The man pages: whatever doc/NAME.1, .5 and .7 exist.
+MAN1 := $(wildcard doc/*.1)
+MAN5 := $(wildcard doc/*.5)
+MAN7 := $(wildcard doc/*.7)
 EXAMPLES := $(EXAMPLE_SRCS:plugins/examples/%.c=$(BUILD)/plugins/examples/%.so)
 
 # Deliberately broken plugins for the loader tests, plugins written in C++
@@ -142,7 +157,7 @@ DEPFILES := $(wildcard $(BUILD)/src/*.d $(BUILD)/plugins/*.d \
 	$(FUZZ_BUILD)/src/*.d $(FUZZ_BUILD)/*.d)
 
 .PHONY: all check demo bench fuzz fuzz-progs chaos install uninstall deps clean \
-	test-progs FORCE
+	test-progs deb FORCE
 
 all: $(BIN) $(PLUGINS) $(EXAMPLES)
 
@@ -251,7 +266,7 @@ bench:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(DEB_PKGS) $(BENCH_DEB_PKGS)"
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) SCALES="$(SCALES)" SCENARIOS="$(SCENARIOS)" RUNS="$(RUNS)" \
-		bash tests/bench/bench.sh
+		WORKERS="$(WORKERS)" bash tests/bench/bench.sh
 
 # The fault trials (tests/chaos/chaos.sh): TRIALS runs of the sweeper, each
 # with one fault (kill -9, a server restart, a terminated backend, SIGTERM,
@@ -289,6 +304,11 @@ PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	-e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@EXAMPLESDIR@|$(EXAMPLESDIR)|g' \
 	-e 's|@ABI_VERSION@|$(ABI_VERSION)|g' -e 's|@VERSION@|$(SWEEPER_VERSION)|g'
 
+# install_man SECTION: the doc/*.SECTION pages into MANDIR/manSECTION, if
+# doc/ has any.  Packages compress them (config/deb/build-deb.sh).
+install_man = $(if $(MAN$(1)),install -d $(DESTDIR)$(MANDIR)/man$(1) && \
+	install -m 0644 $(MAN$(1)) $(DESTDIR)$(MANDIR)/man$(1)/)
+
 # Installs what `all` built, and builds nothing `make` built already: the
 # objects depend on the flags, not on the install, so `make && sudo make
 # install` compiles once.
@@ -296,7 +316,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/sweeper $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(EXAMPLESDIR)
+		$(DESTDIR)$(EXAMPLESDIR) $(DESTDIR)$(CONFEXAMPLEDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mfa-sweeper
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 0644 include/sweeper/plugin.h $(DESTDIR)$(INCLUDEDIR)/sweeper/plugin.h
@@ -304,15 +324,18 @@ install: all
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/mfa-sweeper-plugin.pc
 	install -m 0644 $(EXAMPLE_SRCS) $(DESTDIR)$(EXAMPLESDIR)/
 	sed 's|^plugin_dir = .*|plugin_dir = $(PLUGINDIR)|' config/mfa-sweeper.ini \
-		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
-	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example
+		>$(DESTDIR)$(CONFEXAMPLEDIR)/mfa-sweeper.ini.example
+	chmod 0644 $(DESTDIR)$(CONFEXAMPLEDIR)/mfa-sweeper.ini.example
 	$(DEPLOY_SED) config/mfa-sweeper.service >$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service
 	$(DEPLOY_SED) config/mfa-sweeper.timer >$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/mfa-sweeper.timer
 	$(DEPLOY_SED) config/mfa-sweeper.cron \
-		>$(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
-	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example
+		>$(DESTDIR)$(CONFEXAMPLEDIR)/mfa-sweeper.cron.example
+	chmod 0644 $(DESTDIR)$(CONFEXAMPLEDIR)/mfa-sweeper.cron.example
+	$(call install_man,1)
+	$(call install_man,5)
+	$(call install_man,7)
 
 # Exactly the files install installed, by name: plugin_dir also holds the
 # plugins a team installed there, and /etc/mfa-sweeper the operator's
@@ -322,11 +345,12 @@ INSTALLED_FILES = $(BINDIR)/mfa-sweeper $(INCLUDEDIR)/sweeper/plugin.h \
 	$(addprefix $(PLUGINDIR)/,$(notdir $(PLUGINS))) \
 	$(PKGCONFIGDIR)/mfa-sweeper-plugin.pc \
 	$(addprefix $(EXAMPLESDIR)/,$(notdir $(EXAMPLE_SRCS))) \
-	$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.ini.example \
-	$(SYSCONFDIR)/mfa-sweeper/mfa-sweeper.cron.example \
-	$(SYSTEMDUNITDIR)/mfa-sweeper.service $(SYSTEMDUNITDIR)/mfa-sweeper.timer
+	$(CONFEXAMPLEDIR)/mfa-sweeper.ini.example \
+	$(CONFEXAMPLEDIR)/mfa-sweeper.cron.example \
+	$(SYSTEMDUNITDIR)/mfa-sweeper.service $(SYSTEMDUNITDIR)/mfa-sweeper.timer \
+	$(foreach s,1 5 7,$(addprefix $(MANDIR)/man$(s)/,$(notdir $(MAN$(s)))))
 INSTALLED_DIRS = $(PLUGINDIR) $(LIBDIR)/mfa-sweeper $(INCLUDEDIR)/sweeper \
-	$(EXAMPLESDIR) $(DOCDIR) $(SYSCONFDIR)/mfa-sweeper
+	$(EXAMPLESDIR) $(CONFEXAMPLEDIR) $(DOCDIR) $(SYSCONFDIR)/mfa-sweeper
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
@@ -334,7 +358,30 @@ uninstall:
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 
+# Debian packages (doc/packaging.md): the sweeper is built in a tree of
+# its own for /usr, installed into a staging DESTDIR exactly as `make
+# install` installs it, and config/deb/build-deb.sh splits that into the
+# two packages, with the control data of config/deb/.  The version is
+# the sweeper's own (SWEEPER_VERSION in src/cli.h, which --version
+# prints) plus DEB_REVISION.
+DEB_BUILD ?= build-deb
+DEB_REVISION ?= 1
+DEB_VERSION = $(SWEEPER_VERSION)-$(DEB_REVISION)
+DEB_MAINTAINER ?= mfa-sweeper maintainers <mfa-sweeper@example.org>
+DEB_PREFIX_VARS = PREFIX=/usr SYSCONFDIR=/etc SYSTEMDUNITDIR=/lib/systemd/system \
+	PKGCONFIGDIR=/usr/share/pkgconfig \
+	EXAMPLESDIR=/usr/share/doc/mfa-sweeper-dev/examples \
+	CONFEXAMPLEDIR=/usr/share/doc/mfa-sweeper/examples
+
+deb:
+	rm -rf $(DEB_BUILD)/stage
+	@$(MAKE) --no-print-directory install BUILD=$(DEB_BUILD) $(DEB_PREFIX_VARS) \
+		DESTDIR=$(abspath $(DEB_BUILD))/stage
+	DEB_VERSION='$(DEB_VERSION)' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
+		MAN_PAGES='$(notdir $(MAN1) $(MAN5) $(MAN7))' \
+		sh config/deb/build-deb.sh $(DEB_BUILD)
+
 clean:
-	rm -rf build build-san $(FUZZ_BUILD)
+	rm -rf build build-san build-deb $(FUZZ_BUILD)
 
 -include $(DEPFILES)

@@ -1,6 +1,6 @@
 /*
  * stale_devices: delete TOTP devices whose enrolment was never finished
- * (DESIGN.md section 3).
+ * (doc/design.md "Rule semantics").
  *
  * A device is stale when NOT confirmed AND created_at < now() - max_age
  * (default 24h).  A device with a NULL created_at predates the migration

@@ -1,6 +1,6 @@
 /*
- * used_backup_codes: delete backup codes used long ago (DESIGN.md
- * section 3).
+ * used_backup_codes: delete backup codes used long ago (doc/design.md
+ * "Rule semantics").
  *
  * A code goes when used AND used_at < now() - max_age (default 90d).  When
  * [schema] code_used_column is empty the table has no flag, and "used"

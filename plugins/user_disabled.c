@@ -1,6 +1,6 @@
 /*
  * user_disabled: delete the MFA artifacts a user left behind by disabling
- * MFA (DESIGN.md section 3).
+ * MFA (doc/design.md "Rule semantics").
  *
  * For every user U with NOT mfa_enrolled AND mfa_disabled_at IS NOT NULL
  * AND mfa_disabled_at <= now() - grace, the rule deletes U's backup codes

@@ -1,5 +1,5 @@
 /*
- * cli.h: the command line (DESIGN.md section 4).
+ * cli.h: the command line (mfa-sweeper(1); doc/design.md "Command line and exit codes").
  */
 #ifndef SWEEPER_CLI_H
 #define SWEEPER_CLI_H

@@ -724,7 +724,7 @@ static int check_column(const struct sweeper_key *decl, const char *value,
 	return check_schema(decl, value, SCHEMA_COLUMN, why, whylen);
 }
 
-/* Columns a table may lack; the rules then change meaning (DESIGN.md 3). */
+/* Columns a table may lack; the rules then change meaning (doc/design.md "Rule semantics"). */
 static int check_optional_column(const struct sweeper_key *decl,
 				 const char *value, char *why, size_t whylen)
 {

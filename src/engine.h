@@ -83,6 +83,11 @@ struct engine {
 	 * (every transaction's settings come from db_set_local()). */
 	long long lock_timeout_ms;
 	int dry_run;
+	/* Count each step's rows in a sample of its blocks for the live
+	 * progress line's rows left and ETA (plan.c): only when an operator
+	 * watches one, for on a full nightly or 5-minute timer the sample
+	 * (a whole small table) would be paid on every run. */
+	int sample_rows;
 	int scoped;                       /* a run of named users only */
 	struct engine_scope named;        /* scoped: those users */
 	/* The [schema] users table and its id column, for walks by users

@@ -25,6 +25,19 @@ static const struct explain_other explain_windowed[] = {
 	{ STMT_KEYS_DELETE, 0, "then its rows by key, in parts" },
 };
 
+static const struct explain_other explain_users[] = {
+	{ STMT_WINDOW_DELETE, STMT_AFTER | STMT_UPTO | STMT_JOINED,
+	  "once its windows delete a row or more per users block, on "
+	  "average, a window joins its users instead of listing them" },
+	{ STMT_CAPPED_DELETE, STMT_AFTER | STMT_UPTO,
+	  "a window whose plain DELETE would wait for a row lock or delete "
+	  "more than the batch size goes in capped batches (joining its "
+	  "users as its plain DELETE would)" },
+	{ STMT_VICTIM_KEYS, STMT_AFTER | STMT_UPTO,
+	  "a batch the database refuses: the keys of its rows" },
+	{ STMT_KEYS_DELETE, 0, "then its rows by key, in parts" },
+};
+
 static const struct explain_other explain_key[] = {
 	{ STMT_KEY_WINDOW, STMT_AFTER,
 	  "before each batch, in its transaction: the end of its key window" },
@@ -67,6 +80,9 @@ static int explain_step(const struct rule *r, struct plan *p, size_t i,
 	if (p->walk == STMT_WALK_KEY) {
 		other = explain_key;
 		n = sizeof(explain_key) / sizeof(explain_key[0]);
+	} else if (p->walk == STMT_WALK_USERS) {
+		other = explain_users;
+		n = sizeof(explain_users) / sizeof(explain_users[0]);
 	} else if (p->walk != STMT_WALK_INDEX) {
 		other = explain_windowed;
 		n = sizeof(explain_windowed) / sizeof(explain_windowed[0]);

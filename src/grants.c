@@ -9,7 +9,7 @@
  * why.  The rows are turned into needs for this config (one per table of
  * the kind, per step table for the rules' rows), and every need is both a
  * has_*_privilege() call and a GRANT statement, so that what is checked
- * and what is printed cannot drift apart.  README.md ("Least privilege")
+ * and what is printed cannot drift apart.  doc/security.md "Least privilege"
  * is the same table in prose.
  *
  * The preflight EXPLAINs every step's DELETE, and EXPLAIN checks the

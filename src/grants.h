@@ -4,8 +4,8 @@
  * One table in grants.c lists them (the rules' tables, the users table,
  * the audit ledger, max_replica_lag, --history and --init-ledger), and
  * drives both the check every run makes before anything is deleted and
- * the GRANT statements --print-grants prints; README.md ("Least
- * privilege") documents the same table.  A run needs no superuser, no
+ * the GRANT statements --print-grants prints; doc/security.md "Least
+ * privilege" documents the same table.  A run needs no superuser, no
  * ownership of any table and nothing for the run lock.
  */
 #ifndef SWEEPER_GRANTS_H

@@ -48,7 +48,7 @@ char *ledger_sql(const struct ledger *l)
 	struct strbuf sql = STRBUF_INIT;
 
 	strbuf_addf(&sql,
-		    "-- mfa-sweeper audit ledger (see README, \"Audit ledger\").\n"
+		    "-- mfa-sweeper audit ledger (see doc/monitoring.md, \"Audit ledger\").\n"
 		    "-- Idempotent: every statement is IF NOT EXISTS.\n"
 		    "BEGIN;\n"
 		    "CREATE SCHEMA IF NOT EXISTS %s;\n"
@@ -106,10 +106,36 @@ char *ledger_sql(const struct ledger *l)
 	return strbuf_detach(&sql);
 }
 
+/*
+ * The DDL as --init-ledger runs it: ledger_sql() with the server's
+ * notices below WARNING turned off for its transaction alone (SET LOCAL:
+ * a pooler's next client must not inherit it).  Run again, every IF NOT
+ * EXISTS would say "already exists, skipping", which is the expected
+ * outcome of an idempotent command, not news for the operator; the
+ * sweeper says itself what it did.
+ */
+static char *ledger_sql_quiet(const struct ledger *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *sql = ledger_sql(l);
+	const char *begin = strstr(sql, "BEGIN;\n");
+
+	if (!begin) {
+		/* ledger_sql() always opens a transaction. */
+		return sql;
+	}
+	begin += strlen("BEGIN;\n");
+	strbuf_addf(&sb, "%.*s", (int)(begin - sql), sql);
+	strbuf_add(&sb, "SET LOCAL client_min_messages = warning;\n");
+	strbuf_add(&sb, begin);
+	free(sql);
+	return strbuf_detach(&sb);
+}
+
 int ledger_create(PGconn *conn, const struct ledger *l, char *err,
 		  size_t errlen)
 {
-	char *sql = ledger_sql(l);
+	char *sql = ledger_sql_quiet(l);
 	char why[1024];
 	int ret = 0;
 

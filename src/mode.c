@@ -1,6 +1,6 @@
 /*
  * mode.c: the table of modes, the stages they need, and the dispatcher
- * (mode.h).  README "Modes" documents the same table for operators.
+ * (mode.h).  doc/design.md "Modes" documents the same table for operators.
  */
 #include <stdio.h>
 

@@ -8,7 +8,7 @@
  * ledger).  The dispatcher runs the stages a mode needs in one fixed
  * order, stops at the first that fails, and then reports as the row
  * says: "every run reports" holds because the table says so, not because
- * each exit remembers to.  A new mode is one row (README "Modes").
+ * each exit remembers to.  A new mode is one row (doc/design.md "Modes").
  */
 #ifndef SWEEPER_MODE_H
 #define SWEEPER_MODE_H

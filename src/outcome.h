@@ -4,7 +4,7 @@
  *
  * The stages and modes (mode.h) only say what happened; which number a
  * scheduler sees for it is decided here alone, on <sysexits.h>, so that
- * the exit codes of README "Exit codes" cannot drift apart between the
+ * the exit codes of mfa-sweeper(1) "EXIT STATUS" cannot drift apart between the
  * places that stop a run.
  */
 #ifndef SWEEPER_OUTCOME_H

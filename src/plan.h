@@ -1,6 +1,6 @@
 /*
  * plan.h: one step's plan, built once by the preflight and read by the
- * run, the dry run and --explain alike (README "How a run works"), as
+ * run, the dry run and --explain alike (doc/design.md "How a run works"), as
  * PostgreSQL plans a query once and its executor and EXPLAIN read that
  * plan.
  *
@@ -76,7 +76,9 @@ struct plan {
 	char why[1280];
 	/* Why not by users, when the step might have been ("" else). */
 	char not_users[1280];
-	long long estimate;             /* the planner's rows, -1 unknown */
+	long long estimate;             /* the rows expected, -1 unknown: the
+					 * planner's, or a sampled count's
+					 * (plan.c) */
 
 	/* Names quoted once; "" when not used. */
 	char q_table[IDENT_MAX];

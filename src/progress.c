@@ -1,5 +1,9 @@
 /*
  * progress.c: a live progress line on a terminal, or periodic log lines.
+ *
+ * The terminal line puts the ETA and the rows left first and is cut to
+ * the terminal's width: what the operator waits for survives an
+ * 80-column terminal.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +66,62 @@ void progress_format(char *buf, size_t size, long long deleted,
 	}
 }
 
+/* The byte length of at most `cols` characters of `s` (UTF-8). */
+static size_t progress_fit(const char *s, size_t cols)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (p[n] && cols > 0) {
+		n++;
+		/* Continuation bytes belong to the character before. */
+		while ((p[n] & 0xc0) == 0x80)
+			n++;
+		cols--;
+	}
+	return n;
+}
+
+void progress_line(char *buf, size_t size, size_t width, const char *rule,
+		   const char *table, long long deleted, long long elapsed_ms,
+		   long long estimate)
+{
+	char elapsed[32], eta[32], ahead[96] = "";
+	long long rate = 0, left;
+	size_t n;
+
+	if (size == 0)
+		return;
+	if (elapsed_ms > 0)
+		rate = deleted * 1000 / elapsed_ms;
+	snprintf(elapsed, sizeof(elapsed), "%lld.%llds", elapsed_ms / 1000,
+		 (elapsed_ms % 1000) / 100);
+	/* What the operator waits for first, so that a narrow terminal
+	 * cuts the least of it. */
+	if (estimate >= 0 && deleted > estimate) {
+		snprintf(ahead, sizeof(ahead), "past the ~%lld estimated | ",
+			 estimate);
+	} else if (estimate >= 0) {
+		left = estimate - deleted;
+		if (rate > 0 && left > 0) {
+			progress_duration(eta, sizeof(eta),
+					  (left + rate - 1) / rate);
+			snprintf(ahead, sizeof(ahead), "ETA %s, ~%lld left | ",
+				 eta, left);
+		} else {
+			snprintf(ahead, sizeof(ahead), "~%lld left | ", left);
+		}
+	}
+	snprintf(buf, size, "%s%s %s: %lld rows deleted, %lld rows/s, "
+		 "elapsed %s", ahead, rule, table, deleted, rate, elapsed);
+	/* One column is left free: a line as wide as the terminal wraps
+	 * on some, and "\r" returns only to the start of the last row. */
+	if (width < 2)
+		width = 2;
+	n = progress_fit(buf, width - 1);
+	buf[n] = '\0';
+}
+
 static void progress_clear(void *arg)
 {
 	struct progress *p = arg;
@@ -74,7 +134,8 @@ static void progress_clear(void *arg)
 }
 
 /* Columns of the terminal, so that a long line never wraps: "\r" only
- * returns to the start of the last row. */
+ * returns to the start of the last row.  80 when the terminal does not
+ * say. */
 static size_t progress_width(const struct progress *p)
 {
 	struct winsize ws;
@@ -86,15 +147,10 @@ static size_t progress_width(const struct progress *p)
 
 static void progress_draw(struct progress *p, long long now)
 {
-	char stats[256];
-	char line[512];
-	size_t width = progress_width(p);
+	char line[1024];
 
-	progress_format(stats, sizeof(stats), p->deleted, now - p->started_ms,
-			p->estimate);
-	snprintf(line, sizeof(line), "%s %s: %s", p->rule, p->table, stats);
-	if (width - 1 < sizeof(line))
-		line[width - 1] = '\0';
+	progress_line(line, sizeof(line), progress_width(p), p->rule,
+		      p->table, p->deleted, now - p->started_ms, p->estimate);
 	fprintf(p->out, "\r%s\033[K", line);
 	fflush(p->out);
 	p->drawn = 1;

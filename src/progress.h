@@ -2,9 +2,10 @@
  * progress.h: what a running step has done so far, for the operator.
  *
  * On a terminal, one line on stderr per step, rewritten in place (at most
- * ten times a second) and cleared when the step ends: rule, table, rows
- * deleted, rows/s, elapsed time and, from the planner's estimate taken at
- * the start of the step, "~N left" and an ETA.  Off a terminal, one info
+ * ten times a second), cut to the terminal's width, and cleared when the
+ * step ends: from the planner's estimate taken at the start of the step
+ * an ETA and "~N left" first, then rule, table, rows deleted, rows/s and
+ * elapsed time.  Off a terminal, one info
  * log line every 10 seconds per running step instead.  Progress never
  * writes to stdout.
  *
@@ -72,5 +73,16 @@ void progress_finish(struct progress *p);
  */
 void progress_format(char *buf, size_t size, long long deleted,
 		     long long elapsed_ms, long long estimate);
+
+/*
+ * The terminal's line into buf (always terminated), at most `width` - 1
+ * characters (UTF-8), cut at the end: "ETA T, ~L left | RULE TABLE: N
+ * rows deleted, R rows/s, elapsed T".  Without a rate yet only "~L left
+ * | ", without an estimate (-1) neither; once more rows went than the
+ * estimate said, "past the ~E estimated | ".  Exposed for tests.
+ */
+void progress_line(char *buf, size_t size, size_t width, const char *rule,
+		   const char *table, long long deleted, long long elapsed_ms,
+		   long long estimate);
 
 #endif /* SWEEPER_PROGRESS_H */

@@ -17,7 +17,7 @@
 /*
  * What the failure with SQLSTATE `state` is, when it is one that belongs
  * to particular rows of a batch: the database refused those rows and
- * would accept the others.  The list (README.md, "Failures and retries"):
+ * would accept the others.  The list (doc/operations.md "Failures and retries"):
  *
  *   class 23  integrity constraint violation: 23000, 23001 restrict,
  *             23502 not null, 23503 foreign key, 23505 unique,

@@ -3,7 +3,7 @@
  * deleting in the same database at once.
  *
  * How it is held depends on what sits between the sweeper and PostgreSQL
- * ([database] pooler, README "Connection poolers"):
+ * ([database] pooler, doc/operations.md "Connection poolers"):
  *
  *   - none or session: a session-level advisory lock,
  *     pg_try_advisory_lock(hashtextextended('mfa-sweeper', 0)), which the
@@ -36,7 +36,7 @@
 #include "db.h"
 #include "ident.h"
 
-/* The advisory lock's key, as SQL; documented in README.md. */
+/* The advisory lock's key, as SQL; documented in doc/design.md "How a run works". */
 #define RUN_LOCK_KEY_SQL "hashtextextended('mfa-sweeper', 0)"
 
 /* Longest statement built around the lock's key. */

@@ -27,12 +27,23 @@ static void scope_push(char ***items, size_t *n, const char *value)
 	(*items)[(*n)++] = xstrdup(value);
 }
 
+/* Add an id or email; `where` ("FILE:LINE") is copied, may be NULL. */
+static void scope_add_from(struct scope *s, const char *value, int is_email,
+			   const char *where)
+{
+	if (is_email) {
+		scope_push(&s->emails, &s->nemails, value);
+		return;
+	}
+	s->id_where = xrealloc(s->id_where, (s->nids + 1) *
+			       sizeof(*s->id_where));
+	s->id_where[s->nids] = where ? xstrdup(where) : NULL;
+	scope_push(&s->ids, &s->nids, value);
+}
+
 void scope_add(struct scope *s, const char *value, int is_email)
 {
-	if (is_email)
-		scope_push(&s->emails, &s->nemails, value);
-	else
-		scope_push(&s->ids, &s->nids, value);
+	scope_add_from(s, value, is_email, NULL);
 }
 
 /*
@@ -98,6 +109,22 @@ static int scope_text_ok(const char *text)
 }
 
 /*
+ * Cut a comment off `p`: from a '#' at its start or after a blank.  A '#'
+ * inside a word stays, as an email's local part may hold one.
+ */
+static void scope_cut_comment(char *p)
+{
+	char *c;
+
+	for (c = p; *c; c++) {
+		if (*c == '#' && (c == p || c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			return;
+		}
+	}
+}
+
+/*
  * One line of a users file: checked, trimmed, and added unless it is
  * blank or a comment.  `line` is the line without its '\n', `len` bytes,
  * and is changed in place.  Returns 0, or -1 with one line in err.
@@ -106,6 +133,8 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 			   char *line, size_t len, char *err, size_t errlen)
 {
 	char shown[VALUE_QUOTE_MAX];
+	char where[512];
+	const char *at;
 	char *p = line;
 	char *end;
 
@@ -124,16 +153,18 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 	line[len] = '\0';
 	while (*p == ' ' || *p == '\t')
 		p++;
+	scope_cut_comment(p);
 	end = p + strlen(p);
 	while (end > p && (end[-1] == '\r' || end[-1] == ' ' ||
 			   end[-1] == '\t'))
 		*--end = '\0';
-	if (!*p || *p == '#')
+	if (!*p)
 		return 0;
 	value_quote(p, shown, sizeof(shown));
 	if (strchr(p, ' ') || strchr(p, '\t') || strchr(p, ',')) {
 		snprintf(err, errlen, "%s:%d: %s is not one user; write one id "
-			 "or email per line", name, lineno, shown);
+			 "or email per line, a comment after a '#'", name,
+			 lineno, shown);
 		return -1;
 	}
 	if (!scope_text_ok(p)) {
@@ -142,7 +173,17 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 			 "line, as UTF-8 text", name, lineno, shown);
 		return -1;
 	}
-	scope_add(s, p, strchr(p, '@') != NULL);
+	/* An '@' makes it an email: one with nothing before or after the
+	 * last '@' is neither an email nor an id. */
+	at = strrchr(p, '@');
+	if (at && (at == p || !at[1])) {
+		snprintf(err, errlen, "%s:%d: %s is neither a user id nor an "
+			 "email address; write one id or email per line",
+			 name, lineno, shown);
+		return -1;
+	}
+	snprintf(where, sizeof(where), "%s:%d", name, lineno);
+	scope_add_from(s, p, at != NULL, where);
 	return 0;
 }
 
@@ -306,12 +347,21 @@ static int scope_check_ids(struct scope *s, const struct config *cfg,
 		if (scope_is_integer(s->ids[i]))
 			continue;
 		value_quote(s->ids[i], shown, sizeof(shown));
+		*bad_input = 1;
+		if (s->id_where && s->id_where[i]) {
+			snprintf(err, errlen,
+				 "%s: %s is neither a user id ('%s'.'%s' is "
+				 "%s) nor an email address (no '@'); write one "
+				 "id or email per line", s->id_where[i], shown,
+				 config_schema(cfg, "users_table"),
+				 config_schema(cfg, "user_id_column"), t->name);
+			return -1;
+		}
 		snprintf(err, errlen,
 			 "user id %s is not a whole number, and '%s'.'%s' is "
 			 "%s; give ids with --user-id and emails with "
 			 "--user-email", shown, config_schema(cfg, "users_table"),
 			 config_schema(cfg, "user_id_column"), t->name);
-		*bad_input = 1;
 		return -1;
 	}
 	return 0;
@@ -604,6 +654,7 @@ static void scope_free_list(char **items, size_t n)
 
 void scope_free(struct scope *s)
 {
+	scope_free_list(s->id_where, s->id_where ? s->nids : 0);
 	scope_free_list(s->ids, s->nids);
 	scope_free_list(s->emails, s->nemails);
 	scope_free_list(s->found, s->nfound);

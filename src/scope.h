@@ -14,6 +14,8 @@
 struct scope {
 	char **ids;          /* given ids, owned */
 	size_t nids;
+	char **id_where;     /* for each id, "FILE:LINE" when a users file
+			      * gave it, else NULL; owned */
 	char **emails;       /* given emails, owned */
 	size_t nemails;
 	char **found;        /* ids of the users that exist, as text, owned,
@@ -33,12 +35,18 @@ void scope_add(struct scope *s, const char *value, int is_email);
 
 /*
  * Read a users file ("-" is stdin): one user per line, an email when it
- * holds '@', an id otherwise; blank lines and lines starting with '#' are
- * ignored.  A file is read as safe_file.h reads (a regular file, a
- * symbolic link followed); more than SCOPE_FILE_MAX bytes, a line over
- * SCOPE_LINE_MAX bytes, a NUL byte, a control character or bytes that are
- * not UTF-8 are refused.  Returns 0, or -1 with one line in err naming the
- * file (or stdin) and line, the line shown escaped (a usage error).
+ * holds '@', an id otherwise.  Blank lines are ignored, and so is a
+ * comment: from a '#' that starts the line (after blanks) or follows a
+ * blank, to the end of the line ("42  # ticket 1234"); a '#' inside a
+ * word is part of it, as an email may hold one.  A file is read as
+ * safe_file.h reads (a regular file, a symbolic link followed); more than
+ * SCOPE_FILE_MAX bytes, a line over SCOPE_LINE_MAX bytes, a NUL byte, a
+ * control character, bytes that are not UTF-8, two words on a line and
+ * an email with nothing before or after its '@' are refused.  Returns 0,
+ * or -1 with one line in err naming the file (or stdin) and line, the
+ * line shown escaped (a usage error).  Whether an id is one the users
+ * table can hold is known only from the database: scope_resolve() says
+ * so, naming the file and line.
  */
 int scope_read_file(struct scope *s, const char *path, char *err,
 		    size_t errlen);
@@ -51,7 +59,8 @@ int scope_read_file(struct scope *s, const char *path, char *err,
  * text, which every statement of the run compares typed), unknown and
  * ids_literal.  Returns 0, or -1 with one line in err; *bad_input is then
  * 1 when the fault is in the ids given (not a whole number for an integer
- * id column: a usage error) rather than in the database or config.
+ * id column: a usage error, naming the file and line of an id a users
+ * file gave) rather than in the database or config.
  * Returns -2, also with a line in err, when the lookup failed on other
  * sessions' work (a lock or statement timeout: retry_reason()), which is
  * no fault of the config.

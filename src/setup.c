@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
 #include "mode.h"
+#include "progress.h"
 #include "setup.h"
 #include "stop.h"
 #include "strbuf.h"
@@ -160,7 +162,7 @@ int setup_plugins(struct invocation *inv)
  * up rather than hang until systemd kills it.  The timeouts go with each
  * transaction as SET LOCAL, never with the session: a pooler hands the
  * server connection to the application's next client, which must not
- * inherit them (README "Connection poolers").  The batches take theirs
+ * inherit them (doc/operations.md "Connection poolers").  The batches take theirs
  * from the same settings (db_begin()).  [database] time_zone joins them
  * once the server has confirmed it (preflight_checks()).  Statements are
  * prepared once per session unless a transaction pooler may give every
@@ -242,6 +244,8 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->throttle.max_replica_lag_ms = cfg->max_replica_lag_ms;
 	e->throttle.max_throttle_ms = cfg->max_throttle_ms;
 	e->dry_run = inv->o->dry_run;
+	e->sample_rows = progress_choose(inv->o->quiet, inv->o->dry_run,
+					 STDERR_FILENO) == PROGRESS_TTY;
 	/* A scoped run: the named users, resolved by the checks. */
 	e->scoped = inv->info.scoped;
 	e->named.ids = inv->scope.found;

@@ -42,7 +42,7 @@ enum stmt_kind {
 	STMT_KINDS
 };
 
-/* How a walk bounds its batches (README "How a run works"). */
+/* How a walk bounds its batches (doc/design.md "How a run works"). */
 enum stmt_walk {
 	STMT_WALK_KEY = 0,      /* t.key > after AND t.key <= upto; in key order */
 	STMT_WALK_BLOCKS,       /* t.ctid >= after AND t.ctid < upto */
@@ -61,7 +61,9 @@ enum stmt_walk {
 #define STMT_AFTER    0x1u   /* the lower bound */
 #define STMT_UPTO     0x2u   /* the upper bound */
 #define STMT_EXCLUDED 0x4u   /* " AND NOT (t.key = ANY($n))" */
-#define STMT_SHAPES   8
+#define STMT_JOINED   0x8u   /* a walk by users joins its window's users
+				 * (IN) instead of listing them (ARRAY()) */
+#define STMT_SHAPES   16
 
 /* Where the value of a parameter comes from. */
 enum stmt_slot_kind {

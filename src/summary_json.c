@@ -1,6 +1,6 @@
 /*
- * summary_json.c: the run summary as the JSON document of README "JSON
- * summary" (jansson), which --json prints, the webhook posts and the
+ * summary_json.c: the run summary as the JSON document of doc/monitoring.md
+ * "JSON summary" (jansson), which --json prints, the webhook posts and the
  * ledger keeps.
  */
 #include <stdio.h>

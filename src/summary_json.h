@@ -1,6 +1,6 @@
 /*
  * summary_json.h: the run summary (summary.h) as the JSON document of
- * README "JSON summary", built with jansson: what --json prints, the
+ * doc/monitoring.md "JSON summary", built with jansson: what --json prints, the
  * webhook's json body carries and the ledger keeps.
  */
 #ifndef SWEEPER_SUMMARY_JSON_H

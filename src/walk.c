@@ -57,10 +57,26 @@ int walk_windowed(const struct walk *w)
 	       w->plan->walk == STMT_WALK_NAMED;
 }
 
+/*
+ * Whether a walk by users joins its window's users (statement.c): once
+ * its windows find, on average, WALK_USERS_JOIN_DENSITY rows or more per
+ * block of the users table, each user found is likely to have rows, and
+ * reading the user once beats looking the user up again for every row.
+ * Before the first window and while windows find next to nothing (a
+ * table already swept), the users are listed.
+ */
+static int walk_users_joined(const struct walk *w)
+{
+	return w->plan->walk == STMT_WALK_USERS &&
+	       w->ws.density >= WALK_USERS_JOIN_DENSITY;
+}
+
 /* The bounds of the walk's batch into *v and *shape. */
 static void walk_bounds(const struct walk *w, unsigned *shape,
 			struct plan_values *v)
 {
+	if (walk_users_joined(w))
+		*shape |= STMT_JOINED;
 	if (w->plan->walk == STMT_WALK_NAMED) {
 		v->users = w->users;
 		return;

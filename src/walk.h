@@ -1,6 +1,6 @@
 /*
- * walk.h: how a step goes through its table, batch after batch (README
- * "How a run works").  Each walk is one small table of operations in a
+ * walk.h: how a step goes through its table, batch after batch
+ * (doc/design.md "How a run works").  Each walk is one small table of operations in a
  * file of its own:
  *
  *   walk_blocks.c  windows of the table's heap blocks, each deleted by
@@ -45,6 +45,15 @@
  */
 #define WALK_KEY_WINDOW_START 4
 #define WALK_KEY_WINDOW_MAX 64
+
+/*
+ * A walk by users joins its window's users (STMT_JOINED) once its windows
+ * delete this many rows per block of the users table, on average (the
+ * window sizer's density): about one row per user found is where reading
+ * each user once through the users' primary key starts to beat looking
+ * the user up again for each row (walk.c).
+ */
+#define WALK_USERS_JOIN_DENSITY 1.0
 
 /* How batches are sized ([sweeper] batch_*; batch_size > 0 fixes it). */
 struct walk_sizing {

@@ -262,15 +262,22 @@ struct sweeper_time_column {
  * are parameters.
  *
  * How a step is walked is the core's plan, made once per step before the
- * first batch (README "How a run works"), and no plugin depends on it: by
- * windows of the table's heap blocks, each deleted by one plain DELETE;
- * by windows of the users table, for a rule with a user filter and an
- * index on `user_column`; by the named users of a scoped run; by the
- * predicate's own index; or by the key, in key order, for partitioned
- * tables and a fixed batch_size.  A fixed batch_size caps every batch at
- * that many rows; it does not fill each one (a batch ends with its window
- * of keys where matching rows are sparse).  The key also names the rows
- * the database refuses to delete.  Each batch re-evaluates the predicate
+ * first batch (mfa-sweeper-plugin(7), "How steps are walked"), and no
+ * plugin depends on it.  The first that applies:
+ *   - by named users: a scoped run, for a step with a user_column; the
+ *     named users' rows through that column (its index, if any);
+ *   - by key, in key order, after a keyset cursor: a partitioned or
+ *     inherited table (where a ctid names no row), a fixed batch_size,
+ *     or PostgreSQL 13 and older;
+ *   - by users: a rule with a user filter (set_user_filter()) and an
+ *     index that leads with `user_column`: windows of the users table's
+ *     blocks, the filtered users' rows through that index;
+ *   - by index: the planner finds the matching rows through an index;
+ *   - by heap blocks: windows of the table's blocks, each deleted by one
+ *     plain DELETE.
+ * A fixed batch_size caps every batch at that many rows; it does not fill
+ * each one (a batch ends with its window of keys where matching rows are
+ * sparse).  The key also names the rows the database refuses to delete.  Each batch re-evaluates the predicate
  * on the rows it deletes, so a predicate must be true of a row exactly
  * when the row should go, whatever order the rows are visited in.
  * `mfa-sweeper --explain` prints each step's plan: the walk and why, the
@@ -307,8 +314,8 @@ struct sweeper_step {
 	 * A boolean SQL expression over the row aliased SWEEPER_TARGET_ALIAS,
 	 * with identifiers quoted through api->quote_column() or
 	 * api->quote_ident() and every value written as a placeholder
-	 * $1..$nparams.  NULL makes a row stay: see README "The rules a
-	 * plugin must follow".
+	 * $1..$nparams.  NULL makes a row stay: see mfa-sweeper-plugin(7),
+	 * "RULES A PLUGIN MUST FOLLOW".
 	 */
 	const char *predicate;
 	/* Number of placeholders and their values, sent as text parameters:

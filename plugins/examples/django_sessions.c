@@ -6,7 +6,7 @@
  * rule that has nothing to do with MFA, written to show every part a team
  * needs for its own rule: the descriptor, declared config keys, init() that
  * reads and checks configuration, plan() that hands the work to the core,
- * and fini() that frees what init() kept.  README "Writing a rule plugin"
+ * and fini() that frees what init() kept.  mfa-sweeper-plugin(7)
  * walks through building, installing and enabling it; the shorter
  * password_reset_tokens.c next to it shows the helpers that make a
  * one-step rule fit in a page.

@@ -6,17 +6,18 @@
 # Starts a throwaway PostgreSQL (tests/lib/pg.sh), generates reference-
 # schema data at each scale (tests/bench/generate.sql, and for the bulk-
 # disable scenarios tests/bench/generate_bulk.sql), and measures the
-# sweeper side by side with the baseline each target of the README's
-# "Performance" section compares it to, every run on a fresh copy of the
+# sweeper side by side with the baseline each target of doc/benchmarks.md
+# compares it to, every run on a fresh copy of the
 # same data (CREATE DATABASE ... TEMPLATE):
 #
 #   backlog, medium, nightly, nightly_idx, users
 #            the sweeper (example config, one worker) against one
 #            DELETE ... WHERE <predicate> per table, and a naive loop of
 #            DELETE ... WHERE id IN (SELECT ... LIMIT 5000)
-#   workers  the backlog with [sweeper] workers = 2 (when the build knows
-#            the key) against the same single DELETE, beside two plain
-#            DELETEs over the two halves of the table's blocks, run at once
+#   workers  the backlog with [sweeper] workers = $WORKERS (when WORKERS
+#            is 2 or more) against the same single DELETE, beside two
+#            plain DELETEs over the two halves of the table's blocks, run
+#            at once
 #   bulk     user_disabled --now after a bulk disable (generate_bulk.sql)
 #            against one set-based DELETE ... USING accounts_user per table
 #   scoped   the same run scoped with --users-file - to the disabled users,
@@ -32,16 +33,20 @@
 #
 # Every method is checked to leave exactly the rows the rule keeps (count
 # and hash of the remaining ids, against the same figures taken on the
-# template with the predicate written here from DESIGN.md section 3).
+# template with the predicate written here from doc/design.md "Rule semantics").
 # Then the application-impact runs: a pgbench script that reads and
 # updates random users' codes and devices, alone, during the sweeper (one
-# worker, and two when supported) and during the single DELETE; and a
-# sweep while the application holds one eligible row locked.
+# worker, and WORKERS when 2 or more) and during the single DELETE, its
+# p99 beside the p99 of the application alone; and a sweep while the
+# application holds one eligible row locked.  Every run records the
+# 1-minute load average when it ends: the machine may be shared.
 #
 # Output: the side-by-side table of targets (PASS/MISS), the runs and the
 # rest on stdout, and in $BENCH_OUT (default $BUILD/bench): results.md,
 # results.json (every figure and every single run), rows_per_s.png (when
-# gnuplot is installed) and the logs.
+# gnuplot is installed) and the logs.  The results, with the date, the
+# machine, its load and the server's version, also replace what stands
+# between the markers of $BENCH_DOC (doc/benchmarks.md).
 #
 # Environment:
 #   BUILD         build directory (default build)
@@ -52,6 +57,10 @@
 #                 workers bulk scoped idle" (default: all)
 #   RUNS          runs of each compared method, the median reported
 #                 (default 3); the naive loops run once
+#   WORKERS       [sweeper] workers of the "workers" scenario and of the
+#                 application's run beside it (default 1: off; the key
+#                 exists only in builds with parallel workers, and a build
+#                 that refuses it stops the benchmark before it starts)
 #   NAIVE=0       skip the naive loops
 #   IMPACT=0      skip the application-impact runs
 #   PROFILE=0     skip the profiling runs (the sweeper once more at the
@@ -63,8 +72,8 @@
 #   NAIVE_MAX_S   stop a naive loop after this many seconds (default 120),
 #                 reported as "(stopped)" with the rows it deleted
 #   BENCH_OUT     output directory
-#   WORKERS       N > 1: every sweeper run not given its own number of
-#                 workers runs with [sweeper] workers = N (default 1)
+#   BENCH_DOC     the file whose marked section the results replace
+#                 (default doc/benchmarks.md; empty: none)
 # Exit status: 0 when every run completed (or timed out) and every method
 # that finished deleted exactly the expected rows; targets missed do not
 # fail the run.
@@ -83,6 +92,8 @@ ALL_SCENARIOS="backlog medium nightly nightly_idx users workers bulk scoped idle
 SCALES=${SCALES:-S M L}
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 RUNS=${RUNS:-3}
+WORKERS=${WORKERS:-1}
+BENCH_DOC=${BENCH_DOC-$ROOT/doc/benchmarks.md}
 NAIVE=${NAIVE:-1}
 IMPACT=${IMPACT:-1}
 PROFILE=${PROFILE:-1}
@@ -104,7 +115,7 @@ LOCK_HOLD_S=10
 
 # The indexes the idle runs are measured with: one for each rule's
 # predicate, besides the user_id indexes of the reference schema.  This is
-# the advice the README gives for a frequent timer; the bench prints it.
+# the advice doc/benchmarks.md gives for a frequent timer; the bench prints it.
 IDLE_INDEXES=(
 	"CREATE INDEX accounts_user_mfa_disabled_at ON accounts_user (mfa_disabled_at) WHERE NOT mfa_enrolled"
 	"CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at)"
@@ -234,7 +245,7 @@ drop_db() {
 
 # ------------------------------------------------------- the scenarios
 
-# The predicates, written here from DESIGN.md section 3 (not taken from
+# The predicates, written here from doc/design.md "Rule semantics" (not taken from
 # the sweeper), over a table aliased t.
 codes_used_pred() {
 	echo "t.used AND t.used_at < now() - interval '$1'"
@@ -349,16 +360,13 @@ expected() {
 # [sweeper] workers line.
 write_config() {
 	local cfg=$1 workers=${2:-}
-	if [ -z "$workers" ] && [ "${WORKERS:-1}" -gt 1 ]; then
-		workers=$WORKERS
-	fi
 	sed -e "s|^plugin_dir = .*|plugin_dir = $BUILD/plugins|" \
 		-e "s|^max_age = 90d|max_age = ${MAX_AGE:-90d}|" \
 		"$ROOT/config/mfa-sweeper.ini" >"$cfg"
 	grep -q "^plugin_dir = $BUILD/plugins\$" "$cfg" || die "no plugin_dir line in the example config"
 	grep -q "^max_age = ${MAX_AGE:-90d}\$" "$cfg" || die "no used_backup_codes max_age line in the example config"
 	if [ -n "$workers" ]; then
-		# The example config may set workers already: never twice.
+		# An example config that has the key already sets it: never twice.
 		if grep -q '^workers = ' "$cfg"; then
 			sed -i "s/^workers = .*/workers = $workers/" "$cfg"
 		else
@@ -368,10 +376,12 @@ write_config() {
 	fi
 }
 
-# probe_workers DB: does this build accept [sweeper] workers = 2?  Asked
-# with --check-config, which reads the config as a run does; a build
-# without the key refuses it (exit 78) and the runs that need it are
-# reported as not supported.
+# probe_workers DB: with WORKERS of 2 or more, does this build accept
+# [sweeper] workers = WORKERS?  Asked with --check-config, which reads the
+# config as a run does; a build without the key refuses it (exit 78), and
+# the benchmark stops there, before any run, rather than report figures
+# it was not asked for.  With WORKERS=1 the runs that need workers are
+# reported as not run.
 probe_workers() {
 	local db=$1 dir=$OUT/logs rc=0
 	[ -z "$WORKERS_SUPPORTED" ] || return 0
@@ -379,17 +389,19 @@ probe_workers() {
 	write_config "$dir/check.ini"
 	PGDATABASE=$db "$SWEEPER" -c "$dir/check.ini" --check-config \
 		>"$dir/check.out" 2>&1 || die "--check-config fails on the example config: $(cat "$dir/check.out")"
-	write_config "$dir/check-workers.ini" 2
+	if [ "$WORKERS" -lt 2 ]; then
+		WORKERS_SUPPORTED=0
+		WORKERS_WHY="not run (WORKERS=$WORKERS; make bench WORKERS=2 runs them)"
+		return 0
+	fi
+	write_config "$dir/check-workers.ini" "$WORKERS"
 	PGDATABASE=$db "$SWEEPER" -c "$dir/check-workers.ini" --check-config \
 		>"$dir/check-workers.out" 2>&1 || rc=$?
-	if [ "$rc" -eq 0 ]; then
-		WORKERS_SUPPORTED=1
-		log "workers = 2: accepted by this build"
-	else
-		WORKERS_SUPPORTED=0
-		WORKERS_WHY=$(grep -m 1 . "$dir/check-workers.out" || echo "exit $rc")
-		log "workers = 2: not supported by this build (--check-config exit $rc: $WORKERS_WHY)"
-	fi
+	[ "$rc" -eq 0 ] || die "WORKERS=$WORKERS: this build refuses [sweeper] workers" \
+		"(--check-config exit $rc: $(grep -m 1 . "$dir/check-workers.out" || true));" \
+		"run without WORKERS, or with a build that has parallel workers"
+	WORKERS_SUPPORTED=1
+	log "workers = $WORKERS: accepted by this build"
 }
 
 # Results: one JSON object a line in $RESULTS, assembled at the end.
@@ -572,20 +584,18 @@ run_sweeper_as() {
 run_sweeper() {
 	if [ "$DATA" = bulk ]; then
 		LABEL="sweeper -r user_disabled --now"
-	elif [ "${WORKERS:-1}" -gt 1 ]; then
-		LABEL="sweeper, workers = $WORKERS"
 	else
 		LABEL="sweeper, 1 worker"
 	fi
 	run_sweeper_as sweeper "" "$@"
 }
 
-run_sweeper_w2() {
-	LABEL="sweeper, workers = 2"
-	run_sweeper_as sweeper_w2 2 "$@"
+run_sweeper_workers() {
+	LABEL="sweeper, workers = $WORKERS"
+	run_sweeper_as sweeper_workers "$WORKERS" "$@"
 }
 
-# The scoped run of the README's "After a bulk MFA disable": the disabled
+# The scoped run of doc/operations.md "After a bulk MFA disable": the disabled
 # users' ids on stdin, as psql -At prints them.
 run_scoped() {
 	local n
@@ -615,6 +625,7 @@ result() {
 		--argjson batches "$(wc -l <"$lat")" --argjson p50 "$P50" \
 		--argjson p99 "$P99" --argjson max "$PMAX" --argjson rss_kb "$rss" \
 		--argjson same "$same" --argjson timed_out "${timed_out}" \
+		--argjson load1 "$(cut -d' ' -f1 /proc/loadavg)" \
 		'{kind: "run", scale: $scale, codes: $codes, scenario: $scenario,
 		  method: $method, "label": $lbl, rep: $rep, rows: $rows,
 		  expected_rows: $expected, ms: $ms,
@@ -622,7 +633,8 @@ result() {
 		  batches: (if $method == "single" then 1
 		            elif $method == "split2" then 2 else $batches end),
 		  batch_ms_p50: $p50, batch_ms_p99: $p99, batch_ms_max: $max,
-		  peak_rss_kb: $rss_kb, same_rows: $same, timed_out: $timed_out}'
+		  peak_rss_kb: $rss_kb, same_rows: $same, timed_out: $timed_out,
+		  load1: $load1}'
 	log "$SCALE $REC_SCN $method #$rep: $deleted rows in $ms ms" \
 		"(batches p50/p99/max $P50/$P99/$PMAX ms${rss:+, rss $rss kB})," \
 		"rows ok: $same$([ "$timed_out" != true ] || echo ', timed out')"
@@ -716,7 +728,7 @@ run_classic() {
 	[ "$SCN" = workers ] || run_reps sweeper "$src" "$dir" "$RUNS"
 	if [ "$SCN" = workers ] || { [ "$SCN" = backlog ] && selected workers; }; then
 		if [ "$WORKERS_SUPPORTED" = 1 ]; then
-			run_reps sweeper_w2 "$src" "$dir" "$RUNS"
+			run_reps sweeper_workers "$src" "$dir" "$RUNS"
 		fi
 		run_reps split2 "$src" "$dir" "$RUNS"
 	fi
@@ -912,8 +924,8 @@ impact_during() {
 	sleep 2
 	from=$(us_now)
 	case $method in
-	sweeper | sweeper_w2)
-		write_config "$IMPACT_DIR/$method.ini" "$([ "$method" = sweeper ] || echo 2)"
+	sweeper | sweeper_workers)
+		write_config "$IMPACT_DIR/$method.ini" "$([ "$method" = sweeper ] || echo "$WORKERS")"
 		PGDATABASE=$db "$SWEEPER" -c "$IMPACT_DIR/$method.ini" -r "$RULE" -v \
 			--json >"$IMPACT_DIR/$method.json" 2>"$IMPACT_DIR/$method.log" ||
 			die "the sweeper ($method) failed during the impact run"
@@ -1000,7 +1012,7 @@ run_impact() {
 	impact_baseline "$tpl"
 	impact_during sweeper "$tpl"
 	if [ "$WORKERS_SUPPORTED" = 1 ]; then
-		impact_during sweeper_w2 "$tpl"
+		impact_during sweeper_workers "$tpl"
 	fi
 	impact_during single "$tpl"
 	impact_locked_row "$tpl"
@@ -1020,13 +1032,14 @@ machine_json() {
 		--arg load_start "$LOAD_START" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
 		--arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		--arg started "$STARTED" --argjson total_s "$1" \
-		--arg command "make bench SCALES=\"$SCALES\"$([ "$SCENARIOS" = "$ALL_SCENARIOS" ] || echo " SCENARIOS=\"$SCENARIOS\"")" \
+		--arg command "make bench SCALES=\"$SCALES\"$([ "$SCENARIOS" = "$ALL_SCENARIOS" ] || echo " SCENARIOS=\"$SCENARIOS\"")$([ "$WORKERS" = 1 ] || echo " WORKERS=$WORKERS")$([ "$NAIVE" = 1 ] || echo " NAIVE=$NAIVE")$([ "$IMPACT" = 1 ] || echo " IMPACT=$IMPACT")$([ "$PROFILE" = 1 ] || echo " PROFILE=$PROFILE")" \
 		--argjson runs "$RUNS" --argjson run_timeout_s "$RUN_TIMEOUT_S" \
+		--argjson workers "$WORKERS" \
 		'{nproc: $nproc, mem_kb: $mem_kb, cpu: $cpu, postgresql: $pg, fsync: $fsync,
 		  synchronous_commit: $sync_commit, shared_buffers: $shared_buffers,
 		  autovacuum: $autovacuum, loadavg_start: $load_start, loadavg_end: $load_end,
 		  commit: $commit, started_at: $started, total_s: $total_s, command: $command,
-		  runs: $runs, run_timeout_s: $run_timeout_s}'
+		  runs: $runs, workers: $workers, run_timeout_s: $run_timeout_s}'
 }
 
 # The p99 batch latency limit of issue 5, in ms: twice batch_target when
@@ -1058,19 +1071,21 @@ groups_json() {
 	| map(sort_by(.ms) as $s | $s[$s | med_index] + {
 		runs_ms: map(.ms), n: length, timed_out: any(.[]; .timed_out),
 		same_rows: all(.[]; .same_rows or .timed_out),
+		load1_min: (map(.load1 // empty) | min), load1_max: (map(.load1 // empty) | max),
 		peak_rss_kb: (map(.peak_rss_kb | select(. != null)) | max)})
 	| sort_by([.codes,
 		(.scenario | order(["backlog", "medium", "nightly", "nightly_idx", "users", "bulk", "idle"])),
-		(.method | order(["single", "sweeper", "sweeper_w2", "split2", "scoped", "scoped_one",
+		(.method | order(["single", "sweeper", "sweeper_workers", "split2", "scoped", "scoped_one",
 		                  "idle_user_disabled", "idle_all", "naive"]))])' "$RESULTS"
 }
 
-# The targets of the README's "Performance" section (issue 11, items 5
+# The targets of doc/benchmarks.md (issue 11, items 5
 # and 6), each figure beside its baseline: a list of rows.
 targets_json() {
 	local groups=$1
 	jq -n --argjson g "$groups" --argjson plim "$(p99_limit)" \
 		--argjson w "${WORKERS_SUPPORTED:-null}" --arg wwhy "$WORKERS_WHY" \
+		--argjson nw "$WORKERS" \
 		--argjson timeout "$RUN_TIMEOUT_S" --arg scales "$SCALES" \
 		--arg scenarios "$SCENARIOS" \
 		--slurpfile all "$RESULTS" '
@@ -1086,6 +1101,7 @@ targets_json() {
 		| {target: $what, scale: $a.scale, scenario: $a.scenario,
 		   figure: $a.label, unit: "ms", figure_value: $a.ms, figure_runs: $a.runs_ms,
 		   baseline: $b.label, baseline_value: $b.ms, baseline_runs: $b.runs_ms,
+		   load: [$a.load1_min, $a.load1_max, $b.load1_min, $b.load1_max],
 		   ratio: $ratio, value: $ratio, limit: $lim, target_text: $target,
 		   timed_out: $a.timed_out, rows: $a.rows, expected_rows: $a.expected_rows,
 		   rows_per_s: $a.rows_per_s,
@@ -1113,11 +1129,11 @@ targets_json() {
 	  ($order[] as $s | select(has_scn("workers"))
 	   | grp($s; "backlog"; "single") as $b | select($b != null)
 	   | (if $w == 1 then
-	        (grp($s; "backlog"; "sweeper_w2") as $a | select($a != null)
-	         | vs($a; $b; 0.85; "<= 0.85x"; "workers = 2 time <= 0.85x single DELETE"))
+	        (grp($s; "backlog"; "sweeper_workers") as $a | select($a != null)
+	         | vs($a; $b; 0.85; "<= 0.85x"; "workers = \($nw) time <= 0.85x single DELETE"))
 	      else
 	        absent($s; "backlog"; "workers = 2 time <= 0.85x single DELETE";
-	               "sweeper, workers = 2"; "<= 0.85x"; "not supported by this build")
+	               "sweeper, workers = 2"; "<= 0.85x"; $wwhy)
 	        + {baseline: $b.label, unit: "ms", baseline_value: $b.ms,
 	           baseline_runs: $b.runs_ms, detail: $wwhy}
 	      end),
@@ -1127,22 +1143,34 @@ targets_json() {
 	  ([$all[] | select(.kind == "impact")] as $imp
 	   | select(($imp | length) > 0 and has_scn("workers"))
 	   | ($imp | map(select(.during == "sweeper")) | .[0]) as $one
-	   | ($imp | map(select(.during == "sweeper_w2")) | .[0]) as $two
+	   | ($imp | map(select(.during == "sweeper_workers")) | .[0]) as $two
 	   | if $w != 1 then
 	       absent($one.scale; "backlog"; "app p99 with workers = 2 <= 2x with 1 worker";
-	              "app p99 during the sweep, workers = 2"; "<= 2x";
-	              "not supported by this build")
+	              "app p99 during the sweep, workers = 2"; "<= 2x"; $wwhy)
 	       + {baseline: "app p99 during the sweep, 1 worker", unit: "ms",
 	          baseline_value: $one.app_ms_p99, detail: $wwhy}
 	     else
 	       (($two.app_ms_p99 / ([$one.app_ms_p99, 0.001] | max)) | r2) as $x
-	       | {target: "app p99 with workers = 2 <= 2x with 1 worker", scale: $two.scale,
-	          scenario: "backlog", figure: "app p99 during the sweep, workers = 2",
+	       | {target: "app p99 with workers = \($nw) <= 2x with 1 worker", scale: $two.scale,
+	          scenario: "backlog", figure: "app p99 during the sweep, workers = \($nw)",
 	          unit: "ms", figure_value: $two.app_ms_p99,
 	          baseline: "app p99 during the sweep, 1 worker",
 	          baseline_value: $one.app_ms_p99, ratio: $x, value: $x, limit: 2,
 	          target_text: "<= 2x", result: verdict($x; 2)}
 	     end),
+	  # The application during each sweep, against the application alone:
+	  # what a sweep costs the requests beside it (no limit of its own).
+	  ([$all[] | select(.kind == "impact")] as $imp
+	   | ($imp | map(select(.during == "none")) | .[0]) as $alone
+	   | select($alone != null)
+	   | $imp[] | select(.during == "sweeper" or .during == "sweeper_workers")
+	   | (.app_ms_p99 / ([$alone.app_ms_p99, 0.001] | max) | r2) as $x
+	   | {target: "app p99 during the sweep, beside the app alone", scale: .scale,
+	      scenario: "backlog",
+	      figure: "app p99 during the sweep, \(if .during == "sweeper" then "1 worker" else "workers = \($nw)" end)",
+	      unit: "ms", figure_value: .app_ms_p99,
+	      baseline: "app p99 alone (no sweep)", baseline_value: $alone.app_ms_p99,
+	      ratio: $x, value: $x, limit: null, target_text: "-", result: "-"}),
 	  # 3. user_disabled --now after a bulk disable against DELETE ... USING.
 	  ($order[] as $s | grp($s; "bulk"; "sweeper") as $a | grp($s; "bulk"; "single") as $b
 	   | select($a != null and $b != null)
@@ -1155,6 +1183,7 @@ targets_json() {
 	   | {target: "one-user scoped run < 100 ms", scale: $s, scenario: "bulk",
 	      figure: $a.label, unit: "ms", figure_value: $a.ms, figure_runs: $a.runs_ms,
 	      value: $a.ms, limit: 100, target_text: "< 100 ms",
+	      load: [$a.load1_min, $a.load1_max],
 	      timed_out: $a.timed_out,
 	      result: (if $a.timed_out then "MISS (timed out)"
 	               elif $a.ms < 100 then "PASS" else "MISS" end)}),
@@ -1168,6 +1197,7 @@ targets_json() {
 	   | if $a.scale == $first.scale then
 	       {target: "idle run flat across scales", scale: $a.scale, scenario: "idle",
 	        figure: $a.label, unit: "ms", figure_value: $a.ms, figure_runs: $a.runs_ms,
+	        load: [$a.load1_min, $a.load1_max],
 	        value: null, limit: null, target_text: "-", result: "-"}
 	     else
 	       vs($a; $first; (if $a.scale == $rows[-1].scale then 1.25 else null end);
@@ -1186,6 +1216,7 @@ targets_json() {
 	      scenario: $scn, figure: "sweeper ms per 1000 rows at \($hi)", unit: "ms",
 	      figure_value: ($b.ms * 1000 / $b.rows | r2),
 	      baseline: "the same at \($lo)", baseline_value: ($a.ms * 1000 / $a.rows | r2),
+	      load: [$a.load1_min, $a.load1_max, $b.load1_min, $b.load1_max],
 	      ratio: ($x | r2), value: ($x | r2), limit: 1.25, target_text: "<= 1.25x",
 	      result: verdict($x; 1.25)}),
 	  # Unscoped runs: a scoped run holds its list of users, which grows
@@ -1239,29 +1270,34 @@ markdown() {
 		else "\($v | fmt(1)) \($unit)"
 		     + (if ($runs // [] | length) > 1 then " (\($runs | map(tostring) | join(", ")))" else "" end)
 		end;
-	"Targets (issue 11, items 5 and 6): each figure beside its baseline; times are medians of \(.machine.runs) runs (the single runs in brackets), wall clock including the start of the process (psql or the sweeper) and connecting.",
+	# The 1-minute load averages the runs of a figure ended at, "lo-hi".
+	def load_range: map(select(. != null)) as $l
+		| if ($l | length) == 0 then "-"
+		  elif ($l | min) == ($l | max) then "\($l | min | fmt(1))"
+		  else "\($l | min | fmt(1))-\($l | max | fmt(1))" end;
+	"Targets (issue 11, items 5 and 6): each figure beside its baseline; times are medians of \(.machine.runs) runs (the single runs in brackets), wall clock including the start of the process (psql or the sweeper) and connecting; \"load\" is the 1-minute load average at the end of the figure'"'"'s and the baseline'"'"'s runs, on \(.machine.nproc) CPUs.",
 	"",
-	"| scale | scenario | figure | value | baseline | value | ratio | target | result |",
-	"|---|---|---|--:|---|--:|--:|---|---|",
+	"| scale | scenario | figure | value | baseline | value | ratio | target | result | load |",
+	"|---|---|---|--:|---|--:|--:|---|---|---|",
 	(.targets[]
 	 | (if .figure_value != null then
 	      val(.figure_value; .unit; .figure_runs) + (if .timed_out then ", **timed out**" else "" end)
 	    else (.note // "-") end) as $value
 	 | (if .ratio_at_least != null then ">= \(.ratio_at_least)" else (.ratio | fmt(2)) end) as $ratio
-	 | "| \(.scale) | \(.scenario) | \(.figure // "-") | \($value) | \(.baseline // "-") | \(val(.baseline_value; .unit; .baseline_runs)) | \($ratio) | \(.target_text) | \(if .result == "PASS" or .result == "-" or .result == "n/a" then .result else "**\(.result)**" end) |"),
+	 | "| \(.scale) | \(.scenario) | \(.figure // "-") | \($value) | \(.baseline // "-") | \(val(.baseline_value; .unit; .baseline_runs)) | \($ratio) | \(.target_text) | \(if .result == "PASS" or .result == "-" or .result == "n/a" then .result else "**\(.result)**" end) | \(.load // [] | load_range) |"),
 	"",
 	(.targets[] | select(.note != null and .figure_value != null) | "- \(.scale) \(.scenario), \(.figure): \(.note)"),
-	(if .workers.supported == false then "- `workers = 2`: not supported by this build (`--check-config` says: \(.workers.why | sub("^mfa-sweeper: error: [^ ]*: "; "") | sub(";.*"; "")))" else empty end),
+	(if .workers.supported == false then "- `workers`: \(.workers.why)" else empty end),
 	"",
 	"Every run (the median of each; \"x single\" is the wall time over the scenario'"'"'s single DELETE'"'"'s median; \"batches\" counts those that deleted rows):",
 	"",
-	"| scale | scenario | method | rows deleted | wall s | runs s | rows/s | x single | batches | batch p50 ms | batch p99 ms | batch max ms | peak RSS MB | same rows |",
-	"|---|---|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|---|",
+	"| scale | scenario | method | rows deleted | wall s | runs s | rows/s | x single | batches | batch p50 ms | batch p99 ms | batch max ms | peak RSS MB | same rows | load |",
+	"|---|---|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|---|---|",
 	(.groups as $gs | .groups[]
 	 | . as $r
 	 | (first($gs[] | select(.method == "single" and .scale == $r.scale
 	                          and .scenario == $r.scenario) | .ms) // null) as $single
-	 | "| \(.scale) | \(.scenario) | \(.label)\(if .timed_out and .method == "naive" then " (stopped)" elif .timed_out then " (**timed out**)" else "" end) | \(.rows) | \(.ms / 1000 | fmt(2)) | \(if .n > 1 then (.runs_ms | map(. / 1000 | fmt(2)) | join(", ")) else "-" end) | \(.rows_per_s // "-") | \(if $single then (.ms / ([$single, 1] | max) | fmt(2)) else "-" end) | \(.batches) | \(.batch_ms_p50 | fmt(1)) | \(.batch_ms_p99 | fmt(1)) | \(.batch_ms_max | fmt(1)) | \(if .peak_rss_kb then (.peak_rss_kb / 1024 | fmt(1)) else "-" end) | \(if .timed_out and (.same_rows | not) then "(timed out)" elif .same_rows then "yes" else "**NO**" end) |"),
+	 | "| \(.scale) | \(.scenario) | \(.label)\(if .timed_out and .method == "naive" then " (stopped)" elif .timed_out then " (**timed out**)" else "" end) | \(.rows) | \(.ms / 1000 | fmt(2)) | \(if .n > 1 then (.runs_ms | map(. / 1000 | fmt(2)) | join(", ")) else "-" end) | \(.rows_per_s // "-") | \(if $single then (.ms / ([$single, 1] | max) | fmt(2)) else "-" end) | \(.batches) | \(.batch_ms_p50 | fmt(1)) | \(.batch_ms_p99 | fmt(1)) | \(.batch_ms_max | fmt(1)) | \(if .peak_rss_kb then (.peak_rss_kb / 1024 | fmt(1)) else "-" end) | \(if .timed_out and (.same_rows | not) then "(timed out)" elif .same_rows then "yes" else "**NO**" end) | \([.load1_min, .load1_max] | load_range) |"),
 	"",
 	(if any(.groups[]; .scenario == "idle") then
 	  "The idle runs find the data after every rule has run, with these indexes (besides the reference schema'"'"'s indexes on the user_id columns):",
@@ -1296,7 +1332,7 @@ chart() {
 		log "gnuplot not installed: no chart (make bench installs gnuplot-nox)"
 		return 0
 	fi
-	local methods="single sweeper sweeper_w2 split2 scoped naive" plot='' col=2 m title
+	local methods="single sweeper sweeper_workers split2 scoped naive" plot='' col=2 m title
 	# One line per scale and scenario, in the report's order; one column
 	# per method.
 	jq -r --arg methods "$methods" '
@@ -1315,7 +1351,7 @@ chart() {
 			case $m in
 			single) title='single DELETE (bulk: DELETE ... USING)' ;;
 			sweeper) title='mfa-sweeper, 1 worker' ;;
-			sweeper_w2) title='mfa-sweeper, workers = 2' ;;
+			sweeper_workers) title="mfa-sweeper, workers = $WORKERS" ;;
 			split2) title='two DELETEs at once (block halves)' ;;
 			scoped) title='mfa-sweeper, scoped (--users-file)' ;;
 			naive) title='naive LIMIT batches' ;;
@@ -1368,6 +1404,35 @@ assemble() {
 		  locked_row: map(select(.kind == "locked_row")),
 		  profile: map(select(.kind == "profile"))}' "$RESULTS" >"$OUT/results.json"
 	markdown "$OUT/results.json" >"$OUT/results.md"
+}
+
+# The results in BENCH_DOC: what stands between its two marker lines is
+# replaced by the date, the machine (CPUs, load, server) and results.md.
+# A file without the markers is left alone, with a warning.
+DOC_BEGIN='<!-- bench-results:begin (make bench rewrites what follows, up to the end marker) -->'
+DOC_END='<!-- bench-results:end -->'
+
+write_doc() {
+	local doc=$BENCH_DOC block=$OUT/results.doc.md
+	[ -n "$doc" ] || return 0
+	if [ ! -f "$doc" ] || ! grep -qxF "$DOC_BEGIN" "$doc" || ! grep -qxF "$DOC_END" "$doc"; then
+		log "$doc: no bench-results markers, not rewritten"
+		return 0
+	fi
+	{
+		jq -r '.machine
+		| "Measured \(.started_at | sub("T"; " ") | sub(":[0-9]+Z$"; " UTC")) with `\(.command)`, RUNS=\(.runs), WORKERS=\(.workers), at commit \(.commit); it took \(.total_s) s.",
+		  "",
+		  "Machine: \(.nproc) CPUs (\(.cpu)), \(.mem_kb / 1048576 * 10 | round / 10) GiB RAM, shared with whatever else ran: load average (1, 5, 15 min) \(.loadavg_start) at the start, \(.loadavg_end) at the end, and per figure in the tables.  PostgreSQL \(.postgresql), fsync=\(.fsync), synchronous_commit=\(.synchronous_commit), shared_buffers=\(.shared_buffers), autovacuum=\(.autovacuum).",
+		  ""' "$OUT/results.json"
+		cat "$OUT/results.md"
+	} >"$block"
+	awk -v begin="$DOC_BEGIN" -v end="$DOC_END" -v block="$block" '
+		$0 == begin { print; print ""; while ((getline l < block) > 0) print l; print ""; skip = 1; next }
+		$0 == end { skip = 0 }
+		!skip { print }' "$doc" >"$doc.tmp"
+	mv "$doc.tmp" "$doc"
+	log "results written into $doc"
 }
 
 # ---------------------------------------------------------------- main
@@ -1538,6 +1603,9 @@ main() {
 	case $RUNS in
 	'' | *[!0-9]* | 0) die "RUNS must be a number of runs, 1 or more" ;;
 	esac
+	case $WORKERS in
+	'' | *[!0-9]* | 0) die "WORKERS must be a number of workers, 1 (off) or more" ;;
+	esac
 
 	rm -rf "$OUT"
 	mkdir -p "$OUT/logs"
@@ -1596,6 +1664,7 @@ main() {
 
 	assemble $((($(ms_now) - t_start) / 1000))
 	chart "$OUT/results.json" "$OUT/rows_per_s.png"
+	write_doc
 	echo
 	cat "$OUT/results.md"
 	[ ! -f "$OUT/fleet.md" ] || { echo; cat "$OUT/fleet.md"; }

@@ -2,8 +2,8 @@
 --
 --   psql -v users=N -f generate_bulk.sql
 --
--- The on-demand run after a bulk MFA disable (README, "After a bulk MFA
--- disable") works on data unlike the nightly backlog of generate.sql:
+-- The on-demand run after a bulk MFA disable (doc/operations.md "After a
+-- bulk MFA disable") works on data unlike the nightly backlog of generate.sql:
 -- every user has 10 backup codes and 3 TOTP devices, and exactly one user
 -- in five (N / 5, drawn at random) had MFA turned off in one statement a
 -- minute before the data was made.  Those users are still inside the

@@ -7,7 +7,7 @@
 #              PgBouncer in transaction pooling mode, pooler = transaction);
 #              "any" for both
 #   exits      the exit codes the run may end with when the fault lands
-#              (README "Exit codes"); 0 is accepted only when the run
+#              (mfa-sweeper(1) "EXIT STATUS"); 0 is accepted only when the run
 #              finished the work (no row left that a rule must delete).  A
 #              fault due after the run had already ended ("missed") must
 #              give 0 and the work finished, whatever this says.

@@ -2,7 +2,7 @@
 # demo.sh: what `make demo` runs.  Starts a throwaway PostgreSQL, loads the
 # reference schema and 100,000 generated users, then runs mfa-sweeper with
 # config/demo.ini, first as a dry run and then for real, and checks the
-# result against the rules of DESIGN.md section 3 evaluated independently
+# result against the rules of doc/design.md "Rule semantics" evaluated independently
 # in SQL: every row no rule matches must survive, every row a rule matches
 # must be gone.
 #
@@ -176,7 +176,7 @@ fingerprint() {
 		(SELECT count(*) FROM accounts_backupcode)"
 }
 
-# demo.fate: every device and code with whether DESIGN.md section 3, under
+# demo.fate: every device and code with whether doc/design.md "Rule semantics", under
 # the demo config, makes it go (doomed).  Written here from the spec, not
 # from the sweeper's SQL, and taken just before the real run: the generator
 # keeps every row minutes to days away from each threshold.

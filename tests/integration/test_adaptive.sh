@@ -221,6 +221,40 @@ EOF2
 	assert_contains "$ERR" "(users blocks 0-" "batches name windows of the users table"
 }
 
+# Once its windows delete rows (here ten codes per disabled user), a walk
+# by users joins each window's users instead of listing them, so that the
+# rule's predicate reads each user once: the later windows run that
+# statement, and must delete exactly what the listed one would.
+t_user_rows_joined_once_windows_delete() {
+	fresh_db
+	fx_user_disabled
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
+  SELECT 1000 + i, 'bulk' || i || '@example.com', i % 5 <> 0,
+         CASE WHEN i % 5 = 0 THEN now() - interval '30 days' END
+  FROM generate_series(1, 5000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 1000 + (i % 5000) + 1,
+         CASE WHEN (i % 5000 + 1) % 5 = 0 THEN 'must-go-bulk-' ELSE 'must-stay-bulk-' END || i,
+         false, NULL, now() - interval '300 days'
+  FROM generate_series(1, 50000) AS i;
+ANALYZE;
+EOF2
+	cfg_std user_disabled
+	sweep -c "$CFG" --explain
+	assert_exit 0 "--explain"
+	assert_contains "$OUT" "a window joins its users instead of listing them" \
+		"--explain says when a window joins its users"
+	assert_contains "$OUT" 't."user_id" IN (SELECT u."id" FROM "accounts_user" AS u' \
+		"--explain prints the joined statement"
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	check_rows '^(must-go|conf)-'
+	assert_contains "$ERR" "accounts_backupcode: batch 2: " \
+		"the codes went in several windows, the later ones joined"
+}
+
 # Without an index on the user column a users walk would read the table
 # whole in every batch: the step walks its own blocks instead.
 t_user_rows_without_an_index_walk_by_blocks() {

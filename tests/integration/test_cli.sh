@@ -1,5 +1,5 @@
 #!/bin/bash
-# The command line (DESIGN.md §4): options, usage errors (64), the config
+# The command line (doc/design.md "Command line and exit codes"): options, usage errors (64), the config
 # from -c or $MFA_SWEEPER_CONFIG, rule selection, and the database being
 # unavailable (69).
 . "$(dirname "$0")/../lib/assert.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every bad config a tired operator writes (DESIGN.md §5): exit 78, one
+# Every bad config a tired operator writes (doc/design.md "Configuration"): exit 78, one
 # line on stderr naming the file, the line (where one applies), the
 # [section] and the key; nothing deleted.  Assertions are on those
 # substrings and the exit code, never on the wording.

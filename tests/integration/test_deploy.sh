@@ -260,9 +260,9 @@ t_cron_example_is_valid() {
 			fail "the cron command is not valid sh: $(cat "$T_DIR/sh.log")"
 	done <"$cron"
 	assert_eq "$n" 1 "job lines in the cron example"
-	# README shows the job line as the source has it.
-	assert_contains "$(cat "$T_ROOT/README.md")" "$(grep -E '^[0-9*]' "$T_ROOT/config/mfa-sweeper.cron")" \
-		"README's copy of the cron job line"
+	# doc/operations.md shows the job line as the source has it.
+	assert_contains "$(cat "$T_ROOT/doc/operations.md")" "$(grep -E '^[0-9*]' "$T_ROOT/config/mfa-sweeper.cron")" \
+		"doc/operations.md's copy of the cron job line"
 	assert_contains "$(cat "$cron")" "$ETC/mfa-sweeper/db-password" "the password file the cron example names"
 	assert_contains "$(cat "$cron")" "MAILTO=" "MAILTO in the cron example"
 	# Installed under a name with a dot, cron would not read it even in
@@ -270,7 +270,7 @@ t_cron_example_is_valid() {
 	assert_match "$(basename "$cron")" '\.' "the installed cron example's name has a dot"
 }
 
-# bulk_pipeline QUERY: README's "After a bulk MFA disable" pipeline, psql's
+# bulk_pipeline QUERY: doc/operations.md "After a bulk MFA disable" pipeline, psql's
 # ids piped into the sweeper.  Sets OUT, ERR, RC (the sweeper's).
 bulk_pipeline() {
 	SWEEP_CMD="psql -X -Atc \"$1\" | mfa-sweeper --rule user_disabled --now --users-file -"

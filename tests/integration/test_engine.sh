@@ -1,6 +1,6 @@
 #!/bin/bash
 # The engine: batching, row locks, the advisory lock, dry runs, limits,
-# --explain, the JSON summary contract (DESIGN.md §6), the human table and
+# --explain, the JSON summary contract (doc/design.md "Run summary"), the human table and
 # logging levels.
 . "$(dirname "$0")/../lib/assert.sh"
 
@@ -382,7 +382,7 @@ t_explain() {
 	fx_user_disabled
 	fx_used_codes
 	# Plans depend on statistics: give the planner a realistically sized,
-	# analyzed table (DESIGN.md §8 measured 2,000,000 rows; 100,000 are
+	# analyzed table (doc/design.md "Batching" measured 2,000,000 rows; 100,000 are
 	# enough for the planner to prefer the key index and a TID scan).
 	sql <<'EOF'
 INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)

@@ -1,7 +1,7 @@
 #!/bin/bash
-# `make install`, `make uninstall` and the README's plugin walk-through, as
+# `make install`, `make uninstall` and the plugin page's walk-through, as
 # a new team would follow them: make, install under a PREFIX into a
-# DESTDIR (compiling nothing again), then build the README's plugin (the
+# DESTDIR (compiling nothing again), then build the man page's plugin (the
 # installed example) with its one line against the installed header and
 # pkg-config file alone, install it next to the built-in rules, and run
 # it; uninstall removes what install installed and nothing of the team's.
@@ -22,7 +22,7 @@ tree_make() {
 		die "make $target failed: $(tail -n 20 "$log")"
 }
 
-# install_tree: `make`, then `make install`, as the README says.  Sets
+# install_tree: `make`, then `make install`, as README.md says.  Sets
 # ROOT_DIR (DESTDIR) and INST (DESTDIR + PREFIX); the output of the two
 # is in $T_DIR/make-all.log and $T_DIR/make.log.
 install_tree() {
@@ -55,6 +55,18 @@ t_make_install_layout() {
 		share/doc/mfa-sweeper/examples/password_reset_tokens.c; do
 		[ -f "$INST/$f" ] || fail "make install did not install $f"
 	done
+	# Every man page doc/ has, uncompressed (a package compresses them).
+	local page sec n=0
+	for page in mfa-sweeper.1 mfa-sweeper.ini.5 mfa-sweeper-plugin.7; do
+		sec=${page##*.}
+		[ -f "$T_ROOT/doc/$page" ] || continue
+		n=$((n + 1))
+		cmp -s "$T_ROOT/doc/$page" "$INST/share/man/man$sec/$page" ||
+			fail "make install did not install doc/$page as share/man/man$sec/$page"
+		assert_eq "$(mode "$INST/share/man/man$sec/$page")" 644 "mode of $page"
+	done
+	assert_eq "$(find "$INST/share/man" -type f 2>/dev/null | wc -l)" "$n" \
+		"man pages installed (those doc/ has)"
 	assert_eq "$(mode "$INST/bin/mfa-sweeper")" 755 "mode of the binary"
 	assert_eq "$(mode "$INST/lib/mfa-sweeper/plugins/user_disabled.so")" 755 "mode of a plugin"
 	assert_eq "$(mode "$INST/lib/mfa-sweeper/plugins")" 755 "mode of plugin_dir"
@@ -177,7 +189,7 @@ check_pkg_config_file() {
 }
 
 # Exactly what install installed: a team's plugin in plugin_dir, installed
-# where README says, and the operator's config next to the example stay.
+# where README.md says, and the operator's config next to the example stay.
 t_make_uninstall_removes_everything() {
 	install_tree
 	local plugdir=$INST/lib/mfa-sweeper/plugins
@@ -218,25 +230,23 @@ t_installed_example_config_runs() { # slow
 	check_rows '^must-go-'
 }
 
-# The C block under "### A minimal complete plugin" in README.md.
-readme_plugin() {
-	awk '/^### A minimal complete plugin/ { s = 1 }
-	     s && /^```c$/ { c = 1; next }
-	     c && /^```$/ { exit }
-	     c { print }' "$T_ROOT/README.md"
+# The C block of mfa-sweeper-plugin(7), EXAMPLE, as a reader copies it.
+. "$(dirname "$0")/../lib/docs.sh"
+manpage_plugin() {
+	man_block "$T_ROOT/doc/mfa-sweeper-plugin.7" c
 }
 
-# The README's plugin is the installed example, built as a team would with
-# the one line of README "Building", against the installed header and pc
+# The man page's plugin is the installed example, built as a team would
+# with the one line of mfa-sweeper-plugin(7) "BUILDING", against the installed header and pc
 # file alone, installed into plugin_dir and run against a real table.
-t_readme_plugin_builds_and_runs() { # slow
+t_manpage_plugin_builds_and_runs() { # slow
 	install_tree
 	local plugdir=$INST/lib/mfa-sweeper/plugins
 	local example=$INST/share/doc/mfa-sweeper/examples/password_reset_tokens.c
-	readme_plugin >"$T_DIR/readme.c"
-	[ -s "$T_DIR/readme.c" ] || die "no C block under '### A minimal complete plugin' in README.md"
-	cmp -s "$T_DIR/readme.c" "$example" ||
-		fail "README's plugin differs from the installed example: $(diff "$T_DIR/readme.c" "$example" | head -n 5)"
+	manpage_plugin >"$T_DIR/manpage.c"
+	[ -s "$T_DIR/manpage.c" ] || die "no block marked 'doctest: c' in doc/mfa-sweeper-plugin.7"
+	cmp -s "$T_DIR/manpage.c" "$example" ||
+		fail "the man page's plugin differs from the installed example: $(diff "$T_DIR/manpage.c" "$example" | head -n 5)"
 	[ "$(wc -l <"$example")" -lt 60 ] || fail "the example plugin has $(wc -l <"$example") lines, not under 60"
 	mkdir "$T_DIR/team"
 	cp "$example" "$T_DIR/team/rule.c"
@@ -274,23 +284,23 @@ plugin_dir = $plugdir
 rules = used_backup_codes, password_reset_tokens
 EOF
 	SWEEPER_BIN=$INST/bin/mfa-sweeper sweep -c "$CFG" --list-rules
-	assert_exit 0 "--list-rules with the README plugin"
+	assert_exit 0 "--list-rules with the man page plugin"
 	assert_contains "$OUT" "password_reset_tokens 1.0: delete used or long-expired reset tokens" \
-		"--list-rules describes the README plugin"
+		"--list-rules describes the man page plugin"
 	assert_contains "$OUT" "[rule.password_reset_tokens] max_age (duration: 0..3650d, default 7d)" \
 		"--list-rules shows its key and range"
 	SWEEPER_BIN=$INST/bin/mfa-sweeper sweep -c "$CFG" --print-plan -r password_reset_tokens
-	assert_exit 0 "--print-plan of the README plugin"
+	assert_exit 0 "--print-plan of the man page plugin"
 	assert_contains "$OUT" "'604800000 milliseconds'" "its max_age as an interval"
 	snap
 	SWEEPER_BIN=$INST/bin/mfa-sweeper sweep -c "$CFG" --json -r password_reset_tokens
-	assert_exit 0 "a run of the README plugin"
-	assert_json '.rules[0].deleted' 4 "rows the README plugin deleted"
+	assert_exit 0 "a run of the man page plugin"
+	assert_json '.rules[0].deleted' 4 "rows the man page plugin deleted"
 	check_rows '^must-go-u10[12]-token'
 	# Built as C++, it loads and plans the same.
 	install -m 0644 "$T_DIR/team/rule_cxx.so" "$plugdir/password_reset_tokens.so"
 	SWEEPER_BIN=$INST/bin/mfa-sweeper sweep -c "$CFG" --print-plan -r password_reset_tokens
-	assert_exit 0 "--print-plan of the README plugin built as C++"
+	assert_exit 0 "--print-plan of the man page plugin built as C++"
 	assert_contains "$OUT" "'604800000 milliseconds'" "the C++ build's plan"
 }
 

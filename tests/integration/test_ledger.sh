@@ -105,6 +105,31 @@ t_print_sql_applies_and_equals_init() {
 	fi
 }
 
+# A second --init-ledger finds everything in place.  The server's "already
+# exists, skipping" for each IF NOT EXISTS is the expected outcome, not
+# news: the sweeper says itself that the ledger is ready, through the log,
+# so -q silences it and --log-format json keeps every line JSON.
+t_init_ledger_again_says_one_line() {
+	fresh_db
+	ledger_cfg used_backup_codes
+	init_ledger
+	sweep -c "$CFG" --init-ledger
+	assert_exit 0 "--init-ledger a second time"
+	assert_eq "$ERR" "mfa-sweeper: info: ledger ready: \"$LS\".\"runs\", \"$LS\".\"deletions\" and the run lease table \"$LS\".\"run_lease\"" \
+		"stderr of a second --init-ledger"
+	assert_eq "$OUT" "" "stdout of a second --init-ledger"
+	sweep -c "$CFG" --init-ledger -q
+	assert_exit 0 "--init-ledger -q a second time"
+	assert_eq "$ERR" "" "stderr of a second --init-ledger -q"
+	sweep -c "$CFG" --init-ledger --log-format json
+	assert_exit 0 "--init-ledger --log-format json a second time"
+	assert_eq "$(jq -c 'select(type == "object" and (.msg | type) == "string") | [.level, (.msg | startswith("ledger ready: "))]' <<<"$ERR")" \
+		'["info",true]' "the one JSON log line of a second --init-ledger"
+	assert_not_contains "$ERR" "already exists" "the server's notices"
+	# Run three times, the ledger is still the three tables.
+	assert_eq "$(q "SELECT count(*) FROM pg_tables WHERE schemaname = '$LS'")" 3 "ledger tables"
+}
+
 t_print_sql_connects_to_nothing() {
 	fresh_db
 	cfg_write <<EOF

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Rows the database refuses to delete never block the rest (README.md,
+# Rows the database refuses to delete never block the rest (doc/operations.md
 # "Failures and retries"): a foreign key with no ON DELETE action, deferred
 # as Django makes them or immediate, and a trigger that raises for one row.
 # The batch that holds such a row is split until the row stands alone; the

@@ -161,8 +161,8 @@ t_log_format_bad_value() {
 run_on_tty() {
 	local cmd arg
 	# A pty of script(1) with no terminal on stdin has no width: give
-	# it one wide enough for the whole line.
-	cmd="stty cols 200 2>/dev/null; exec '$SWEEPER_BIN'"
+	# it one wide enough for the whole line, or TTY_COLS.
+	cmd="stty cols ${TTY_COLS:-200} 2>/dev/null; exec '$SWEEPER_BIN'"
 	for arg in "$@"; do
 		cmd+=" '$arg'"
 	done
@@ -185,18 +185,105 @@ t_progress_on_terminal() {
 	assert_exit 0
 	assert_json_doc
 	assert_json .deleted_total 1500 "deleted_total"
-	# Lines rewritten in place: carriage returns, then the line.
-	assert_match "$TTY" $'\rused_backup_codes accounts_backupcode: [0-9]+ rows deleted, [0-9]+ rows/s, elapsed [0-9.]+s' \
+	# Lines rewritten in place: carriage returns, then the line, what
+	# is left first.
+	assert_match "$TTY" $'\r(ETA [0-9hms]+, )?~[0-9]+ left \\| used_backup_codes accounts_backupcode: [0-9]+ rows deleted, [0-9]+ rows/s, elapsed [0-9.]+s' \
 		"a live progress line with rows and rows/s"
 	assert_match "$TTY" '[1-9][0-9]* rows deleted, [1-9][0-9]* rows/s' \
 		"the line shows rows deleted as they go"
-	assert_match "$TTY" ', ~[0-9]+ left' "the planner's estimate of rows left, marked with ~"
-	assert_match "$TTY" ', ~[0-9]+ left, ETA [0-9]+' "an ETA"
+	assert_match "$TTY" '~[0-9]+ left \|' "the planner's estimate of rows left, marked with ~"
+	assert_match "$TTY" $'\rETA [0-9]+[hms]([0-9]+[ms])?, ~[0-9]+ left' "an ETA"
 	assert_not_contains "$TTY" "~-" "the estimate is never negative"
 	assert_not_contains "$OUT" "rows/s" "progress never goes to stdout"
 	# The line is cleared when the step ends: the log line follows a clear.
 	assert_contains "$TTY" $'\r\033[Kmfa-sweeper: info: rule \'used_backup_codes\': ok' \
 		"the progress line is erased before the next log line"
+}
+
+# tty_lines: each state of the progress line the terminal showed, one a
+# line (the text between carriage returns, without the erase sequence).
+tty_lines() {
+	printf '%s' "$TTY" | tr '\r' '\n' | sed -e $'s/\033\\[K//g' |
+		grep -aE '(^| )left \| |^used_backup_codes accounts_backupcode: ' | grep -av '^mfa-sweeper: '
+}
+
+# On an 80-column terminal, and on one that does not say its width (80 is
+# assumed), every state of the line fits in 79 columns and starts with
+# the ETA, which is what the operator waits for.
+t_progress_fits_the_terminal() {
+	local cols longest
+	for cols in 80 0; do
+		codes_db 1500
+		fx_slow_deletes
+		cfg_std used_backup_codes "batch_size = 100"
+		TTY_COLS=$cols run_on_tty -c "$CFG" --json
+		assert_exit 0 "a run on a terminal of $cols columns"
+		assert_json .deleted_total 1500 "deleted_total ($cols columns)"
+		[ -n "$(tty_lines)" ] || fail "no progress line on a terminal of $cols columns"
+		longest=$(tty_lines | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+		assert_int_cmp "$longest" -le 79 "the longest progress line ($cols columns)"
+		assert_eq "$(tty_lines | grep -vcE '^(ETA [0-9hms]+, )?~[0-9]+ left \| ')" 0 \
+			"progress lines that do not start with the ETA or rows left ($cols columns)"
+		assert_match "$(tty_lines)" '^ETA [0-9]+[hms]([0-9]+[ms])?, ~[0-9]+ left \| used_backup_codes accounts_backupco' \
+			"the ETA survives $cols columns"
+	done
+}
+
+# The rows left that progress shows come from an estimate within a sane
+# factor of what the run then deletes, on data where the planner's own
+# is off by 3x: only a used code has a used_at, and the planner takes
+# "used" and "used_at < ..." as independent.  A table of more than 2048
+# blocks is counted in a sample of them; a small one exactly.
+t_progress_estimate_near_the_real_count() { # slow
+	local est real planner left
+	fresh_db
+	sql <<'EOF'
+INSERT INTO accounts_user (id, email, mfa_enrolled)
+  SELECT i, 'u' || i || '@example.com', true FROM generate_series(1, 2000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 1 + i % 2000, CASE WHEN i % 10 < 3 AND i % 200 >= 90 THEN 'must-go-' ELSE 'must-stay-' END || i,
+         i % 10 < 3,
+         CASE WHEN i % 10 < 3 THEN now() - ((i % 200) || ' days')::interval END,
+         now() - interval '300 days'
+  FROM generate_series(1, 300000) AS i;
+ANALYZE accounts_backupcode;
+EOF
+	assert_int_cmp "$(q "SELECT pg_relation_size('accounts_backupcode') / 8192")" -gt 2048 \
+		"blocks of the table (more than a sample reads)"
+	snap
+	# Off a terminal, progress logs the planner's estimate: no sample
+	# is read on runs nobody watches (a timer's).  This run deletes one.
+	cfg_std used_backup_codes "max_rows = 1"
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_json .deleted_total 1 "the run off a terminal"
+	assert_contains "$ERR" "walked by blocks" "the run off a terminal planned"
+	assert_not_contains "$ERR" "of its blocks" "no sampled count off a terminal"
+	cfg_std used_backup_codes
+	run_on_tty -c "$CFG" --json -v
+	assert_exit 0
+	ERR=$(tr '\r' '\n' <<<"$TTY" | sed 's/^\x1b\[K//')
+	check_rows '^must-go-'
+	real=$(j .deleted_total)
+	assert_eq "$real" 49499 "rows deleted"
+	est=$(sed -n "s/^mfa-sweeper: debug: rule 'used_backup_codes': accounts_backupcode: about \([0-9]*\) matching rows (.*/\1/p" <<<"$ERR")
+	planner=$(sed -n "s/.* matching rows (.*the planner expected \([0-9]*\)).*$/\1/p" <<<"$ERR")
+	[ -n "$est" ] || die "no estimate in the -v log: $(head -c 600 <<<"$ERR")"
+	note "deleted $real, estimated $est, the planner alone $planner"
+	assert_int_cmp "$((est * 4))" -ge "$((real * 3))" "the estimate ($est) against the rows deleted ($real), from below"
+	assert_int_cmp "$((est * 3))" -le "$((real * 4))" "the estimate ($est) against the rows deleted ($real), from above"
+	# What progress shows is that estimate: deleted + left.
+	left=$(sed -n "s/^\(ETA [0-9hms]*, \)\{0,1\}~\([0-9]*\) left | used_backup_codes accounts_backupcode: \([0-9]*\) rows deleted.*/\3 \2/p" <<<"$ERR" | head -n1)
+	[ -n "$left" ] || die "no progress line with rows left: $(head -c 600 <<<"$ERR")"
+	assert_eq "$(( ${left% *} + ${left#* } ))" "$est" "rows deleted + rows left on the first progress line"
+
+	# A table of at most 2048 blocks is counted whole: exact.
+	codes_db 1500
+	cfg_std used_backup_codes
+	run_on_tty -c "$CFG" --json -v
+	assert_exit 0
+	assert_contains "$ERR" "accounts_backupcode: about 1500 matching rows (1500 in 100.00% of its blocks;" \
+		"a small table's count"
 }
 
 t_progress_quiet_and_dry_run_show_nothing() {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Connection poolers (README "Connection poolers"): the sweeper behind a
+# Connection poolers (doc/operations.md "Connection poolers"): the sweeper behind a
 # real PgBouncer (tests/lib/pgbouncer.sh) in session and in transaction
 # pooling mode.  What must hold in both: of two overlapping runs exactly
 # one sweeps and the other is skipped (75); nothing of the run lock is

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Preflight (DESIGN.md §8, the brief): before the first row is deleted the
+# Preflight (doc/design.md "How a run works"): before the first row is deleted the
 # sweeper loads and initialises every plugin, plans every step and EXPLAINs
 # every step's statement.  A missing table or column, or an identifier from
 # config that tries SQL injection, is exit 78 with every table still there

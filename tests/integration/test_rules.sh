@@ -1,5 +1,5 @@
 #!/bin/bash
-# The three built-in rules against the reference schema (DESIGN.md §3): for
+# The three built-in rules against the reference schema (doc/design.md "Rule semantics"): for
 # every predicate, rows that must stay right beside rows that must go.
 . "$(dirname "$0")/../lib/assert.sh"
 

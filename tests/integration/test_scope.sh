@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scoped runs (DESIGN.md §3, §4): --user-id, --user-email, --users-file
+# Scoped runs (doc/design.md "Rule semantics"): --user-id, --user-email, --users-file
 # FILE and --users-file - restrict every rule to the named users; each rule
 # keeps its own predicate; unknown users are reported, not errors.
 #
@@ -63,6 +63,54 @@ EOF
 	sweep_check '^(must-go|conf)-u(1|4)-' --users-file "$T_DIR/users.txt"
 	assert_jq '(.unknown_users | sort) == ["424242", "nobody@example.com"]' \
 		"unknown_users lists exactly the two unknown entries"
+}
+
+# A users file annotated as operators annotate: a comment after a blank
+# and '#' on any line; a '#' inside a word is part of it (an email's local
+# part may hold one).
+t_scope_users_file_trailing_comments() {
+	scope_db
+	cat >"$T_DIR/users.txt" <<'EOF'
+1	# ticket 4711, disabled by mistake
+  u4@example.com   # asked by mail
+ # a whole-line comment, indented
+a#b@example.com # an address with a '#', matching nobody
+424242#
+EOF
+	snap
+	sweep -c "$CFG" --json --users-file "$T_DIR/users.txt"
+	expect_users_refused "$T_DIR/users.txt:5: " \
+		"'424242#' is neither a user id ('accounts_user'.'id' is bigint) nor an email address (no '@'); write one id or email per line"
+	sed -i '$d' "$T_DIR/users.txt"
+	sweep_check '^(must-go|conf)-u(1|4)-' --users-file "$T_DIR/users.txt"
+	assert_jq '.unknown_users == ["a#b@example.com"]' "the address with a '#' is looked up whole"
+}
+
+# A line that is neither an id nor an email is a usage error (exit 64)
+# naming the file and line, before anything is deleted; never an unknown
+# user in the summary.
+t_scope_users_file_neither_id_nor_email() {
+	scope_db
+	local f=$T_DIR/users.txt
+	printf '1\n# the next is a name, not a user\nAlice\n' >"$f"
+	snap
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:3: 'Alice' is neither a user id ('accounts_user'.'id' is bigint) nor an email address (no '@'); write one id or email per line"
+	assert_eq "$OUT" "" "no summary"
+	# The same on stdin, named so.
+	sweep_stdin "$(printf '1\n4\nu7@\n')" -c "$CFG" --json --users-file -
+	expect_users_refused "stdin:3: 'u7@' is neither a user id nor an email address; write one id or email per line"
+	printf '@example.com\n' >"$f"
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:1: '@example.com' is neither a user id nor an email address"
+	# Two users on one line are still two users, not a comment.
+	printf '1 4\n' >"$f"
+	sweep -c "$CFG" --json --users-file "$f"
+	expect_users_refused "$f:1: '1 4' is not one user; write one id or email per line, a comment after a '#'"
+	# On the command line, the option is named instead.
+	sweep -c "$CFG" --json -u Alice
+	assert_exit 64 "exit code of -u Alice"
+	assert_contains "$ERR" "user id 'Alice' is not a whole number" "-u Alice"
 }
 
 t_scope_users_file_stdin() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Secrets never leave the process, credentials work the way systemd hands
-# them over, and exposed secrets are warned about (README "Secrets and
+# them over, and exposed secrets are warned about (doc/security.md "Secrets and
 # credentials").
 #
 # A sentinel database password (written in the dsn, in a URI, in a

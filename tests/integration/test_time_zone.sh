@@ -1,6 +1,6 @@
 #!/bin/bash
-# [database] time_zone and naive time columns (README.md, "Naive time
-# columns").  The Django-like variant of the reference schema here stores
+# [database] time_zone and naive time columns (doc/operations.md
+# "Naive time columns").  The Django-like variant of the reference schema here stores
 # naive times, as Django does with USE_TZ = False: every time column is
 # "timestamp without time zone" and holds the application's local wall
 # clock, while the server runs in UTC.  Rows sit just inside and just

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The run summary webhook ([webhook], DESIGN.md §5): the Standard Webhooks
+# The run summary webhook ([webhook], doc/monitoring.md "Webhook"): the Standard Webhooks
 # json message and its signature, the slack format, secret and
 # secret_file, retries, timeouts and max_time, `required`, and that every
 # kind of run posts (skipped, failed early, interrupted, dry).  The

@@ -108,7 +108,7 @@ assert_ne() {
 
 # The assertions below let grep read all of the haystack (no -q): with
 # pipefail, a grep that quit at the first match would fail printf with
-# SIGPIPE on a haystack larger than a pipe's buffer (README.md is).
+# SIGPIPE on a haystack larger than a pipe's buffer (a man page is).
 
 # assert_contains HAYSTACK NEEDLE WHAT  (fixed string)
 assert_contains() {

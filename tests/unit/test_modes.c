@@ -1,7 +1,7 @@
 /*
- * test_modes.c: the table of modes (README "Modes"): which mode a command
+ * test_modes.c: the table of modes (doc/design.md "Modes"): which mode a command
  * line selects, what each needs and reports, and the exit code of every
- * outcome (README "Exit codes").
+ * outcome (mfa-sweeper(1) "EXIT STATUS").
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -269,6 +269,45 @@ static void test_progress_format(void **state)
 	assert_string_equal(buf, "1000 ro");
 }
 
+/* The terminal's line: the ETA first, cut to the width. */
+static void test_progress_line(void **state)
+{
+	char buf[512];
+	const char *full = "ETA 2m00s, ~60000 left | used_backup_codes "
+			   "accounts_backupcode: 1000 rows deleted, 500 rows/s, "
+			   "elapsed 2.0s";
+
+	(void)state;
+	progress_line(buf, sizeof(buf), 200, "used_backup_codes",
+		      "accounts_backupcode", 1000, 2000, 61000);
+	assert_string_equal(buf, full);
+	/* 80 columns: 79 characters, the ETA and rows left intact. */
+	progress_line(buf, sizeof(buf), 80, "used_backup_codes",
+		      "accounts_backupcode", 1000, 2000, 61000);
+	assert_int_equal(strlen(buf), 79);
+	assert_memory_equal(buf, full, 79);
+	progress_line(buf, sizeof(buf), 20, "used_backup_codes",
+		      "accounts_backupcode", 1000, 2000, 61000);
+	assert_string_equal(buf, "ETA 2m00s, ~60000 l");
+	/* No rate yet: the rows left alone; no estimate: neither. */
+	progress_line(buf, sizeof(buf), 200, "r", "t", 0, 0, 500);
+	assert_string_equal(buf, "~500 left | r t: 0 rows deleted, 0 rows/s, "
+			    "elapsed 0.0s");
+	progress_line(buf, sizeof(buf), 200, "r", "t", 1000, 2000, -1);
+	assert_string_equal(buf, "r t: 1000 rows deleted, 500 rows/s, "
+			    "elapsed 2.0s");
+	/* Past the estimate: said so, no made-up ETA. */
+	progress_line(buf, sizeof(buf), 200, "r", "t", 1000, 2000, 10);
+	assert_string_equal(buf, "past the ~10 estimated | r t: 1000 rows "
+			    "deleted, 500 rows/s, elapsed 2.0s");
+	/* Cut between characters, never inside one. */
+	progress_line(buf, sizeof(buf), 14, "r\xc3\xa9gle", "t", 1, 1000, -1);
+	assert_string_equal(buf, "r\xc3\xa9gle t: 1 ro");
+	/* A short buffer is cut, not overrun. */
+	progress_line(buf, 8, 200, "r", "t", 1000, 2000, 61000);
+	assert_string_equal(buf, "ETA 2m0");
+}
+
 static void test_estimate_from_plan(void **state)
 {
 	char err[256];
@@ -343,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_summary_json_not_utf8),
 		cmocka_unit_test(test_metrics_write_carries_success),
 		cmocka_unit_test(test_progress_format),
+		cmocka_unit_test(test_progress_line),
 		cmocka_unit_test(test_estimate_from_plan),
 		cmocka_unit_test(test_estimate_plan_indexed),
 	};

@@ -243,6 +243,33 @@ static void test_users_walk(void **state)
 		"u.\"mfa_disabled_at\" <= now() - $5::interval))) ORDER BY "
 		"t.\"id\" LIMIT $6 FOR UPDATE OF t SKIP LOCKED",
 		"step0 excluded after upto filter0 limit");
+	/*
+	 * Joined: the window's users by IN, so that a predicate that looks
+	 * the user up again reads each user once.
+	 */
+	expect_sql(&src, STMT_WINDOW_DELETE,
+		   STMT_AFTER | STMT_UPTO | STMT_JOINED,
+		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
+		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
+		"t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" AS "
+		"u WHERE true AND u.ctid >= $2::tid AND u.ctid < $3::tid AND "
+		"(NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
+		"$4::interval)) RETURNING 1) SELECT count(*), count(*), "
+		"NULL::text FROM gone",
+		"step0 after upto filter0");
+	expect_sql(&src, STMT_CAPPED_DELETE, STMT_AFTER | STMT_JOINED,
+		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
+		"row_ctid, t.\"id\" AS row_key FROM \"accounts_backupcode\" AS "
+		"t WHERE (t.\"used\" AND t.\"used_at\" < now() - $1::interval) "
+		"AND t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" "
+		"AS u WHERE true AND u.ctid >= $2::tid AND (NOT "
+		"u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
+		"$3::interval)) LIMIT $4 FOR UPDATE OF t SKIP LOCKED), gone "
+		"AS (DELETE FROM \"accounts_backupcode\" AS t WHERE t.ctid = "
+		"ANY(ARRAY(SELECT row_ctid FROM victims)) RETURNING 1) SELECT "
+		"(SELECT count(*) FROM gone), (SELECT count(*) FROM victims), "
+		"NULL::text",
+		"step0 after filter0 limit");
 	/* With the ledger: each batch records its deletions per user. */
 	src.ledger = LEDGER;
 	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER | STMT_UPTO,

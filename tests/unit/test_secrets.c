@@ -2,7 +2,7 @@
  * test_secrets.c: the checks that keep passwords in the process.  A dsn
  * libpq cannot read is refused with a message that holds no piece of it;
  * a readable one, encoded passwords included, passes; the dsn's password
- * is found; credential file names resolve as the README says; and a
+ * is found; credential file names resolve as mfa-sweeper.ini(5) "[database]" says; and a
  * credential file is read as one line, its mode checked.  The ACL cases
  * need setfacl and another user: tests/integration/test_secrets.sh.
  */
