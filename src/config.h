@@ -74,8 +74,7 @@ struct config {
 
 	long long jobs;                   /* default 1, 1..64: targets at once */
 
-	/* [target.NAME] sections, in file order (README "Many databases
-	 * and tenants"); none for a config that sweeps [database] alone. */
+	/* [target.NAME] sections, in file order (doc/fleet.md); none for a config that sweeps [database] alone. */
 	struct config_target *targets;    /* owned array */
 	size_t ntargets;
 	/* The target this config was derived for (config_for_target()),

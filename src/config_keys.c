@@ -86,7 +86,7 @@ const struct sweeper_key config_sweeper_keys[] = {
 
 /*
  * The keys of a [target.NAME] section besides the [database] keys and
- * the schema.KEY overrides (README "Many databases and tenants").
+ * the schema.KEY overrides (doc/fleet.md).
  */
 const struct sweeper_key config_target_keys[] = {
 	{ "tenants_query", SWEEPER_KEY_STRING, "", NULL,

@@ -1,7 +1,7 @@
 /*
- * fleet.h: a run over several targets (README "Many databases and
- * tenants", doc/fleet.md): [target.NAME] sections, each a database or,
- * with tenants_query, one tenant schema per row of a query.
+ * fleet.h: a run over several targets (doc/fleet.md): [target.NAME]
+ * sections, each a database or, with tenants_query, one tenant schema
+ * per row of a query.
  *
  * The parent process resolves the targets (running each tenants_query
  * read-only), then hands them one at a time to up to [sweeper] jobs

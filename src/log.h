@@ -66,7 +66,7 @@ void log_set_format(enum log_format format);
 void log_set_run_id(const char *run_id);
 
 /*
- * Name the target (README "Many databases and tenants") every line is
+ * Name the target (doc/fleet.md) every line is
  * about from now on: "target 'NAME': " before a text line's message, a
  * "target" field in a JSON line.  NULL or "" for none.  A worker of a run
  * over targets sets it per target.

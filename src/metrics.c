@@ -142,7 +142,7 @@ static void metrics_per_table(struct strbuf *out, const struct run_summary *s,
 /*
  * A run over targets: one sample per target, rule and table of `name`,
  * from the targets' rules (rows deleted, or with `left` left behind).
- * Labels rule, table and target (README "Many databases and tenants").
+ * Labels rule, table and target (doc/fleet.md).
  */
 static void metrics_per_target(struct strbuf *out,
 			       const struct run_summary *s, const char *name,

@@ -106,7 +106,7 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 		   const char *host);
 
 /*
- * Make the lock a tenant's (README "Many databases and tenants"): the
+ * Make the lock a tenant's (doc/fleet.md): the
  * advisory key hashtextextended('mfa-sweeper:' || current_database() ||
  * '/SCHEMA', 0) and the lease row 'mfa-sweeper/SCHEMA', so that runs over
  * different tenants of one database go on side by side while two runs

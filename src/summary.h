@@ -97,8 +97,8 @@ struct target_step_count {
 };
 
 /*
- * One target of a run over several targets (README "Many databases and
- * tenants"), as its worker reported it.  Everything owned.
+ * One target of a run over several targets (doc/fleet.md), as its
+ * worker reported it.  Everything owned.
  */
 struct target_result {
 	char *name;              /* "NAME" or "NAME/SCHEMA" */
