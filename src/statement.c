@@ -101,6 +101,19 @@ static void stmt_add_excluded(struct stmt_builder *b, unsigned shape)
 			    b->src->key, stmt_param(b, SLOT_EXCLUDED, 0, 0));
 }
 
+/* A key window's bounds: after the last key, up to the window's end. */
+static void stmt_add_key_bounds(struct stmt_builder *b, unsigned shape)
+{
+	const struct stmt_source *s = b->src;
+
+	if (shape & STMT_AFTER)
+		strbuf_addf(&b->sql, " AND %s.%s > $%d", T, s->key,
+			    stmt_param(b, SLOT_AFTER, 0, 0));
+	if (shape & STMT_UPTO)
+		strbuf_addf(&b->sql, " AND %s.%s <= $%d", T, s->key,
+			    stmt_param(b, SLOT_UPTO, 0, 0));
+}
+
 /*
  * The walk's bounds of `shape`:
  *   key:    " AND t.key > $a AND t.key <= $b"
@@ -130,12 +143,7 @@ static void stmt_add_bounds(struct stmt_builder *b, unsigned shape)
 
 	switch (s->walk) {
 	case STMT_WALK_KEY:
-		if (shape & STMT_AFTER)
-			strbuf_addf(&b->sql, " AND %s.%s > $%d", T, s->key,
-				    stmt_param(b, SLOT_AFTER, 0, 0));
-		if (shape & STMT_UPTO)
-			strbuf_addf(&b->sql, " AND %s.%s <= $%d", T, s->key,
-				    stmt_param(b, SLOT_UPTO, 0, 0));
+		stmt_add_key_bounds(b, shape);
 		break;
 	case STMT_WALK_BLOCKS:
 		stmt_add_ctids(b, T, shape);
@@ -295,12 +303,7 @@ static void stmt_key_window(struct stmt_builder *b, unsigned shape)
 
 	strbuf_addf(&b->sql, "SELECT %s.%s::text FROM %s AS %s WHERE true", T,
 		    s->key, s->table, T);
-	if (shape & STMT_AFTER)
-		strbuf_addf(&b->sql, " AND %s.%s > $%d", T, s->key,
-			    stmt_param(b, SLOT_AFTER, 0, 0));
-	if (shape & STMT_UPTO)
-		strbuf_addf(&b->sql, " AND %s.%s <= $%d", T, s->key,
-			    stmt_param(b, SLOT_UPTO, 0, 0));
+	stmt_add_key_bounds(b, shape);
 	strbuf_addf(&b->sql, " ORDER BY %s.%s OFFSET $%d LIMIT 1", T, s->key,
 		    stmt_param(b, SLOT_OFFSET, 0, 0));
 }

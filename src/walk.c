@@ -254,6 +254,16 @@ int walk_window_split(const struct walk *w, struct walk *parts, size_t n,
 	return 0;
 }
 
+int walk_window_split_op(const struct walk *w, PGconn *conn,
+			 struct walk *parts, size_t n, size_t *nparts,
+			 char *err, size_t errlen)
+{
+	(void)conn;
+	(void)err;
+	(void)errlen;
+	return walk_window_split(w, parts, n, nparts);
+}
+
 void walk_free(struct walk *w)
 {
 	size_t i;

@@ -234,6 +234,11 @@ int walk_window_last(const struct walk *w);
 int walk_window_split(const struct walk *w, struct walk *parts, size_t n,
 		      size_t *nparts);
 
+/* walk_window_split() as a walk's split operation (struct walk_ops). */
+int walk_window_split_op(const struct walk *w, PGconn *conn,
+			 struct walk *parts, size_t n, size_t *nparts,
+			 char *err, size_t errlen);
+
 /*
  * Shared by the walks by windows of heap blocks (walk_blocks.c; the users
  * walk's blocks are the users table's): start the windows over `nunits`

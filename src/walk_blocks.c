@@ -90,15 +90,6 @@ static void blocks_describe(const struct walk *w, char *buf, size_t size)
 	walk_blocks_describe(w, "blocks", buf, size);
 }
 
-static int blocks_split(const struct walk *w, PGconn *conn,
-			struct walk *parts, size_t n, size_t *nparts,
-			char *err, size_t errlen)
-{
-	(void)conn;
-	(void)err;
-	(void)errlen;
-	return walk_window_split(w, parts, n, nparts);
-}
 
 const struct walk_ops walk_blocks_ops = {
 	.name = "blocks",
@@ -107,5 +98,5 @@ const struct walk_ops walk_blocks_ops = {
 	.in_batch = NULL,
 	.advance = blocks_advance,
 	.describe = blocks_describe,
-	.split = blocks_split,
+	.split = walk_window_split_op,
 };

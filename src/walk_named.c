@@ -67,15 +67,6 @@ static void named_describe(const struct walk *w, char *buf, size_t size)
 		 w->pos + w->len - 1);
 }
 
-static int named_split(const struct walk *w, PGconn *conn,
-		       struct walk *parts, size_t n, size_t *nparts,
-		       char *err, size_t errlen)
-{
-	(void)conn;
-	(void)err;
-	(void)errlen;
-	return walk_window_split(w, parts, n, nparts);
-}
 
 const struct walk_ops walk_named_ops = {
 	.name = "named users",
@@ -84,5 +75,5 @@ const struct walk_ops walk_named_ops = {
 	.in_batch = NULL,
 	.advance = named_advance,
 	.describe = named_describe,
-	.split = named_split,
+	.split = walk_window_split_op,
 };

@@ -37,15 +37,6 @@ static void users_describe(const struct walk *w, char *buf, size_t size)
 	walk_blocks_describe(w, "users blocks", buf, size);
 }
 
-static int users_split(const struct walk *w, PGconn *conn,
-		       struct walk *parts, size_t n, size_t *nparts,
-		       char *err, size_t errlen)
-{
-	(void)conn;
-	(void)err;
-	(void)errlen;
-	return walk_window_split(w, parts, n, nparts);
-}
 
 const struct walk_ops walk_users_ops = {
 	.name = "users",
@@ -54,5 +45,5 @@ const struct walk_ops walk_users_ops = {
 	.in_batch = NULL,
 	.advance = users_advance,
 	.describe = users_describe,
-	.split = users_split,
+	.split = walk_window_split_op,
 };
