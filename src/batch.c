@@ -61,11 +61,27 @@ static void batch_set_in_batch(const struct engine *e, int open)
 		*e->in_batch = open;
 }
 
-/* Move *dst to a copy of the value (or NULL) at row 0, column `col`. */
+/*
+ * The rows a batch statement deleted and selected (statement.h): its
+ * result row, or for a window's bare DELETE its command tag, which counts
+ * both.
+ */
+static long long batch_count(PGresult *pg, int col)
+{
+	if (PQresultStatus(pg) == PGRES_COMMAND_OK)
+		return strtoll(PQcmdTuples(pg), NULL, 10);
+	return strtoll(PQgetvalue(pg, 0, col), NULL, 10);
+}
+
+/*
+ * Move *dst to a copy of the value (or NULL) at row 0, column `col`; a
+ * result without rows holds no value.
+ */
 static void batch_take(char **dst, const PGresult *pg, int col)
 {
 	free(*dst);
-	*dst = PQgetisnull(pg, 0, col) ? NULL : xstrdup(PQgetvalue(pg, 0, col));
+	*dst = PQntuples(pg) < 1 || PQgetisnull(pg, 0, col) ? NULL :
+	       xstrdup(PQgetvalue(pg, 0, col));
 }
 
 /*
@@ -154,7 +170,7 @@ static int batch_commit_fate(struct engine *e, const char *xid, char *err,
  * result, whose counts go into w when the batch turns out applied.
  */
 static int batch_commit_failure(struct engine *e, const char *xid,
-				const char *why, const PGresult *pg,
+				const char *why, PGresult *pg,
 				struct walk *w, struct rule_result *res)
 {
 	char fate[512];
@@ -165,8 +181,8 @@ static int batch_commit_failure(struct engine *e, const char *xid,
 				      "back", why, res);
 	switch (batch_commit_fate(e, xid, fate, sizeof(fate))) {
 	case 1:
-		w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-		w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+		w->deleted = batch_count(pg, 0);
+		w->selected = batch_count(pg, 1);
 		snprintf(what, sizeof(what), "connection lost during COMMIT; "
 			 "the batch was applied (checked on a new connection)");
 		break;
@@ -340,10 +356,10 @@ static int batch_once(struct engine *e, struct walk *w,
 				    res);
 		goto out;
 	}
-	if (plain && strtoll(PQgetvalue(pg, 0, 0), NULL, 10) > w->limit) {
+	if (plain && batch_count(pg, 0) > w->limit) {
 		char where[96];
 
-		w->overflow = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
+		w->overflow = batch_count(pg, 0);
 		w->ops->describe(w, where, sizeof(where));
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s: %lld rows, more "
 			"than the batch size %lld; the window goes in capped "
@@ -375,8 +391,8 @@ static int batch_once(struct engine *e, struct walk *w,
 		ret = batch_commit_failure(e, xid, why, pg, w, res);
 		goto out;
 	}
-	w->deleted = strtoll(PQgetvalue(pg, 0, 0), NULL, 10);
-	w->selected = strtoll(PQgetvalue(pg, 0, 1), NULL, 10);
+	w->deleted = batch_count(pg, 0);
+	w->selected = batch_count(pg, 1);
 	batch_take(&w->last_victim, pg, 2);
 out:
 	/* No cancel may reach the ROLLBACK or whatever follows the batch. */

@@ -14,7 +14,9 @@
  * cost per row of one DELETE), or a capped one (LIMIT n FOR UPDATE SKIP
  * LOCKED, so that a row the application holds is passed over, then
  * deleted by ctid).  Its one result row holds the rows deleted, the rows
- * selected and the last key selected (the key walk's next cursor).
+ * selected and the last key selected (the key walk's next cursor); a
+ * window's DELETE without a ledger returns no row, and its command tag's
+ * count is both the rows deleted and the rows selected (batch.c).
  */
 #ifndef SWEEPER_STATEMENT_H
 #define SWEEPER_STATEMENT_H

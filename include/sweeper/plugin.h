@@ -448,10 +448,13 @@ struct sweeper_host_api {
 	/*
 	 * Optionally declare which users the rule acts on, as a boolean SQL
 	 * expression over the [schema] users table aliased SWEEPER_USER_ALIAS,
-	 * with $1..$nparams placeholders like a step predicate.  It restricts
-	 * nothing: in scoped runs the core uses it to report the named users
-	 * the rule skips (for instance an enrolled user).  Only valid inside
-	 * plan(); a second call replaces the first.  Copies its arguments.
+	 * with $1..$nparams placeholders like a step predicate.  It must
+	 * hold for the user of every row a step's predicate matches (the
+	 * predicate implies it): the core may then reach a step's rows
+	 * through the filtered users only (the walks by users and by named
+	 * users), and in scoped runs it reports the named users the rule
+	 * skips (for instance an enrolled user).  Only valid inside plan();
+	 * a second call replaces the first.  Copies its arguments.
 	 */
 	int (*set_user_filter)(struct sweeper_ctx *ctx, const char *predicate,
 			       int nparams, const char *const *params);

@@ -334,8 +334,8 @@ t_scope_resolved_once_typed() {
 	sweep -c "$CFG" --explain -u 1 -r user_disabled
 	assert_exit 0 "--explain of a scoped run"
 	assert_contains "$OUT" "-- walked by named users" "--explain shows the walk"
-	assert_contains "$OUT" "AND t.\"user_id\" = ANY(\$2)" \
-		"the named users, typed by the user column"
+	assert_contains "$OUT" "AND t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" AS u WHERE u.\"id\" = ANY(\$2) AND (" \
+		"the named users joined through the users' id, filtered"
 	assert_contains "$OUT" '-- $2 = {"1"}' "the window's users as a parameter"
 }
 

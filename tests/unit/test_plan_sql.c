@@ -100,24 +100,20 @@ static void test_blocks_walk(void **state)
 	(void)state;
 	codes_source(&src, STMT_WALK_BLOCKS);
 	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER | STMT_UPTO,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.ctid >= $2::tid AND t.ctid < $3::tid RETURNING 1) SELECT "
-		"count(*), count(*), NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.ctid >= "
+		"$2::tid AND t.ctid < $3::tid",
 		"step0 after upto");
 	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.ctid >= $2::tid RETURNING 1) SELECT count(*), count(*), "
-		"NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.ctid >= "
+		"$2::tid",
 		"step0 after");
 	expect_sql(&src, STMT_WINDOW_DELETE,
 		   STMT_EXCLUDED | STMT_AFTER | STMT_UPTO,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND NOT "
-		"(t.\"id\" = ANY($2)) AND t.ctid >= $3::tid AND t.ctid < "
-		"$4::tid RETURNING 1) SELECT count(*), count(*), NULL::text "
-		"FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND NOT (t.\"id\" "
+		"= ANY($2)) AND t.ctid >= $3::tid AND t.ctid < $4::tid",
 		"step0 excluded after upto");
 	expect_sql(&src, STMT_CAPPED_DELETE, STMT_AFTER | STMT_UPTO,
 		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
@@ -201,22 +197,20 @@ static void test_users_walk(void **state)
 	(void)state;
 	codes_source(&src, STMT_WALK_USERS);
 	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER | STMT_UPTO,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.\"user_id\" = ANY(ARRAY(SELECT u.\"id\" FROM "
-		"\"accounts_user\" AS u WHERE true AND u.ctid >= $2::tid AND "
-		"u.ctid < $3::tid AND (NOT u.\"mfa_enrolled\" AND "
-		"u.\"mfa_disabled_at\" <= now() - $4::interval))) RETURNING 1) "
-		"SELECT count(*), count(*), NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"= ANY(ARRAY(SELECT u.\"id\" FROM \"accounts_user\" AS u "
+		"WHERE true AND u.ctid >= $2::tid AND u.ctid < $3::tid AND "
+		"(NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() "
+		"- $4::interval)))",
 		"step0 after upto filter0");
 	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.\"user_id\" = ANY(ARRAY(SELECT u.\"id\" FROM "
-		"\"accounts_user\" AS u WHERE true AND u.ctid >= $2::tid AND "
-		"(NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
-		"$3::interval))) RETURNING 1) SELECT count(*), count(*), "
-		"NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"= ANY(ARRAY(SELECT u.\"id\" FROM \"accounts_user\" AS u "
+		"WHERE true AND u.ctid >= $2::tid AND (NOT "
+		"u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
+		"$3::interval)))",
 		"step0 after filter0");
 	expect_sql(&src, STMT_CAPPED_DELETE,
 		   STMT_EXCLUDED | STMT_AFTER | STMT_UPTO,
@@ -249,13 +243,12 @@ static void test_users_walk(void **state)
 	 */
 	expect_sql(&src, STMT_WINDOW_DELETE,
 		   STMT_AFTER | STMT_UPTO | STMT_JOINED,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" AS "
-		"u WHERE true AND u.ctid >= $2::tid AND u.ctid < $3::tid AND "
-		"(NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
-		"$4::interval)) RETURNING 1) SELECT count(*), count(*), "
-		"NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"IN (SELECT u.\"id\" FROM \"accounts_user\" AS u WHERE true "
+		"AND u.ctid >= $2::tid AND u.ctid < $3::tid AND (NOT "
+		"u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
+		"$4::interval))",
 		"step0 after upto filter0");
 	expect_sql(&src, STMT_CAPPED_DELETE, STMT_AFTER | STMT_JOINED,
 		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
@@ -287,25 +280,50 @@ static void test_users_walk(void **state)
 		"step0 after upto filter0 run rule table");
 }
 
-/* By named users: a window of them, typed by the user column. */
+/*
+ * By named users: a window of them, typed by the users table's id column
+ * when the rule filters users (joined), else by the user column.
+ */
 static void test_named_walk(void **state)
 {
 	struct stmt_source src;
 
 	(void)state;
 	codes_source(&src, STMT_WALK_NAMED);
+	/* A rule with a user filter: the named users joined, filtered. */
 	expect_sql(&src, STMT_WINDOW_DELETE, 0,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND "
-		"t.\"user_id\" = ANY($2) RETURNING 1) SELECT count(*), "
-		"count(*), NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"IN (SELECT u.\"id\" FROM \"accounts_user\" AS u WHERE "
+		"u.\"id\" = ANY($2) AND (NOT u.\"mfa_enrolled\" AND "
+		"u.\"mfa_disabled_at\" <= now() - $3::interval))",
+		"step0 users filter0");
+	expect_sql(&src, STMT_CAPPED_DELETE, STMT_EXCLUDED,
+		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
+		"row_ctid, t.\"id\" AS row_key FROM \"accounts_backupcode\" AS "
+		"t WHERE (t.\"used\" AND t.\"used_at\" < now() - $1::interval) "
+		"AND NOT (t.\"id\" = ANY($2)) AND t.\"user_id\" IN (SELECT "
+		"u.\"id\" FROM \"accounts_user\" AS u WHERE u.\"id\" = ANY($3) "
+		"AND (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() "
+		"- $4::interval)) LIMIT $5 FOR UPDATE OF t SKIP LOCKED), gone "
+		"AS (DELETE FROM \"accounts_backupcode\" AS t WHERE t.ctid = "
+		"ANY(ARRAY(SELECT row_ctid FROM victims)) RETURNING 1) SELECT "
+		"(SELECT count(*) FROM gone), (SELECT count(*) FROM victims), "
+		"NULL::text",
+		"step0 excluded users filter0 limit");
+	/* Without one: the named users' rows through the user column. */
+	src.filter = NULL;
+	src.nfilter = 0;
+	expect_sql(&src, STMT_WINDOW_DELETE, 0,
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"= ANY($2)",
 		"step0 users");
 	expect_sql(&src, STMT_WINDOW_DELETE,
 		   STMT_EXCLUDED | STMT_AFTER | STMT_UPTO,
-		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE "
-		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) AND NOT "
-		"(t.\"id\" = ANY($2)) AND t.\"user_id\" = ANY($3) RETURNING 1) "
-		"SELECT count(*), count(*), NULL::text FROM gone",
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND NOT (t.\"id\" "
+		"= ANY($2)) AND t.\"user_id\" = ANY($3)",
 		"step0 excluded users");
 	expect_sql(&src, STMT_CAPPED_DELETE,
 		   STMT_EXCLUDED | STMT_AFTER | STMT_UPTO,
