@@ -4,9 +4,11 @@
  * (batch.h).
  *
  * Every batch opens with the run's SET LOCAL settings only (db.h), a
- * window's plain DELETE with a lock_timeout of at most BATCH_PLAIN_LOCK_MS
- * so that a row another session holds sends the window to SKIP LOCKED
- * batches instead of holding up the application.  Stops (signals) are
+ * plain one (a window's plain DELETE, an unlocked batch of the walk by
+ * index) with a lock_timeout of at most BATCH_PLAIN_LOCK_MS so that a
+ * row another session holds sends the window (or the rest of the walk
+ * by index) to SKIP LOCKED batches instead of holding up the
+ * application.  Stops (signals) are
  * honoured between batches; a signal handler may also cancel the running
  * batch (src/stop.c), which then rolls back like any failed one.
  */
@@ -39,6 +41,12 @@
  * than the batch size), and the window goes in capped batches.
  */
 #define BATCH_REDO (ENGINE_LOST + 1)
+
+/* What goes capped when a plain batch is rolled back (BATCH_REDO). */
+static const char *batch_redo_what(const struct walk *w)
+{
+	return walk_windowed(w) ? "the window goes" : "the walk goes on";
+}
 
 static const char *batch_rule(const struct walk *w)
 {
@@ -346,8 +354,9 @@ static int batch_once(struct engine *e, struct walk *w,
 
 		w->ops->describe(w, where, sizeof(where));
 		log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s: another session "
-			"holds a row (%s); the window goes in SKIP LOCKED "
-			"batches", batch_rule(w), batch_table(w), where, why);
+			"holds a row (%s); %s in SKIP LOCKED batches",
+			batch_rule(w), batch_table(w), where, why,
+			batch_redo_what(w));
 		ret = BATCH_REDO;
 		goto out;
 	}
@@ -673,7 +682,7 @@ static int batch_try(struct engine *e, struct walk *w, struct step_result *sr,
 	int rc;
 
 	w->isolated = 0;
-	w->plain = walk_windowed(w) && !w->capped;
+	w->plain = walk_tries_plain(w);
 	if (w->plain) {
 		rc = batch_once(e, w, res, state);
 		if (rc == ENGINE_FAILED && batch_refused(e, state)) {
@@ -681,16 +690,16 @@ static int batch_try(struct engine *e, struct walk *w, struct step_result *sr,
 
 			w->ops->describe(w, where, sizeof(where));
 			log_msg(SWEEPER_LOG_DEBUG, "rule '%s': %s: %s: refused "
-				"(%s); the window goes in capped batches",
+				"(%s); %s in capped batches",
 				batch_rule(w), batch_table(w), where,
-				res->error);
+				res->error, batch_redo_what(w));
 			free(res->error);
 			res->error = NULL;
 			rc = BATCH_REDO;
 		}
 		if (rc != BATCH_REDO)
 			return rc;
-		if (w->overflow > 0)
+		if (w->overflow > 0 && walk_windowed(w))
 			window_sizer_overflow(&w->ws, w->len, w->overflow);
 		w->plain = 0;
 		w->capped = 1;

@@ -49,6 +49,9 @@ static const struct explain_other explain_key[] = {
 };
 
 static const struct explain_other explain_index[] = {
+	{ STMT_CAPPED_DELETE, 0,
+	  "a batch that would wait for a row lock, and every batch after it, "
+	  "locks its rows first and passes over those another session holds" },
 	{ STMT_VICTIM_KEYS, 0,
 	  "a batch the database refuses: the keys of its rows" },
 	{ STMT_KEYS_DELETE, 0, "then its rows by key, in parts" },

@@ -350,6 +350,10 @@ static int plan_walk_runs(const struct plan *p, enum stmt_kind kind,
 
 	unsigned bounds = shape & (STMT_AFTER | STMT_UPTO);
 
+	/* Only the walk by index takes capped victims unlocked. */
+	if ((shape & STMT_UNLOCKED) && (p->walk != STMT_WALK_INDEX ||
+					kind != STMT_CAPPED_DELETE))
+		return 0;
 	/* Only a walk by users joins its window's users, and only where
 	 * the statement has its window. */
 	if ((shape & STMT_JOINED) && (p->walk != STMT_WALK_USERS ||

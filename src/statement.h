@@ -65,7 +65,10 @@ enum stmt_walk {
 #define STMT_EXCLUDED 0x4u   /* " AND NOT (t.key = ANY($n))" */
 #define STMT_JOINED   0x8u   /* a walk by users joins its window's users
 				 * (IN) instead of listing them (ARRAY()) */
-#define STMT_SHAPES   16
+#define STMT_UNLOCKED 0x10u  /* a capped batch of the walk by index takes
+				 * its victims without locking them first, and
+				 * its DELETE checks the predicate again */
+#define STMT_SHAPES   32
 
 /* Where the value of a parameter comes from. */
 enum stmt_slot_kind {

@@ -57,6 +57,12 @@ int walk_windowed(const struct walk *w)
 	       w->plan->walk == STMT_WALK_NAMED;
 }
 
+int walk_tries_plain(const struct walk *w)
+{
+	return (walk_windowed(w) || w->plan->walk == STMT_WALK_INDEX) &&
+	       !w->capped;
+}
+
 /*
  * Whether a walk by users joins its window's users (statement.c): once
  * its windows find, on average, WALK_USERS_JOIN_DENSITY rows or more per
@@ -110,6 +116,8 @@ void walk_statement(const struct walk *w, enum stmt_kind *kind,
 	}
 	*kind = walk_windowed(w) && w->plain ? STMT_WINDOW_DELETE :
 		STMT_CAPPED_DELETE;
+	if (*kind == STMT_CAPPED_DELETE && w->plain)
+		*shape |= STMT_UNLOCKED;
 	walk_bounds(w, shape, v);
 }
 

@@ -117,7 +117,8 @@ struct walk {
 
 	/* The next batch (next()). */
 	long long limit;                /* LIMIT, or a window's cap */
-	int plain;                      /* the window's plain DELETE */
+	int plain;                      /* the window's plain DELETE, or an
+					 * unlocked batch of the walk by index */
 	/* Its bounds as text, owned; NULL: none on that side. */
 	char *after;
 	char *upto;
@@ -131,7 +132,8 @@ struct walk {
 	long long pos;                  /* the current window's first unit */
 	long long len;                  /* its length */
 	int new_window;                 /* the next batch starts the next */
-	int capped;                     /* the window goes in capped batches */
+	int capped;                     /* the window goes in capped batches
+					 * (by index: the rest of the walk) */
 	int capped_only;                /* every window does (fixed size) */
 	long long overflow;             /* a plain DELETE's rows over the cap */
 
@@ -178,6 +180,14 @@ void walk_init(struct walk *w, struct plan *plan,
 
 /* Whether the walk goes by windows (blocks, users or named users). */
 int walk_windowed(const struct walk *w);
+
+/*
+ * Whether the next batch goes plain first, taking no row lock ahead: a
+ * window's plain DELETE, or an unlocked batch of the walk by index
+ * (STMT_UNLOCKED), until one would wait for a row another session holds
+ * (the window, or the rest of the walk by index, then goes capped).
+ */
+int walk_tries_plain(const struct walk *w);
 
 /*
  * The statement of the walk's next batch: its kind and shape (the plain

@@ -2,7 +2,10 @@
  * walk_index.c: a step walked by its predicate's index (walk.h), when
  * the planner reaches the matching rows through an index (used_at with
  * an index on it): capped batches with no bounds, each the first rows
- * the index finds, until one comes up short.  The rows a batch deletes
+ * the index finds, until one comes up short.  They take their rows
+ * unlocked (STMT_UNLOCKED) until one would wait for a row another session
+ * holds, and from then on lock them FOR UPDATE SKIP LOCKED first (batch.c
+ * decides).  The rows a batch deletes
  * are gone from the next one's scan, so no cursor is needed; the walk
  * cannot be split, since every batch reads from the index's start.
  */
@@ -24,6 +27,7 @@ static int index_start(struct walk *w, PGconn *conn,
 static void index_next(struct walk *w)
 {
 	w->limit = batch_sizer_next(&w->sz);
+	w->plain = walk_tries_plain(w);
 }
 
 static int index_advance(struct walk *w)

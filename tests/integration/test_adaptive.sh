@@ -192,6 +192,43 @@ EOF2
 	check_rows '^must-go-'
 	assert_json .deleted_total 50 "deleted_total"
 	assert_contains "$ERR" "(found by index)" "the batches were found through the index"
+	sweep -c "$CFG" --explain
+	assert_exit 0 "--explain"
+	assert_contains "$OUT" "LIMIT \$2), gone AS (DELETE FROM \"accounts_backupcode\" AS t WHERE t.ctid = ANY(ARRAY(SELECT row_ctid FROM victims)) AND (" \
+		"the first batch takes its rows unlocked and checks the predicate again"
+}
+
+# A row another session holds, on a walk by index: the unlocked batch
+# gives up after a short wait, and the walk goes on in batches that lock
+# their rows first and pass over the held one, which survives.
+t_indexed_walk_passes_over_a_locked_row() {
+	fresh_db
+	sql <<'EOF2'
+INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 301, CASE WHEN i % 1000 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
+         true, now() - CASE WHEN i % 1000 = 0 THEN interval '100 days' ELSE interval '1 day' END,
+         now() - interval '200 days'
+  FROM generate_series(1, 20000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  VALUES (301, 'locked-eligible', true, now() - interval '100 days', now() - interval '200 days');
+CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at);
+ANALYZE accounts_backupcode;
+EOF2
+	CFG_LOCK_TIMEOUT=10s cfg_std used_backup_codes
+	bg_session holder "BEGIN; SELECT id FROM accounts_backupcode WHERE code_hash = 'locked-eligible' FOR UPDATE"
+	snap
+	sweep -c "$CFG" --json -v
+	assert_exit 0
+	assert_int_cmp "$ELAPSED_MS" -lt 5000 "run time in ms with a locked row (lock_timeout 10s)"
+	check_rows '^must-go-'
+	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash = 'locked-eligible'" 1 \
+		"the row locked by another session survives"
+	assert_contains "$ERR" "(found by index)" "walked by its index"
+	assert_contains "$ERR" "another session holds a row" "the unlocked batch gave way"
+	assert_contains "$ERR" "the walk goes on in SKIP LOCKED batches" "to locked batches"
+	assert_json .rules[0].retries 0 "the lock is not a failure to retry"
+	bg_end holder
 }
 
 # user_disabled's steps are walked by users: windows of the users table,

@@ -364,6 +364,19 @@ static void test_index_walk(void **state)
 
 	(void)state;
 	codes_source(&src, STMT_WALK_INDEX);
+	/* Until a batch meets a row lock: unlocked, the predicate checked
+	 * again by the DELETE. */
+	expect_sql(&src, STMT_CAPPED_DELETE, STMT_UNLOCKED,
+		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
+		"row_ctid, t.\"id\" AS row_key FROM \"accounts_backupcode\" AS "
+		"t WHERE (t.\"used\" AND t.\"used_at\" < now() - $1::interval) "
+		"LIMIT $2), gone AS (DELETE FROM \"accounts_backupcode\" AS t "
+		"WHERE t.ctid = ANY(ARRAY(SELECT row_ctid FROM victims)) AND "
+		"(t.\"used\" AND t.\"used_at\" < now() - $1::interval) "
+		"RETURNING 1) SELECT (SELECT count(*) FROM gone), (SELECT "
+		"count(*) FROM victims), NULL::text",
+		"step0 limit");
+	/* Then locked, passing over the rows another session holds. */
 	expect_sql(&src, STMT_CAPPED_DELETE, 0,
 		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
 		"row_ctid, t.\"id\" AS row_key FROM \"accounts_backupcode\" AS "
