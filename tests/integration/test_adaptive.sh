@@ -171,20 +171,27 @@ t_locked_row_in_a_block_window() {
 	bg_end holder
 }
 
-# An index that serves the predicate: the step is walked freely (capped
-# batches the index finds, no bounds), and only the eligible rows go.
-t_indexed_predicate_is_walked_by_its_index() {
+# indexed_codes N [SQL]: N used codes, one in 1000 used long enough ago
+# to go, then SQL, then an index on used_at that serves the predicate.
+indexed_codes() {
 	fresh_db
-	sql <<'EOF2'
+	sql <<EOF2
 INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
   SELECT 301, CASE WHEN i % 1000 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
          true, now() - CASE WHEN i % 1000 = 0 THEN interval '100 days' ELSE interval '1 day' END,
          now() - interval '200 days'
-  FROM generate_series(1, 50000) AS i;
+  FROM generate_series(1, $1) AS i;
+${2:-}
 CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at);
 ANALYZE accounts_backupcode;
 EOF2
+}
+
+# An index that serves the predicate: the step is walked freely (capped
+# batches the index finds, no bounds), and only the eligible rows go.
+t_indexed_predicate_is_walked_by_its_index() {
+	indexed_codes 50000
 	cfg_std used_backup_codes
 	snap
 	sweep -c "$CFG" --json -v
@@ -202,19 +209,8 @@ EOF2
 # gives up after a short wait, and the walk goes on in batches that lock
 # their rows first and pass over the held one, which survives.
 t_indexed_walk_passes_over_a_locked_row() {
-	fresh_db
-	sql <<'EOF2'
-INSERT INTO accounts_user (id, email, mfa_enrolled) VALUES (301, 'u301@example.com', true);
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
-  SELECT 301, CASE WHEN i % 1000 = 0 THEN 'must-go-' ELSE 'must-stay-' END || i,
-         true, now() - CASE WHEN i % 1000 = 0 THEN interval '100 days' ELSE interval '1 day' END,
-         now() - interval '200 days'
-  FROM generate_series(1, 20000) AS i;
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
-  VALUES (301, 'locked-eligible', true, now() - interval '100 days', now() - interval '200 days');
-CREATE INDEX accounts_backupcode_used_at ON accounts_backupcode (used_at);
-ANALYZE accounts_backupcode;
-EOF2
+	indexed_codes 20000 "INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  VALUES (301, 'locked-eligible', true, now() - interval '100 days', now() - interval '200 days');"
 	CFG_LOCK_TIMEOUT=10s cfg_std used_backup_codes
 	bg_session holder "BEGIN; SELECT id FROM accounts_backupcode WHERE code_hash = 'locked-eligible' FOR UPDATE"
 	snap
