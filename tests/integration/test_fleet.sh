@@ -378,6 +378,96 @@ t_fleet_ledger_records_target() {
 	assert_q "SELECT string_agg(target, ',' ORDER BY target) FROM mfa_sweeper.runs" "main,tenants/t1,tenants/t2" "one run row per target"
 }
 
+# history_of TARGET [ARGS...]: the status column of TARGET's newest row
+# in --history (ARGS: --target ...); "" when it has none.
+history_of() {
+	local target=$1
+	shift
+	sweep -c "$CFG" --history 10 "$@"
+	[ "$RC" = 0 ] || { fail "--history $*: exit $RC: $ERR"; return; }
+	awk -v t="$target" 'NR > 1 && $(NF - 1) == t { print $5; exit }' <<<"$OUT"
+}
+
+# tenant_waiting: 1 when a sweeper session waits on a lock in $DB.
+tenant_waiting() {
+	q "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	   AND application_name = 'mfa-sweeper' AND wait_event_type = 'Lock'"
+}
+
+# kill_worker_and_release: SIGKILL the background run's worker (the
+# process holding the connection), then end the session holding the gate
+# row its batch waits on, so that the server ends the dead run's session.
+kill_worker_and_release() {
+	local worker
+	worker=$(ps -o pid= --ppid "$(bg_sweeper_pid)" | tr -d ' ' | head -n1)
+	[ -n "$worker" ] || die "no worker to kill"
+	kill -KILL "$worker"
+	bg_end gate
+}
+
+# --history tells a tenant run in progress from a dead one by the
+# tenant's own lock key (or its lease), with and without --target: a run
+# waiting on a locked row is running, and once its worker is killed
+# (SIGKILL, no chance to write its end) it is died.
+t_fleet_history_live_and_dead_tenant_runs() {
+	CFG_LOCK_TIMEOUT=30s fleet_small 1 3 "jobs = 1"
+	printf '\n[ledger]\nenabled = true\n' >>"$CFG"
+	sweep -c "$CFG" --init-ledger
+	assert_exit 0 "--init-ledger"
+	# t2's deletes wait for the gate's row, which the test holds: the
+	# run is held mid-batch, after its preflight and its runs row.
+	sql <<'EOF2'
+CREATE TABLE public.gate (i int);
+INSERT INTO public.gate VALUES (1);
+CREATE FUNCTION public.wait_for_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM 1 FROM public.gate FOR SHARE; RETURN OLD; END $$;
+CREATE TRIGGER wait_for_gate BEFORE DELETE ON t2.accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION public.wait_for_gate();
+EOF2
+	bg_session gate "BEGIN; SELECT 1 FROM public.gate FOR UPDATE"
+	sweep_bg -c "$CFG" --json
+	wait_until 20 '[ "$(tenant_waiting)" = 1 ]' || die "the run never waited on t2's row"
+	sweep -c "$CFG" --history 10
+	assert_match "$(head -n1 <<<"$OUT")" "rows deleted +target +host$" "the listing has a target column before the host"
+	assert_eq "$(history_of tenants/t2)" running "t2 in progress: running"
+	assert_eq "$(history_of tenants/t1)" ok "t1 done: ok"
+	assert_eq "$(history_of main)" ok "main done: ok"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" running "--target tenants/t2: running"
+	assert_eq "$(history_of tenants/t2 --target main)" running "--target main (the same ledger): running"
+	kill_worker_and_release
+	wait_until 10 '[ "$(history_of tenants/t2)" = died ]' ||
+		fail "the killed tenant run is not shown as died: $OUT"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" died "--target tenants/t2: died"
+	sweep_bg_wait
+	assert_exit 1 "the run whose worker died"
+	assert_eq "$(history_of tenants/t3)" ok "t3, swept by the next worker: ok"
+	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the killed batch rolled back"
+
+	# The same with a lease (pooler = transaction): running while the
+	# lease lasts, died once it expired.
+	sed -i '/^tenants_query = /a pooler = transaction\nlease_ttl = 2s' "$CFG"
+	bg_session gate "BEGIN; SELECT 1 FROM public.gate FOR UPDATE"
+	sweep_bg -c "$CFG" --json --target tenants/t2
+	wait_until 20 '[ "$(tenant_waiting)" = 1 ]' || die "the leased run never waited on t2's row"
+	assert_eq "$(q "SELECT count(*) FROM mfa_sweeper.run_lease WHERE name = 'mfa-sweeper/t2'")" 1 "the tenant's lease is taken"
+	assert_eq "$(history_of tenants/t2)" running "leased t2 run in progress: running"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" running "--target tenants/t2: running"
+	kill_worker_and_release
+	wait_until 10 '[ "$(history_of tenants/t2)" = died ]' ||
+		fail "the killed leased run is not shown as died: $OUT"
+	sweep_bg_wait
+	assert_exit 1 "the leased run whose worker died"
+	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the leased run's batch rolled back"
+
+	# A ledger made before the target column lists as it always did.
+	q "ALTER TABLE mfa_sweeper.runs DROP COLUMN target" >/dev/null
+	sweep -c "$CFG" --history 10
+	assert_exit 0 "--history of a ledger without the target column"
+	assert_match "$(head -n1 <<<"$OUT")" "rows deleted +host$" "no target column"
+	assert_eq "$(awk 'NR > 1 { print $5 }' <<<"$OUT" | sort | uniq -c | awk '{ printf "%s %s,", $2, $1 }')" \
+		"died 2,ok 3," "main, t1 and t3 ok, the two killed runs of t2 died"
+}
+
 # ------------------------------------------------ targets and step workers
 
 # fleet_bulk NDB ROWS [KEYS...]: NDB databases ($DB and NDB-1 more, in
