@@ -9,6 +9,7 @@
 # and must-stay-* (unused: kept), so a count per database or schema says
 # what each target did.
 . "$(dirname "$0")/../lib/assert.sh"
+. "$T_LIB_DIR/servers.sh"
 
 # fleet_tenants DB N: schemas t1..tN in DB, each with the reference
 # tables and the two codes, listed in public.customers_client; one DO
@@ -466,6 +467,56 @@ EOF2
 	assert_match "$(head -n1 <<<"$OUT")" "rows deleted +host$" "no target column"
 	assert_eq "$(awk 'NR > 1 { print $5 }' <<<"$OUT" | sort | uniq -c | awk '{ printf "%s %s,", $2, $1 }')" \
 		"died 2,ok 3," "main, t1 and t3 ok, the two killed runs of t2 died"
+}
+
+# target_json NAME JQ: JQ of target NAME's entry in the last summary.
+target_json() {
+	jq -r --arg n "$1" ".targets[] | select(.name == \$n) | $2" <<<"$OUT"
+}
+
+# max_replica_lag and max_throttle are each target's, measured on its own
+# server: of two database targets on two primaries, the one whose standby
+# lags waits for it (counted in its throttle) until max_throttle stops it,
+# partial, while the other, whose server has no standby, is swept whole
+# without a wait.
+t_fleet_replica_lag_per_target() {
+	local lagging standby
+	fresh_db
+	fx_many_used_codes 40
+	fx_used_code_keepers
+	primary_start lagging
+	lagging=$SRV_HOST
+	PGHOST=$lagging q "CREATE DATABASE app TEMPLATE $SWEEPER_TEMPLATE_DB" postgres >/dev/null ||
+		die "no database on the second primary"
+	DB=app PGHOST=$lagging fx_many_used_codes 40
+	DB=app PGHOST=$lagging fx_used_code_keepers
+	standby_start "$lagging" standby
+	standby=$SRV_HOST
+	standby_caught_up "$lagging" || die "the standby does not catch up"
+	standby_lag "$lagging" "$standby" 400
+	cfg_std used_backup_codes "jobs = 2" "batch_size = 10" "max_replica_lag = 200ms" "max_throttle = 1s"
+	printf '\n[target.calm]\ndsn = dbname=%s\n' "$DB" >>"$CFG"
+	printf '\n[target.lagging]\ndsn = host=%s dbname=app\n' "$lagging" >>"$CFG"
+	sweep -c "$CFG" --json
+	assert_exit 0 "max_throttle: partial, exit 0"
+	assert_jq '.status == "partial"' "the run is partial"
+	assert_jq '.stopped_by == "max_throttle"' "stopped by max_throttle"
+	assert_eq "$(target_json lagging .status)" partial "the lagging target is partial"
+	assert_eq "$(target_json lagging .exit_code)" 0 "with exit code 0"
+	assert_int_cmp "$(target_json lagging .throttle.replica_lag.count)" -ge 1 "the lagging target waited"
+	assert_int_cmp "$(target_json lagging .throttle.replica_lag.ms)" -ge 1000 "for max_throttle"
+	assert_int_cmp "$(PGHOST=$lagging q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-%'" app)" -gt 0 \
+		"the lagging target's rows are left"
+	assert_eq "$(target_json calm .status)" ok "the other target is ok"
+	assert_eq "$(target_json calm .throttle.replica_lag.count)" 0 "and never waited"
+	assert_eq "$(target_json calm .deleted)" 40 "it deleted all its rows"
+	assert_int_cmp "$(target_json calm .duration_ms)" -lt 1000 "in less than max_throttle"
+	assert_eq "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-%'")" 0 "none of them left"
+	assert_eq "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-stay-%'")" 3 "the calm target's must-stay rows kept"
+	assert_eq "$(PGHOST=$lagging q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-stay-%'" app)" 3 \
+		"the lagging target's must-stay rows kept"
+	assert_match "$ERR" "target 'lagging': standby '[a-z]+' lags [0-9]+ ms, more than max_replica_lag \(200 ms\); waiting" "the log names the target and its standby"
+	assert_not_contains "$ERR" "target 'calm': standby" "and only that target"
 }
 
 # ------------------------------------------------ targets and step workers
