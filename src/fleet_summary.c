@@ -347,14 +347,18 @@ void fleet_summary_fill(struct run_summary *s, const struct fleet_unit *units,
 		fleet_target_from(t, &units[i], results[i], s->dry_run);
 		if (t->status == RUN_INTERRUPTED)
 			*interrupted = 1;
+		t->stopped_by = fleet_stopped_by(results[i], sum);
 		if (!s->stopped_by)
-			s->stopped_by = fleet_stopped_by(results[i], sum);
+			s->stopped_by = t->stopped_by;
 		*worst = fleet_worse_exit(*worst, t->exit_code);
 		if (t->status != RUN_OK || t->locked)
 			log_msg(t->status == RUN_FAILED ? SWEEPER_LOG_ERROR :
-				SWEEPER_LOG_WARN, "target '%s': %s%s%s",
+				SWEEPER_LOG_WARN, "target '%s': %s%s%s%s",
 				t->name, target_status_name(t),
-				t->error ? ": " : "", t->error ? t->error : "");
+				t->error || t->stopped_by ? ": " : "",
+				t->error ? t->error : t->stopped_by ?
+				"stopped by " : "",
+				!t->error && t->stopped_by ? t->stopped_by : "");
 	}
 	fleet_rules_total(s, results, s->dry_run);
 	fleet_status_total(s);

@@ -314,71 +314,123 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 
 /*
  * The last runs, newest first.  A row still 'running' is a live run only
- * while the session that wrote it holds the run lock (run_lock.c's
+ * while the session that wrote it holds the run's lock (run_lock.c's
  * advisory lock, whose 64-bit key pg_locks shows as classid and objid)
  * and no later run came from a session with the same pid, or while it
  * holds a lease that has not expired (pooler = transaction); otherwise
- * the run died.  Rows deleted come from the deletions of a run that did not
- * finish, since only a finished run has its total.
+ * the run died.  The key is the row's own: a tenant's run (target
+ * NAME/SCHEMA) takes its tenant's key, any other run the database's, so
+ * %7$s below is the key as SQL of row r.  Rows deleted come from the
+ * deletions of a run that did not finish, since only a finished run has
+ * its total.  The last two columns are the target (%5$s) and whether
+ * any run in the ledger has one (%6$s), which decides the listing's
+ * columns.
  */
 #define LEDGER_HISTORY_SQL \
-	"WITH k AS (SELECT " RUN_LOCK_KEY_SQL " AS key)" \
-	" SELECT r.run_id::text," \
+	"SELECT r.run_id::text," \
 	" to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')," \
 	" CASE WHEN r.finished_at IS NULL THEN '-' ELSE" \
 	" to_char(extract(epoch FROM r.finished_at - r.started_at)," \
 	" 'FM999999990.000') || 's' END," \
 	" CASE WHEN r.status <> 'running' THEN r.status" \
-	" WHEN EXISTS (SELECT 1 FROM pg_locks AS lk, k" \
+	" WHEN EXISTS (SELECT 1 FROM pg_locks AS lk" \
 	" WHERE lk.locktype = 'advisory' AND lk.granted" \
 	" AND lk.pid = r.backend_pid AND lk.objsubid = 1" \
 	" AND lk.database = (SELECT oid FROM pg_database" \
 	" WHERE datname = current_database())" \
 	" AND lk.classid::bigint = ((k.key >> 32) & 4294967295)" \
 	" AND lk.objid::bigint = (k.key & 4294967295))" \
-	" AND NOT EXISTS (SELECT 1 FROM %s AS later" \
+	" AND NOT EXISTS (SELECT 1 FROM %1$s AS later" \
 	" WHERE later.backend_pid = r.backend_pid" \
 	" AND later.started_at > r.started_at)" \
-	" THEN 'running' %s ELSE 'died' END" \
+	" THEN 'running' %2$s ELSE 'died' END" \
 	" || CASE WHEN r.dry_run THEN ' (dry run)' ELSE '' END," \
 	" CASE WHEN r.finished_at IS NOT NULL THEN r.deleted_total ELSE" \
-	" (SELECT coalesce(sum(d.rows_deleted), 0) FROM %s AS d" \
+	" (SELECT coalesce(sum(d.rows_deleted), 0) FROM %3$s AS d" \
 	" WHERE d.run_id = r.run_id) END," \
-	" r.host" \
-	" FROM %s AS r ORDER BY r.started_at DESC, r.run_id LIMIT $1"
+	" r.host, coalesce(%5$s, '-'), %6$s" \
+	" FROM %4$s AS r CROSS JOIN LATERAL (SELECT %7$s AS key) AS k" \
+	" ORDER BY r.started_at DESC, r.run_id LIMIT $1"
+
+/* The key of a tenant's run from its target, NAME/SCHEMA; else the
+ * database's. */
+#define LEDGER_KEY_BY_TARGET_SQL \
+	"CASE WHEN strpos(r.target, '/') > 0 THEN " \
+	RUN_LOCK_TENANT_KEY_SQL("substr(r.target, strpos(r.target, '/') + 1)") \
+	" ELSE " RUN_LOCK_KEY_SQL " END"
+
+/*
+ * What the ledger has that --history reads: whether the lease table
+ * exists (a ledger made before it has none) and whether runs has the
+ * target column (a ledger made before runs over targets has not).
+ * Returns 0, or -1 with one line in err.
+ */
+static int ledger_history_shape(PGconn *conn, const struct ledger *l,
+				int *has_lease, int *has_target, char *err,
+				size_t errlen)
+{
+	const char *params[2] = { l->lease, l->runs };
+	char why[1024];
+	PGresult *res;
+
+	res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL,"
+		       " EXISTS (SELECT 1 FROM pg_attribute"
+		       " WHERE attrelid = to_regclass($2) AND attname = 'target'"
+		       " AND NOT attisdropped)", 2, params, why, sizeof(why));
+	if (!res) {
+		snprintf(err, errlen, "cannot check the ledger tables %s and "
+			 "%s: %s", l->runs, l->lease, why);
+		return -1;
+	}
+	*has_lease = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*has_target = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+/* The widest target of the rows, at least the heading's. */
+static int ledger_target_width(const PGresult *res)
+{
+	int i, w = (int)strlen("target");
+
+	for (i = 0; i < PQntuples(res); i++)
+		if (PQgetlength(res, i, 6) > w)
+			w = PQgetlength(res, i, 6);
+	return w;
+}
 
 int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 		   FILE *out, char *err, size_t errlen)
 {
 	struct strbuf lease = STRBUF_INIT;
+	struct strbuf any = STRBUF_INIT;
 	struct strbuf sql = STRBUF_INIT;
-	const char *lease_param[1] = { l->lease };
 	const char *params[1];
+	int has_lease, has_target, targets, w, i;
 	char limit[32];
 	char why[1024];
 	PGresult *res;
-	int i;
 
+	if (ledger_history_shape(conn, l, &has_lease, &has_target, err,
+				 errlen) != 0)
+		return -1;
 	snprintf(limit, sizeof(limit), "%lld", n);
 	params[0] = limit;
-	/* A run holding a live lease (pooler = transaction) is running too;
-	 * a ledger made before the lease table existed has none. */
-	res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1,
-		       lease_param, why, sizeof(why));
-	if (!res) {
-		snprintf(err, errlen, "cannot check the run lease table %s: %s",
-			 l->lease, why);
-		return -1;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	/* A run holding a live lease (pooler = transaction) is running too. */
+	if (has_lease)
 		strbuf_addf(&lease, "WHEN EXISTS (SELECT 1 FROM %s AS lease"
 			    " WHERE lease.holder = r.run_id"
 			    " AND lease.expires_at > now()) THEN 'running'",
 			    l->lease);
-	PQclear(res);
+	if (has_target)
+		strbuf_addf(&any, "EXISTS (SELECT 1 FROM %s"
+			    " WHERE target IS NOT NULL)", l->runs);
 	strbuf_addf(&sql, LEDGER_HISTORY_SQL, l->runs, strbuf_str(&lease),
-		    l->deletions, l->runs);
+		    l->deletions, l->runs, has_target ? "r.target" : "NULL::text",
+		    has_target ? strbuf_str(&any) : "false",
+		    has_target ? LEDGER_KEY_BY_TARGET_SQL : RUN_LOCK_KEY_SQL);
 	strbuf_release(&lease);
+	strbuf_release(&any);
 	res = db_query(conn, strbuf_str(&sql), 1, params, why, sizeof(why));
 	strbuf_release(&sql);
 	if (!res) {
@@ -386,13 +438,35 @@ int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 			 why);
 		return -1;
 	}
-	fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %s\n", "run id",
-		"started (UTC)", "duration", "status", "rows deleted", "host");
-	for (i = 0; i < PQntuples(res); i++)
-		fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %s\n",
-			PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-			PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	/*
+	 * A ledger that never recorded a target lists the columns it always
+	 * did; one that did shows each run's target before the host, so
+	 * that the host stays last.
+	 */
+	targets = PQntuples(res) > 0 &&
+		  strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+	w = targets ? ledger_target_width(res) : 0;
+	if (targets)
+		fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %-*s  %s\n",
+			"run id", "started (UTC)", "duration", "status",
+			"rows deleted", w, "target", "host");
+	else
+		fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %s\n", "run id",
+			"started (UTC)", "duration", "status", "rows deleted",
+			"host");
+	for (i = 0; i < PQntuples(res); i++) {
+		if (targets)
+			fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %-*s  %s\n",
+				PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+				PQgetvalue(res, i, 4), w, PQgetvalue(res, i, 6),
+				PQgetvalue(res, i, 5));
+		else
+			fprintf(out, "%-36s  %-19s  %10s  %-18s  %12s  %s\n",
+				PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+				PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	}
 	if (PQntuples(res) == 0)
 		fprintf(out, "(no runs recorded in %s)\n", l->runs);
 	PQclear(res);

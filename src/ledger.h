@@ -98,7 +98,10 @@ int ledger_record_webhook(PGconn *conn, const struct ledger *l,
 /*
  * Print the last `n` runs, newest first, as a table on `out`.  A run whose
  * row still says 'running' is shown as `died` unless its session still
- * holds the run lock, or it holds a run lease that has not expired.  Returns 0, or -1 with one line in err.
+ * holds its run lock (a tenant run's key is its tenant's, from the target
+ * column), or it holds a run lease that has not expired.  Once the ledger
+ * has recorded a target, each run's target is listed before the host.
+ * Returns 0, or -1 with one line in err.
  */
 int ledger_history(PGconn *conn, const struct ledger *l, long long n,
 		   FILE *out, char *err, size_t errlen);

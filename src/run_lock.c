@@ -73,9 +73,8 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 
 void run_lock_set_tenant(struct run_lock *l, const char *schema)
 {
-	snprintf(l->key, sizeof(l->key),
-		 "hashtextextended('" RUN_LOCK_LEASE_NAME ":' ||"
-		 " current_database() || '/%s', 0)", schema);
+	snprintf(l->key, sizeof(l->key), RUN_LOCK_TENANT_KEY_SQL("'%s'"),
+		 schema);
 	snprintf(l->lease_name, sizeof(l->lease_name),
 		 RUN_LOCK_LEASE_NAME "/%s", schema);
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);

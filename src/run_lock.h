@@ -39,6 +39,16 @@
 /* The advisory lock's key, as SQL; documented in doc/design.md "How a run works". */
 #define RUN_LOCK_KEY_SQL "hashtextextended('mfa-sweeper', 0)"
 
+/*
+ * A tenant's advisory lock key (run_lock_set_tenant()), as SQL, from
+ * `schema`, an SQL expression of text: --history (ledger.c) computes
+ * each tenant run's key from the ledger's target column with it, so the
+ * two must build the same text to hash.
+ */
+#define RUN_LOCK_TENANT_KEY_SQL(schema) \
+	"hashtextextended('mfa-sweeper:' || current_database() || '/' || " \
+	schema ", 0)"
+
 /* Longest statement built around the lock's key. */
 #define RUN_LOCK_SQL_MAX 1536
 

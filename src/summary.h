@@ -108,6 +108,10 @@ struct target_result {
 	int locked;              /* another run holds its lock: "locked" */
 	int exit_code;           /* what a run of it alone would exit with */
 	char *error;             /* why it failed or stopped, or NULL */
+	/* The limit that stopped it ("max_rows", "max_runtime",
+	 * "max_throttle"; static), or NULL: with many targets, the run's
+	 * own stopped_by cannot say which. */
+	const char *stopped_by;
 	long long deleted;       /* or would delete (dry run) */
 	long long left_behind;
 	long long duration_ms;

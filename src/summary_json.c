@@ -197,6 +197,10 @@ static json_t *summary_target_json(const struct target_result *t,
 	json_object_set_new(o, "exit_code", json_integer(t->exit_code));
 	json_object_set_new(o, "error", t->error ?
 			    summary_json_string(t->error) : json_null());
+	/* As the run's: only when a limit stopped the target. */
+	if (t->stopped_by)
+		json_object_set_new(o, "stopped_by",
+				    summary_json_string(t->stopped_by));
 	json_object_set_new(o, "deleted",
 			    json_integer(dry_run ? 0 : t->deleted));
 	if (dry_run)

@@ -41,8 +41,10 @@ static void summary_print_targets(FILE *out, const struct run_summary *s)
 
 		if (!t->locked && t->status == RUN_OK)
 			continue;
-		fprintf(out, "  %-30s %-12s %s\n", t->name,
-			target_status_name(t), t->error ? t->error : "");
+		fprintf(out, "  %-30s %-12s %s%s\n", t->name,
+			target_status_name(t), t->error ? t->error :
+			t->stopped_by ? "stopped by " : "",
+			!t->error && t->stopped_by ? t->stopped_by : "");
 	}
 }
 

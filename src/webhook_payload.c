@@ -196,6 +196,8 @@ static void slack_targets_text(const struct run_summary *s,
 			strbuf_add(&line, " (");
 			slack_escape(&line, t->error);
 			strbuf_add(&line, ")");
+		} else if (t->stopped_by) {
+			strbuf_addf(&line, " (stopped by %s)", t->stopped_by);
 		}
 		if (line.len > SLACK_LEFT_MAX) {
 			size_t cut = SLACK_LEFT_MAX;

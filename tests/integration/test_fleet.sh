@@ -9,6 +9,7 @@
 # and must-stay-* (unused: kept), so a count per database or schema says
 # what each target did.
 . "$(dirname "$0")/../lib/assert.sh"
+. "$T_LIB_DIR/servers.sh"
 
 # fleet_tenants DB N: schemas t1..tN in DB, each with the reference
 # tables and the two codes, listed in public.customers_client; one DO
@@ -96,10 +97,11 @@ t_fleet_small_run_sweeps_every_target() {
 }
 
 # The issue's scale: 20 databases and 300 tenant schemas in one cluster,
-# one target unreachable, one tenant's table locked; one webhook post in
+# one target unreachable, one tenant's table locked (a migration holds
+# it), each failing alone while the others are swept; one webhook post in
 # the Slack format (totals and the failures, not 320 blocks) and the
 # metrics file with a target label.
-t_fleet_20_databases_300_tenants() {
+t_fleet_20_databases_300_tenants() { # slow
 	local i name tpl hook m=$T_DIR/metrics.prom
 	fresh_db
 	fleet_db_rows "$DB"
@@ -134,9 +136,14 @@ t_fleet_20_databases_300_tenants() {
 	bg_session lock "BEGIN; LOCK TABLE t150.accounts_backupcode IN ACCESS EXCLUSIVE MODE"
 	sweep -c "$CFG" --json
 	bg_end lock
-	assert_exit 69 "the worst target: unreachable"
+	assert_exit 69 "the worst over the targets: unreachable (69) over a failed rule (1)"
 	assert_jq '.targets | length == 321' "one entry per database and tenant"
 	assert_jq '.targets_total.ok == 319 and .targets_total.failed == 2' "all but two ok"
+	assert_jq '.status == "failed"' "the run failed"
+	assert_jq '[.targets[] | select(.name == "gone")][0].status == "failed"' "the unreachable target failed"
+	assert_jq '[.targets[] | select(.name == "gone")][0].exit_code == 69' "with 69"
+	assert_jq '[.targets[] | select(.name == "tenants/t150")][0].status == "failed"' "the locked tenant failed"
+	assert_jq '[.targets[] | select(.name == "tenants/t150")][0].error | test("lock")' "its error says why"
 	assert_jq '.deleted_total == 638' "two rows in each of 319 targets"
 	for i in 1 7 19; do
 		assert_eq "$(codes_in "${DB}_d$i")" "must-stay-db" "db$i swept"
@@ -154,25 +161,6 @@ t_fleet_20_databases_300_tenants() {
 	assert_contains "$(cat "$m")" 'mfa_sweeper_rows_deleted{rule="used_backup_codes",table="t42.accounts_backupcode",target="tenants/t42"} 2' "metrics with a target label"
 	assert_contains "$(cat "$m")" 'mfa_sweeper_target_status{target="gone",status="failed"} 1' "a target's status"
 	note "321 targets swept in ${ELAPSED_MS} ms"
-}
-
-t_fleet_unreachable_and_locked_targets_fail_alone() {
-	fleet_small 2 4 "jobs = 2"
-	printf '\n[target.gone]\ndsn = host=%s port=1 dbname=nope connect_timeout=2\n' "$T_DIR" >>"$CFG"
-	# A migration holds tenant t2's codes table.
-	bg_session lock "BEGIN; LOCK TABLE t2.accounts_backupcode IN ACCESS EXCLUSIVE MODE"
-	sweep -c "$CFG" --json
-	bg_end lock
-	assert_exit 69 "the worst over the targets: unreachable (69) over a failed rule (1)"
-	assert_jq '[.targets[] | select(.name == "gone")][0].status == "failed"' "the unreachable target failed"
-	assert_jq '[.targets[] | select(.name == "gone")][0].exit_code == 69' "with 69"
-	assert_jq '[.targets[] | select(.name == "tenants/t2")][0].status == "failed"' "the locked tenant failed"
-	assert_jq '[.targets[] | select(.name == "tenants/t2")][0].error | test("lock")' "its error says why"
-	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the locked tenant kept its rows"
-	assert_eq "$(codes_in "$DB" t3)" "must-stay-t3" "the next tenant was swept"
-	assert_eq "$(codes_in "${FLEET_DBS[0]}")" "must-stay-db" "the other database was swept"
-	assert_jq '.status == "failed"' "the run failed"
-	assert_jq '.targets_total.ok == 5' "the 5 others ok"
 }
 
 t_fleet_overlapping_runs_skip_only_held_targets() {
@@ -376,6 +364,148 @@ t_fleet_ledger_records_target() {
 	sweep -c "$CFG" --json
 	assert_exit 0 "run with the ledger"
 	assert_q "SELECT string_agg(target, ',' ORDER BY target) FROM mfa_sweeper.runs" "main,tenants/t1,tenants/t2" "one run row per target"
+}
+
+# history_of TARGET [ARGS...]: the status column of TARGET's newest row
+# in --history (ARGS: --target ...); "" when it has none.
+history_of() {
+	local target=$1
+	shift
+	sweep -c "$CFG" --history 10 "$@"
+	[ "$RC" = 0 ] || { fail "--history $*: exit $RC: $ERR"; return; }
+	awk -v t="$target" 'NR > 1 && $(NF - 1) == t { print $5; exit }' <<<"$OUT"
+}
+
+# tenant_waiting: 1 when a sweeper session waits on a lock in $DB.
+tenant_waiting() {
+	q "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	   AND application_name = 'mfa-sweeper' AND wait_event_type = 'Lock'"
+}
+
+# kill_worker_and_release: SIGKILL the background run's worker (the
+# process holding the connection), then end the session holding the gate
+# row its batch waits on, so that the server ends the dead run's session.
+kill_worker_and_release() {
+	local worker
+	worker=$(ps -o pid= --ppid "$(bg_sweeper_pid)" | tr -d ' ' | head -n1)
+	[ -n "$worker" ] || die "no worker to kill"
+	kill -KILL "$worker"
+	bg_end gate
+}
+
+# --history tells a tenant run in progress from a dead one by the
+# tenant's own lock key (or its lease), with and without --target: a run
+# waiting on a locked row is running, and once its worker is killed
+# (SIGKILL, no chance to write its end) it is died.
+t_fleet_history_live_and_dead_tenant_runs() {
+	CFG_LOCK_TIMEOUT=30s fleet_small 1 3 "jobs = 1"
+	printf '\n[ledger]\nenabled = true\n' >>"$CFG"
+	sweep -c "$CFG" --init-ledger
+	assert_exit 0 "--init-ledger"
+	# t2's deletes wait for the gate's row, which the test holds: the
+	# run is held mid-batch, after its preflight and its runs row.
+	sql <<'EOF2'
+CREATE TABLE public.gate (i int);
+INSERT INTO public.gate VALUES (1);
+CREATE FUNCTION public.wait_for_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM 1 FROM public.gate FOR SHARE; RETURN OLD; END $$;
+CREATE TRIGGER wait_for_gate BEFORE DELETE ON t2.accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION public.wait_for_gate();
+EOF2
+	bg_session gate "BEGIN; SELECT 1 FROM public.gate FOR UPDATE"
+	sweep_bg -c "$CFG" --json
+	wait_until 20 '[ "$(tenant_waiting)" = 1 ]' || die "the run never waited on t2's row"
+	sweep -c "$CFG" --history 10
+	assert_match "$(head -n1 <<<"$OUT")" "rows deleted +target +host$" "the listing has a target column before the host"
+	assert_eq "$(history_of tenants/t2)" running "t2 in progress: running"
+	assert_eq "$(history_of tenants/t1)" ok "t1 done: ok"
+	assert_eq "$(history_of main)" ok "main done: ok"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" running "--target tenants/t2: running"
+	assert_eq "$(history_of tenants/t2 --target main)" running "--target main (the same ledger): running"
+	kill_worker_and_release
+	wait_until 10 '[ "$(history_of tenants/t2)" = died ]' ||
+		fail "the killed tenant run is not shown as died: $OUT"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" died "--target tenants/t2: died"
+	sweep_bg_wait
+	assert_exit 1 "the run whose worker died"
+	assert_eq "$(history_of tenants/t3)" ok "t3, swept by the next worker: ok"
+	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the killed batch rolled back"
+
+	# The same with a lease (pooler = transaction): running while the
+	# lease lasts, died once it expired.
+	sed -i '/^tenants_query = /a pooler = transaction\nlease_ttl = 2s' "$CFG"
+	bg_session gate "BEGIN; SELECT 1 FROM public.gate FOR UPDATE"
+	sweep_bg -c "$CFG" --json --target tenants/t2
+	wait_until 20 '[ "$(tenant_waiting)" = 1 ]' || die "the leased run never waited on t2's row"
+	assert_eq "$(q "SELECT count(*) FROM mfa_sweeper.run_lease WHERE name = 'mfa-sweeper/t2'")" 1 "the tenant's lease is taken"
+	assert_eq "$(history_of tenants/t2)" running "leased t2 run in progress: running"
+	assert_eq "$(history_of tenants/t2 --target tenants/t2)" running "--target tenants/t2: running"
+	kill_worker_and_release
+	wait_until 10 '[ "$(history_of tenants/t2)" = died ]' ||
+		fail "the killed leased run is not shown as died: $OUT"
+	sweep_bg_wait
+	assert_exit 1 "the leased run whose worker died"
+	assert_eq "$(codes_in "$DB" t2)" "must-go-t2,must-go-u102-t2,must-stay-t2" "the leased run's batch rolled back"
+
+	# A ledger made before the target column lists as it always did.
+	q "ALTER TABLE mfa_sweeper.runs DROP COLUMN target" >/dev/null
+	sweep -c "$CFG" --history 10
+	assert_exit 0 "--history of a ledger without the target column"
+	assert_match "$(head -n1 <<<"$OUT")" "rows deleted +host$" "no target column"
+	assert_eq "$(awk 'NR > 1 { print $5 }' <<<"$OUT" | sort | uniq -c | awk '{ printf "%s %s,", $2, $1 }')" \
+		"died 2,ok 3," "main, t1 and t3 ok, the two killed runs of t2 died"
+}
+
+# target_json NAME JQ: JQ of target NAME's entry in the last summary.
+target_json() {
+	jq -r --arg n "$1" ".targets[] | select(.name == \$n) | $2" <<<"$OUT"
+}
+
+# max_replica_lag and max_throttle are each target's, measured on its own
+# server: of two database targets on two primaries, the one whose standby
+# lags waits for it (counted in its throttle) until max_throttle stops it,
+# partial, while the other, whose server has no standby, is swept whole
+# without a wait.
+t_fleet_replica_lag_per_target() { # slow
+	local lagging standby
+	fresh_db
+	fx_many_used_codes 40
+	fx_used_code_keepers
+	primary_start lagging
+	lagging=$SRV_HOST
+	PGHOST=$lagging q "CREATE DATABASE app TEMPLATE $SWEEPER_TEMPLATE_DB" postgres >/dev/null ||
+		die "no database on the second primary"
+	DB=app PGHOST=$lagging fx_many_used_codes 40
+	DB=app PGHOST=$lagging fx_used_code_keepers
+	standby_start "$lagging" standby
+	standby=$SRV_HOST
+	standby_lag "$lagging" "$standby" 400
+	cfg_std used_backup_codes "jobs = 2" "batch_size = 10" "max_replica_lag = 200ms" "max_throttle = 1s"
+	printf '\n[target.calm]\ndsn = dbname=%s\n' "$DB" >>"$CFG"
+	printf '\n[target.lagging]\ndsn = host=%s dbname=app\n' "$lagging" >>"$CFG"
+	sweep -c "$CFG" --json
+	assert_exit 0 "max_throttle: partial, exit 0"
+	assert_jq '.status == "partial"' "the run is partial"
+	assert_jq '.stopped_by == "max_throttle"' "stopped by max_throttle"
+	assert_eq "$(target_json lagging .status)" partial "the lagging target is partial"
+	assert_eq "$(target_json lagging .exit_code)" 0 "with exit code 0"
+	assert_eq "$(target_json lagging .stopped_by)" max_throttle "its entry says which limit stopped it"
+	assert_contains "$ERR" "target 'lagging': partial: stopped by max_throttle" "and the log"
+	assert_int_cmp "$(target_json lagging .throttle.replica_lag.count)" -ge 1 "the lagging target waited"
+	assert_int_cmp "$(target_json lagging .throttle.replica_lag.ms)" -ge 1000 "for max_throttle"
+	assert_int_cmp "$(PGHOST=$lagging q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-%'" app)" -gt 0 \
+		"the lagging target's rows are left"
+	assert_eq "$(target_json calm .status)" ok "the other target is ok"
+	assert_eq "$(target_json calm .stopped_by)" null "not stopped by a limit"
+	assert_eq "$(target_json calm .throttle.replica_lag.count)" 0 "and never waited"
+	assert_eq "$(target_json calm .deleted)" 40 "it deleted all its rows"
+	assert_int_cmp "$(target_json calm .duration_ms)" -lt 1000 "in less than max_throttle"
+	assert_eq "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-%'")" 0 "none of them left"
+	assert_eq "$(q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-stay-%'")" 3 "the calm target's must-stay rows kept"
+	assert_eq "$(PGHOST=$lagging q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-stay-%'" app)" 3 \
+		"the lagging target's must-stay rows kept"
+	assert_match "$ERR" "target 'lagging': standby '[a-z]+' lags [0-9]+ ms, more than max_replica_lag \(200 ms\); waiting" "the log names the target and its standby"
+	assert_not_contains "$ERR" "target 'calm': standby" "and only that target"
 }
 
 # ------------------------------------------------ targets and step workers

@@ -40,16 +40,6 @@ NEEDLES=("$SENT_PW" "SentinelDbPass" "Password4711" "$SENT_KEY_B64"
 
 # ------------------------------------------------------------ helpers
 
-# on_exit CMD: run CMD when the test ends, before the usual cleanup.
-T_ON_EXIT=()
-on_exit() {
-	if [ ${#T_ON_EXIT[@]} -eq 0 ]; then
-		trap 'exit 143' TERM INT
-		trap 'T_RC=$?; for c in "${T_ON_EXIT[@]}"; do eval "$c"; done; (exit $T_RC); _t_exit' EXIT
-	fi
-	T_ON_EXIT+=("$1")
-}
-
 # secret_server: start the private server (see the top of the file) with
 # the template database, and point PGHOST at it, so that fresh_db, q and
 # sql work on it.  Stopped however the test ends.

@@ -4,6 +4,7 @@
 # streaming standby.  Each throttle is counted in the summary's
 # "throttle" object; a limit that stops the run says so in "stopped_by".
 . "$(dirname "$0")/../lib/assert.sh"
+. "$T_LIB_DIR/servers.sh"
 
 # N eligible used codes must-go-bulk-1..N (in key order) and three that
 # stay.
@@ -152,78 +153,18 @@ EOF2
 	q "DROP ROLE $role" postgres >/dev/null
 }
 
-SB_DIR=
-SB_SOCK=
-SB_SLOT=
-# Stop and remove the standby (the EXIT trap calls this too).
-standby_stop() {
-	if [ -n "$SB_DIR" ] && [ -d "$SB_DIR" ]; then
-		pg_as_owner "$PG_BINDIR/pg_ctl" -D "$SB_DIR" -m immediate -w stop >/dev/null 2>&1
-		rm -rf "$SB_DIR" "$SB_SOCK"
-		# A slot left behind would keep the primary's WAL forever.
-		q "SELECT pg_drop_replication_slot('$SB_SLOT')
-		   FROM pg_replication_slots WHERE slot_name = '$SB_SLOT'" postgres >/dev/null 2>&1
-	fi
-	SB_DIR=
-}
-
-pg_as_owner() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-# sq SQL: run SQL on the standby.
-sq() {
-	timeout -k 5 30 psql -XAtq -h "$SB_SOCK" -p 5433 -d postgres -c "$1"
-}
-
-# A streaming standby of the test server, from pg_basebackup -R, on its own
-# socket directory.
-standby_start() {
-	PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)}
-	SB_DIR=$T_DIR/standby
-	SB_SOCK=$T_DIR/sbsock
-	mkdir -p "$SB_SOCK"
-	[ "$(id -u)" -ne 0 ] || chown postgres: "$SB_SOCK"
-	trap 'rc=$?; standby_stop; (exit $rc); _t_exit' EXIT
-	[ "$(q 'SHOW wal_level' postgres)" != minimal ] || die "wal_level is minimal: no streaming"
-	[ "$(id -u)" -ne 0 ] || { mkdir -p "$SB_DIR" && chown postgres: "$SB_DIR" && chmod 0700 "$SB_DIR"; }
-	# A replication slot keeps the primary from recycling the WAL the
-	# standby still needs: the other tests running meanwhile write enough
-	# to pass checkpoints between the backup and the standby's start.
-	SB_SLOT=sweeper_test_standby_$$
-	pg_as_owner "$PG_BINDIR/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres \
-		-D "$SB_DIR" -R -X stream -C -S "$SB_SLOT" -c fast >"$T_DIR/basebackup.log" 2>&1 ||
-		die "pg_basebackup failed: $(cat "$T_DIR/basebackup.log")"
-	pg_as_owner "$PG_BINDIR/pg_ctl" -D "$SB_DIR" -l "$SB_SOCK/standby.log" \
-		-o "-k $SB_SOCK -c listen_addresses='' -c port=5433 -c wal_retrieve_retry_interval=100ms" -w -t 60 start >/dev/null ||
-		die "standby did not start: $(tail -n 20 "$SB_SOCK/standby.log")"
-	wait_until 30 '[ "$(q "SELECT count(*) FROM pg_stat_replication WHERE state = '"'streaming'"'" postgres)" -ge 1 ]' ||
-		die "standby does not stream: $(q "SELECT coalesce(string_agg(state, ','), 'no walsender') FROM pg_stat_replication" postgres); standby log: $(tail -n 15 "$SB_SOCK/standby.log")"
-}
-
-# Wait until every standby has replayed all the primary has flushed.
-standby_caught_up() {
-	wait_until 30 '[ "$(q "SELECT count(*) FROM pg_stat_replication WHERE replay_lsn < pg_current_wal_flush_lsn()" postgres)" = 0 ]'
-}
-
+# A primary of the test's own with a streaming standby (tests/lib/servers.sh):
+# the standby made to lag must hold up this test's runs, not those of the
+# other tests on the shared server.
 t_replica_lag_throttle_with_a_paused_standby() { # slow
-	local i left
+	local left standby
+	primary_start primary
+	export PGHOST=$SRV_HOST
 	codes_db 200
-	standby_start
-	standby_caught_up || die "standby does not catch up"
-	sq "SELECT pg_wal_replay_pause()" >/dev/null || die "cannot pause replay"
-	# Write WAL until the primary sees the standby's replay lag past
-	# max_replica_lag: the standby receives the WAL but replays none.
-	# The primary updates replay_lag only as the standby's replies come
-	# in, so a fixed amount of writing is not enough on a busy machine.
-	q "CREATE TABLE lag_maker (i int)" >/dev/null
-	for i in $(seq 100); do
-		q "INSERT INTO lag_maker VALUES ($i)" >/dev/null
-		[ "$(q "SELECT count(*) FROM pg_stat_replication
-			WHERE replay_lag > interval '600 milliseconds'" postgres)" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$i" -lt 100 ] || die "the paused standby's replay_lag never passed 600 ms"
+	standby_start "$PGHOST" standby
+	standby=$SRV_HOST
+	standby_caught_up "$PGHOST" || die "standby does not catch up"
+	standby_lag "$PGHOST" "$standby" 600
 	cfg_std used_backup_codes "batch_size = 50" "max_replica_lag = 300ms" "max_throttle = 1500ms"
 	sweep -c "$CFG" --json
 	assert_exit 0 "exit code: partial is success"
@@ -235,15 +176,14 @@ t_replica_lag_throttle_with_a_paused_standby() { # slow
 	assert_int_cmp "$left" -gt 0 "rows left while the standby lags"
 	assert_contains "$ERR" "max_throttle reached" "log says which limit"
 
-	sq "SELECT pg_wal_replay_resume()" >/dev/null || fail "cannot resume replay"
-	standby_caught_up || fail "standby does not catch up after resume"
+	standby_resume "$standby" || fail "cannot resume replay"
+	standby_caught_up "$PGHOST" || fail "standby does not catch up after resume"
 	cfg_std used_backup_codes "batch_size = 50" "max_replica_lag = 300ms" "max_throttle = 30s"
 	sweep -c "$CFG" --json
 	assert_exit 0 "exit code after resume"
 	assert_json .status ok "status after resume"
 	assert_json .deleted_total "$left" "the rest is deleted after resume"
 	assert_q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE 'must-go-bulk-%'" 0 "no eligible rows left"
-	standby_stop
 }
 
 run_tests "$@"

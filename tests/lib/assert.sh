@@ -542,6 +542,18 @@ sweep_check() {
 
 # ---------------------------------------------------------------- runner
 
+# on_exit CMD: run CMD when the test ends, however it ends, before the
+# usual cleanup (a server of the test's own to stop, say).
+T_ON_EXIT=()
+on_exit() {
+	if [ ${#T_ON_EXIT[@]} -eq 0 ]; then
+		trap 'exit 143' TERM INT
+		trap 'T_RC=$?; for c in "${T_ON_EXIT[@]}"; do eval "$c"; done; (exit $T_RC); _t_exit' EXIT
+	fi
+	T_ON_EXIT+=("$1")
+}
+
+
 _t_cleanup() {
 	local p app d
 	for app in "${T_BG_APPS[@]}"; do
