@@ -110,7 +110,11 @@ struct db_local {
  * on `conn` sets `settings` with SET LOCAL, and every statement that
  * db_exec*() or db_query*() sends while `conn` is outside a transaction
  * runs in a transaction of its own: BEGIN, SET LOCAL of each of
- * `settings`, the statement, then COMMIT (ROLLBACK when it failed).  So a
+ * `settings`, the statement, then COMMIT (ROLLBACK when it failed).  For
+ * db_query*() that is one round trip (libpq's pipeline mode: the commands
+ * go together and the server answers them together, skipping the rest
+ * after a failure), and a second only for the ROLLBACK of a failure;
+ * db_exec*(), whose SQL may hold several statements, takes three.  So a
  * statement outside a batch (the preflight's, the ledger's, the run
  * lock's) waits for a lock no longer than a batch would, compares times
  * in the configured zone, and nothing of the settings is left on the
@@ -220,11 +224,37 @@ PGresult *db_run(PGconn *conn, const char *name, const char *sql,
 		 char *err, size_t errlen);
 
 /*
- * Drop every statement db_run() prepared on the connection's session
- * (DEALLOCATE ALL), so that nothing of the run stays on the server
- * session; nothing when none was prepared, the connection is lost or a
- * transaction is open.
+ * db_query_state() of a catalog query the run sends again and again (a
+ * table's facts, the privileges of a table), named `name`: on a
+ * connection whose settings allow it (db_local.prepare) the statement is
+ * prepared under `name` the first time and executed prepared from then on,
+ * so that the server plans it once per connection, not once per target;
+ * otherwise it is db_query_state().  The statement stays prepared for the
+ * connection's life: db_deallocate() leaves it, db_deallocate_all() drops
+ * it.  `name` must stand for this one text (a different text, a different
+ * name).
+ */
+PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
+			 int nparams, const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
+
+/*
+ * Drop every statement db_run() prepared on the connection's session, so
+ * that nothing of a run's plans stays on the server session (DEALLOCATE
+ * ALL when nothing else is prepared there, else one DEALLOCATE each, in
+ * one round trip); the statements of db_query_named() stay, for the next
+ * run on the same connection.  Nothing when none was prepared, the
+ * connection is lost or a transaction is open.
  */
 void db_deallocate(PGconn *conn);
+
+/*
+ * Drop every statement prepared on the connection's session, the
+ * db_query_named() ones too (DEALLOCATE ALL): before the connection is
+ * closed, since a session pooler hands its server session to the next
+ * client.
+ */
+void db_deallocate_all(PGconn *conn);
 
 #endif /* SWEEPER_DB_H */

@@ -65,7 +65,10 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 	snprintf(l->table, sizeof(l->table), "%s", lease_table);
 	snprintf(l->run_id, sizeof(l->run_id), "%s", run_id);
 	snprintf(l->host, sizeof(l->host), "%s", host);
-	snprintf(l->key, sizeof(l->key), "%s", RUN_LOCK_KEY_SQL);
+	/* RUN_LOCK_KEY_SQL, with the name as $1. */
+	snprintf(l->key, sizeof(l->key), "hashtextextended($1::text, 0)");
+	snprintf(l->key_param, sizeof(l->key_param), "%s",
+		 RUN_LOCK_LEASE_NAME);
 	snprintf(l->lease_name, sizeof(l->lease_name), "%s",
 		 RUN_LOCK_LEASE_NAME);
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
@@ -75,7 +78,9 @@ void run_lock_set_tenant(struct run_lock *l, const char *schema)
 {
 	snprintf(l->key, sizeof(l->key),
 		 "hashtextextended('" RUN_LOCK_LEASE_NAME ":' ||"
-		 " current_database() || '/%s', 0)", schema);
+		 " current_database() || '/' || $1::text, 0)");
+	snprintf(l->key_param, sizeof(l->key_param), "%s", schema);
+	l->tenant = 1;
 	snprintf(l->lease_name, sizeof(l->lease_name),
 		 RUN_LOCK_LEASE_NAME "/%s", schema);
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
@@ -91,12 +96,14 @@ static int run_lock_table_exists(PGconn *conn, const char *table,
 				 char *err, size_t errlen)
 {
 	const char *params[1] = { table };
+	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char why[1024];
 	int ret;
 
-	res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1, params,
-		       why, sizeof(why));
+	res = db_query_named(conn, "mfa_sweeper_table_exists",
+			     "SELECT to_regclass($1) IS NOT NULL", 1, params,
+			     state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lease table %s: %s",
 			 table, why);
@@ -185,7 +192,8 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 	 */
 	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%s)",
 		 l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	params[0] = l->key_param;
+	res = db_query(l->conn, sql, 1, params, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lease: %s", why);
 		goto out;
@@ -380,6 +388,7 @@ static int run_lock_release_lease(struct run_lock *l, char *err,
  */
 static int run_lock_probe(struct run_lock *l)
 {
+	const char *params[1] = { l->key_param };
 	struct timespec deadline;
 	PGresult *res;
 	PGconn *conn;
@@ -394,7 +403,7 @@ static int run_lock_probe(struct run_lock *l)
 		return 0;
 	}
 	snprintf(sql, sizeof(sql), "SELECT %s", l->mine);
-	if (!PQsendQuery(conn, sql))
+	if (!PQsendQueryParams(conn, sql, 1, NULL, params, NULL, NULL, 0))
 		goto out;
 	/* A pool with no free server connection would keep it waiting. */
 	clock_deadline_in(&deadline, RUN_LOCK_PROBE_MS);
@@ -427,6 +436,8 @@ out:
 static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 			   size_t errlen)
 {
+	const char *params[1] = { l->key_param };
+	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
@@ -435,7 +446,10 @@ static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 	/* pg_advisory_unlock() of a lock not held would print a warning. */
 	snprintf(sql, sizeof(sql), "SELECT CASE WHEN %s THEN"
 		 " pg_advisory_unlock(%s) ELSE false END", l->mine, l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	res = db_query_named(l->conn, l->tenant ?
+			     "mfa_sweeper_lock_release_tenant" :
+			     "mfa_sweeper_lock_release", sql, 1, params, state,
+			     why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot release the run lock: %s", why);
 		return -1;
@@ -486,6 +500,7 @@ static int run_lock_lease_taken(struct run_lock *l, char *err,
 static int run_lock_take_advisory(struct run_lock *l, char *err,
 				  size_t errlen)
 {
+	const char *params[1] = { l->key_param };
 	char state[DB_SQLSTATE_LEN];
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
@@ -493,19 +508,28 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 	int ret = RUN_LOCK_ERROR, mine, got, released, rc;
 
 	err[0] = '\0';
-	/* Both statements on one server session, whatever sits between. */
-	if (db_begin(l->conn, state, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
-		goto out;
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	/*
+	 * Whether the session holds it already, and else the lock: one
+	 * statement, so one server session whatever sits between, and one
+	 * round trip (a transaction of its own, db_query()).  The try is
+	 * made only when the session does not hold it (CASE evaluates the
+	 * branch it takes), so that a lock held already is not taken twice.
+	 */
+	snprintf(sql, sizeof(sql), "SELECT s.pid, s.mine, CASE WHEN s.mine"
+		 " THEN false ELSE pg_try_advisory_lock(%s) END"
+		 " FROM (SELECT pg_backend_pid(), %s OFFSET 0) AS s(pid, mine)",
+		 l->key, l->mine);
+	res = db_query_named(l->conn, l->tenant ?
+			     "mfa_sweeper_lock_take_tenant" :
+			     "mfa_sweeper_lock_take", sql, 1, params, state,
+			     why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
 	}
 	l->backend_pid = atoi(PQgetvalue(res, 0, 0));
 	mine = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	got = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	if (mine) {
@@ -516,19 +540,6 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 			 l->backend_pid, RUN_LOCK_POOLER_WHY,
 			 RUN_LOCK_POOLER_FIX);
 		ret = RUN_LOCK_POOLER;
-		goto out;
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s)", l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
-	if (!res) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
-		goto out;
-	}
-	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	res = NULL;
-	if (db_exec(l->conn, "COMMIT", why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
 	}
 	if (!got) {
@@ -563,13 +574,19 @@ static int run_lock_guard_advisory(struct run_lock *l,
 				   char state[DB_SQLSTATE_LEN], char *err,
 				   size_t errlen)
 {
+	const char *params[1] = { l->key_param };
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
 	int pid, mine;
 
 	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
-	res = db_query_state(l->conn, sql, 0, NULL, state, why, sizeof(why));
+	/*
+	 * Never prepared: this is what finds a server session that is not
+	 * the one the run began on, which would not have the statement.
+	 */
+	res = db_query_state(l->conn, sql, 1, params, state, why,
+			     sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;

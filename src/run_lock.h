@@ -72,12 +72,16 @@ struct run_lock {
 	char table[IDENT_MAX];         /* lease: the quoted table name */
 	char run_id[37];               /* lease: the holder */
 	char host[256];
-	/* The advisory lock's key as SQL (RUN_LOCK_KEY_SQL unless
+	/* The advisory lock's key as SQL (RUN_LOCK_KEY_SQL's value unless
 	 * run_lock_set_tenant()), the lease row's name, and the test of
-	 * whether the session holds the key. */
+	 * whether the session holds the key.  The key's name travels as the
+	 * statements' $1 (key_param), so that their text is the same for
+	 * every tenant and is prepared once per connection. */
 	char key[160];
+	char key_param[96];
 	char lease_name[96];
 	char mine[RUN_LOCK_SQL_MAX / 2];
+	int tenant;                    /* run_lock_set_tenant() was called */
 	/* 1: skip the second connection that probes for a transaction
 	 * pooler (a run over targets keeps to its connection budget; the
 	 * guard of every batch still sees one). */
