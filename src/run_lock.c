@@ -582,11 +582,14 @@ static int run_lock_guard_advisory(struct run_lock *l,
 
 	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
 	/*
-	 * Never prepared: this is what finds a server session that is not
-	 * the one the run began on, which would not have the statement.
+	 * Prepared once per connection; a server session that is not the
+	 * one it was prepared on (what this finds) prepares it again
+	 * (db_query_named()), and then tells its own pid.
 	 */
-	res = db_query_state(l->conn, sql, 1, params, state, why,
-			     sizeof(why));
+	res = db_query_named(l->conn, l->tenant ?
+			     "mfa_sweeper_lock_guard_tenant" :
+			     "mfa_sweeper_lock_guard", sql, 1, params, state,
+			     why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;
