@@ -159,10 +159,17 @@ static const struct grants_row grants_rows[] = {
  * none the role may use has it, in the first schema of search_path as
  * written that does (the role lacks USAGE there, which is then the need to
  * name).  Returns the schema and table names, and the oids of those that
- * exist.  $1 is the name quoted by ident_quote().
+ * exist, and the table's one-column primary key when it has one (the
+ * key a step walks when the config names none).  $1 is the name quoted
+ * by ident_quote().
  */
 #define GRANTS_RESOLVE_SQL \
-	"SELECT s.nsp, s.rel, ns.oid::text, c.oid::text" \
+	"SELECT s.nsp, s.rel, ns.oid::text, c.oid::text," \
+	" (SELECT a.attname FROM pg_index i" \
+	" JOIN pg_attribute a ON a.attrelid = i.indrelid" \
+	" AND a.attnum = i.indkey[0]" \
+	" WHERE i.indrelid = c.oid AND i.indisprimary" \
+	" AND i.indnkeyatts = 1)" \
 	" FROM (SELECT CASE WHEN cardinality(p.n) = 2 THEN p.n[1] ELSE" \
 	" coalesce((SELECT x.s FROM unnest(current_schemas(true))" \
 	" WITH ORDINALITY AS x(s, i)" \
@@ -263,9 +270,14 @@ static char *grants_value(const PGresult *res, int col)
 	return PQgetisnull(res, 0, col) ? NULL : xstrdup(PQgetvalue(res, 0, col));
 }
 
-/* Find where the server has table `t` (GRANTS_RESOLVE_SQL). */
+/*
+ * Find where the server has table `t` (GRANTS_RESOLVE_SQL); with
+ * `key_from_pk`, its one-column primary key, when it has one, quoted into
+ * t->key: the key a step walks when the config names none (plan.h), and
+ * so the column its UPDATE privilege is printed for.
+ */
 static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
-			  char *err, size_t errlen)
+			  int key_from_pk, char *err, size_t errlen)
 {
 	const char *params[1] = { t->quoted };
 	char *rel = NULL, *nsp_sql = NULL, *rel_sql = NULL;
@@ -273,7 +285,7 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 	char why[1024];
 	PGresult *res;
 
-	res = db_query_named(c->conn, "mfa_sweeper_grants_resolve",
+	res = db_query_named(c->conn, "mfa_sweeper_grants_resolve_pk",
 			     GRANTS_RESOLVE_SQL, 1, params, state, why,
 			     sizeof(why));
 	if (!res) {
@@ -285,6 +297,9 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 	rel = grants_value(res, 1);
 	t->nsp_oid = grants_value(res, 2);
 	t->rel_oid = grants_value(res, 3);
+	if (key_from_pk && !PQgetisnull(res, 0, 4))
+		ident_quote_column(PQgetvalue(res, 0, 4), t->key,
+				   sizeof(t->key));
 	if (t->nsp && rel) {
 		nsp_sql = grants_escape(c->conn, t->nsp);
 		rel_sql = grants_escape(c->conn, rel);
@@ -303,34 +318,6 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 	free(rel_sql);
 	PQclear(res);
 	return 0;
-}
-
-/*
- * The table's one-column primary key, quoted into t->key, when it has
- * one: the key a step walks when the config names none (plan.h), and so
- * the column its UPDATE privilege is printed for.  Nothing changes when
- * the table has none or was not found.
- */
-static void grants_primary_key(struct grants_ctx *c, struct grants_table *t)
-{
-	const char *params[1] = { t->rel_oid };
-	char state[DB_SQLSTATE_LEN];
-	char why[1024];
-	PGresult *res;
-
-	if (!t->rel_oid)
-		return;
-	res = db_query_named(c->conn, "mfa_sweeper_grants_primary_key",
-			     "SELECT a.attname FROM pg_index i"
-			     " JOIN pg_attribute a ON a.attrelid = i.indrelid"
-			     " AND a.attnum = i.indkey[0]"
-			     " WHERE i.indrelid = $1::oid AND i.indisprimary"
-			     " AND i.indnkeyatts = 1", 1, params, state, why,
-			     sizeof(why));
-	if (res && PQntuples(res) == 1)
-		ident_quote_column(PQgetvalue(res, 0, 0), t->key,
-				   sizeof(t->key));
-	PQclear(res);
 }
 
 /*
@@ -372,10 +359,8 @@ static struct grants_table *grants_add_table(struct grants_ctx *c,
 				 "table '%s'", key, name);
 			return NULL;
 		}
-		if (grants_resolve(c, t, err, errlen) != 0)
+		if (grants_resolve(c, t, key_from_pk, err, errlen) != 0)
 			return NULL;
-		if (key_from_pk)
-			grants_primary_key(c, t);
 	}
 	t = &c->tables[i];
 	if (rule) {
