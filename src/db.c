@@ -1174,6 +1174,7 @@ static int db_pipe_finish(struct db_pipe *p)
 {
 	PGresult *r;
 	size_t i;
+	int idle;
 
 	if (!PQpipelineSync(p->conn))
 		p->broken = 1;
@@ -1185,10 +1186,22 @@ static int db_pipe_finish(struct db_pipe *p)
 		if (!p->res[i])
 			break;
 	}
-	/* The sync's own result, unless the connection died first. */
-	while (!db_lost(p->conn) && (r = PQgetResult(p->conn)) != NULL) {
-		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	/*
+	 * Up to the sync's own result, unless the connection died first.
+	 * What a pooler adds after a server's FATAL error (its own error,
+	 * then closing the client) comes before; a NULL between results is
+	 * not the end, a few in a row with nothing else are.
+	 */
+	for (idle = 0; !db_lost(p->conn) && idle < 3;) {
+		int sync;
 
+		r = PQgetResult(p->conn);
+		if (!r) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
 		PQclear(r);
 		if (sync)
 			break;
@@ -1392,4 +1405,83 @@ PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
 		return res;
 	/* No round trip of several commands: text and parameters. */
 	return db_query_state(conn, sql, nparams, params, state, err, errlen);
+}
+
+/*
+ * The txid of the transaction, into xid: "" when none was assigned
+ * (nothing written).  Returns 0, or -1 with err and diag.
+ */
+static int db_xid_read(const PGresult *res, char *xid, size_t xidlen)
+{
+	if (!db_result_ok(res) || PQntuples(res) != 1)
+		return -1;
+	snprintf(xid, xidlen, "%s", PQgetvalue(res, 0, 0));
+	return 0;
+}
+
+PGresult *db_run_xid(PGconn *conn, const char *name, const char *sql,
+		     int nparams, const char *const *params, char *xid,
+		     size_t xidlen, struct db_diag *diag, char *err,
+		     size_t errlen)
+{
+	static const char xid_sql[] = "SELECT txid_current_if_assigned()";
+	struct db_state *st = db_state(conn);
+	const PGresult *failed = NULL;
+	PGresult *ret = NULL, *x;
+	struct db_pipe p;
+	int named = name && st && st->local.prepare;
+	int bad = 0;
+	size_t i;
+
+	memset(diag, 0, sizeof(*diag));
+	memset(&p, 0, sizeof(p));
+	p.conn = conn;
+	if (!PQenterPipelineMode(conn)) {
+		/* No round trip of several commands: one after the other. */
+		ret = db_run(conn, name, sql, nparams, params, diag, err,
+			     errlen);
+		if (!ret)
+			return NULL;
+		x = PQexecParams(conn, xid_sql, 0, NULL, NULL, NULL, NULL, 0);
+		if (db_xid_read(x, xid, xidlen) != 0) {
+			db_result_error(conn, x, err, errlen);
+			db_result_diag(x, diag);
+			PQclear(ret);
+			ret = NULL;
+		}
+		PQclear(x);
+		return ret;
+	}
+	if (named && !db_is_prepared(st, name))
+		db_pipe_send(&p, DB_PIPE_PREPARE, name, sql, 0, NULL);
+	db_pipe_send(&p, DB_PIPE_STATEMENT, named ? name : NULL,
+		     named ? NULL : sql, nparams, params);
+	db_pipe_send(&p, DB_PIPE_COMMIT, NULL, xid_sql, 0, NULL);
+	db_pipe_finish(&p);
+	/* The first failure is the one to tell (db_pipe_outcome()). */
+	for (i = 0; i < p.n && !bad; i++) {
+		if (!db_result_ok(p.res[i]) ||
+		    (p.kind[i] == DB_PIPE_COMMIT &&
+		     db_xid_read(p.res[i], xid, xidlen) != 0)) {
+			bad = 1;
+			failed = p.res[i];
+		} else if (p.kind[i] == DB_PIPE_PREPARE) {
+			db_names_add(&st->plans, name);
+		} else if (p.kind[i] == DB_PIPE_STATEMENT) {
+			ret = p.res[i];
+		}
+	}
+	if (bad || p.broken || !ret) {
+		if (failed && PQresultStatus(failed) == PGRES_PIPELINE_ABORTED)
+			failed = NULL;
+		db_result_error(conn, failed, err, errlen);
+		db_result_diag(failed, diag);
+		ret = NULL;
+	}
+	for (i = 0; i < p.n; i++) {
+		if (p.res[i] == ret)
+			p.res[i] = NULL;
+	}
+	db_pipe_clear(&p);
+	return ret;
 }

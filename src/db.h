@@ -224,6 +224,20 @@ PGresult *db_run(PGconn *conn, const char *name, const char *sql,
 		 char *err, size_t errlen);
 
 /*
+ * db_run() of a batch's statement and then "SELECT
+ * txid_current_if_assigned()" in the same transaction, in one round trip
+ * (libpq's pipeline mode; inside the caller's transaction its sync ends
+ * nothing): the txid, which tells whether a batch whose COMMIT was lost
+ * was applied, into `xid` ("" when the transaction wrote nothing).
+ * Returns the statement's result, or NULL with err and *diag filled (the
+ * statement's failure; the txid's, when only it failed).
+ */
+PGresult *db_run_xid(PGconn *conn, const char *name, const char *sql,
+		     int nparams, const char *const *params, char *xid,
+		     size_t xidlen, struct db_diag *diag, char *err,
+		     size_t errlen);
+
+/*
  * db_query_state() of a catalog query the run sends again and again (a
  * table's facts, the privileges of a table), named `name`: on a
  * connection whose settings allow it (db_local.prepare) the statement is
