@@ -265,7 +265,7 @@ static int batch_once(struct engine *e, struct walk *w,
 	PGresult *pg = NULL;
 	char xid[32] = "";
 	int plain = w->plain && !w->only_keys;
-	int rc, ret = ENGINE_DONE;
+	int rc, begun, ret = ENGINE_DONE;
 
 	w->deleted = 0;
 	w->selected = 0;
@@ -285,22 +285,32 @@ static int batch_once(struct engine *e, struct walk *w,
 			  e->lock_timeout_ms < BATCH_PLAIN_LOCK_MS ?
 			  e->lock_timeout_ms : BATCH_PLAIN_LOCK_MS;
 	/*
-	 * No batch is open yet: a connection that died since the last batch
+	 * No batch deletes without the run lock (run_lock.h): its check is
+	 * the transaction's first statement, in the same round trip as its
+	 * BEGIN where it can be (the run's own connection).
+	 */
+	if (e->lock && !e->worker) {
+		rc = run_lock_guard_begin(e->lock, lock_ms, &begun, state, why,
+					  sizeof(why));
+	} else {
+		begun = db_begin_lock(e->conn, lock_ms, state, why,
+				      sizeof(why)) == 0;
+		rc = begun && e->lock ?
+		     run_lock_guard_worker(e->lock, e->conn, state, why,
+					   sizeof(why)) : RUN_LOCK_HELD;
+	}
+	/*
+	 * No batch was opened: a connection that died since the last batch
 	 * fails here, and nothing of this batch can have been applied.
 	 */
-	if (db_begin_lock(e->conn, lock_ms, state, why, sizeof(why)) != 0) {
+	if (!begun) {
 		ret = engine_failure(e, db_lost(e->conn) ?
 				     "connection lost between batches; no "
 				     "batch was open" : "cannot begin a batch",
 				     why, res);
 		goto out;
 	}
-	/* No batch deletes without the run lock (run_lock.h). */
 	if (e->lock) {
-		rc = e->worker ?
-		     run_lock_guard_worker(e->lock, e->conn, state, why,
-					   sizeof(why)) :
-		     run_lock_guard(e->lock, state, why, sizeof(why));
 		if (rc == RUN_LOCK_ERROR) {
 			ret = batch_failure(e, "batch failed and was rolled back",
 					    why, res);

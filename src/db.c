@@ -1146,13 +1146,14 @@ static void db_pipe_send(struct db_pipe *p, enum db_pipe_kind kind,
  * writes them, each a command of its own (a round trip's commands go by
  * the extended protocol, one statement each).
  */
-static void db_pipe_begin(struct db_pipe *p, const struct db_state *st)
+static void db_pipe_begin(struct db_pipe *p, const struct db_state *st,
+			  long long lock_ms)
 {
 	char sql[64];
 
 	db_pipe_send(p, DB_PIPE_BEGIN, NULL, "BEGIN", 0, NULL);
 	snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = %lld",
-		 st->local.lock_timeout_ms);
+		 lock_ms >= 0 ? lock_ms : st->local.lock_timeout_ms);
 	db_pipe_send(p, DB_PIPE_BEGIN, NULL, sql, 0, NULL);
 	snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = %lld",
 		 st->local.statement_timeout_ms);
@@ -1307,7 +1308,7 @@ again:
 	if (!PQenterPipelineMode(conn))
 		return NULL;
 	*sent = 1;
-	db_pipe_begin(&p, st);
+	db_pipe_begin(&p, st, -1);
 	/*
 	 * A catalog query kept by name runs with one plan for every target
 	 * (the planner would otherwise keep planning some of them anew,
@@ -1334,6 +1335,35 @@ again:
 	return NULL;
 }
 
+/* The savepoint a kept statement runs under inside a transaction. */
+#define DB_KEPT_SAVEPOINT "SAVEPOINT mfa_sweeper_kept"
+#define DB_KEPT_RELEASE "RELEASE SAVEPOINT mfa_sweeper_kept"
+
+/*
+ * After db_kept_gone() under DB_KEPT_SAVEPOINT: back to the savepoint,
+ * prepare the statement on this session and run it, in one round trip.
+ */
+static PGresult *db_kept_again(PGconn *conn, struct db_state *st,
+			       const char *name, const char *sql, int nparams,
+			       const char *const *params,
+			       char state[DB_SQLSTATE_LEN], char *err,
+			       size_t errlen)
+{
+	struct db_pipe p;
+
+	memset(&p, 0, sizeof(p));
+	p.conn = conn;
+	if (!PQenterPipelineMode(conn))
+		return NULL;
+	db_pipe_send(&p, DB_PIPE_BEGIN, NULL,
+		     "ROLLBACK TO SAVEPOINT mfa_sweeper_kept", 0, NULL);
+	db_pipe_send(&p, DB_PIPE_BEGIN, NULL, DB_KEPT_RELEASE, 0, NULL);
+	db_pipe_send(&p, DB_PIPE_PREPARE, name, sql, 0, NULL);
+	db_pipe_send(&p, DB_PIPE_STATEMENT, name, NULL, nparams, params);
+	db_pipe_finish(&p);
+	return db_pipe_outcome(&p, st, name, state, err, errlen);
+}
+
 /*
  * A kept statement inside the caller's transaction, in one round trip.
  * Not prepared yet, its Parse goes with it.  Prepared, it runs under a
@@ -1347,8 +1377,6 @@ static PGresult *db_query_kept(PGconn *conn, struct db_state *st,
 			       char state[DB_SQLSTATE_LEN], char *err,
 			       size_t errlen, int *sent)
 {
-	static const char savepoint[] = "SAVEPOINT mfa_sweeper_kept";
-	static const char release[] = "RELEASE SAVEPOINT mfa_sweeper_kept";
 	struct db_pipe p;
 	PGresult *ret;
 	int prepared = db_is_prepared(st, name);
@@ -1360,28 +1388,21 @@ static PGresult *db_query_kept(PGconn *conn, struct db_state *st,
 		return NULL;
 	*sent = 1;
 	if (prepared)
-		db_pipe_send(&p, DB_PIPE_BEGIN, NULL, savepoint, 0, NULL);
+		db_pipe_send(&p, DB_PIPE_BEGIN, NULL, DB_KEPT_SAVEPOINT, 0,
+			     NULL);
 	else
 		db_pipe_send(&p, DB_PIPE_PREPARE, name, sql, 0, NULL);
 	db_pipe_send(&p, DB_PIPE_STATEMENT, name, NULL, nparams, params);
 	if (prepared)
-		db_pipe_send(&p, DB_PIPE_COMMIT, NULL, release, 0, NULL);
+		db_pipe_send(&p, DB_PIPE_COMMIT, NULL, DB_KEPT_RELEASE, 0,
+			     NULL);
 	db_pipe_finish(&p);
 	ret = db_pipe_outcome(&p, st, name, state, err, errlen);
 	if (ret || !prepared || db_lost(conn) ||
 	    !db_kept_gone(st, name, state))
 		return ret;
-	memset(&p, 0, sizeof(p));
-	p.conn = conn;
-	if (!PQenterPipelineMode(conn))
-		return NULL;
-	db_pipe_send(&p, DB_PIPE_BEGIN, NULL,
-		     "ROLLBACK TO SAVEPOINT mfa_sweeper_kept", 0, NULL);
-	db_pipe_send(&p, DB_PIPE_BEGIN, NULL, release, 0, NULL);
-	db_pipe_send(&p, DB_PIPE_PREPARE, name, sql, 0, NULL);
-	db_pipe_send(&p, DB_PIPE_STATEMENT, name, NULL, nparams, params);
-	db_pipe_finish(&p);
-	return db_pipe_outcome(&p, st, name, state, err, errlen);
+	return db_kept_again(conn, st, name, sql, nparams, params, state, err,
+			     errlen);
 }
 
 PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
@@ -1484,4 +1505,54 @@ PGresult *db_run_xid(PGconn *conn, const char *name, const char *sql,
 	}
 	db_pipe_clear(&p);
 	return ret;
+}
+
+PGresult *db_begin_query(PGconn *conn, long long lock_ms, const char *name,
+			 const char *sql, int nparams,
+			 const char *const *params, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
+{
+	struct db_state *st = db_state(conn);
+	int named = st && st->local.prepare;
+	int prepared = named && db_is_prepared(st, name);
+	struct db_pipe p;
+	PGresult *ret;
+	size_t i, nbegin;
+
+	*begun = 0;
+	if (!st || !PQenterPipelineMode(conn)) {
+		/* No round trip of several commands: one after the other. */
+		if (db_begin_lock(conn, lock_ms, state, err, errlen) != 0)
+			return NULL;
+		*begun = 1;
+		return db_query_named(conn, name, sql, nparams, params, state,
+				      err, errlen);
+	}
+	memset(&p, 0, sizeof(p));
+	p.conn = conn;
+	db_pipe_begin(&p, st, lock_ms);
+	nbegin = p.n;
+	if (prepared)
+		db_pipe_send(&p, DB_PIPE_BEGIN, NULL, DB_KEPT_SAVEPOINT, 0,
+			     NULL);
+	else if (named)
+		db_pipe_send(&p, DB_PIPE_PREPARE, name, sql, 0, NULL);
+	db_pipe_send(&p, DB_PIPE_STATEMENT, named ? name : NULL,
+		     named ? NULL : sql, nparams, params);
+	if (prepared)
+		db_pipe_send(&p, DB_PIPE_COMMIT, NULL, DB_KEPT_RELEASE, 0,
+			     NULL);
+	db_pipe_finish(&p);
+	/* Begun: BEGIN and every SET LOCAL went through. */
+	*begun = !p.broken && p.n > nbegin;
+	for (i = 0; i < nbegin && i < p.n; i++) {
+		if (!db_result_ok(p.res[i]))
+			*begun = 0;
+	}
+	ret = db_pipe_outcome(&p, st, name, state, err, errlen);
+	if (ret || !*begun || !prepared || db_lost(conn) ||
+	    !db_kept_gone(st, name, state))
+		return ret;
+	return db_kept_again(conn, st, name, sql, nparams, params, state, err,
+			     errlen);
 }

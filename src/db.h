@@ -161,6 +161,21 @@ int db_begin_lock(PGconn *conn, long long lock_timeout_ms,
 		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
 
 /*
+ * db_begin_lock() and then the transaction's first statement, a catalog
+ * query kept by name as db_query_named() keeps it, in one round trip
+ * (libpq's pipeline mode; the transaction stays open).  Returns the
+ * statement's result, or NULL with the first failure in err and state;
+ * *begun says whether the transaction began (BEGIN and its SET LOCALs went
+ * through), so a NULL with *begun 0 is db_begin_lock() failing.  The
+ * caller ends the transaction either way.
+ */
+PGresult *db_begin_query(PGconn *conn, long long lock_ms, const char *name,
+			 const char *sql, int nparams,
+			 const char *const *params, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
+
+/*
  * Run SQL that returns no rows (BEGIN, COMMIT, SET ...); several statements
  * separated by ';' are allowed.  Returns 0, or -1 with the server's
  * message in err.

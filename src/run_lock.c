@@ -570,11 +570,18 @@ out:
 	return ret;
 }
 
-static int run_lock_guard_advisory(struct run_lock *l,
+/*
+ * The check of the advisory lock; with `begin`, it opens the batch's
+ * transaction too (db_begin_query(), lock_timeout `lock_ms`), in the
+ * same round trip, and *begun says whether it did.
+ */
+static int run_lock_guard_advisory(struct run_lock *l, int begin,
+				   long long lock_ms, int *begun,
 				   char state[DB_SQLSTATE_LEN], char *err,
 				   size_t errlen)
 {
 	const char *params[1] = { l->key_param };
+	const char *name;
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
@@ -586,10 +593,18 @@ static int run_lock_guard_advisory(struct run_lock *l,
 	 * one it was prepared on (what this finds) prepares it again
 	 * (db_query_named()), and then tells its own pid.
 	 */
-	res = db_query_named(l->conn, l->tenant ?
-			     "mfa_sweeper_lock_guard_tenant" :
-			     "mfa_sweeper_lock_guard", sql, 1, params, state,
-			     why, sizeof(why));
+	name = l->tenant ? "mfa_sweeper_lock_guard_tenant" :
+	       "mfa_sweeper_lock_guard";
+	if (begin)
+		res = db_begin_query(l->conn, lock_ms, name, sql, 1, params,
+				     begun, state, why, sizeof(why));
+	else
+		res = db_query_named(l->conn, name, sql, 1, params, state, why,
+				     sizeof(why));
+	if (!res && begin && !*begun) {
+		snprintf(err, errlen, "%s", why);
+		return RUN_LOCK_ERROR;
+	}
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;
@@ -638,7 +653,22 @@ int run_lock_guard(struct run_lock *l, char state[DB_SQLSTATE_LEN],
 		return RUN_LOCK_HELD;
 	if (run_lock_leased(l))
 		return run_lock_guard_lease(l, state, err, errlen);
-	return run_lock_guard_advisory(l, state, err, errlen);
+	return run_lock_guard_advisory(l, 0, -1, NULL, state, err, errlen);
+}
+
+int run_lock_guard_begin(struct run_lock *l, long long lock_ms, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen)
+{
+	state[0] = '\0';
+	*begun = 0;
+	if (l->held && !run_lock_leased(l))
+		return run_lock_guard_advisory(l, 1, lock_ms, begun, state,
+					       err, errlen);
+	if (db_begin_lock(l->conn, lock_ms, state, err, errlen) != 0)
+		return RUN_LOCK_ERROR;
+	*begun = 1;
+	return run_lock_guard(l, state, err, errlen);
 }
 
 /*

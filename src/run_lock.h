@@ -135,6 +135,18 @@ int run_lock_check(PGconn *conn, enum run_lock_pooler pooler,
 int run_lock_take(struct run_lock *l, char *err, size_t errlen);
 
 /*
+ * Open a batch's transaction (db_begin_lock(), lock_timeout `lock_ms`, a
+ * negative value keeping the connection's) and run_lock_guard() in it:
+ * for the advisory lock in one round trip (db_begin_query()).  *begun is
+ * 0 when the transaction could not be opened: RUN_LOCK_ERROR, with the
+ * failure of BEGIN in err and state, and nothing of the batch ran.
+ * Otherwise as run_lock_guard(); the caller ends the transaction.
+ */
+int run_lock_guard_begin(struct run_lock *l, long long lock_ms, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
+
+/*
  * Inside a batch's transaction, before its DELETE: check (advisory) or
  * renew (lease) the lock, so that no batch runs without it.  Returns
  * RUN_LOCK_HELD; RUN_LOCK_POOLER or RUN_LOCK_LOST, with the message in
