@@ -1100,10 +1100,10 @@ void db_deallocate_all(PGconn *conn)
 
 /* What one command of a round trip is, for reading its result. */
 enum db_pipe_kind {
-	DB_PIPE_BEGIN,      /* BEGIN or a SET LOCAL of the settings */
+	DB_PIPE_BEGIN,      /* BEGIN, a SET LOCAL, a savepoint's command */
 	DB_PIPE_PREPARE,    /* the Parse of a statement kept by name */
 	DB_PIPE_STATEMENT,  /* the caller's statement */
-	DB_PIPE_COMMIT
+	DB_PIPE_COMMIT      /* COMMIT, a savepoint's RELEASE, or the txid */
 };
 
 /* The commands of one round trip and their results. */

@@ -743,9 +743,6 @@ static int grants_list_one(struct grants_ctx *c, const struct grants_need *n,
 	copy = l->need[l->n];
 	*copy = *n;
 	copy->grant = xstrdup(n->grant);
-	/* column_shown may point into the need: keep it pointing at the copy. */
-	if (n->column_shown == n->column)
-		copy->column_shown = copy->column;
 	l->column[l->n] = -1;
 	if (grants_held_expr(copy, &expr, l->params, &l->nparams) == 0) {
 		strbuf_addf(&l->sql, "%s%s", l->ncolumns ? ", " : "SELECT ",
