@@ -74,6 +74,21 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
 }
 
+/*
+ * The advisory lock's key as SQL with its name as parameter $`param`
+ * (l->key is this with $1): the database's, or a tenant's.
+ */
+static void run_lock_key_sql(const struct run_lock *l, int param, char *buf,
+			     size_t size)
+{
+	if (l->tenant)
+		snprintf(buf, size, "hashtextextended('" RUN_LOCK_LEASE_NAME
+			 ":' || current_database() || '/' || $%d::text, 0)",
+			 param);
+	else
+		snprintf(buf, size, "hashtextextended($%d::text, 0)", param);
+}
+
 void run_lock_set_tenant(struct run_lock *l, const char *schema)
 {
 	snprintf(l->key, sizeof(l->key),
@@ -681,17 +696,20 @@ static int run_lock_worker_lease(const struct run_lock *l, PGconn *conn,
 				 char state[DB_SQLSTATE_LEN], char *err,
 				 size_t errlen)
 {
-	const char *params[2] = { RUN_LOCK_LEASE_NAME, l->run_id };
+	const char *params[3] = { l->lease_name, l->run_id, l->key_param };
+	char key[160];
 	char sql[1536];
 	char why[1024];
 	PGresult *res;
 	int mine;
 
+	/* This run's key and lease row: a tenant's has its own. */
+	run_lock_key_sql(l, 3, key, sizeof(key));
 	snprintf(sql, sizeof(sql),
-		 "SELECT pg_advisory_xact_lock_shared(" RUN_LOCK_KEY_SQL "),"
+		 "SELECT pg_advisory_xact_lock_shared(%s),"
 		 " EXISTS (SELECT 1 FROM %s WHERE name = $1"
-		 " AND holder = $2::uuid)", l->table);
-	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
+		 " AND holder = $2::uuid)", key, l->table);
+	res = db_query_state(conn, sql, 3, params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lease: %s", why);
 		return RUN_LOCK_ERROR;
@@ -716,22 +734,24 @@ static int run_lock_worker_advisory(const struct run_lock *l, PGconn *conn,
 				    size_t errlen)
 {
 	char pid[32];
-	const char *params[1] = { pid };
+	const char *params[2] = { pid, l->key_param };
+	char key[160];
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
 	int held;
 
 	snprintf(pid, sizeof(pid), "%d", l->backend_pid);
-	res = db_query_state(conn, "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
-			     " WHERE l.locktype = 'advisory' AND l.granted"
-			     " AND l.pid = $1::int AND l.objsubid = 1"
-			     " AND l.database = (SELECT oid FROM pg_database"
-			     " WHERE datname = current_database())"
-			     " AND l.classid::bigint = ((" RUN_LOCK_KEY_SQL
-			     " >> 32) & 4294967295)"
-			     " AND l.objid::bigint = (" RUN_LOCK_KEY_SQL
-			     " & 4294967295))", 1, params, state, why,
-			     sizeof(why));
+	/* This run's key: a tenant's has its own. */
+	run_lock_key_sql(l, 2, key, sizeof(key));
+	snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
+		 " WHERE l.locktype = 'advisory' AND l.granted"
+		 " AND l.pid = $1::int AND l.objsubid = 1"
+		 " AND l.database = (SELECT oid FROM pg_database"
+		 " WHERE datname = current_database())"
+		 " AND l.classid::bigint = ((%s >> 32) & 4294967295)"
+		 " AND l.objid::bigint = (%s & 4294967295))", key, key);
+	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;
