@@ -236,13 +236,15 @@ static int batch_plain_blocked(const struct engine *e, const char *state)
 
 /*
  * Run one statement of the plan with the walk's values in the batch's
- * transaction.  Returns the result, or NULL with *diag and why filled.
+ * transaction; with `xid`, the transaction's txid after it, into xid, in
+ * the same round trip (db_run_xid()).  Returns the result, or NULL with
+ * *diag and why filled.
  */
 static PGresult *batch_statement(struct engine *e, struct walk *w,
 				 enum stmt_kind kind, unsigned shape,
-				 const struct plan_values *v,
-				 struct db_diag *diag, char *why,
-				 size_t whylen)
+				 const struct plan_values *v, char *xid,
+				 size_t xidlen, struct db_diag *diag,
+				 char *why, size_t whylen)
 {
 	const struct plan_stmt *st;
 	struct plan_args a;
@@ -253,8 +255,14 @@ static PGresult *batch_statement(struct engine *e, struct walk *w,
 	if (!st)
 		return NULL;
 	plan_args_fill(w->plan, st, v, &a);
-	res = db_run(e->conn, st->name[0] ? st->name : NULL, st->text.sql,
-		     a.nparams, a.params, diag, why, whylen);
+	if (xid)
+		res = db_run_xid(e->conn, st->name[0] ? st->name : NULL,
+				 st->text.sql, a.nparams, a.params, xid,
+				 xidlen, diag, why, whylen);
+	else
+		res = db_run(e->conn, st->name[0] ? st->name : NULL,
+			     st->text.sql, a.nparams, a.params, diag, why,
+			     whylen);
 	plan_args_free(&a);
 	return res;
 }
@@ -278,10 +286,10 @@ static int batch_once(struct engine *e, struct walk *w,
 	unsigned shape;
 	char why[1024];
 	struct db_diag diag;
-	PGresult *pg = NULL, *xpg;
-	char xid[32];
+	PGresult *pg = NULL;
+	char xid[32] = "";
 	int plain = w->plain && !w->only_keys;
-	int rc, ret = ENGINE_DONE;
+	int rc, begun, ret = ENGINE_DONE;
 
 	w->deleted = 0;
 	w->selected = 0;
@@ -301,22 +309,32 @@ static int batch_once(struct engine *e, struct walk *w,
 			  e->lock_timeout_ms < BATCH_PLAIN_LOCK_MS ?
 			  e->lock_timeout_ms : BATCH_PLAIN_LOCK_MS;
 	/*
-	 * No batch is open yet: a connection that died since the last batch
+	 * No batch deletes without the run lock (run_lock.h): its check is
+	 * the transaction's first statement, in the same round trip as its
+	 * BEGIN where it can be (the run's own connection).
+	 */
+	if (e->lock && !e->worker) {
+		rc = run_lock_guard_begin(e->lock, lock_ms, &begun, state, why,
+					  sizeof(why));
+	} else {
+		begun = db_begin_lock(e->conn, lock_ms, state, why,
+				      sizeof(why)) == 0;
+		rc = begun && e->lock ?
+		     run_lock_guard_worker(e->lock, e->conn, state, why,
+					   sizeof(why)) : RUN_LOCK_HELD;
+	}
+	/*
+	 * No batch was opened: a connection that died since the last batch
 	 * fails here, and nothing of this batch can have been applied.
 	 */
-	if (db_begin_lock(e->conn, lock_ms, state, why, sizeof(why)) != 0) {
+	if (!begun) {
 		ret = engine_failure(e, db_lost(e->conn) ?
 				     "connection lost between batches; no "
 				     "batch was open" : "cannot begin a batch",
 				     why, res);
 		goto out;
 	}
-	/* No batch deletes without the run lock (run_lock.h). */
 	if (e->lock) {
-		rc = e->worker ?
-		     run_lock_guard_worker(e->lock, e->conn, state, why,
-					   sizeof(why)) :
-		     run_lock_guard(e->lock, state, why, sizeof(why));
 		if (rc == RUN_LOCK_ERROR) {
 			ret = batch_failure(e, "batch failed and was rolled back",
 					    why, res);
@@ -346,7 +364,13 @@ static int batch_once(struct engine *e, struct walk *w,
 		ret = ENGINE_STOPPED;
 		goto out;
 	}
-	pg = batch_statement(e, w, kind, shape, &v, &diag, why, sizeof(why));
+	/*
+	 * The transaction's id tells, should the connection die during
+	 * COMMIT, whether the batch was applied; none means nothing written.
+	 * It comes with the statement's result.
+	 */
+	pg = batch_statement(e, w, kind, shape, &v, xid, sizeof(xid), &diag,
+			     why, sizeof(why));
 	if (!pg)
 		batch_note_failure(w, &diag, why, state);
 	if (!pg && plain && batch_plain_blocked(e, state)) {
@@ -377,19 +401,6 @@ static int batch_once(struct engine *e, struct walk *w,
 		ret = BATCH_REDO;
 		goto out;
 	}
-	/*
-	 * The transaction's id tells, should the connection die during
-	 * COMMIT, whether the batch was applied; none means nothing written.
-	 */
-	xpg = db_query_state(e->conn, "SELECT txid_current_if_assigned()", 0,
-			     NULL, state, why, sizeof(why));
-	if (!xpg) {
-		ret = batch_failure(e, "batch failed and was rolled back", why,
-				    res);
-		goto out;
-	}
-	snprintf(xid, sizeof(xid), "%s", PQgetvalue(xpg, 0, 0));
-	PQclear(xpg);
 	if (batch_cancelled(e)) {
 		ret = ENGINE_STOPPED;
 		goto out;
@@ -590,8 +601,8 @@ static int batch_victim_keys(struct engine *e, struct walk *w, char ***keys,
 	}
 	walk_victims_statement(w, &shape, &v);
 	if (db_begin(e->conn, state, why, whylen) == 0) {
-		pg = batch_statement(e, w, STMT_VICTIM_KEYS, shape, &v, &diag,
-				     why, whylen);
+		pg = batch_statement(e, w, STMT_VICTIM_KEYS, shape, &v, NULL,
+				     0, &diag, why, whylen);
 		snprintf(state, DB_SQLSTATE_LEN, "%s", diag.state);
 	}
 	batch_rollback(e);

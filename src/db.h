@@ -110,7 +110,11 @@ struct db_local {
  * on `conn` sets `settings` with SET LOCAL, and every statement that
  * db_exec*() or db_query*() sends while `conn` is outside a transaction
  * runs in a transaction of its own: BEGIN, SET LOCAL of each of
- * `settings`, the statement, then COMMIT (ROLLBACK when it failed).  So a
+ * `settings`, the statement, then COMMIT (ROLLBACK when it failed).  For
+ * db_query*() that is one round trip (libpq's pipeline mode: the commands
+ * go together and the server answers them together, skipping the rest
+ * after a failure), and a second only for the ROLLBACK of a failure;
+ * db_exec*(), whose SQL may hold several statements, takes three.  So a
  * statement outside a batch (the preflight's, the ledger's, the run
  * lock's) waits for a lock no longer than a batch would, compares times
  * in the configured zone, and nothing of the settings is left on the
@@ -155,6 +159,21 @@ int db_begin(PGconn *conn, char state[DB_SQLSTATE_LEN], char *err, size_t errlen
  */
 int db_begin_lock(PGconn *conn, long long lock_timeout_ms,
 		  char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
+
+/*
+ * db_begin_lock() and then the transaction's first statement, a catalog
+ * query kept by name as db_query_named() keeps it, in one round trip
+ * (libpq's pipeline mode; the transaction stays open).  Returns the
+ * statement's result, or NULL with the first failure in err and state;
+ * *begun says whether the transaction began (BEGIN and its SET LOCALs went
+ * through), so a NULL with *begun 0 is db_begin_lock() failing.  The
+ * caller ends the transaction either way.
+ */
+PGresult *db_begin_query(PGconn *conn, long long lock_ms, const char *name,
+			 const char *sql, int nparams,
+			 const char *const *params, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
 
 /*
  * Run SQL that returns no rows (BEGIN, COMMIT, SET ...); several statements
@@ -220,11 +239,51 @@ PGresult *db_run(PGconn *conn, const char *name, const char *sql,
 		 char *err, size_t errlen);
 
 /*
- * Drop every statement db_run() prepared on the connection's session
- * (DEALLOCATE ALL), so that nothing of the run stays on the server
- * session; nothing when none was prepared, the connection is lost or a
- * transaction is open.
+ * db_run() of a batch's statement and then "SELECT
+ * txid_current_if_assigned()" in the same transaction, in one round trip
+ * (libpq's pipeline mode; inside the caller's transaction its sync ends
+ * nothing): the txid, which tells whether a batch whose COMMIT was lost
+ * was applied, into `xid` ("" when the transaction wrote nothing).
+ * Returns the statement's result, or NULL with err and *diag filled (the
+ * statement's failure; the txid's, when only it failed).
+ */
+PGresult *db_run_xid(PGconn *conn, const char *name, const char *sql,
+		     int nparams, const char *const *params, char *xid,
+		     size_t xidlen, struct db_diag *diag, char *err,
+		     size_t errlen);
+
+/*
+ * db_query_state() of a catalog query the run sends again and again (a
+ * table's facts, the privileges of a table), named `name`: on a
+ * connection whose settings allow it (db_local.prepare) the statement is
+ * prepared under `name` the first time and executed prepared from then on,
+ * so that the server plans it once per connection, not once per target;
+ * otherwise it is db_query_state().  The statement stays prepared for the
+ * connection's life: db_deallocate() leaves it, db_deallocate_all() drops
+ * it.  `name` must stand for this one text (a different text, a different
+ * name).
+ */
+PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
+			 int nparams, const char *const *params,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
+
+/*
+ * Drop every statement db_run() prepared on the connection's session, so
+ * that nothing of a run's plans stays on the server session (DEALLOCATE
+ * ALL when nothing else is prepared there, else one DEALLOCATE each, in
+ * one round trip); the statements of db_query_named() stay, for the next
+ * run on the same connection.  Nothing when none was prepared, the
+ * connection is lost or a transaction is open.
  */
 void db_deallocate(PGconn *conn);
+
+/*
+ * Drop every statement prepared on the connection's session, the
+ * db_query_named() ones too (DEALLOCATE ALL): before the connection is
+ * closed, since a session pooler hands its server session to the next
+ * client.
+ */
+void db_deallocate_all(PGconn *conn);
 
 #endif /* SWEEPER_DB_H */

@@ -51,8 +51,11 @@ static char *worker_conn_key(const struct config *cfg)
 
 static void worker_conn_drop(struct worker_conn *wc)
 {
-	if (wc->conn)
+	if (wc->conn) {
+		/* The catalog queries it kept prepared go with it. */
+		db_deallocate_all(wc->conn);
 		PQfinish(wc->conn);
+	}
 	free(wc->key);
 	wc->conn = NULL;
 	wc->key = NULL;

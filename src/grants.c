@@ -159,10 +159,17 @@ static const struct grants_row grants_rows[] = {
  * none the role may use has it, in the first schema of search_path as
  * written that does (the role lacks USAGE there, which is then the need to
  * name).  Returns the schema and table names, and the oids of those that
- * exist.  $1 is the name quoted by ident_quote().
+ * exist, and the table's one-column primary key when it has one (the
+ * key a step walks when the config names none).  $1 is the name quoted
+ * by ident_quote().
  */
 #define GRANTS_RESOLVE_SQL \
-	"SELECT s.nsp, s.rel, ns.oid::text, c.oid::text" \
+	"SELECT s.nsp, s.rel, ns.oid::text, c.oid::text," \
+	" (SELECT a.attname FROM pg_index i" \
+	" JOIN pg_attribute a ON a.attrelid = i.indrelid" \
+	" AND a.attnum = i.indkey[0]" \
+	" WHERE i.indrelid = c.oid AND i.indisprimary" \
+	" AND i.indnkeyatts = 1)" \
 	" FROM (SELECT CASE WHEN cardinality(p.n) = 2 THEN p.n[1] ELSE" \
 	" coalesce((SELECT x.s FROM unnest(current_schemas(true))" \
 	" WITH ORDINALITY AS x(s, i)" \
@@ -263,17 +270,24 @@ static char *grants_value(const PGresult *res, int col)
 	return PQgetisnull(res, 0, col) ? NULL : xstrdup(PQgetvalue(res, 0, col));
 }
 
-/* Find where the server has table `t` (GRANTS_RESOLVE_SQL). */
+/*
+ * Find where the server has table `t` (GRANTS_RESOLVE_SQL); with
+ * `key_from_pk`, its one-column primary key, when it has one, quoted into
+ * t->key: the key a step walks when the config names none (plan.h), and
+ * so the column its UPDATE privilege is printed for.
+ */
 static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
-			  char *err, size_t errlen)
+			  int key_from_pk, char *err, size_t errlen)
 {
 	const char *params[1] = { t->quoted };
 	char *rel = NULL, *nsp_sql = NULL, *rel_sql = NULL;
+	char state[DB_SQLSTATE_LEN];
 	char why[1024];
 	PGresult *res;
 
-	res = db_query(c->conn, GRANTS_RESOLVE_SQL, 1, params, why,
-		       sizeof(why));
+	res = db_query_named(c->conn, "mfa_sweeper_grants_resolve_pk",
+			     GRANTS_RESOLVE_SQL, 1, params, state, why,
+			     sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot look up table '%s' to check the "
 			 "role's privileges: %s", t->shown, why);
@@ -283,6 +297,9 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 	rel = grants_value(res, 1);
 	t->nsp_oid = grants_value(res, 2);
 	t->rel_oid = grants_value(res, 3);
+	if (key_from_pk && !PQgetisnull(res, 0, 4))
+		ident_quote_column(PQgetvalue(res, 0, 4), t->key,
+				   sizeof(t->key));
 	if (t->nsp && rel) {
 		nsp_sql = grants_escape(c->conn, t->nsp);
 		rel_sql = grants_escape(c->conn, rel);
@@ -301,31 +318,6 @@ static int grants_resolve(struct grants_ctx *c, struct grants_table *t,
 	free(rel_sql);
 	PQclear(res);
 	return 0;
-}
-
-/*
- * The table's one-column primary key, quoted into t->key, when it has
- * one: the key a step walks when the config names none (plan.h), and so
- * the column its UPDATE privilege is printed for.  Nothing changes when
- * the table has none or was not found.
- */
-static void grants_primary_key(struct grants_ctx *c, struct grants_table *t)
-{
-	const char *params[1] = { t->rel_oid };
-	char why[1024];
-	PGresult *res;
-
-	if (!t->rel_oid)
-		return;
-	res = db_query(c->conn, "SELECT a.attname FROM pg_index i"
-		       " JOIN pg_attribute a ON a.attrelid = i.indrelid"
-		       " AND a.attnum = i.indkey[0]"
-		       " WHERE i.indrelid = $1::oid AND i.indisprimary"
-		       " AND i.indnkeyatts = 1", 1, params, why, sizeof(why));
-	if (res && PQntuples(res) == 1)
-		ident_quote_column(PQgetvalue(res, 0, 0), t->key,
-				   sizeof(t->key));
-	PQclear(res);
 }
 
 /*
@@ -367,10 +359,8 @@ static struct grants_table *grants_add_table(struct grants_ctx *c,
 				 "table '%s'", key, name);
 			return NULL;
 		}
-		if (grants_resolve(c, t, err, errlen) != 0)
+		if (grants_resolve(c, t, key_from_pk, err, errlen) != 0)
 			return NULL;
-		if (key_from_pk)
-			grants_primary_key(c, t);
 	}
 	t = &c->tables[i];
 	if (rule) {
@@ -415,6 +405,7 @@ static int grants_add_ledger(struct grants_ctx *c, enum grants_kind kind,
 static int grants_lease_exists(struct grants_ctx *c)
 {
 	const char *params[1];
+	char state[DB_SQLSTATE_LEN];
 	char why[512];
 	PGresult *res;
 	int exists;
@@ -422,8 +413,9 @@ static int grants_lease_exists(struct grants_ctx *c)
 	if (!c->g->ledger)
 		return 0;
 	params[0] = c->g->ledger->lease;
-	res = db_query(c->conn, "SELECT to_regclass($1) IS NOT NULL", 1,
-		       params, why, sizeof(why));
+	res = db_query_named(c->conn, "mfa_sweeper_table_exists",
+			     "SELECT to_regclass($1) IS NOT NULL", 1, params,
+			     state, why, sizeof(why));
 	if (!res)
 		return 0;
 	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -621,63 +613,57 @@ static int grants_each(struct grants_ctx *c,
 }
 
 /*
- * Whether the current role holds need `n`: 1 yes, 0 no, 2 when the object
- * does not exist (other checks name it), -1 when the query failed.
+ * The check of need `n`, as one boolean expression of a SELECT list
+ * appended to `sql` with its parameters appended to `params`: true when
+ * the current role holds it, false when not, NULL when the object is gone.
+ * Returns 0, or 2 when the object does not exist (other checks name it)
+ * and nothing was appended.
  */
-static int grants_held(struct grants_ctx *c, const struct grants_need *n,
-		       char *err, size_t errlen)
+static int grants_held_expr(const struct grants_need *n, struct strbuf *sql,
+			    const char **params, int *nparams)
 {
-	const char *params[3] = { n->row->privilege, NULL, n->column };
-	const char *sql = NULL;
-	char why[1024];
-	PGresult *res;
-	int nparams = 2, ret;
+	const char *oid = NULL;
+	int p = *nparams + 1;
 
 	switch (n->row->on) {
 	case GRANTS_ON_DATABASE:
-		sql = "SELECT has_database_privilege(current_database(), $1)";
-		nparams = 1;
+		strbuf_addf(sql, "has_database_privilege(current_database(),"
+			    " $%d)", p);
 		break;
 	case GRANTS_ON_SCHEMA:
-		params[1] = n->table->nsp_oid;
-		sql = "SELECT has_schema_privilege($2::oid, $1)";
+		oid = n->table->nsp_oid;
+		strbuf_addf(sql, "has_schema_privilege($%d::oid, $%d)", p + 1, p);
 		break;
 	case GRANTS_ON_TABLE:
-		params[1] = n->table->rel_oid;
-		sql = "SELECT has_table_privilege($2::oid, $1)";
+		oid = n->table->rel_oid;
+		strbuf_addf(sql, "has_table_privilege($%d::oid, $%d)", p + 1, p);
 		break;
 	case GRANTS_ON_ANY_COLUMN:
-		params[1] = n->table->rel_oid;
-		sql = "SELECT has_any_column_privilege($2::oid, $1)";
+		oid = n->table->rel_oid;
+		strbuf_addf(sql, "has_any_column_privilege($%d::oid, $%d)",
+			    p + 1, p);
 		break;
 	case GRANTS_ON_COLUMN:
-		params[1] = n->table->rel_oid;
-		sql = "SELECT has_column_privilege(a.attrelid, a.attnum, $1)"
-		      " FROM pg_attribute AS a WHERE a.attrelid = $2::oid"
-		      " AND a.attname = (parse_ident($3))[1]"
-		      " AND NOT a.attisdropped";
-		nparams = 3;
+		oid = n->table->rel_oid;
+		strbuf_addf(sql, "(SELECT has_column_privilege(a.attrelid,"
+			    " a.attnum, $%d) FROM pg_attribute AS a"
+			    " WHERE a.attrelid = $%d::oid"
+			    " AND a.attname = (parse_ident($%d))[1]"
+			    " AND NOT a.attisdropped)", p, p + 1, p + 2);
 		break;
 	case GRANTS_ON_ROLE:
-		sql = "SELECT pg_has_role($1, 'USAGE')";
-		nparams = 1;
+		strbuf_addf(sql, "pg_has_role($%d, 'USAGE')", p);
 		break;
 	}
-	if (nparams > 1 && !params[1])
+	if (n->row->on != GRANTS_ON_DATABASE && n->row->on != GRANTS_ON_ROLE &&
+	    !oid)
 		return 2;
-	res = db_query(c->conn, sql, nparams, params, why, sizeof(why));
-	if (!res) {
-		snprintf(err, errlen, "cannot check the role's privileges: %s",
-			 why);
-		return -1;
-	}
-	/* No row, or NULL: the column or table is gone. */
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-		ret = 2;
-	else
-		ret = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return ret;
+	params[(*nparams)++] = n->row->privilege;
+	if (oid)
+		params[(*nparams)++] = oid;
+	if (n->row->on == GRANTS_ON_COLUMN)
+		params[(*nparams)++] = n->column;
+	return 0;
 }
 
 /* What grants_check() collects. */
@@ -726,23 +712,123 @@ static void grants_describe(const struct grants_ctx *c,
 	}
 }
 
-static int grants_check_one(struct grants_ctx *c, const struct grants_need *n,
-			    void *arg)
-{
-	struct grants_missing *m = arg;
-	char what[1024];
-	int held = grants_held(c, n, m->err, m->errlen);
+/*
+ * The needs of a check, copied (grants_each() hands each one over only
+ * for the length of its call), and where each one's answer is.
+ */
+struct grants_list {
+	struct grants_need **need; /* owned, with their grant */
+	int *column;               /* the answer's column, or -1: object gone */
+	size_t n;
+	struct strbuf sql;         /* one SELECT of every check */
+	const char **params;       /* borrowed from the needs and tables */
+	int nparams;
+	int ncolumns;
+};
 
-	if (held < 0)
-		return -1;
-	if (held != 0)
-		return 0;
-	if (m->count++ == 0) {
-		grants_describe(c, n, what, sizeof(what));
-		snprintf(m->what, sizeof(m->what), "%s (%s)", what,
-			 n->row->why);
-		snprintf(m->grant, sizeof(m->grant), "%s", n->grant);
+static int grants_list_one(struct grants_ctx *c, const struct grants_need *n,
+			   void *arg)
+{
+	struct grants_list *l = arg;
+	struct strbuf expr = STRBUF_INIT;
+	struct grants_need *copy;
+
+	(void)c;
+	l->need = xrealloc(l->need, (l->n + 1) * sizeof(*l->need));
+	/* Each its own block: the parameters point into it. */
+	l->need[l->n] = xmalloc(sizeof(**l->need));
+	l->column = xrealloc(l->column, (l->n + 1) * sizeof(*l->column));
+	l->params = xrealloc(l->params, ((size_t)l->nparams + 3) *
+			     sizeof(*l->params));
+	copy = l->need[l->n];
+	*copy = *n;
+	copy->grant = xstrdup(n->grant);
+	l->column[l->n] = -1;
+	if (grants_held_expr(copy, &expr, l->params, &l->nparams) == 0) {
+		strbuf_addf(&l->sql, "%s%s", l->ncolumns ? ", " : "SELECT ",
+			    strbuf_str(&expr));
+		l->column[l->n] = l->ncolumns++;
 	}
+	strbuf_release(&expr);
+	l->n++;
+	return 0;
+}
+
+static void grants_list_free(struct grants_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->need[i]->grant);
+		free(l->need[i]);
+	}
+	free(l->need);
+	free(l->column);
+	free(l->params);
+	strbuf_release(&l->sql);
+}
+
+/*
+ * A name for the statement `sql` that no other text shares (FNV-1a of
+ * it), so that the same needs, target after target, are planned once.
+ */
+static void grants_statement_name(const char *sql, char *name, size_t size)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (; *sql; sql++) {
+		h ^= (unsigned char)*sql;
+		h *= 1099511628211ULL;
+	}
+	snprintf(name, size, "mfa_sweeper_grants_%016llx", h);
+}
+
+/*
+ * Check every need of `l` in one statement, and count in *m those not
+ * held, describing the first.  Returns 0, or -1 with m->err when the
+ * statement failed.
+ */
+static int grants_check_list(struct grants_ctx *c, struct grants_list *l,
+			     struct grants_missing *m)
+{
+	char state[DB_SQLSTATE_LEN];
+	char name[64];
+	char what[1024];
+	char why[1024];
+	PGresult *res = NULL;
+	size_t i;
+	int held;
+
+	if (l->ncolumns > 0) {
+		grants_statement_name(strbuf_str(&l->sql), name, sizeof(name));
+		res = db_query_named(c->conn, name, strbuf_str(&l->sql),
+				     l->nparams, l->params, state, why,
+				     sizeof(why));
+		if (!res) {
+			snprintf(m->err, m->errlen, "cannot check the role's "
+				 "privileges: %s", why);
+			return -1;
+		}
+	}
+	for (i = 0; i < l->n; i++) {
+		const struct grants_need *n = l->need[i];
+		int col = l->column[i];
+
+		/* NULL: the column or table is gone. */
+		if (col < 0 || PQntuples(res) != 1 || PQgetisnull(res, 0, col))
+			held = 2;
+		else
+			held = strcmp(PQgetvalue(res, 0, col), "t") == 0;
+		if (held != 0)
+			continue;
+		if (m->count++ == 0) {
+			grants_describe(c, n, what, sizeof(what));
+			snprintf(m->what, sizeof(m->what), "%s (%s)", what,
+				 n->row->why);
+			snprintf(m->grant, sizeof(m->grant), "%s", n->grant);
+		}
+	}
+	PQclear(res);
 	return 0;
 }
 
@@ -750,16 +836,20 @@ int grants_check(PGconn *conn, const struct grants_scope *g, char *err,
 		 size_t errlen)
 {
 	struct grants_missing m;
+	struct grants_list l;
 	struct grants_ctx c;
 	char role[VALUE_QUOTE_MAX];
 	char more[160];
 	int ret = -1;
 
 	memset(&m, 0, sizeof(m));
+	memset(&l, 0, sizeof(l));
 	m.err = err;
 	m.errlen = errlen;
+	/* Every check in one statement: one round trip, however many. */
 	if (grants_setup(&c, conn, g, NULL, GRANTS_RUN, err, errlen) != 0 ||
-	    grants_each(&c, grants_check_one, &m) != 0)
+	    grants_each(&c, grants_list_one, &l) != 0 ||
+	    grants_check_list(&c, &l, &m) != 0)
 		goto out;
 	ret = m.count > 0;
 	if (!ret)
@@ -774,6 +864,7 @@ int grants_check(PGconn *conn, const struct grants_scope *g, char *err,
 	snprintf(err, errlen, "role %s lacks %s%s; run: %s", role, m.what,
 		 more, m.grant);
 out:
+	grants_list_free(&l);
 	grants_tables_free(&c);
 	return ret;
 }

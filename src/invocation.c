@@ -84,11 +84,13 @@ void invocation_free(struct invocation *inv)
 	/* The cancel object refers to the connection: gone before it. */
 	stop_unwatch();
 	invocation_release_lock(inv);
-	if (inv->reuse_conn)
+	if (inv->reuse_conn) {
+		db_deallocate_all(inv->reuse_conn);
 		PQfinish(inv->reuse_conn);
+	}
 	if (inv->conn) {
 		/* Nothing the run prepared stays on the server session. */
-		db_deallocate(inv->conn);
+		db_deallocate_all(inv->conn);
 		PQfinish(inv->conn);
 	}
 	/* Plans borrow from the rules: gone first. */

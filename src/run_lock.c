@@ -65,16 +65,35 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 	snprintf(l->table, sizeof(l->table), "%s", lease_table);
 	snprintf(l->run_id, sizeof(l->run_id), "%s", run_id);
 	snprintf(l->host, sizeof(l->host), "%s", host);
-	snprintf(l->key, sizeof(l->key), "%s", RUN_LOCK_KEY_SQL);
+	/* RUN_LOCK_KEY_SQL, with the name as $1. */
+	snprintf(l->key, sizeof(l->key), "hashtextextended($1::text, 0)");
+	snprintf(l->key_param, sizeof(l->key_param), "%s",
+		 RUN_LOCK_LEASE_NAME);
 	snprintf(l->lease_name, sizeof(l->lease_name), "%s",
 		 RUN_LOCK_LEASE_NAME);
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
 }
 
+/*
+ * The advisory lock's key as SQL with its name as parameter $`param`
+ * (l->key is this with $1): the database's, or a tenant's.
+ */
+static void run_lock_key_sql(const struct run_lock *l, int param, char *buf,
+			     size_t size)
+{
+	if (l->tenant)
+		snprintf(buf, size, RUN_LOCK_TENANT_KEY_SQL("$%d::text"),
+			 param);
+	else
+		snprintf(buf, size, "hashtextextended($%d::text, 0)", param);
+}
+
 void run_lock_set_tenant(struct run_lock *l, const char *schema)
 {
-	snprintf(l->key, sizeof(l->key), RUN_LOCK_TENANT_KEY_SQL("'%s'"),
-		 schema);
+	snprintf(l->key, sizeof(l->key), "%s",
+		 RUN_LOCK_TENANT_KEY_SQL("$1::text"));
+	snprintf(l->key_param, sizeof(l->key_param), "%s", schema);
+	l->tenant = 1;
 	snprintf(l->lease_name, sizeof(l->lease_name),
 		 RUN_LOCK_LEASE_NAME "/%s", schema);
 	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
@@ -90,12 +109,14 @@ static int run_lock_table_exists(PGconn *conn, const char *table,
 				 char *err, size_t errlen)
 {
 	const char *params[1] = { table };
+	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char why[1024];
 	int ret;
 
-	res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1, params,
-		       why, sizeof(why));
+	res = db_query_named(conn, "mfa_sweeper_table_exists",
+			     "SELECT to_regclass($1) IS NOT NULL", 1, params,
+			     state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lease table %s: %s",
 			 table, why);
@@ -184,7 +205,8 @@ static int run_lock_take_lease(struct run_lock *l, char *err, size_t errlen)
 	 */
 	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_xact_lock(%s)",
 		 l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	params[0] = l->key_param;
+	res = db_query(l->conn, sql, 1, params, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lease: %s", why);
 		goto out;
@@ -379,6 +401,7 @@ static int run_lock_release_lease(struct run_lock *l, char *err,
  */
 static int run_lock_probe(struct run_lock *l)
 {
+	const char *params[1] = { l->key_param };
 	struct timespec deadline;
 	PGresult *res;
 	PGconn *conn;
@@ -393,7 +416,7 @@ static int run_lock_probe(struct run_lock *l)
 		return 0;
 	}
 	snprintf(sql, sizeof(sql), "SELECT %s", l->mine);
-	if (!PQsendQuery(conn, sql))
+	if (!PQsendQueryParams(conn, sql, 1, NULL, params, NULL, NULL, 0))
 		goto out;
 	/* A pool with no free server connection would keep it waiting. */
 	clock_deadline_in(&deadline, RUN_LOCK_PROBE_MS);
@@ -426,6 +449,8 @@ out:
 static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 			   size_t errlen)
 {
+	const char *params[1] = { l->key_param };
+	char state[DB_SQLSTATE_LEN];
 	PGresult *res;
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
@@ -434,7 +459,10 @@ static int run_lock_unlock(struct run_lock *l, int *released, char *err,
 	/* pg_advisory_unlock() of a lock not held would print a warning. */
 	snprintf(sql, sizeof(sql), "SELECT CASE WHEN %s THEN"
 		 " pg_advisory_unlock(%s) ELSE false END", l->mine, l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	res = db_query_named(l->conn, l->tenant ?
+			     "mfa_sweeper_lock_release_tenant" :
+			     "mfa_sweeper_lock_release", sql, 1, params, state,
+			     why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot release the run lock: %s", why);
 		return -1;
@@ -485,6 +513,7 @@ static int run_lock_lease_taken(struct run_lock *l, char *err,
 static int run_lock_take_advisory(struct run_lock *l, char *err,
 				  size_t errlen)
 {
+	const char *params[1] = { l->key_param };
 	char state[DB_SQLSTATE_LEN];
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
@@ -492,19 +521,28 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 	int ret = RUN_LOCK_ERROR, mine, got, released, rc;
 
 	err[0] = '\0';
-	/* Both statements on one server session, whatever sits between. */
-	if (db_begin(l->conn, state, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
-		goto out;
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
+	/*
+	 * Whether the session holds it already, and else the lock: one
+	 * statement, so one server session whatever sits between, and one
+	 * round trip (a transaction of its own, db_query()).  The try is
+	 * made only when the session does not hold it (CASE evaluates the
+	 * branch it takes), so that a lock held already is not taken twice.
+	 */
+	snprintf(sql, sizeof(sql), "SELECT s.pid, s.mine, CASE WHEN s.mine"
+		 " THEN false ELSE pg_try_advisory_lock(%s) END"
+		 " FROM (SELECT pg_backend_pid(), %s OFFSET 0) AS s(pid, mine)",
+		 l->key, l->mine);
+	res = db_query_named(l->conn, l->tenant ?
+			     "mfa_sweeper_lock_take_tenant" :
+			     "mfa_sweeper_lock_take", sql, 1, params, state,
+			     why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
 	}
 	l->backend_pid = atoi(PQgetvalue(res, 0, 0));
 	mine = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	got = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	if (mine) {
@@ -515,19 +553,6 @@ static int run_lock_take_advisory(struct run_lock *l, char *err,
 			 l->backend_pid, RUN_LOCK_POOLER_WHY,
 			 RUN_LOCK_POOLER_FIX);
 		ret = RUN_LOCK_POOLER;
-		goto out;
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%s)", l->key);
-	res = db_query(l->conn, sql, 0, NULL, why, sizeof(why));
-	if (!res) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
-		goto out;
-	}
-	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	res = NULL;
-	if (db_exec(l->conn, "COMMIT", why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot take the run lock: %s", why);
 		goto out;
 	}
 	if (!got) {
@@ -558,17 +583,41 @@ out:
 	return ret;
 }
 
-static int run_lock_guard_advisory(struct run_lock *l,
+/*
+ * The check of the advisory lock; with `begin`, it opens the batch's
+ * transaction too (db_begin_query(), lock_timeout `lock_ms`), in the
+ * same round trip, and *begun says whether it did.
+ */
+static int run_lock_guard_advisory(struct run_lock *l, int begin,
+				   long long lock_ms, int *begun,
 				   char state[DB_SQLSTATE_LEN], char *err,
 				   size_t errlen)
 {
+	const char *params[1] = { l->key_param };
+	const char *name;
 	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
 	int pid, mine;
 
 	snprintf(sql, sizeof(sql), "SELECT pg_backend_pid(), %s", l->mine);
-	res = db_query_state(l->conn, sql, 0, NULL, state, why, sizeof(why));
+	/*
+	 * Prepared once per connection; a server session that is not the
+	 * one it was prepared on (what this finds) prepares it again
+	 * (db_query_named()), and then tells its own pid.
+	 */
+	name = l->tenant ? "mfa_sweeper_lock_guard_tenant" :
+	       "mfa_sweeper_lock_guard";
+	if (begin)
+		res = db_begin_query(l->conn, lock_ms, name, sql, 1, params,
+				     begun, state, why, sizeof(why));
+	else
+		res = db_query_named(l->conn, name, sql, 1, params, state, why,
+				     sizeof(why));
+	if (!res && begin && !*begun) {
+		snprintf(err, errlen, "%s", why);
+		return RUN_LOCK_ERROR;
+	}
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;
@@ -617,7 +666,22 @@ int run_lock_guard(struct run_lock *l, char state[DB_SQLSTATE_LEN],
 		return RUN_LOCK_HELD;
 	if (run_lock_leased(l))
 		return run_lock_guard_lease(l, state, err, errlen);
-	return run_lock_guard_advisory(l, state, err, errlen);
+	return run_lock_guard_advisory(l, 0, -1, NULL, state, err, errlen);
+}
+
+int run_lock_guard_begin(struct run_lock *l, long long lock_ms, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen)
+{
+	state[0] = '\0';
+	*begun = 0;
+	if (l->held && !run_lock_leased(l))
+		return run_lock_guard_advisory(l, 1, lock_ms, begun, state,
+					       err, errlen);
+	if (db_begin_lock(l->conn, lock_ms, state, err, errlen) != 0)
+		return RUN_LOCK_ERROR;
+	*begun = 1;
+	return run_lock_guard(l, state, err, errlen);
 }
 
 /*
@@ -630,17 +694,20 @@ static int run_lock_worker_lease(const struct run_lock *l, PGconn *conn,
 				 char state[DB_SQLSTATE_LEN], char *err,
 				 size_t errlen)
 {
-	const char *params[2] = { RUN_LOCK_LEASE_NAME, l->run_id };
+	const char *params[3] = { l->lease_name, l->run_id, l->key_param };
+	char key[160];
 	char sql[1536];
 	char why[1024];
 	PGresult *res;
 	int mine;
 
+	/* This run's key and lease row: a tenant's has its own. */
+	run_lock_key_sql(l, 3, key, sizeof(key));
 	snprintf(sql, sizeof(sql),
-		 "SELECT pg_advisory_xact_lock_shared(" RUN_LOCK_KEY_SQL "),"
+		 "SELECT pg_advisory_xact_lock_shared(%s),"
 		 " EXISTS (SELECT 1 FROM %s WHERE name = $1"
-		 " AND holder = $2::uuid)", l->table);
-	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
+		 " AND holder = $2::uuid)", key, l->table);
+	res = db_query_state(conn, sql, 3, params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lease: %s", why);
 		return RUN_LOCK_ERROR;
@@ -665,22 +732,24 @@ static int run_lock_worker_advisory(const struct run_lock *l, PGconn *conn,
 				    size_t errlen)
 {
 	char pid[32];
-	const char *params[1] = { pid };
+	const char *params[2] = { pid, l->key_param };
+	char key[160];
+	char sql[RUN_LOCK_SQL_MAX];
 	char why[1024];
 	PGresult *res;
 	int held;
 
 	snprintf(pid, sizeof(pid), "%d", l->backend_pid);
-	res = db_query_state(conn, "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
-			     " WHERE l.locktype = 'advisory' AND l.granted"
-			     " AND l.pid = $1::int AND l.objsubid = 1"
-			     " AND l.database = (SELECT oid FROM pg_database"
-			     " WHERE datname = current_database())"
-			     " AND l.classid::bigint = ((" RUN_LOCK_KEY_SQL
-			     " >> 32) & 4294967295)"
-			     " AND l.objid::bigint = (" RUN_LOCK_KEY_SQL
-			     " & 4294967295))", 1, params, state, why,
-			     sizeof(why));
+	/* This run's key: a tenant's has its own. */
+	run_lock_key_sql(l, 2, key, sizeof(key));
+	snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
+		 " WHERE l.locktype = 'advisory' AND l.granted"
+		 " AND l.pid = $1::int AND l.objsubid = 1"
+		 " AND l.database = (SELECT oid FROM pg_database"
+		 " WHERE datname = current_database())"
+		 " AND l.classid::bigint = ((%s >> 32) & 4294967295)"
+		 " AND l.objid::bigint = (%s & 4294967295))", key, key);
+	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
 		return RUN_LOCK_ERROR;

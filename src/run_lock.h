@@ -82,12 +82,16 @@ struct run_lock {
 	char table[IDENT_MAX];         /* lease: the quoted table name */
 	char run_id[37];               /* lease: the holder */
 	char host[256];
-	/* The advisory lock's key as SQL (RUN_LOCK_KEY_SQL unless
+	/* The advisory lock's key as SQL (RUN_LOCK_KEY_SQL's value unless
 	 * run_lock_set_tenant()), the lease row's name, and the test of
-	 * whether the session holds the key. */
+	 * whether the session holds the key.  The key's name travels as the
+	 * statements' $1 (key_param), so that their text is the same for
+	 * every tenant and is prepared once per connection. */
 	char key[160];
+	char key_param[96];
 	char lease_name[96];
 	char mine[RUN_LOCK_SQL_MAX / 2];
+	int tenant;                    /* run_lock_set_tenant() was called */
 	/* 1: skip the second connection that probes for a transaction
 	 * pooler (a run over targets keeps to its connection budget; the
 	 * guard of every batch still sees one). */
@@ -139,6 +143,18 @@ int run_lock_check(PGconn *conn, enum run_lock_pooler pooler,
  * nothing is held), or RUN_LOCK_ERROR with one line in err.
  */
 int run_lock_take(struct run_lock *l, char *err, size_t errlen);
+
+/*
+ * Open a batch's transaction (db_begin_lock(), lock_timeout `lock_ms`, a
+ * negative value keeping the connection's) and run_lock_guard() in it:
+ * for the advisory lock in one round trip (db_begin_query()).  *begun is
+ * 0 when the transaction could not be opened: RUN_LOCK_ERROR, with the
+ * failure of BEGIN in err and state, and nothing of the batch ran.
+ * Otherwise as run_lock_guard(); the caller ends the transaction.
+ */
+int run_lock_guard_begin(struct run_lock *l, long long lock_ms, int *begun,
+			 char state[DB_SQLSTATE_LEN], char *err,
+			 size_t errlen);
 
 /*
  * Inside a batch's transaction, before its DELETE: check (advisory) or

@@ -61,7 +61,8 @@ int table_facts_read(PGconn *conn, const char *table, const char *key,
 	PGresult *res;
 
 	memset(f, 0, sizeof(*f));
-	res = db_query_state(conn, FACTS_SQL, 4, params, state, err, errlen);
+	res = db_query_named(conn, "mfa_sweeper_table_facts", FACTS_SQL, 4,
+			     params, state, err, errlen);
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {

@@ -108,6 +108,7 @@ static int time_zone_column(PGconn *conn, const struct config *cfg,
 	char table[IDENT_MAX];
 	char column[IDENT_MAX];
 	const char *params[2] = { table, column };
+	char state[DB_SQLSTATE_LEN];
 	char why[1024];
 	PGresult *res;
 
@@ -116,7 +117,8 @@ static int time_zone_column(PGconn *conn, const struct config *cfg,
 	if (ident_quote(c->table, table, sizeof(table)) != 0 ||
 	    ident_quote_column(c->column, column, sizeof(column)) != 0)
 		return 0;
-	res = db_query(conn, TZ_COLUMN_SQL, 2, params, why, sizeof(why));
+	res = db_query_named(conn, "mfa_sweeper_time_column", TZ_COLUMN_SQL, 2,
+			     params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "rule '%s': cannot read the type of "
 			 "%s.%s: %s", r->name, c->table, c->column, why);

@@ -195,7 +195,8 @@ lock_after_first_batch() {
 	sql <<'EOF'
 -- The first batch lasts until the holder's LOCK waits behind it (10 s at
 -- most), so the holder gets the table before the second batch, however
--- slowly a loaded machine starts its session.
+-- slowly a loaded machine starts its session.  The holder of this test's
+-- database: another test's, running at the same time, is not it.
 CREATE FUNCTION slow_first() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   until timestamptz := clock_timestamp() + interval '10 s';
@@ -204,6 +205,7 @@ BEGIN
   WHILE clock_timestamp() < until AND NOT EXISTS (
       SELECT 1 FROM pg_stat_activity
       WHERE application_name LIKE 'mfa-test-holder-%'
+        AND datname = current_database()
         AND wait_event_type = 'Lock') LOOP
     PERFORM pg_sleep(0.05);
   END LOOP;

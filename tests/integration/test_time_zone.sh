@@ -134,9 +134,24 @@ t_time_zone_is_set_local_in_every_transaction() {
 	assert_int_cmp "$(grep -c . <<<"$lines")" -ge 6 "transactions set the zone"
 	# Each time inside a transaction the same statement began, and never
 	# for the session: nothing outlives the transaction on a pooled
-	# connection.
-	assert_eq "$(grep -vc "statement: BEGIN; SET LOCAL lock_timeout = [0-9]*; SET LOCAL statement_timeout = [0-9]*; SET LOCAL TimeZone = 'America/New_York'$" <<<"$lines")" 0 \
-		"every SET of the zone is SET LOCAL right after BEGIN"
+	# connection.  A statement in a transaction of its own sends BEGIN
+	# and each SET LOCAL as commands of one round trip (extended
+	# protocol: "execute <unnamed>: ..."), one after the other.
+	assert_eq "$(grep -v "statement: BEGIN; SET LOCAL lock_timeout = [0-9]*; SET LOCAL statement_timeout = [0-9]*; SET LOCAL TimeZone = 'America/New_York'$" <<<"$lines" |
+		grep -vc "execute <unnamed>: SET LOCAL TimeZone = 'America/New_York'$")" 0 \
+		"every SET of the zone is SET LOCAL"
+	assert_int_cmp "$(grep -c "execute <unnamed>: SET LOCAL TimeZone" <<<"$lines")" -ge 1 \
+		"statements outside a batch set the zone too"
+	# Each SET LOCAL of the zone as a command of its own follows, in its
+	# session, BEGIN and the two timeouts' SET LOCAL, and nothing else.
+	assert_eq "$(grep -a -E "\[[0-9]+\] LOG:  (statement|execute [^:]*):" "$PG_TMP/server.log" | awk '
+		{ match($0, /\[[0-9]+\]/); pid = substr($0, RSTART, RLENGTH)
+		  sql = $0; sub(/^.* LOG:  (statement|execute [^:]*): /, "", sql) }
+		sql ~ /^SET LOCAL TimeZone = / && $0 ~ /execute/ {
+			if (p3[pid] != "BEGIN" || p2[pid] !~ /^SET LOCAL lock_timeout = [0-9]+$/ ||
+			    p1[pid] !~ /^SET LOCAL statement_timeout = [0-9]+$/) bad++ }
+		{ p3[pid] = p2[pid]; p2[pid] = p1[pid]; p1[pid] = sql }
+		END { print bad + 0 }')" 0 "every SET LOCAL of the zone right after BEGIN"
 }
 
 t_naive_columns_refused_without_time_zone() {

@@ -86,6 +86,33 @@ t_blocks_walk_with_two_and_three_workers() {
 # user_disabled walks by users (an index on each step's user column):
 # the users table's blocks are split, so each worker deletes the rows of
 # its own users.
+# A tenant's run lock is its own key (doc/fleet.md "Locks and
+# isolation"): the workers' check of it before each batch looks for that
+# key, not the database's, and every batch runs.
+t_tenant_target_with_workers() {
+	codes_db 9100
+	snap
+	cfg_std used_backup_codes "workers = 3" "jobs = 4" "" \
+		"[target.tenants]" "tenants_query = SELECT 'public'"
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "a tenant target on 3 workers: exit code"
+	assert_json .status ok "status"
+	assert_eq "$(workers_used)" 3 "the tenant's step ran on 3 workers"
+	check_rows '^must-go-bulk-' "a tenant target on 3 workers"
+	assert_json .deleted_total 7800 "deleted_total counts every row once"
+	# With pooler = transaction the lock is the tenant's lease row.
+	codes_db 9100
+	snap
+	cfg_ledger used_backup_codes "workers = 3" "jobs = 4" "" \
+		"[target.tenants]" "tenants_query = SELECT 'public'"
+	cfg_database pooler transaction
+	sweep -c "$CFG" --json -v
+	assert_exit 0 "a tenant target on 3 workers, pooler = transaction"
+	assert_eq "$(workers_used)" 3 "pooler = transaction: 3 workers"
+	check_rows '^must-go-bulk-' "pooler = transaction"
+	assert_eq "$(ledger_total)" 7800 "pooler = transaction: the ledger's rows"
+}
+
 t_users_walk_with_two_and_three_workers() {
 	local n
 	for n in 2 3; do
