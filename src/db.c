@@ -550,6 +550,10 @@ struct db_state {
 	char *zone_sql;            /* the zone as a quoted literal, or NULL */
 	struct db_names plans;     /* db_run()'s */
 	struct db_names kept;      /* db_query_named()'s */
+	/* db_query_memo()'s answers: keys and results, in step. */
+	struct db_names memo_keys;
+	PGresult **memo;
+	size_t memo_alloc;
 };
 
 static struct db_state *db_state(PGconn *conn)
@@ -620,6 +624,15 @@ static void db_names_clear(struct db_names *names)
 	names->n = 0;
 }
 
+static void db_memo_clear(struct db_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->memo_keys.n; i++)
+		PQclear(st->memo[i]);
+	db_names_clear(&st->memo_keys);
+}
+
 static void db_state_free(struct db_state *st)
 {
 	if (!st)
@@ -630,6 +643,9 @@ static void db_state_free(struct db_state *st)
 	free(st->plans.name);
 	db_names_clear(&st->kept);
 	free(st->kept.name);
+	db_memo_clear(st);
+	free(st->memo_keys.name);
+	free(st->memo);
 	free(st);
 }
 
@@ -1426,6 +1442,60 @@ PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
 		return res;
 	/* No round trip of several commands: text and parameters. */
 	return db_query_state(conn, sql, nparams, params, state, err, errlen);
+}
+
+/* The memo's key of a query: its name, then each parameter. */
+static char *db_memo_key(const char *name, int nparams,
+			 const char *const *params)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int i;
+
+	strbuf_add(&sb, name);
+	for (i = 0; i < nparams; i++)
+		strbuf_addf(&sb, "\x1f%s", params[i] ? params[i] : "\x1e");
+	return strbuf_detach(&sb);
+}
+
+PGresult *db_query_memo(PGconn *conn, const char *name, const char *sql,
+			int nparams, const char *const *params,
+			char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
+{
+	struct db_state *st = db_state(conn);
+	PGresult *res, *copy;
+	char *key;
+	size_t i;
+
+	if (!st)
+		return db_query_named(conn, name, sql, nparams, params, state,
+				      err, errlen);
+	key = db_memo_key(name, nparams, params);
+	for (i = 0; i < st->memo_keys.n; i++) {
+		if (strcmp(st->memo_keys.name[i], key) != 0)
+			continue;
+		free(key);
+		state[0] = '\0';
+		res = PQcopyResult(st->memo[i], PG_COPYRES_ATTRS |
+				   PG_COPYRES_TUPLES);
+		if (!res)
+			snprintf(err, errlen, "out of memory");
+		return res;
+	}
+	res = db_query_named(conn, name, sql, nparams, params, state, err,
+			     errlen);
+	copy = res ? PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES) :
+	       NULL;
+	if (!copy) {
+		free(key);
+		return res;
+	}
+	xgrow((void **)&st->memo_keys.name, &st->memo_keys.alloc,
+	      st->memo_keys.n + 1, sizeof(*st->memo_keys.name));
+	xgrow((void **)&st->memo, &st->memo_alloc, st->memo_keys.n + 1,
+	      sizeof(*st->memo));
+	st->memo_keys.name[st->memo_keys.n] = key;
+	st->memo[st->memo_keys.n++] = copy;
+	return res;
 }
 
 /*

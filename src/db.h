@@ -269,6 +269,19 @@ PGresult *db_query_named(PGconn *conn, const char *name, const char *sql,
 			 size_t errlen);
 
 /*
+ * db_query_named() of a query whose answer cannot change while the
+ * connection lives (who the session is, in which database; whether a
+ * table of the sweeper's own exists): asked once per connection and
+ * parameters, its result remembered, so that the targets a worker sweeps
+ * one after another on one connection do not ask again.  Returns a result
+ * the caller PQclear()s, or NULL with err and state as db_query_state().
+ * A failure is not remembered.
+ */
+PGresult *db_query_memo(PGconn *conn, const char *name, const char *sql,
+			int nparams, const char *const *params,
+			char state[DB_SQLSTATE_LEN], char *err, size_t errlen);
+
+/*
  * Drop every statement db_run() prepared on the connection's session, so
  * that nothing of a run's plans stays on the server session (DEALLOCATE
  * ALL when nothing else is prepared there, else one DEALLOCATE each, in

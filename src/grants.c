@@ -413,9 +413,9 @@ static int grants_lease_exists(struct grants_ctx *c)
 	if (!c->g->ledger)
 		return 0;
 	params[0] = c->g->ledger->lease;
-	res = db_query_named(c->conn, "mfa_sweeper_table_exists",
-			     "SELECT to_regclass($1) IS NOT NULL", 1, params,
-			     state, why, sizeof(why));
+	res = db_query_memo(c->conn, "mfa_sweeper_table_exists",
+			    "SELECT to_regclass($1) IS NOT NULL", 1, params,
+			    state, why, sizeof(why));
 	if (!res)
 		return 0;
 	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -433,6 +433,7 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 			const struct grants_scope *g, const char *role,
 			unsigned when, char *err, size_t errlen)
 {
+	char state[DB_SQLSTATE_LEN];
 	char why[1024];
 	PGresult *res;
 	size_t i, j;
@@ -440,8 +441,9 @@ static int grants_setup(struct grants_ctx *c, PGconn *conn,
 	memset(c, 0, sizeof(*c));
 	c->conn = conn;
 	c->g = g;
-	res = db_query(conn, "SELECT current_user, current_database()", 0,
-		       NULL, why, sizeof(why));
+	res = db_query_memo(conn, "mfa_sweeper_identity",
+			    "SELECT current_user, current_database()", 0, NULL,
+			    state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the role's privileges: %s",
 			 why);

@@ -114,9 +114,9 @@ static int run_lock_table_exists(PGconn *conn, const char *table,
 	char why[1024];
 	int ret;
 
-	res = db_query_named(conn, "mfa_sweeper_table_exists",
-			     "SELECT to_regclass($1) IS NOT NULL", 1, params,
-			     state, why, sizeof(why));
+	res = db_query_memo(conn, "mfa_sweeper_table_exists",
+			    "SELECT to_regclass($1) IS NOT NULL", 1, params,
+			    state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lease table %s: %s",
 			 table, why);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "table_facts.h"
 
 /* A column's name as ident_quote_column() writes it. */
@@ -85,8 +86,16 @@ int table_facts_read(PGconn *conn, const char *table, const char *key,
 	f->users_rows_per_block = strtod(PQgetvalue(res, 0, 11), NULL);
 	f->users_rows = strtod(PQgetvalue(res, 0, 12), NULL);
 	f->users_nblocks = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+	f->read_ms = clock_now_ms();
 	PQclear(res);
 	return 0;
+}
+
+int table_facts_fresh(const struct table_facts *f)
+{
+	long long age = clock_now_ms() - f->read_ms;
+
+	return f->read_ms > 0 && age >= 0 && age < TABLE_FACTS_FRESH_MS;
 }
 
 int table_facts_size(PGconn *conn, long long oid, long long *nblocks,

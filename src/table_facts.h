@@ -32,7 +32,21 @@ struct table_facts {
 	double users_rows_per_block;
 	double users_rows;
 	long long users_nblocks;
+	long long read_ms;          /* when they were read (clock.h) */
 };
+
+/*
+ * How long a walk that starts after its plan read the facts takes their
+ * sizes as they are: a fleet's target, or the first step of a run, walks
+ * a moment after its preflight.  Later it reads them again
+ * (table_facts_size()), since the table may have grown meanwhile, by
+ * hours of earlier steps; a window's last has no end either way, so only
+ * the windows' lengths depend on it.
+ */
+#define TABLE_FACTS_FRESH_MS 1000
+
+/* Whether the facts were read less than TABLE_FACTS_FRESH_MS ago. */
+int table_facts_fresh(const struct table_facts *f);
 
 /*
  * Read the facts of `table` into *f: `key` and `user` are the step's key

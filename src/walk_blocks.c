@@ -38,8 +38,8 @@ static int blocks_start(struct walk *w, PGconn *conn,
 	long long nblocks = f->nblocks;
 
 	/* The table may have grown since the preflight read its size. */
-	if (conn && table_facts_size(conn, f->oid, &nblocks, state, err,
-				     errlen) != 0)
+	if (conn && !table_facts_fresh(f) &&
+	    table_facts_size(conn, f->oid, &nblocks, state, err, errlen) != 0)
 		return -1;
 	walk_blocks_begin(w, nblocks, f->rows_per_block);
 	return 0;

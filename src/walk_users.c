@@ -20,8 +20,9 @@ static int users_start(struct walk *w, PGconn *conn,
 	const struct table_facts *f = &w->plan->facts;
 	long long nblocks = f->users_nblocks;
 
-	if (conn && table_facts_size(conn, f->users_oid, &nblocks, state, err,
-				     errlen) != 0)
+	if (conn && !table_facts_fresh(f) &&
+	    table_facts_size(conn, f->users_oid, &nblocks, state, err,
+			     errlen) != 0)
 		return -1;
 	walk_blocks_begin(w, nblocks, f->users_rows_per_block);
 	return 0;
