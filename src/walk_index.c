@@ -5,9 +5,9 @@
  * the index finds, until one comes up short.  They take their rows
  * unlocked (STMT_UNLOCKED) until one would wait for a row another session
  * holds, and from then on lock them FOR UPDATE SKIP LOCKED first (batch.c
- * decides).  The rows a batch deletes
- * are gone from the next one's scan, so no cursor is needed; the walk
- * cannot be split, since every batch reads from the index's start.
+ * decides).  The rows a batch deletes are gone from the next one's scan,
+ * so no cursor is needed; the walk cannot be split, since every batch
+ * reads from the index's start.
  */
 #include <stdio.h>
 
