@@ -328,10 +328,14 @@ const struct plan_stmt *plan_stmt(struct plan *p, enum stmt_kind kind,
 	 * walk by index has no bounds, and its plan rests on the predicate's
 	 * values alone, for which a generic plan may trade the index for a
 	 * sequential scan: its statements stay unnamed, planned anew for
-	 * every batch.
+	 * every batch.  So do a walk by named users': a generic plan cannot
+	 * know how many users a window lists, and on the bench's bulk disable
+	 * at L it took 76 to 78 ms a window of 3,750 users where the plans
+	 * made for the users took 45 ms (planning one costs 3 to 7 ms).
 	 */
-	if (!(p->walk == STMT_WALK_INDEX && (kind == STMT_CAPPED_DELETE ||
-					     kind == STMT_VICTIM_KEYS)))
+	if (!(p->walk == STMT_WALK_NAMED ||
+	      (p->walk == STMT_WALK_INDEX && (kind == STMT_CAPPED_DELETE ||
+					      kind == STMT_VICTIM_KEYS))))
 		snprintf(st->name, sizeof(st->name),
 			 "mfa_sweeper_%.8s_%zu_%zu_%s_%u",
 			 p->run_id ? p->run_id : "", p->rule_index,
