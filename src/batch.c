@@ -8,9 +8,9 @@
  * index) with a lock_timeout of at most BATCH_PLAIN_LOCK_MS so that a
  * row another session holds sends the window (or the rest of the walk
  * by index) to SKIP LOCKED batches instead of holding up the
- * application.  Stops (signals) are
- * honoured between batches; a signal handler may also cancel the running
- * batch (src/stop.c), which then rolls back like any failed one.
+ * application.  Stops (signals) are honoured between batches; a signal
+ * handler may also cancel the running batch (src/stop.c), which then
+ * rolls back like any failed one.
  */
 #include <stdio.h>
 #include <stdlib.h>
