@@ -455,6 +455,14 @@ trial() {
 	     WHERE datname = current_database() AND application_name = 'mfa-sweeper'" 5000; then
 		reason "the run's server session is still there 5 s after it exited"
 	fi
+	# Through PgBouncer a transaction the run left open lives on a pooled
+	# server connection until PgBouncer, seeing its client gone, closes
+	# that connection, and holds its transaction's advisory locks (a
+	# worker's shared one under the lease) that long; a session's lock
+	# would stay for good, which the judgement below still catches.
+	[ "$pooler" = direct ] || chaos_wait "$db" "SELECT count(*) = 0 FROM pg_locks AS l
+	     JOIN pg_database AS d ON d.oid = l.database WHERE l.locktype = 'advisory'
+	     AND l.granted AND d.datname = current_database()" 5000 || true
 	run_id=
 	if jq -se 'length == 1 and (.[0] | type == "object")' "$out" >/dev/null 2>&1; then
 		run_id=$(jq -r .run_id "$out" | tr -cd '0-9a-f-')
