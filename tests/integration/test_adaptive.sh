@@ -234,18 +234,7 @@ t_indexed_walk_passes_over_a_locked_row() {
 t_user_rows_are_walked_by_users() {
 	fresh_db
 	fx_user_disabled
-	sql <<'EOF2'
-INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
-  SELECT 1000 + i, 'bulk' || i || '@example.com', i % 5 <> 0,
-         CASE WHEN i % 5 = 0 THEN now() - interval '30 days' END
-  FROM generate_series(1, 5000) AS i;
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
-  SELECT 1000 + (i % 5000) + 1,
-         CASE WHEN (i % 5000 + 1) % 5 = 0 THEN 'must-go-bulk-' ELSE 'must-stay-bulk-' END || i,
-         false, NULL, now() - interval '300 days'
-  FROM generate_series(1, 50000) AS i;
-ANALYZE;
-EOF2
+	fx_bulk_disabled_users
 	cfg_std user_disabled
 	snap
 	sweep -c "$CFG" --json -v
@@ -262,18 +251,7 @@ EOF2
 t_user_rows_joined_once_windows_delete() {
 	fresh_db
 	fx_user_disabled
-	sql <<'EOF2'
-INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
-  SELECT 1000 + i, 'bulk' || i || '@example.com', i % 5 <> 0,
-         CASE WHEN i % 5 = 0 THEN now() - interval '30 days' END
-  FROM generate_series(1, 5000) AS i;
-INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
-  SELECT 1000 + (i % 5000) + 1,
-         CASE WHEN (i % 5000 + 1) % 5 = 0 THEN 'must-go-bulk-' ELSE 'must-stay-bulk-' END || i,
-         false, NULL, now() - interval '300 days'
-  FROM generate_series(1, 50000) AS i;
-ANALYZE;
-EOF2
+	fx_bulk_disabled_users
 	cfg_std user_disabled
 	sweep -c "$CFG" --explain
 	assert_exit 0 "--explain"

@@ -279,17 +279,8 @@ t_rule_fails_at_run_time() {
 	sql <<'EOF'
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
 SELECT 301, 'boom', true, now() - interval '100 days', now() - interval '200 days';
-CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF OLD.code_hash = 'boom' THEN
-    RAISE EXCEPTION 'boom: this row refuses to go'
-    USING ERRCODE = 'data_exception';
-  END IF;
-  RETURN OLD;
-END $$;
-CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION boom();
 EOF
+	fx_boom_trigger
 	cfg_std "used_backup_codes, stale_devices" "batch_size = 5"
 	snap
 	sweep -c "$CFG" --json
@@ -590,15 +581,8 @@ t_log_format() {
 # ctids and ids as the other's, keepers beside victims.
 t_partitioned_table_deletes_by_key() {
 	fresh_db
+	fx_part_codes
 	sql <<'EOF'
-CREATE TABLE part_codes (
-    id bigint NOT NULL, user_id bigint NOT NULL, code_hash text NOT NULL,
-    used boolean NOT NULL DEFAULT false, used_at timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (id, user_id)
-) PARTITION BY RANGE (user_id);
-CREATE TABLE part_codes_a PARTITION OF part_codes FOR VALUES FROM (0) TO (100);
-CREATE TABLE part_codes_b PARTITION OF part_codes FOR VALUES FROM (100) TO (200);
 INSERT INTO part_codes_a (id, user_id, code_hash, used, used_at) VALUES
   (1, 1, 'must-go-a1', true, now() - interval '100 days'),
   (2, 1, 'must-stay-a2', false, NULL),

@@ -420,17 +420,8 @@ t_metrics_last_success_carries_over() {
 	sql <<'EOF2'
 INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
 SELECT 301, 'boom', true, now() - interval '100 days', now() - interval '200 days';
-CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF OLD.code_hash = 'boom' THEN
-    RAISE EXCEPTION 'boom: this row refuses to go'
-    USING ERRCODE = 'data_exception';
-  END IF;
-  RETURN OLD;
-END $$;
-CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION boom();
 EOF2
+	fx_boom_trigger
 	sweep -c "$CFG" --json
 	assert_exit 1
 	prom_check "$m"

@@ -176,15 +176,8 @@ t_key_walk_with_two_and_three_workers() {
 	local n
 	for n in 2 3; do
 		fresh_db
+		fx_part_codes
 		sql <<'EOF2'
-CREATE TABLE part_codes (
-    id bigint NOT NULL, user_id bigint NOT NULL, code_hash text NOT NULL,
-    used boolean NOT NULL DEFAULT false, used_at timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (id, user_id)
-) PARTITION BY RANGE (user_id);
-CREATE TABLE part_codes_a PARTITION OF part_codes FOR VALUES FROM (0) TO (100);
-CREATE TABLE part_codes_b PARTITION OF part_codes FOR VALUES FROM (100) TO (200);
 INSERT INTO part_codes (id, user_id, code_hash, used, used_at)
   SELECT i, i % 200, CASE WHEN i % 5 = 0 THEN 'must-stay-' ELSE 'must-go-' END || i,
          i % 5 <> 0, CASE WHEN i % 5 <> 0 THEN now() - interval '100 days' END
@@ -390,16 +383,8 @@ t_worker_failure_fails_the_step() {
 	fx_slow_deletes
 	sql <<'EOF2'
 UPDATE accounts_backupcode SET code_hash = 'boom' WHERE code_hash = 'must-go-bulk-4500';
-CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF OLD.code_hash = 'boom' THEN
-    RAISE EXCEPTION 'boom: this row refuses to go' USING ERRCODE = 'data_exception';
-  END IF;
-  RETURN OLD;
-END $$;
-CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
-  FOR EACH ROW EXECUTE FUNCTION boom();
 EOF2
+	fx_boom_trigger
 	cfg_ledger "used_backup_codes, stale_devices" "workers = 2" "batch_target = 50ms"
 	sweep -c "$CFG" --json -v
 	assert_exit 1 "exit code when a worker's batch fails"

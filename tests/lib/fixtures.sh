@@ -151,6 +151,60 @@ INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at) 
 EOF
 }
 
+# fx_part_codes: an empty backup codes table partitioned by user,
+# part_codes (users 0-99 in part_codes_a, 100-199 in part_codes_b), where
+# every partition numbers its rows from ctid (0,1) and the key (id) may
+# repeat across partitions.  The caller inserts the rows.
+fx_part_codes() {
+	sql <<'EOF'
+CREATE TABLE part_codes (
+    id bigint NOT NULL, user_id bigint NOT NULL, code_hash text NOT NULL,
+    used boolean NOT NULL DEFAULT false, used_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (id, user_id)
+) PARTITION BY RANGE (user_id);
+CREATE TABLE part_codes_a PARTITION OF part_codes FOR VALUES FROM (0) TO (100);
+CREATE TABLE part_codes_b PARTITION OF part_codes FOR VALUES FROM (100) TO (200);
+EOF
+}
+
+# fx_bulk_disabled_users: 5000 more users (ids 1001..6000), every fifth
+# disabled 30 days ago, and 50,000 unused codes spread over them, ten per
+# user: the disabled users' codes must-go-bulk-*, the others'
+# must-stay-bulk-*; analysed, so that the plans are a real table's.
+fx_bulk_disabled_users() {
+	sql <<'EOF'
+INSERT INTO accounts_user (id, email, mfa_enrolled, mfa_disabled_at)
+  SELECT 1000 + i, 'bulk' || i || '@example.com', i % 5 <> 0,
+         CASE WHEN i % 5 = 0 THEN now() - interval '30 days' END
+  FROM generate_series(1, 5000) AS i;
+INSERT INTO accounts_backupcode (user_id, code_hash, used, used_at, created_at)
+  SELECT 1000 + (i % 5000) + 1,
+         CASE WHEN (i % 5000 + 1) % 5 = 0 THEN 'must-go-bulk-' ELSE 'must-stay-bulk-' END || i,
+         false, NULL, now() - interval '300 days'
+  FROM generate_series(1, 50000) AS i;
+ANALYZE;
+EOF
+}
+
+# fx_boom_trigger: a backup code marked 'boom' refuses to be deleted (a
+# BEFORE DELETE trigger raises data_exception, "boom: this row refuses to
+# go"); every other row goes as usual.
+fx_boom_trigger() {
+	sql <<'EOF'
+CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.code_hash = 'boom' THEN
+    RAISE EXCEPTION 'boom: this row refuses to go'
+    USING ERRCODE = 'data_exception';
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER boom BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW EXECUTE FUNCTION boom();
+EOF
+}
+
 # rows_left PREFIX: the backup codes whose marker starts with PREFIX.
 rows_left() {
 	q "SELECT count(*) FROM accounts_backupcode WHERE code_hash LIKE '$1%'"
