@@ -23,12 +23,12 @@
 #define RUN_LOCK_PROBE_MS 2000
 
 /*
- * Whether the session running the statement holds the advisory lock of
- * key `k` (SQL): a format with the key twice.
+ * Whether the server session whose pid is the SQL expression of the first
+ * argument holds the advisory lock of the key (SQL) given twice after it.
  */
-#define RUN_LOCK_MINE_FMT \
+#define RUN_LOCK_HELD_FMT \
 	"EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory'" \
-	" AND l.granted AND l.pid = pg_backend_pid() AND l.objsubid = 1" \
+	" AND l.granted AND l.pid = %s AND l.objsubid = 1" \
 	" AND l.database = (SELECT oid FROM pg_database" \
 	" WHERE datname = current_database())" \
 	" AND l.classid::bigint = ((%s >> 32) & 4294967295)" \
@@ -71,7 +71,8 @@ void run_lock_init(struct run_lock *l, PGconn *conn,
 		 RUN_LOCK_LEASE_NAME);
 	snprintf(l->lease_name, sizeof(l->lease_name), "%s",
 		 RUN_LOCK_LEASE_NAME);
-	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
+	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_HELD_FMT,
+		 "pg_backend_pid()", l->key, l->key);
 }
 
 /*
@@ -96,7 +97,8 @@ void run_lock_set_tenant(struct run_lock *l, const char *schema)
 	l->tenant = 1;
 	snprintf(l->lease_name, sizeof(l->lease_name),
 		 RUN_LOCK_LEASE_NAME "/%s", schema);
-	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_MINE_FMT, l->key, l->key);
+	snprintf(l->mine, sizeof(l->mine), RUN_LOCK_HELD_FMT,
+		 "pg_backend_pid()", l->key, l->key);
 }
 
 static int run_lock_leased(const struct run_lock *l)
@@ -742,13 +744,8 @@ static int run_lock_worker_advisory(const struct run_lock *l, PGconn *conn,
 	snprintf(pid, sizeof(pid), "%d", l->backend_pid);
 	/* This run's key: a tenant's has its own. */
 	run_lock_key_sql(l, 2, key, sizeof(key));
-	snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM pg_locks AS l"
-		 " WHERE l.locktype = 'advisory' AND l.granted"
-		 " AND l.pid = $1::int AND l.objsubid = 1"
-		 " AND l.database = (SELECT oid FROM pg_database"
-		 " WHERE datname = current_database())"
-		 " AND l.classid::bigint = ((%s >> 32) & 4294967295)"
-		 " AND l.objid::bigint = (%s & 4294967295))", key, key);
+	snprintf(sql, sizeof(sql), "SELECT " RUN_LOCK_HELD_FMT, "$1::int", key,
+		 key);
 	res = db_query_state(conn, sql, 2, params, state, why, sizeof(why));
 	if (!res) {
 		snprintf(err, errlen, "cannot check the run lock: %s", why);
