@@ -33,6 +33,14 @@ long long batch_sizer_next(const struct batch_sizer *s)
 	return s->size;
 }
 
+void batch_sizer_cap(struct batch_sizer *s, long long max)
+{
+	if (s->fixed > 0 || max >= s->max)
+		return;
+	s->max = max > s->min ? max : s->min;
+	s->size = sizer_clamp(s->size, s->min, s->max);
+}
+
 void batch_sizer_observe(struct batch_sizer *s, long long limit,
 			 long long selected, double ms)
 {

@@ -55,4 +55,11 @@ long long batch_sizer_next(const struct batch_sizer *s);
 void batch_sizer_observe(struct batch_sizer *s, long long limit,
 			 long long selected, double ms);
 
+/*
+ * Lower the largest adaptive size to `max` (at least the sizer's min; a
+ * larger `max` changes nothing), and the next size with it.  A fixed size
+ * is kept.
+ */
+void batch_sizer_cap(struct batch_sizer *s, long long max);
+
 #endif /* SWEEPER_BATCH_SIZER_H */

@@ -66,7 +66,7 @@ const struct sweeper_key config_sweeper_keys[] = {
 	{ "batch_min", SWEEPER_KEY_INT, "100", NULL,
 	  "smallest adaptive batch size, 1 to 1000000" },
 	{ "batch_max", SWEEPER_KEY_INT, "50000", NULL,
-	  "largest adaptive batch size, batch_min to 1000000" },
+	  "largest adaptive batch size, batch_min to 1000000; workers share it (doc/workers.md)" },
 	{ "pause_ratio", SWEEPER_KEY_STRING, "0", NULL,
 	  "after each batch also sleep this many times its duration, 0 to 100; 0 = off" },
 	{ "max_replica_lag", SWEEPER_KEY_DURATION, "0", NULL,

@@ -262,6 +262,28 @@ int walk_window_split(const struct walk *w, struct walk *parts, size_t n,
 	return 0;
 }
 
+long long walk_share_cap(struct walk *parts, size_t n)
+{
+	long long share;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	share = parts[0].sizing.batch_max / (long long)n;
+	if (share < parts[0].sizing.batch_min)
+		share = parts[0].sizing.batch_min;
+	for (i = 0; i < n; i++) {
+		struct walk *p = &parts[i];
+
+		if (p->sizing.batch_size > 0)
+			continue;
+		p->sizing.batch_max = share;
+		batch_sizer_cap(&p->sz, share);
+		window_sizer_cap(&p->ws, share);
+	}
+	return share;
+}
+
 int walk_window_split_op(const struct walk *w, PGconn *conn,
 			 struct walk *parts, size_t n, size_t *nparts,
 			 char *err, size_t errlen)

@@ -244,6 +244,15 @@ int walk_window_last(const struct walk *w);
 int walk_window_split(const struct walk *w, struct walk *parts, size_t n,
 		      size_t *nparts);
 
+/*
+ * Share batch_max among `n` parts that run at once: each part's batches
+ * and windows hold at most batch_max / n rows (never fewer than
+ * batch_min), so the workers together hold no more rows locked at one
+ * moment than one worker's batch would (doc/workers.md).  Returns that
+ * share.  A fixed batch_size is kept.
+ */
+long long walk_share_cap(struct walk *parts, size_t n);
+
 /* walk_window_split() as a walk's split operation (struct walk_ops). */
 int walk_window_split_op(const struct walk *w, PGconn *conn,
 			 struct walk *parts, size_t n, size_t *nparts,

@@ -81,3 +81,14 @@ void window_sizer_overflow(struct window_sizer *ws, long long blocks,
 	ws->density = ws->density > seen ? ws->density : seen;
 	sizer_resize(ws);
 }
+
+void window_sizer_cap(struct window_sizer *ws, long long cap)
+{
+	double blocks;
+
+	if (cap < 1 || cap >= ws->cap)
+		return;
+	blocks = (double)ws->blocks * (double)cap / (double)ws->cap;
+	ws->blocks = blocks < 1 ? 1 : (long long)blocks;
+	ws->cap = cap;
+}

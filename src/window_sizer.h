@@ -67,4 +67,11 @@ void window_sizer_observe(struct window_sizer *ws, long long blocks,
 void window_sizer_overflow(struct window_sizer *ws, long long blocks,
 			   long long rows);
 
+/*
+ * Lower the cap to `cap` (>= 1; a larger cap changes nothing), and the
+ * next window's length in proportion, so that it holds no more of the new
+ * cap than it held of the old.
+ */
+void window_sizer_cap(struct window_sizer *ws, long long cap);
+
 #endif /* SWEEPER_WINDOW_SIZER_H */

@@ -436,9 +436,10 @@ int workers_explain(struct engine *e, struct plan *p, char *buf,
 	}
 	workers_describe_parts(parts, nparts, where, sizeof(where));
 	snprintf(buf, size, "%zu, one connection each (and the run's own, "
-		 "which holds the run lock), the %s walk split at %s; the "
+		 "which holds the run lock), the %s walk split at %s, "
+		 "batches of at most %lld rows each (batch_max shared); the "
 		 "split is made again when the step starts", nparts,
-		 w.ops->name, where);
+		 w.ops->name, where, walk_share_cap(parts, nparts));
 out:
 	for (i = 0; i < nparts; i++)
 		walk_free(&parts[i]);
@@ -563,6 +564,7 @@ int workers_run_step(struct engine *e, struct walk *w, struct step_result *sr,
 	char err[1024];
 	const char *why;
 	int rc = ENGINE_DONE, guard_rc = ENGINE_DONE;
+	long long share;
 	unsigned bit;
 
 	*ran = 0;
@@ -587,10 +589,11 @@ int workers_run_step(struct engine *e, struct walk *w, struct step_result *sr,
 		goto out_parts;
 	}
 	*ran = 1;
+	share = walk_share_cap(parts, nparts);
 	workers_describe_parts(parts, nparts, where, sizeof(where));
 	log_msg(SWEEPER_LOG_INFO, "rule '%s': %s: %zu workers, %s walk split "
-		"at %s", p->rule->name, p->step->table, nparts, w->ops->name,
-		where);
+		"at %s, batches of at most %lld rows each", p->rule->name,
+		p->step->table, nparts, w->ops->name, where, share);
 
 	memset(&sh, 0, sizeof(sh));
 	memset(&guard_res, 0, sizeof(guard_res));

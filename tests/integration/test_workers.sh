@@ -243,7 +243,7 @@ t_explain_and_dry_run_with_workers() {
 	sweep -c "$CFG" --explain
 	assert_exit 0 "--explain: exit code"
 	check_nothing_deleted
-	split=$(printf '%s\n' "$OUT" | sed -nE 's/^-- workers: 3, one connection each .*, the blocks walk split at (.*); the split is made again when the step starts$/\1/p')
+	split=$(printf '%s\n' "$OUT" | sed -nE 's/^-- workers: 3, one connection each .*, the blocks walk split at (.*), batches of at most 16666 rows each \(batch_max shared\); the split is made again when the step starts$/\1/p')
 	[ -n "$split" ] || fail "--explain shows 3 workers and the split: $(printf '%s\n' "$OUT" | grep -- '-- workers')"
 	sweep -c "$CFG" --dry-run --json
 	assert_exit 0 "--dry-run: exit code"
@@ -251,7 +251,8 @@ t_explain_and_dry_run_with_workers() {
 	check_nothing_deleted
 	sweep -c "$CFG" --json -v
 	assert_exit 0 "the run"
-	assert_contains "$ERR" "3 workers, blocks walk split at $split" "the run splits as --explain said"
+	assert_contains "$ERR" "3 workers, blocks walk split at $split, batches of at most 16666 rows each" \
+		"the run splits and shares batch_max as --explain said"
 	assert_json .deleted_total 7800 "the run deletes what the dry run counted"
 	cfg_std used_backup_codes "workers = 2" "batch_size = 500"
 	sweep -c "$CFG" --explain
@@ -260,6 +261,32 @@ t_explain_and_dry_run_with_workers() {
 	cfg_std used_backup_codes
 	sweep -c "$CFG" --explain
 	assert_contains "$OUT" "-- workers: 1 (serial)" "--explain with the default"
+}
+
+# The workers share batch_max: together they hold no more rows locked
+# at one moment than one worker's batch would, which is what bounds the
+# application's waits on them (doc/workers.md).  One worker on the same
+# data takes batches larger than the share, so the check can fail.
+t_workers_share_batch_max() {
+	local n most
+	for n in 1 2; do
+		codes_db 9100
+		snap
+		cfg_std used_backup_codes "workers = $n" "batch_min = 100" "batch_max = 1000"
+		sweep -c "$CFG" --json -v
+		assert_exit 0 "workers = $n: exit code"
+		check_rows '^must-go-bulk-' "workers = $n"
+		most=$(printf '%s\n' "$ERR" | sed -nE 's/.*accounts_backupcode: batch [0-9]+: ([0-9]+) rows deleted.*/\1/p' |
+			sort -n | tail -n1)
+		if [ "$n" = 1 ]; then
+			[ "${most:-0}" -gt 500 ] || fail "one worker: its largest batch ($most rows) is over 500"
+		else
+			assert_contains "$ERR" "2 workers, blocks walk split at" "workers = 2: the step ran on 2 workers"
+			assert_contains "$ERR" "batches of at most 500 rows each" "workers = 2: the log states the share"
+			[ -n "$most" ] && [ "$most" -le 500 ] ||
+				fail "workers = 2: every batch holds at most 500 rows (batch_max 1000 shared by 2); largest: ${most:-none}"
+		fi
+	done
 }
 
 # ------------------------------------------------------------------ max_rows

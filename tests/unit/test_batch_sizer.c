@@ -147,6 +147,32 @@ static void test_decimal_parse(void **state)
 	assert_int_equal(decimal_parse(NULL, &d), -1);
 }
 
+/* Workers share batch_max: never below min, never raised, fixed kept. */
+static void test_cap(void **state)
+{
+	struct batch_sizer s;
+
+	(void)state;
+	batch_sizer_init(&s, 0, 100, 50000, 200);
+	/* Fast batches: the size climbs to max. */
+	while (batch_sizer_next(&s) < 50000)
+		batch_sizer_observe(&s, batch_sizer_next(&s),
+				    batch_sizer_next(&s), 1.0);
+	batch_sizer_cap(&s, 25000);
+	assert_int_equal(s.max, 25000);
+	assert_int_equal(batch_sizer_next(&s), 25000);
+	batch_sizer_observe(&s, 25000, 25000, 1.0);
+	assert_int_equal(batch_sizer_next(&s), 25000);
+	batch_sizer_cap(&s, 40000);
+	assert_int_equal(s.max, 25000);
+	batch_sizer_cap(&s, 10);
+	assert_int_equal(s.max, 100);
+	assert_int_equal(batch_sizer_next(&s), 100);
+	batch_sizer_init(&s, 5000, 100, 50000, 200);
+	batch_sizer_cap(&s, 1000);
+	assert_int_equal(batch_sizer_next(&s), 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_short_batches),
 		cmocka_unit_test(test_cut_limit),
 		cmocka_unit_test(test_decimal_parse),
+		cmocka_unit_test(test_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,25 @@ static void test_overflow_shrinks(void **state)
 	assert_int_equal(window_sizer_next(&ws), 1);
 }
 
+/* Workers share the cap: the next window shrinks with it, never grows. */
+static void test_cap_shares_the_window(void **state)
+{
+	struct window_sizer ws;
+
+	(void)state;
+	window_sizer_init(&ws, 1000, 1000, 100.0, 200);
+	assert_int_equal(settle(&ws, 50.0, 0.01, 20), 15);
+	window_sizer_cap(&ws, 500);
+	assert_int_equal(ws.cap, 500);
+	assert_int_equal(window_sizer_next(&ws), 7);
+	/* What it learns next is sized to the new cap: 375 rows, 7 blocks. */
+	assert_int_equal(settle(&ws, 50.0, 0.01, 20), 7);
+	/* A larger cap changes nothing. */
+	window_sizer_cap(&ws, 5000);
+	assert_int_equal(ws.cap, 500);
+	assert_int_equal(window_sizer_next(&ws), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_time_bounds_the_window),
 		cmocka_unit_test(test_rows_bound_the_window),
 		cmocka_unit_test(test_overflow_shrinks),
+		cmocka_unit_test(test_cap_shares_the_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
