@@ -61,7 +61,9 @@ int engine_failure(struct engine *e, const char *what, const char *why,
 
 /*
  * Fill the named users the rule's user filter leaves out (a scoped run of
- * a rule with a user filter).  Returns 0, or -1 with one line in err.
+ * a rule with a user filter): as the lookup of the users found them
+ * (scope_resolve()), or else asked now.  Returns 0, or -1 with one line
+ * in err.
  */
 static int engine_skipped_users(struct engine *e, const struct rule *r,
 				struct rule_result *res, char *err,
@@ -72,11 +74,21 @@ static int engine_skipped_users(struct engine *e, const struct rule *r,
 	struct stmt_source src;
 	struct stmt_text st;
 	const char **params = NULL;
+	char *const *known;
+	size_t nknown, k;
 	PGresult *pg;
 	int i;
 
 	if (!e->scoped || !r->user_filter)
 		return 0;
+	if (e->named.scope && scope_left_out(e->named.scope, r, &known,
+					     &nknown)) {
+		res->nskipped = nknown;
+		res->skipped_users = xcalloc(nknown + 1, sizeof(char *));
+		for (k = 0; k < nknown; k++)
+			res->skipped_users[k] = xstrdup(known[k]);
+		return 0;
+	}
 	if (ident_quote(e->users_table, users, sizeof(users)) != 0 ||
 	    ident_quote_column(e->user_id_column, user_id,
 			       sizeof(user_id)) != 0) {

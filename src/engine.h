@@ -20,6 +20,7 @@
 #include "row_budget.h"
 #include "rule.h"
 #include "run_lock.h"
+#include "scope.h"
 #include "summary.h"
 #include "throttle.h"
 #include "walk.h"
@@ -56,6 +57,7 @@ struct engine_scope {
 	char *const *ids;        /* their ids as text, in id order; borrowed */
 	size_t n;
 	const char *literal;     /* the same as an array literal; borrowed */
+	const struct scope *scope; /* whom each rule leaves out; borrowed */
 };
 
 struct engine {

@@ -67,11 +67,11 @@ static void preflight_block_all(struct invocation *inv, const char *msg)
 	}
 }
 
-/* Scoped runs: the users table works and the named users are known. */
-static int preflight_users(struct invocation *inv)
+/* Scoped runs and --check-config: the users table works. */
+static int preflight_users_table(struct invocation *inv)
 {
 	char err[2048];
-	int bad_input = 0, rc;
+	int rc;
 
 	if (inv->info.scoped || inv->o->check_config) {
 		rc = scope_check_users_table(inv->conn, &inv->cfg, err,
@@ -83,10 +83,38 @@ static int preflight_users(struct invocation *inv)
 		if (rc != 0)
 			return invocation_stop_db(inv, OUTCOME_CONFIG, err);
 	}
-	if (!inv->info.scoped)
+	return 0;
+}
+
+/*
+ * Scoped runs: the named users are known, with the users each rule's
+ * user filter leaves out.  After the time zone is set: a filter may
+ * compare naive times (user_disabled's grace), as the batches will.
+ */
+static int preflight_users(struct invocation *inv)
+{
+	struct scope_filter *filters;
+	size_t i, nfilters = 0;
+	char err[2048];
+	int bad_input = 0, rc;
+
+	/* Every rule is blocked already when the users table was held. */
+	if (!inv->info.scoped || (inv->nnames && inv->nblocked == inv->nnames))
 		return 0;
-	rc = scope_resolve(&inv->scope, inv->conn, &inv->cfg, &bad_input, err,
-			   sizeof(err));
+	filters = xcalloc(inv->nnames + 1, sizeof(*filters));
+	for (i = 0; i < inv->nnames; i++) {
+		const struct rule *r = &inv->rules[i];
+
+		if (!r->user_filter)
+			continue;
+		filters[nfilters].owner = r;
+		filters[nfilters].sql = r->user_filter;
+		filters[nfilters].nparams = r->filter_nparams;
+		filters[nfilters++].params = r->filter_params;
+	}
+	rc = scope_resolve(&inv->scope, inv->conn, &inv->cfg, filters,
+			   nfilters, &bad_input, err, sizeof(err));
+	free(filters);
 	if (rc == -2 && !stop_requested) {
 		preflight_block_all(inv, err);
 		return 0;
@@ -110,7 +138,7 @@ int preflight_checks(struct invocation *inv)
 	/* Before anything is read or deleted (grants.h). */
 	if (grants_check(inv->conn, &g, err, sizeof(err)) != 0)
 		return invocation_stop_db(inv, OUTCOME_CONFIG, err);
-	if (preflight_users(inv) != 0)
+	if (preflight_users_table(inv) != 0)
 		return -1;
 	/* Audit ledger: without its tables, nothing may be deleted. */
 	if (inv->ledger.enabled) {
@@ -149,7 +177,7 @@ int preflight_checks(struct invocation *inv)
 	if (db_set_time_zone(inv->conn, time_zone_get(&inv->cfg), err,
 			     sizeof(err)) != 0)
 		return invocation_stop(inv, OUTCOME_CONFIG, "%s", err);
-	return 0;
+	return preflight_users(inv);
 }
 
 /* Free the plans of rule `i`, built or half built. */

@@ -17,33 +17,72 @@
 #include "retry.h"
 #include "safe_file.h"
 #include "scope.h"
+#include "sql_params.h"
 #include "strbuf.h"
 #include "values.h"
 #include "xalloc.h"
 
-static void scope_push(char ***items, size_t *n, const char *value)
+/*
+ * The strings the scope keeps for as long as it lives (the given ids and
+ * emails, the found ids) are copied into blocks of SCOPE_BLOCK bytes: a
+ * users file may name a million users, and a malloc()ed copy of a short
+ * id takes four times its size.
+ */
+#define SCOPE_BLOCK (64 * 1024)
+
+struct scope_block {
+	struct scope_block *next;
+	size_t used, size;
+	char data[];
+};
+
+static char *scope_keep(struct scope *s, const char *value)
 {
-	*items = xrealloc(*items, (*n + 1) * sizeof(**items));
-	(*items)[(*n)++] = xstrdup(value);
+	size_t len = strlen(value) + 1;
+	struct scope_block *b = s->blocks;
+	char *copy;
+
+	if (!b || b->size - b->used < len) {
+		size_t size = len > SCOPE_BLOCK ? len : SCOPE_BLOCK;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = s->blocks;
+		b->used = 0;
+		b->size = size;
+		s->blocks = b;
+	}
+	copy = b->data + b->used;
+	memcpy(copy, value, len);
+	b->used += len;
+	return copy;
 }
 
-/* Add an id or email; `where` ("FILE:LINE") is copied, may be NULL. */
+/* Append `value` (kept, or owned by the list) to a list. */
+static void scope_append(char ***items, size_t *n, size_t *alloc,
+			 char *value)
+{
+	xgrow((void **)items, alloc, *n + 1, sizeof(**items));
+	(*items)[(*n)++] = value;
+}
+
+/* Add an id or email; `line` is its line in the users file, or 0. */
 static void scope_add_from(struct scope *s, const char *value, int is_email,
-			   const char *where)
+			   int line)
 {
 	if (is_email) {
-		scope_push(&s->emails, &s->nemails, value);
+		scope_append(&s->emails, &s->nemails, &s->emails_alloc,
+			     scope_keep(s, value));
 		return;
 	}
-	s->id_where = xrealloc(s->id_where, (s->nids + 1) *
-			       sizeof(*s->id_where));
-	s->id_where[s->nids] = where ? xstrdup(where) : NULL;
-	scope_push(&s->ids, &s->nids, value);
+	xgrow((void **)&s->id_line, &s->lines_alloc, s->nids + 1,
+	      sizeof(*s->id_line));
+	s->id_line[s->nids] = line;
+	scope_append(&s->ids, &s->nids, &s->ids_alloc, scope_keep(s, value));
 }
 
 void scope_add(struct scope *s, const char *value, int is_email)
 {
-	scope_add_from(s, value, is_email, NULL);
+	scope_add_from(s, value, is_email, 0);
 }
 
 /*
@@ -133,7 +172,6 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 			   char *line, size_t len, char *err, size_t errlen)
 {
 	char shown[VALUE_QUOTE_MAX];
-	char where[512];
 	const char *at;
 	char *p = line;
 	char *end;
@@ -160,14 +198,15 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 		*--end = '\0';
 	if (!*p)
 		return 0;
-	value_quote(p, shown, sizeof(shown));
-	if (strchr(p, ' ') || strchr(p, '\t') || strchr(p, ',')) {
+	if (strpbrk(p, " \t,")) {
+		value_quote(p, shown, sizeof(shown));
 		snprintf(err, errlen, "%s:%d: %s is not one user; write one id "
 			 "or email per line, a comment after a '#'", name,
 			 lineno, shown);
 		return -1;
 	}
 	if (!scope_text_ok(p)) {
+		value_quote(p, shown, sizeof(shown));
 		snprintf(err, errlen, "%s:%d: %s holds a control character or "
 			 "bytes that are not UTF-8; write one id or email per "
 			 "line, as UTF-8 text", name, lineno, shown);
@@ -177,13 +216,13 @@ static int scope_read_line(struct scope *s, const char *name, int lineno,
 	 * last '@' is neither an email nor an id. */
 	at = strrchr(p, '@');
 	if (at && (at == p || !at[1])) {
+		value_quote(p, shown, sizeof(shown));
 		snprintf(err, errlen, "%s:%d: %s is neither a user id nor an "
 			 "email address; write one id or email per line",
 			 name, lineno, shown);
 		return -1;
 	}
-	snprintf(where, sizeof(where), "%s:%d", name, lineno);
-	scope_add_from(s, p, at != NULL, where);
+	scope_add_from(s, p, at != NULL, lineno);
 	return 0;
 }
 
@@ -211,6 +250,8 @@ int scope_read_file(struct scope *s, const char *path, char *err,
 			goto out;
 		}
 	}
+	free(s->file);
+	s->file = xstrdup(name);
 	for (line = data; line < data + len; line = nl + 1) {
 		nl = memchr(line, '\n', (size_t)(data + len - line));
 		n = nl ? (size_t)(nl - line) : (size_t)(data + len - line);
@@ -235,13 +276,18 @@ char *scope_text_array(char *const *items, size_t n)
 
 	strbuf_add(&sb, "{");
 	for (i = 0; i < n; i++) {
-		if (i)
-			strbuf_add(&sb, ",");
-		strbuf_add(&sb, "\"");
-		for (p = items[i]; *p; p++) {
-			char c[3] = { '\\', *p, '\0' };
+		strbuf_add(&sb, i ? ",\"" : "\"");
+		/* Runs of plain bytes at once, a backslash before '"' and '\\'. */
+		for (p = items[i]; *p; ) {
+			size_t run = strcspn(p, "\"\\");
 
-			strbuf_add(&sb, (*p == '"' || *p == '\\') ? c : c + 1);
+			strbuf_addn(&sb, p, run);
+			p += run;
+			if (*p) {
+				char esc[3] = { '\\', *p++, '\0' };
+
+				strbuf_add(&sb, esc);
+			}
 		}
 		strbuf_add(&sb, "\"");
 	}
@@ -348,11 +394,12 @@ static int scope_check_ids(struct scope *s, const struct config *cfg,
 			continue;
 		value_quote(s->ids[i], shown, sizeof(shown));
 		*bad_input = 1;
-		if (s->id_where && s->id_where[i]) {
+		if (s->id_line && s->id_line[i] > 0) {
 			snprintf(err, errlen,
-				 "%s: %s is neither a user id ('%s'.'%s' is "
+				 "%s:%d: %s is neither a user id ('%s'.'%s' is "
 				 "%s) nor an email address (no '@'); write one "
-				 "id or email per line", s->id_where[i], shown,
+				 "id or email per line", s->file, s->id_line[i],
+				 shown,
 				 config_schema(cfg, "users_table"),
 				 config_schema(cfg, "user_id_column"), t->name);
 			return -1;
@@ -440,6 +487,15 @@ int scope_check_users_table(PGconn *conn, const struct config *cfg,
 	return rc;
 }
 
+static void scope_free_list(char **items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
 static int scope_strcmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -461,6 +517,58 @@ static int scope_has(char *const *items, size_t n, const char *id)
 }
 
 /*
+ * The filters as columns of a lookup: ", coalesce((F), false)" each, its
+ * placeholders moved past $1 (the users) and the filters before it, its
+ * values put in `params` after the users'.  Returns 0, or -1 with one line
+ * in why.
+ */
+static int scope_filter_columns(struct strbuf *sql,
+				const struct scope_filter *filters, size_t n,
+				const char **params, char *why, size_t whylen)
+{
+	int shift = 1, i;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		strbuf_add(sql, ", coalesce((");
+		if (sql_params_shift(sql, filters[k].sql, shift, NULL) != 0) {
+			snprintf(why, whylen, "a user filter's placeholder is "
+				 "out of range");
+			return -1;
+		}
+		strbuf_add(sql, "), false)");
+		for (i = 0; i < filters[k].nparams; i++)
+			params[shift + i] = filters[k].params[i];
+		shift += filters[k].nparams;
+	}
+	return 0;
+}
+
+static int scope_nparams(const struct scope_filter *filters, size_t n)
+{
+	int total = 1;
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		total += filters[k].nparams;
+	return total;
+}
+
+/* A found user: each filter that left it out (column `col` on) says so. */
+static void scope_note_left_out(struct scope *s, const PGresult *res,
+				int row, int col, char *id)
+{
+	size_t k;
+
+	for (k = 0; k < s->nleft_out; k++) {
+		struct scope_left_out *l = &s->left_out[k];
+
+		if (strcmp(PQgetvalue(res, row, col + (int)k), "f") == 0)
+			scope_append(&l->ids, &l->n, &l->alloc, id);
+	}
+}
+
+/*
  * The users named by id, in one statement through the id column's index:
  * " u.id = ANY($1::type[])" for an integer or text id, else
  * " u.id::text = ANY($1)" (the table is read once).  An id counts as
@@ -471,14 +579,17 @@ static int scope_has(char *const *items, size_t n, const char *id)
  */
 static int scope_lookup_ids(struct scope *s, PGconn *conn,
 			    const struct scope_names *n,
-			    const struct scope_id_type *t, char ***seen,
-			    size_t *nseen, char state[DB_SQLSTATE_LEN],
-			    char *why, size_t whylen)
+			    const struct scope_id_type *t,
+			    const struct scope_filter *filters,
+			    char ***seen, size_t *nseen,
+			    char state[DB_SQLSTATE_LEN], char *why,
+			    size_t whylen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	char **given = xcalloc(s->nids + 1, sizeof(*given));
 	char **sorted = xcalloc(s->nids + 1, sizeof(*sorted));
-	const char *params[1];
+	int nparams = scope_nparams(filters, s->nleft_out);
+	const char **params = xcalloc((size_t)nparams, sizeof(*params));
 	char *literal;
 	PGresult *res;
 	size_t i, ngiven = 0;
@@ -493,30 +604,39 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 	scope_sort(sorted, ngiven);
 	literal = scope_text_array(given, ngiven);
 	params[0] = literal;
+	strbuf_addf(&sql, "SELECT u.%s::text", n->id);
+	if (scope_filter_columns(&sql, filters, s->nleft_out, params, why,
+				 whylen) != 0)
+		goto out;
 	if (t->kind == SCOPE_ID_INTEGER)
-		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE u.%s = "
-			    "ANY($1::%s[]) ORDER BY u.%s", n->id, n->users,
-			    n->id, t->name, n->id);
+		strbuf_addf(&sql, " FROM %s AS u WHERE u.%s = ANY($1::%s[]) "
+			    "ORDER BY u.%s", n->users, n->id, t->name, n->id);
 	else if (t->kind == SCOPE_ID_TEXT)
-		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE u.%s = "
-			    "ANY($1::text[]) ORDER BY u.%s", n->id, n->users,
-			    n->id, n->id);
+		strbuf_addf(&sql, " FROM %s AS u WHERE u.%s = ANY($1::text[]) "
+			    "ORDER BY u.%s", n->users, n->id, n->id);
 	else
-		strbuf_addf(&sql, "SELECT u.%s::text FROM %s AS u WHERE "
-			    "u.%s::text = ANY($1::text[]) ORDER BY u.%s", n->id,
-			    n->users, n->id, n->id);
-	res = db_query_state(conn, strbuf_str(&sql), 1, params, state, why,
-			     whylen);
+		strbuf_addf(&sql, " FROM %s AS u WHERE u.%s::text = "
+			    "ANY($1::text[]) ORDER BY u.%s", n->users, n->id,
+			    n->id);
+	res = db_query_state(conn, strbuf_str(&sql), nparams, params, state,
+			     why, whylen);
 	if (!res)
 		goto out;
-	/* One row per user, in id order: no repeats. */
+	/*
+	 * One row per user, in id order: no repeats.  `seen` borrows the
+	 * found ids, at most one a given id.
+	 */
+	*seen = xcalloc(ngiven + 1, sizeof(**seen));
 	for (i = 0; i < (size_t)PQntuples(res); i++) {
 		const char *id = PQgetvalue(res, i, 0);
 
 		if (!scope_has(sorted, ngiven, id))
 			continue;
-		scope_push(&s->found, &s->nfound, id);
-		scope_push(seen, nseen, id);
+		scope_append(&s->found, &s->nfound, &s->found_alloc,
+			     scope_keep(s, id));
+		(*seen)[(*nseen)++] = s->found[s->nfound - 1];
+		scope_note_left_out(s, res, (int)i, 1,
+				    s->found[s->nfound - 1]);
 	}
 	PQclear(res);
 	scope_sort(*seen, *nseen);
@@ -525,12 +645,14 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 		const char *id = s->ids[i];
 
 		if (!scope_has(*seen, *nseen, id))
-			scope_push(&s->unknown, &s->nunknown, id);
+			scope_append(&s->unknown, &s->nunknown,
+				     &s->unknown_alloc, xstrdup(id));
 	}
 	ret = 0;
 out:
 	strbuf_release(&sql);
 	free(literal);
+	free(params);
 	free(given);
 	free(sorted);
 	return ret;
@@ -544,28 +666,35 @@ out:
  * Returns 0, or -1 with the SQLSTATE in `state` and one line in why.
  */
 static int scope_lookup_emails(struct scope *s, PGconn *conn,
-			       const struct scope_names *n, char ***seen,
-			       size_t *nseen, char state[DB_SQLSTATE_LEN],
-			       char *why, size_t whylen)
+			       const struct scope_names *n,
+			       const struct scope_filter *filters,
+			       char ***seen, size_t *nseen,
+			       char state[DB_SQLSTATE_LEN], char *why,
+			       size_t whylen)
 {
 	struct strbuf sql = STRBUF_INIT;
-	const char *params[1];
+	int nparams = scope_nparams(filters, s->nleft_out);
+	const char **params = xcalloc((size_t)nparams, sizeof(*params));
 	char *literal = scope_text_array(s->emails, s->nemails);
 	size_t nseen_ids = *nseen;
 	const char *last = NULL;
-	PGresult *res;
+	PGresult *res = NULL;
 	int i;
 
 	params[0] = literal;
-	strbuf_addf(&sql, "SELECT DISTINCT q.v, u.%s, u.%s::text"
-		    " FROM unnest($1::text[]) AS q(v)"
-		    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
-		    " ORDER BY 2 NULLS LAST, 1", n->id, n->id, n->users,
-		    n->email);
-	res = db_query_state(conn, strbuf_str(&sql), 1, params, state, why,
-			     whylen);
+	strbuf_addf(&sql, "SELECT DISTINCT q.v, u.%s, u.%s::text", n->id,
+		    n->id);
+	if (scope_filter_columns(&sql, filters, s->nleft_out, params, why,
+				 whylen) == 0) {
+		strbuf_addf(&sql, " FROM unnest($1::text[]) AS q(v)"
+			    " LEFT JOIN %s AS u ON lower(u.%s) = lower(q.v)"
+			    " ORDER BY 2 NULLS LAST, 1", n->users, n->email);
+		res = db_query_state(conn, strbuf_str(&sql), nparams, params,
+				     state, why, whylen);
+	}
 	strbuf_release(&sql);
 	free(literal);
+	free(params);
 	if (!res)
 		return -1;
 	/*
@@ -576,21 +705,25 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 		const char *id = PQgetvalue(res, i, 2);
 
 		if (PQgetisnull(res, i, 2)) {
-			scope_push(&s->unknown, &s->nunknown,
-				   PQgetvalue(res, i, 0));
+			scope_append(&s->unknown, &s->nunknown,
+				     &s->unknown_alloc,
+				     xstrdup(PQgetvalue(res, i, 0)));
 			continue;
 		}
 		if (scope_has(*seen, nseen_ids, id) ||
 		    (last && strcmp(last, id) == 0))
 			continue;
-		scope_push(&s->found, &s->nfound, id);
+		scope_append(&s->found, &s->nfound, &s->found_alloc,
+			     scope_keep(s, id));
 		last = s->found[s->nfound - 1];
+		scope_note_left_out(s, res, i, 3, s->found[s->nfound - 1]);
 	}
 	PQclear(res);
 	return 0;
 }
 
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
+		  const struct scope_filter *filters, size_t nfilters,
 		  int *bad_input, char *err, size_t errlen)
 {
 	char state[DB_SQLSTATE_LEN] = "";
@@ -609,15 +742,24 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		return -1;
 	if (scope_check_ids(s, cfg, &type, bad_input, err, errlen) != 0)
 		return -1;
+	for (i = 0; i < s->nleft_out; i++)
+		free(s->left_out[i].ids);
+	free(s->left_out);
+	s->left_out = xcalloc(nfilters + 1, sizeof(*s->left_out));
+	s->nleft_out = nfilters;
+	for (i = 0; i < nfilters; i++)
+		s->left_out[i].owner = filters[i].owner;
 	/*
 	 * The users in id order (the order a walk by named users takes them
 	 * in, walk_named.c): those named by id, then those only named by
 	 * email.
 	 */
-	if ((s->nids && scope_lookup_ids(s, conn, &n, &type, &seen, &nseen,
-					 state, why, sizeof(why)) != 0) ||
-	    (s->nemails && scope_lookup_emails(s, conn, &n, &seen, &nseen,
-					       state, why, sizeof(why)) != 0)) {
+	if ((s->nids && scope_lookup_ids(s, conn, &n, &type, filters, &seen,
+					 &nseen, state, why,
+					 sizeof(why)) != 0) ||
+	    (s->nemails && scope_lookup_emails(s, conn, &n, filters, &seen,
+					       &nseen, state, why,
+					       sizeof(why)) != 0)) {
 		snprintf(err, errlen, "cannot look up the named users in '%s': %s",
 			 config_schema(cfg, "users_table"), why);
 		if (retry_reason(state))
@@ -633,32 +775,51 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 			s->unknown[kept++] = s->unknown[i];
 	}
 	s->nunknown = kept;
+	for (i = 0; i < s->nleft_out; i++)
+		scope_sort(s->left_out[i].ids, s->left_out[i].n);
 	s->ids_literal = scope_text_array(s->found, s->nfound);
 	ret = 0;
 out:
-	/* `seen` holds copies of the found ids. */
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
+	/* `seen` borrows the found ids. */
 	free(seen);
 	return ret;
 }
 
-static void scope_free_list(char **items, size_t n)
+int scope_left_out(const struct scope *s, const void *owner,
+		   char *const **ids, size_t *n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
+	for (i = 0; i < s->nleft_out; i++) {
+		if (s->left_out[i].owner == owner) {
+			*ids = s->left_out[i].ids;
+			*n = s->left_out[i].n;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 void scope_free(struct scope *s)
 {
-	scope_free_list(s->id_where, s->id_where ? s->nids : 0);
-	scope_free_list(s->ids, s->nids);
-	scope_free_list(s->emails, s->nemails);
-	scope_free_list(s->found, s->nfound);
+	size_t i;
+
+	free(s->id_line);
+	free(s->file);
+	/* The ids, emails and found ids are kept in the blocks. */
+	free(s->ids);
+	free(s->emails);
+	free(s->found);
 	scope_free_list(s->unknown, s->nunknown);
 	free(s->ids_literal);
+	for (i = 0; i < s->nleft_out; i++)
+		free(s->left_out[i].ids);
+	free(s->left_out);
+	while (s->blocks) {
+		struct scope_block *b = s->blocks;
+
+		s->blocks = b->next;
+		free(b);
+	}
 	memset(s, 0, sizeof(*s));
 }

@@ -251,6 +251,7 @@ void setup_engine(struct engine *e, const struct invocation *inv)
 	e->named.ids = inv->scope.found;
 	e->named.n = inv->scope.nfound;
 	e->named.literal = inv->scope.ids_literal;
+	e->named.scope = &inv->scope;
 	/* What the batches run: with the ledger's INSERT, if any. */
 	e->ledger = inv->ledger.enabled && !inv->o->dry_run ?
 		    inv->ledger.deletions : NULL;

@@ -23,6 +23,14 @@ void strbuf_add(struct strbuf *sb, const char *s)
 	sb->len += n;
 }
 
+void strbuf_addn(struct strbuf *sb, const char *s, size_t n)
+{
+	strbuf_reserve(sb, n);
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

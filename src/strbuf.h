@@ -14,8 +14,9 @@ struct strbuf {
 
 #define STRBUF_INIT { NULL, 0, 0 }
 
-/* Append a string, or printf-formatted text. */
+/* Append a string, its first `n` bytes, or printf-formatted text. */
 void strbuf_add(struct strbuf *sb, const char *s);
+void strbuf_addn(struct strbuf *sb, const char *s, size_t n);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

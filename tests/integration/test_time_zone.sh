@@ -118,6 +118,21 @@ t_naive_times_east_of_utc() {
 	naive_exact Asia/Tokyo
 }
 
+# A scoped run learns whom user_disabled skips as it looks the named
+# users up: in the run's zone, as its batches judge the grace.  Read in
+# the server's UTC, New York's naive times are five hours old, and user
+# 502, disabled four minutes ago, would not be skipped.
+t_scoped_skipped_users_judged_in_the_zone() {
+	naive_db America/New_York
+	tz_cfg America/New_York user_disabled
+	snap
+	sweep -c "$CFG" --json -u 501 -u 502
+	assert_exit 0 "scoped run"
+	check_rows '^must-go-u501-' "the scoped run in New York's zone"
+	assert_jq '[.rules[] | select(.name == "user_disabled") | .skipped_users[].user] == ["502"]' \
+		"user 502, inside the grace in New York, is skipped; 501 is not"
+}
+
 t_time_zone_is_set_local_in_every_transaction() {
 	naive_db America/New_York
 	# The server logs every statement of this database's sessions.
