@@ -7,6 +7,7 @@
  * and shown escaped, never passed on to the database or a terminal.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,18 @@ static char *scope_keep(struct scope *s, const char *value)
 	memcpy(copy, value, len);
 	b->used += len;
 	return copy;
+}
+
+/*
+ * Give back the room a list grew into and no longer needs: the arrays
+ * double as they grow, and a scoped run holds them to its end.
+ */
+static void scope_fit(void **items, size_t *alloc, size_t n, size_t size)
+{
+	if (n == 0 || n >= *alloc)
+		return;
+	*items = xrealloc(*items, n * size);
+	*alloc = n;
 }
 
 /* Append `value` (kept, or owned by the list) to a list. */
@@ -262,6 +275,9 @@ int scope_read_file(struct scope *s, const char *path, char *err,
 				    errlen) != 0)
 			goto out;
 	}
+	scope_fit((void **)&s->ids, &s->ids_alloc, s->nids, sizeof(*s->ids));
+	scope_fit((void **)&s->id_line, &s->lines_alloc, s->nids,
+		  sizeof(*s->id_line));
 	ret = 0;
 out:
 	free(data);
@@ -271,9 +287,16 @@ out:
 char *scope_text_array(char *const *items, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t i;
+	size_t i, len = 3;
 	const char *p;
 
+	/* Sized once: the literal of a million ids is megabytes. */
+	for (i = 0; i < n; i++) {
+		len += strlen(items[i]) + 3;
+		for (p = items[i]; *p; p++)
+			len += *p == '"' || *p == '\\';
+	}
+	strbuf_grow(&sb, len);
 	strbuf_add(&sb, "{");
 	for (i = 0; i < n; i++) {
 		strbuf_add(&sb, i ? ",\"" : "\"");
@@ -511,9 +534,75 @@ static void scope_sort(char **items, size_t n)
 		qsort(items, n, sizeof(*items), scope_strcmp);
 }
 
-static int scope_has(char *const *items, size_t n, const char *id)
+/*
+ * The given ids (borrowed), each marked once a user's id reads back as
+ * it, for the lookups' tests of who was given and who was found: open
+ * addressing on FNV-1a, at most three quarters full, so that checking a
+ * million ids costs a million hashes, not twenty million comparisons.
+ */
+struct scope_set {
+	const char **slot;
+	unsigned char *found;
+	size_t mask;
+};
+
+/* A set for at most `n` strings. */
+static void scope_set_init(struct scope_set *h, size_t n)
 {
-	return n > 0 && bsearch(&id, items, n, sizeof(*items), scope_strcmp);
+	size_t size = 16;
+
+	while (size < n + n / 3 + 1)
+		size *= 2;
+	h->slot = xcalloc(size, sizeof(*h->slot));
+	h->found = xcalloc(size, 1);
+	h->mask = size - 1;
+}
+
+static void scope_set_free(struct scope_set *h)
+{
+	free(h->slot);
+	free(h->found);
+}
+
+/* The slot that holds `v`, or the empty one where it would go. */
+static size_t scope_set_find(const struct scope_set *h, const char *v)
+{
+	uint64_t hash = 14695981039346656037ULL;
+	const unsigned char *p;
+	size_t i;
+
+	for (p = (const unsigned char *)v; *p; p++)
+		hash = (hash ^ *p) * 1099511628211ULL;
+	i = (size_t)hash & h->mask;
+	while (h->slot[i] && strcmp(h->slot[i], v) != 0)
+		i = (i + 1) & h->mask;
+	return i;
+}
+
+static void scope_set_add(struct scope_set *h, const char *v)
+{
+	h->slot[scope_set_find(h, v)] = v;
+}
+
+static int scope_set_has(const struct scope_set *h, const char *v)
+{
+	return h->slot && h->slot[scope_set_find(h, v)] != NULL;
+}
+
+/* Mark `v`, which the set holds, as found. */
+static void scope_set_mark(struct scope_set *h, const char *v)
+{
+	h->found[scope_set_find(h, v)] = 1;
+}
+
+static int scope_set_marked(const struct scope_set *h, const char *v)
+{
+	size_t i;
+
+	if (!h->slot)
+		return 0;
+	i = scope_set_find(h, v);
+	return h->slot[i] && h->found[i];
 }
 
 /*
@@ -581,13 +670,12 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 			    const struct scope_names *n,
 			    const struct scope_id_type *t,
 			    const struct scope_filter *filters,
-			    char ***seen, size_t *nseen,
+			    struct scope_set *given_set,
 			    char state[DB_SQLSTATE_LEN], char *why,
 			    size_t whylen)
 {
 	struct strbuf sql = STRBUF_INIT;
-	char **given = xcalloc(s->nids + 1, sizeof(*given));
-	char **sorted = xcalloc(s->nids + 1, sizeof(*sorted));
+	char **given = s->ids;
 	int nparams = scope_nparams(filters, s->nleft_out);
 	const char **params = xcalloc((size_t)nparams, sizeof(*params));
 	char *literal;
@@ -595,13 +683,19 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 	size_t i, ngiven = 0;
 	int ret = -1;
 
+	scope_set_init(given_set, s->nids);
 	for (i = 0; i < s->nids; i++) {
-		if (t->kind == SCOPE_ID_INTEGER && !scope_fits(s->ids[i], t))
+		if (t->kind == SCOPE_ID_INTEGER && !scope_fits(s->ids[i], t)) {
+			/* Only then a list of its own, without it. */
+			if (given == s->ids) {
+				given = xcalloc(s->nids + 1, sizeof(*given));
+				memcpy(given, s->ids, ngiven * sizeof(*given));
+			}
 			continue;
-		given[ngiven] = s->ids[i];
-		sorted[ngiven++] = s->ids[i];
+		}
+		given[ngiven++] = s->ids[i];
+		scope_set_add(given_set, s->ids[i]);
 	}
-	scope_sort(sorted, ngiven);
 	literal = scope_text_array(given, ngiven);
 	params[0] = literal;
 	strbuf_addf(&sql, "SELECT u.%s::text", n->id);
@@ -622,29 +716,24 @@ static int scope_lookup_ids(struct scope *s, PGconn *conn,
 			     why, whylen);
 	if (!res)
 		goto out;
-	/*
-	 * One row per user, in id order: no repeats.  `seen` borrows the
-	 * found ids, at most one a given id.
-	 */
-	*seen = xcalloc(ngiven + 1, sizeof(**seen));
+	/* One row per user, in id order: no repeats. */
 	for (i = 0; i < (size_t)PQntuples(res); i++) {
 		const char *id = PQgetvalue(res, i, 0);
 
-		if (!scope_has(sorted, ngiven, id))
+		if (!scope_set_has(given_set, id))
 			continue;
 		scope_append(&s->found, &s->nfound, &s->found_alloc,
 			     scope_keep(s, id));
-		(*seen)[(*nseen)++] = s->found[s->nfound - 1];
+		scope_set_mark(given_set, id);
 		scope_note_left_out(s, res, (int)i, 1,
 				    s->found[s->nfound - 1]);
 	}
 	PQclear(res);
-	scope_sort(*seen, *nseen);
 	/* The ids no user's id reads back as. */
 	for (i = 0; i < s->nids; i++) {
 		const char *id = s->ids[i];
 
-		if (!scope_has(*seen, *nseen, id))
+		if (!scope_set_marked(given_set, id))
 			scope_append(&s->unknown, &s->nunknown,
 				     &s->unknown_alloc, xstrdup(id));
 	}
@@ -653,8 +742,8 @@ out:
 	strbuf_release(&sql);
 	free(literal);
 	free(params);
-	free(given);
-	free(sorted);
+	if (given != s->ids)
+		free(given);
 	return ret;
 }
 
@@ -668,7 +757,7 @@ out:
 static int scope_lookup_emails(struct scope *s, PGconn *conn,
 			       const struct scope_names *n,
 			       const struct scope_filter *filters,
-			       char ***seen, size_t *nseen,
+			       const struct scope_set *given_set,
 			       char state[DB_SQLSTATE_LEN], char *why,
 			       size_t whylen)
 {
@@ -676,7 +765,6 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 	int nparams = scope_nparams(filters, s->nleft_out);
 	const char **params = xcalloc((size_t)nparams, sizeof(*params));
 	char *literal = scope_text_array(s->emails, s->nemails);
-	size_t nseen_ids = *nseen;
 	const char *last = NULL;
 	PGresult *res = NULL;
 	int i;
@@ -710,7 +798,7 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 				     xstrdup(PQgetvalue(res, i, 0)));
 			continue;
 		}
-		if (scope_has(*seen, nseen_ids, id) ||
+		if (scope_set_marked(given_set, id) ||
 		    (last && strcmp(last, id) == 0))
 			continue;
 		scope_append(&s->found, &s->nfound, &s->found_alloc,
@@ -729,8 +817,8 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 	char state[DB_SQLSTATE_LEN] = "";
 	struct scope_id_type type;
 	struct scope_names n;
-	char **seen = NULL;
-	size_t nseen = 0, kept, i;
+	struct scope_set given = { NULL, NULL, 0 };
+	size_t kept, i;
 	char why[1024];
 	int ret = -1;
 
@@ -754,11 +842,11 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 	 * in, walk_named.c): those named by id, then those only named by
 	 * email.
 	 */
-	if ((s->nids && scope_lookup_ids(s, conn, &n, &type, filters, &seen,
-					 &nseen, state, why,
+	if ((s->nids && scope_lookup_ids(s, conn, &n, &type, filters, &given,
+					 state, why,
 					 sizeof(why)) != 0) ||
-	    (s->nemails && scope_lookup_emails(s, conn, &n, filters, &seen,
-					       &nseen, state, why,
+	    (s->nemails && scope_lookup_emails(s, conn, &n, filters, &given,
+					       state, why,
 					       sizeof(why)) != 0)) {
 		snprintf(err, errlen, "cannot look up the named users in '%s': %s",
 			 config_schema(cfg, "users_table"), why);
@@ -777,11 +865,12 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 	s->nunknown = kept;
 	for (i = 0; i < s->nleft_out; i++)
 		scope_sort(s->left_out[i].ids, s->left_out[i].n);
+	scope_fit((void **)&s->found, &s->found_alloc, s->nfound,
+		  sizeof(*s->found));
 	s->ids_literal = scope_text_array(s->found, s->nfound);
 	ret = 0;
 out:
-	/* `seen` borrows the found ids. */
-	free(seen);
+	scope_set_free(&given);
 	return ret;
 }
 

@@ -14,6 +14,16 @@ static void strbuf_reserve(struct strbuf *sb, size_t extra)
 	xgrow((void **)&sb->buf, &sb->alloc, sb->len + extra + 1, 1);
 }
 
+void strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need = sb->len + extra + 1;
+
+	if (need > sb->alloc) {
+		sb->buf = xrealloc(sb->buf, need);
+		sb->alloc = need;
+	}
+}
+
 void strbuf_add(struct strbuf *sb, const char *s)
 {
 	size_t n = strlen(s);

@@ -20,6 +20,9 @@ void strbuf_addn(struct strbuf *sb, const char *s, size_t n);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Make room for `extra` more bytes, so that adding them moves nothing. */
+void strbuf_grow(struct strbuf *sb, size_t extra);
+
 /* The contents: "" for an empty buffer, never NULL. */
 const char *strbuf_str(const struct strbuf *sb);
 
