@@ -8,6 +8,12 @@
  * created_at counts as before).  Confirmed devices go too unless
  * delete_confirmed_devices = false.
  *
+ * With lookback = L (more than 0), only users whose mfa_disabled_at is
+ * also after now() - grace - L count: a run every few minutes then looks
+ * at the users who disabled MFA lately, through an index on
+ * mfa_disabled_at, whatever the number of users who disabled it long ago;
+ * a run without lookback (nightly) still covers them all.
+ *
  * The created-at guard keeps what a user who disabled MFA last month and
  * is re-enrolling right now has just made.  A user who re-enabled MFA has
  * mfa_enrolled true and loses nothing.
@@ -39,6 +45,8 @@ static const struct sweeper_key user_disabled_keys[] = {
 	  "how long after disabling MFA a user's artifacts are kept (0 = none)" },
 	{ "delete_confirmed_devices", SWEEPER_KEY_BOOL, "true", NULL,
 	  "also delete confirmed TOTP devices, not only unconfirmed ones" },
+	{ "lookback", SWEEPER_KEY_DURATION, "0", NULL,
+	  "only users who disabled MFA at most this long before the grace ended; for a frequent timer, beside a nightly run without it (0 = every user)" },
 	{ NULL, 0, NULL, NULL, NULL }
 };
 
@@ -46,6 +54,9 @@ static const struct sweeper_key user_disabled_keys[] = {
 struct user_disabled_state {
 	/* $1 of every predicate: the grace as an interval literal. */
 	char grace[INTERVAL_MAX];
+	/* $2, with lookback more than 0: the lookback. */
+	char lookback[INTERVAL_MAX];
+	int nparams;
 
 	/*
 	 * Unquoted names for the steps, borrowed from the host's [schema]
@@ -114,11 +125,12 @@ static int read_grace(const struct sweeper_host_api *api,
  * owner disabled MFA at least the grace ago and the row is not newer than
  * that disable.  `created_at` is "" when the table has no such column, in
  * which case every row of the owner counts as older than the disable.
- * `extra` is appended verbatim after the EXISTS ("" for none).
+ * `since` is appended inside the EXISTS (the lookback, "" for none),
+ * `extra` verbatim after it ("" for none).
  */
 static char *artifact_predicate(const struct user_disabled_idents *id,
 				const char *owner, const char *created_at,
-				const char *extra)
+				const char *since, const char *extra)
 {
 	char *guard = NULL;
 	char *sql = NULL;
@@ -136,10 +148,10 @@ static char *artifact_predicate(const struct user_disabled_idents *id,
 		     " WHERE u.%s = t.%s"
 		     " AND NOT u.%s"
 		     " AND u.%s IS NOT NULL"
-		     " AND u.%s <= now() - $1::interval%s)%s",
+		     " AND u.%s <= now() - $1::interval%s%s)%s",
 		     id->users, id->user_id, owner, id->enrolled,
-		     id->disabled_at, id->disabled_at, guard ? guard : "",
-		     extra) < 0)
+		     id->disabled_at, id->disabled_at, since,
+		     guard ? guard : "", extra) < 0)
 		sql = NULL;
 out:
 	free(guard);
@@ -214,6 +226,8 @@ static int user_disabled_init(const struct sweeper_host_api *api,
 	struct user_disabled_state *st;
 	struct user_disabled_idents *id;
 	char *confirmed_only = NULL;
+	char *since = NULL;
+	long long lookback_ms;
 	int delete_confirmed;
 	int ret = -1;
 	int rc;
@@ -238,6 +252,19 @@ static int user_disabled_init(const struct sweeper_host_api *api,
 	}
 	if (read_schema(api, ctx, st, id, err, errlen))
 		goto out;
+	if (read_duration_ms(api, ctx, "lookback", &lookback_ms, err, errlen))
+		goto out;
+	st->nparams = 1;
+	if (lookback_ms > 0) {
+		interval_param(st->lookback, sizeof(st->lookback), lookback_ms);
+		st->nparams = 2;
+		if (asprintf(&since, " AND u.%s > now() - $1::interval - "
+			     "$2::interval", id->disabled_at) < 0) {
+			since = NULL;
+			set_err(err, errlen, "out of memory");
+			goto out;
+		}
+	}
 
 	/*
 	 * Without confirmed devices the device step also needs the row to be
@@ -254,14 +281,17 @@ static int user_disabled_init(const struct sweeper_host_api *api,
 	}
 
 	st->codes_predicate = artifact_predicate(id, id->code_user,
-						 id->code_created_at, "");
+						 id->code_created_at,
+						 since ? since : "", "");
 	st->devices_predicate = artifact_predicate(id, id->device_user,
 						   id->device_created_at,
+						   since ? since : "",
 						   confirmed_only ?
 						   confirmed_only : "");
 	if (asprintf(&st->user_filter,
-		     "NOT u.%s AND u.%s IS NOT NULL AND u.%s <= now() - $1::interval",
-		     id->enrolled, id->disabled_at, id->disabled_at) < 0)
+		     "NOT u.%s AND u.%s IS NOT NULL AND u.%s <= now() - $1::interval%s",
+		     id->enrolled, id->disabled_at, id->disabled_at,
+		     since ? since : "") < 0)
 		st->user_filter = NULL;
 	if (!st->codes_predicate || !st->devices_predicate ||
 	    !st->user_filter) {
@@ -274,6 +304,7 @@ static int user_disabled_init(const struct sweeper_host_api *api,
 	ret = 0;
 out:
 	free(confirmed_only);
+	free(since);
 	free(id);
 	user_disabled_free(st);
 	return ret;
@@ -304,7 +335,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 			      char *err, size_t errlen)
 {
 	const struct user_disabled_state *st = state;
-	const char *params[1] = { st->grace };
+	const char *params[2] = { st->grace, st->lookback };
 	struct sweeper_time_column code_times[2];
 	struct sweeper_time_column device_times[2];
 	struct sweeper_step codes = {
@@ -314,7 +345,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.user_column = st->code_user,
 		/* Unless the config sets it, the table's primary key. */
 		.predicate = st->codes_predicate,
-		.nparams = 1,
+		.nparams = st->nparams,
 		.params = params,
 		.label = "backup codes",
 		.ntime_columns = artifact_time_columns(st, st->code_created_at,
@@ -327,7 +358,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.key_column = st->device_id,
 		.user_column = st->device_user,
 		.predicate = st->devices_predicate,
-		.nparams = 1,
+		.nparams = st->nparams,
 		.params = params,
 		.label = "totp devices",
 		.ntime_columns = artifact_time_columns(st,
@@ -340,7 +371,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 	if (plan_step(api, ctx, &codes, "backup codes", err, errlen) ||
 	    plan_step(api, ctx, &devices, "totp devices", err, errlen))
 		return -1;
-	rc = api->set_user_filter(ctx, st->user_filter, 1, params);
+	rc = api->set_user_filter(ctx, st->user_filter, st->nparams, params);
 	if (rc != SWEEPER_OK) {
 		set_err(err, errlen, "cannot set the user filter (status %d)",
 			rc);

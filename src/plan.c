@@ -368,6 +368,8 @@ static int plan_walk_runs(const struct plan *p, enum stmt_kind kind,
 			kind == STMT_VICTIM_KEYS))
 		return 0;
 	switch (kind) {
+	case STMT_FEW_USERS:
+		return p->walk == STMT_WALK_USERS && shape == 0;
 	case STMT_KEY_WINDOW:
 		return p->walk == STMT_WALK_KEY && !(shape & STMT_EXCLUDED);
 	case STMT_KEYS_DELETE:
@@ -661,7 +663,9 @@ static int plan_first_batch(struct plan *p, struct engine *e, char *err,
 	 * transaction pooler the config does not name (run_lock.h).
 	 */
 	w.unprepared = 1;
-	if (w.ops->start(&w, NULL, state, why, sizeof(why)) != 0)
+	/* The facts were just read: a start reads only what they lack (a
+	 * walk by users counts its filter's users). */
+	if (w.ops->start(&w, e->conn, state, why, sizeof(why)) != 0)
 		goto failed;
 	w.ops->next(&w);
 	if (w.ops->in_batch &&

@@ -411,6 +411,23 @@ static void stmt_skipped_users(struct stmt_builder *b)
 		    stmt_param(b, SLOT_SCOPE, 0, 0), s->filter);
 }
 
+/*
+ * The users the rule's user filter keeps, counted no further than the
+ * LIMIT: the count stops there, however many the users table holds.
+ */
+static void stmt_few_users(struct stmt_builder *b)
+{
+	const struct stmt_source *s = b->src;
+	int i;
+
+	/* The filter's own parameters are $1..$n, the limit follows. */
+	for (i = 0; i < s->nfilter; i++)
+		stmt_param(b, SLOT_FILTER, 0, i);
+	strbuf_addf(&b->sql, "SELECT count(*) FROM (SELECT 1 FROM %s AS %s "
+		    "WHERE (%s) LIMIT $%d) AS few", s->users, U, s->filter,
+		    stmt_param(b, SLOT_LIMIT, 0, 0));
+}
+
 /* What the kind needs of the source that it lacks, or NULL. */
 static const char *stmt_missing(const struct stmt_source *s,
 				enum stmt_kind kind, unsigned shape)
@@ -423,6 +440,9 @@ static const char *stmt_missing(const struct stmt_source *s,
 	if (kind == STMT_SKIPPED_USERS)
 		return s->users && s->user_id && s->filter ? NULL :
 		       "the skipped users need the users table and a user filter";
+	if (kind == STMT_FEW_USERS)
+		return s->users && s->filter ? NULL :
+		       "counting the filter's users needs the users table and a user filter";
 	if (keyed && !s->key)
 		return "the step's table has no key this statement could use";
 	if ((s->walk == STMT_WALK_USERS || s->walk == STMT_WALK_NAMED) &&
@@ -474,6 +494,9 @@ int stmt_build(struct stmt_text *out, const struct stmt_source *src,
 	case STMT_ESTIMATE:
 		stmt_count(&b, 0);
 		break;
+	case STMT_FEW_USERS:
+		stmt_few_users(&b);
+		break;
 	case STMT_SKIPPED_USERS:
 	case STMT_KINDS:
 		stmt_skipped_users(&b);
@@ -504,7 +527,8 @@ const char *stmt_kind_name(enum stmt_kind kind)
 {
 	static const char *const names[STMT_KINDS] = {
 		"window_delete", "capped_delete", "keys_delete", "key_window",
-		"victim_keys", "count", "estimate", "skipped_users"
+		"victim_keys", "count", "estimate", "skipped_users",
+		"few_users"
 	};
 
 	return (unsigned)kind < STMT_KINDS ? names[kind] : "?";

@@ -41,6 +41,9 @@ enum stmt_kind {
 				 * chooses the walk (EXPLAIN only) */
 	STMT_SKIPPED_USERS,     /* the named users the rule's user filter
 				 * leaves out (per rule; no step) */
+	STMT_FEW_USERS,         /* the users the rule's user filter keeps,
+				 * counted up to `limit`: whether a walk by
+				 * users takes them in one window */
 	STMT_KINDS
 };
 

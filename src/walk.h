@@ -55,6 +55,13 @@
  */
 #define WALK_USERS_JOIN_DENSITY 1.0
 
+/*
+ * A walk by users whose rule's user filter keeps at most this many users
+ * (counted when the walk starts) takes them in one window of the whole
+ * users table (walk_users.c).
+ */
+#define WALK_USERS_FEW 1000
+
 /* How batches are sized ([sweeper] batch_*; batch_size > 0 fixes it). */
 struct walk_sizing {
 	long long batch_size;
@@ -114,6 +121,9 @@ struct walk {
 	struct walk_named_users named;  /* named walk only */
 	int unprepared;                 /* send statements with their text
 					 * (the preflight's first batch) */
+	long long few;                  /* walk by users: > 0 when the rule's
+					 * filter keeps at most this many
+					 * users, taken in one window */
 
 	/* The next batch (next()). */
 	long long limit;                /* LIMIT, or a window's cap */

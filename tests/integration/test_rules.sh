@@ -44,6 +44,30 @@ t_user_disabled_grace_1h_keeps_recent_disables() {
 	sweep_check '^(must-go|conf)-u3-'
 }
 
+# lookback = 1h: only users who disabled MFA between the grace and an
+# hour before it lose anything (users 1 and 4, ten minutes ago); user 3,
+# ten days ago, is left to a run without lookback, which takes it.  The
+# filter keeps two users: one window of the whole users table a step.
+t_user_disabled_lookback_takes_recent_disables_only() {
+	fresh_db
+	fx_user_disabled
+	cfg_std user_disabled "" "[rule.user_disabled]" "lookback = 1h"
+	sweep_check '^(must-go|conf)-u[14]-' -v
+	assert_eq "$(printf '%s\n' "$ERR" | grep -c ': batch [0-9]*: .*(users blocks 0-end: the [0-9]* or fewer users the rule.s filter keeps, in one window)')" 2 \
+		"each step took the filter's users in one batch"
+	assert_not_contains "$ERR" ": batch 2: " "no step took a second batch"
+	# The same with --now: the lookback runs back from now.
+	cfg_std user_disabled "" "[rule.user_disabled]" "lookback = 2h"
+	sweep_check '^(grace)-u2-' --now
+	cfg_std user_disabled
+	sweep_check '^(must-go|conf)-u3-'
+	# A lookback that is not a duration is refused, naming it.
+	cfg_std user_disabled "" "[rule.user_disabled]" "lookback = an hour"
+	sweep -c "$CFG" --check-config
+	assert_exit 78 "a bad lookback"
+	assert_contains "$ERR" "lookback" "the message names the key"
+}
+
 t_user_disabled_keep_confirmed_devices() {
 	fresh_db
 	fx_user_disabled

@@ -589,6 +589,14 @@ static void test_counts(void **state)
 		"AND u.\"mfa_disabled_at\" <= now() - $1::interval), false) "
 		"ORDER BY 1",
 		"filter0 scope");
+	/* The users the filter keeps, counted no further than the limit. */
+	expect_sql(&src, STMT_FEW_USERS, 0,
+		"SELECT count(*) FROM (SELECT 1 FROM \"accounts_user\" AS u "
+		"WHERE (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= "
+		"now() - $1::interval) LIMIT $2) AS few",
+		"filter0 limit");
+	src.filter = NULL;
+	expect_refused(&src, STMT_FEW_USERS, 0, "needs the users table and a user filter");
 }
 
 /*
