@@ -845,9 +845,10 @@ run_idle() {
 			prefix=$dir/idle-$what.$rep
 			write_config "$prefix.ini"
 			if [ "$what" != full ]; then
-				sed -i "s/^grace = 5m\$/&\nlookback = $IDLE_LOOKBACK/" "$prefix.ini"
+				# The example config shows the key with its default.
+				sed -i "s/^lookback = .*/lookback = $IDLE_LOOKBACK/" "$prefix.ini"
 				grep -q "^lookback = $IDLE_LOOKBACK\$" "$prefix.ini" ||
-					die "no grace = 5m line in the example config's [rule.user_disabled]"
+					die "no lookback line in the example config's [rule.user_disabled]"
 			fi
 			if [ "$what" = full ]; then
 				LABEL="sweeper -r user_disabled, no lookback (nothing to delete)"
