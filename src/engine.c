@@ -21,9 +21,7 @@
 #include "db.h"
 #include "dry_run.h"
 #include "engine.h"
-#include "ident.h"
 #include "log.h"
-#include "statement.h"
 #include "workers.h"
 #include "xalloc.h"
 
@@ -61,65 +59,29 @@ int engine_failure(struct engine *e, const char *what, const char *why,
 
 /*
  * Fill the named users the rule's user filter leaves out (a scoped run of
- * a rule with a user filter): as the lookup of the users found them
- * (scope_resolve()), or else asked now.  Returns 0, or -1 with one line
- * in err.
+ * a rule with a user filter), as the lookup of the named users found them
+ * (scope_resolve(), which evaluates every rule's filter).  Returns 0, or
+ * -1 with one line in err.
  */
 static int engine_skipped_users(struct engine *e, const struct rule *r,
 				struct rule_result *res, char *err,
 				size_t errlen)
 {
-	char state[DB_SQLSTATE_LEN];
-	char users[IDENT_MAX], user_id[IDENT_MAX];
-	struct stmt_source src;
-	struct stmt_text st;
-	const char **params = NULL;
 	char *const *known;
 	size_t nknown, k;
-	PGresult *pg;
-	int i;
 
 	if (!e->scoped || !r->user_filter)
 		return 0;
-	if (e->named.scope && scope_left_out(e->named.scope, r, &known,
-					     &nknown)) {
-		res->nskipped = nknown;
-		res->skipped_users = xcalloc(nknown + 1, sizeof(char *));
-		for (k = 0; k < nknown; k++)
-			res->skipped_users[k] = xstrdup(known[k]);
-		return 0;
-	}
-	if (ident_quote(e->users_table, users, sizeof(users)) != 0 ||
-	    ident_quote_column(e->user_id_column, user_id,
-			       sizeof(user_id)) != 0) {
-		snprintf(err, errlen, "invalid users table or id column name");
+	if (!e->named.scope || !scope_left_out(e->named.scope, r, &known,
+					       &nknown)) {
+		snprintf(err, errlen, "the named users were not looked up "
+			 "with the rule's user filter");
 		return -1;
 	}
-	memset(&src, 0, sizeof(src));
-	src.users = users;
-	src.user_id = user_id;
-	src.filter = r->user_filter;
-	src.nfilter = r->filter_nparams;
-	if (stmt_build(&st, &src, STMT_SKIPPED_USERS, 0, err, errlen) != 0)
-		return -1;
-	params = xcalloc((size_t)st.nparams + 1, sizeof(*params));
-	for (i = 0; i < st.nparams; i++)
-		params[i] = st.slots[i].kind == SLOT_FILTER ?
-			    r->filter_params[st.slots[i].index] :
-			    e->named.literal;
-	/* The filter compares times (user_disabled's grace): in a
-	 * transaction of its own, with the run's time zone. */
-	pg = db_query_state(e->conn, st.sql, st.nparams, params, state, err,
-			    errlen);
-	free(params);
-	stmt_text_free(&st);
-	if (!pg)
-		return -1;
-	res->nskipped = (size_t)PQntuples(pg);
-	res->skipped_users = xcalloc(res->nskipped, sizeof(char *));
-	for (i = 0; i < PQntuples(pg); i++)
-		res->skipped_users[i] = xstrdup(PQgetvalue(pg, i, 0));
-	PQclear(pg);
+	res->nskipped = nknown;
+	res->skipped_users = xcalloc(nknown + 1, sizeof(char *));
+	for (k = 0; k < nknown; k++)
+		res->skipped_users[k] = xstrdup(known[k]);
 	return 0;
 }
 

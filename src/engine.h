@@ -92,8 +92,8 @@ struct engine {
 	int sample_rows;
 	int scoped;                       /* a run of named users only */
 	struct engine_scope named;        /* scoped: those users */
-	/* The [schema] users table and its id column, for walks by users
-	 * and the skipped users; borrowed, NULL for none. */
+	/* The [schema] users table and its id column, for walks by users;
+	 * borrowed, NULL for none. */
 	const char *users_table;
 	const char *user_id_column;
 	struct timespec deadline;         /* CLOCK_MONOTONIC; tv_sec 0 = none */

@@ -396,21 +396,6 @@ static void stmt_count(struct stmt_builder *b, int with_earlier)
 	}
 }
 
-/* The named users the rule's user filter leaves out, in text order. */
-static void stmt_skipped_users(struct stmt_builder *b)
-{
-	const struct stmt_source *s = b->src;
-	int i;
-
-	/* The filter's own parameters are $1..$n, the users follow. */
-	for (i = 0; i < s->nfilter; i++)
-		stmt_param(b, SLOT_FILTER, 0, i);
-	strbuf_addf(&b->sql, "SELECT %s.%s::text FROM %s AS %s WHERE %s.%s = "
-		    "ANY($%d) AND NOT coalesce((%s), false) ORDER BY 1", U,
-		    s->user_id, s->users, U, U, s->user_id,
-		    stmt_param(b, SLOT_SCOPE, 0, 0), s->filter);
-}
-
 /*
  * The users the rule's user filter keeps, counted no further than the
  * LIMIT: the count stops there, however many the users table holds.
@@ -437,9 +422,6 @@ static const char *stmt_missing(const struct stmt_source *s,
 		    (s->walk == STMT_WALK_KEY && (kind == STMT_CAPPED_DELETE ||
 						  kind == STMT_WINDOW_DELETE));
 
-	if (kind == STMT_SKIPPED_USERS)
-		return s->users && s->user_id && s->filter ? NULL :
-		       "the skipped users need the users table and a user filter";
 	if (kind == STMT_FEW_USERS)
 		return s->users && s->filter ? NULL :
 		       "counting the filter's users needs the users table and a user filter";
@@ -495,11 +477,8 @@ int stmt_build(struct stmt_text *out, const struct stmt_source *src,
 		stmt_count(&b, 0);
 		break;
 	case STMT_FEW_USERS:
-		stmt_few_users(&b);
-		break;
-	case STMT_SKIPPED_USERS:
 	case STMT_KINDS:
-		stmt_skipped_users(&b);
+		stmt_few_users(&b);
 		break;
 	}
 	if (b.failed) {
@@ -527,8 +506,7 @@ const char *stmt_kind_name(enum stmt_kind kind)
 {
 	static const char *const names[STMT_KINDS] = {
 		"window_delete", "capped_delete", "keys_delete", "key_window",
-		"victim_keys", "count", "estimate", "skipped_users",
-		"few_users"
+		"victim_keys", "count", "estimate", "few_users"
 	};
 
 	return (unsigned)kind < STMT_KINDS ? names[kind] : "?";

@@ -39,8 +39,6 @@ enum stmt_kind {
 				 * of the run on the same table deletes */
 	STMT_ESTIMATE,          /* every matching row: the planner's estimate
 				 * chooses the walk (EXPLAIN only) */
-	STMT_SKIPPED_USERS,     /* the named users the rule's user filter
-				 * leaves out (per rule; no step) */
 	STMT_FEW_USERS,         /* the users the rule's user filter keeps,
 				 * counted up to `limit`: whether a walk by
 				 * users takes them in one window */
