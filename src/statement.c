@@ -75,6 +75,16 @@ static void stmt_add_user_in(struct stmt_builder *b, const char *user,
 		    stmt_param(b, kind, 0, 0));
 }
 
+/* " AND (filter)": the rule's user filter, on the users table's alias. */
+static void stmt_add_user_filter(struct stmt_builder *b)
+{
+	const struct stmt_source *s = b->src;
+
+	strbuf_add(&b->sql, " AND (");
+	stmt_add_foreign_sql(b, s->filter, s->nfilter, SLOT_FILTER, 0);
+	strbuf_add(&b->sql, ")");
+}
+
 /* " AND a.ctid >= $n::tid AND a.ctid < $m::tid", the bounds of `shape`. */
 static void stmt_add_ctids(struct stmt_builder *b, const char *alias,
 			   unsigned shape)
@@ -165,9 +175,8 @@ static void stmt_add_bounds(struct stmt_builder *b, unsigned shape)
 				    "%s.%s FROM %s AS %s WHERE true", T,
 				    s->user, U, s->user_id, s->users, U);
 		stmt_add_ctids(b, U, shape);
-		strbuf_add(&b->sql, " AND (");
-		stmt_add_foreign_sql(b, s->filter, s->nfilter, SLOT_FILTER, 0);
-		strbuf_add(&b->sql, (shape & STMT_JOINED) ? "))" : ")))");
+		stmt_add_user_filter(b);
+		strbuf_add(&b->sql, (shape & STMT_JOINED) ? ")" : "))");
 		break;
 	case STMT_WALK_NAMED:
 		if (!s->filter || !s->users || !s->user_id) {
@@ -175,11 +184,11 @@ static void stmt_add_bounds(struct stmt_builder *b, unsigned shape)
 			break;
 		}
 		strbuf_addf(&b->sql, " AND %s.%s IN (SELECT %s.%s FROM %s AS %s"
-			    " WHERE %s.%s = ANY($%d) AND (", T, s->user, U,
+			    " WHERE %s.%s = ANY($%d)", T, s->user, U,
 			    s->user_id, s->users, U, U, s->user_id,
 			    stmt_param(b, SLOT_USERS, 0, 0));
-		stmt_add_foreign_sql(b, s->filter, s->nfilter, SLOT_FILTER, 0);
-		strbuf_add(&b->sql, "))");
+		stmt_add_user_filter(b);
+		strbuf_add(&b->sql, ")");
 		break;
 	case STMT_WALK_INDEX:
 		break;

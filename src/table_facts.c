@@ -98,6 +98,11 @@ int table_facts_fresh(const struct table_facts *f)
 	return f->read_ms > 0 && age >= 0 && age < TABLE_FACTS_FRESH_MS;
 }
 
+double table_facts_rows_per_user(const struct table_facts *f)
+{
+	return f->rows > 0 && f->users_rows > 0 ? f->rows / f->users_rows : 0;
+}
+
 int table_facts_size(PGconn *conn, long long oid, long long *nblocks,
 		     char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {

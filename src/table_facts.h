@@ -48,6 +48,9 @@ struct table_facts {
 /* Whether the facts were read less than TABLE_FACTS_FRESH_MS ago. */
 int table_facts_fresh(const struct table_facts *f);
 
+/* The table's rows per row of the users table; 0 when either is unknown. */
+double table_facts_rows_per_user(const struct table_facts *f);
+
 /*
  * Read the facts of `table` into *f: `key` and `user` are the step's key
  * and user columns, `users` the users table (each quoted, ident.h; NULL

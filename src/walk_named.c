@@ -23,8 +23,7 @@ static int named_start(struct walk *w, PGconn *conn,
 		       char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {
 	const struct table_facts *f = &w->plan->facts;
-	double per_user = f->rows > 0 && f->users_rows > 0 ?
-			  f->rows / f->users_rows : 0;
+	double per_user = table_facts_rows_per_user(f);
 
 	(void)conn;
 	(void)state;

@@ -29,8 +29,7 @@ static int users_few(struct walk *w, PGconn *conn,
 		     char state[DB_SQLSTATE_LEN], char *err, size_t errlen)
 {
 	const struct table_facts *f = &w->plan->facts;
-	double per_user = f->rows > 0 && f->users_rows > 0 ?
-			  f->rows / f->users_rows : 0;
+	double per_user = table_facts_rows_per_user(f);
 	long long most = WALK_USERS_FEW;
 	const struct plan_stmt *st;
 	struct plan_values v;
