@@ -686,6 +686,10 @@ static int plan_first_batch(struct plan *p, struct engine *e, char *err,
 	p->first_explain = plan_explain_text(res);
 	w.ops->describe(&w, where, sizeof(where));
 	p->first_where = xstrdup(where);
+	if (p->walk == STMT_WALK_USERS) {
+		p->few_counted = 1;
+		p->few = w.few;
+	}
 	plan_args_fill(p, st, &v, &a);
 	p->nfirst_params = a.nparams;
 	p->first_params = xcalloc((size_t)a.nparams + 1, sizeof(char *));

@@ -110,6 +110,10 @@ struct plan {
 	int nfirst_params;
 	char *first_explain;
 	char *first_where;              /* the walk's position, for --explain */
+	/* Walk by users: what its first batch's walk counted (walk.h
+	 * `few`), which a walk starting while the facts are fresh takes. */
+	int few_counted;
+	long long few;
 };
 
 /*

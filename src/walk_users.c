@@ -85,7 +85,10 @@ static int users_start(struct walk *w, PGconn *conn,
 	 * is rolled back and deleted again in capped batches.
 	 */
 	if (conn) {
-		if (users_few(w, conn, state, err, errlen) != 0)
+		/* Counted once: by the plan's first batch, a moment ago. */
+		if (w->plan->few_counted && table_facts_fresh(f))
+			w->few = w->plan->few;
+		else if (users_few(w, conn, state, err, errlen) != 0)
 			return -1;
 		if (w->few)
 			w->ws.blocks = nblocks > 1 ? nblocks : 1;
