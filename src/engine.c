@@ -22,6 +22,7 @@
 #include "dry_run.h"
 #include "engine.h"
 #include "log.h"
+#include "scope.h"
 #include "workers.h"
 #include "xalloc.h"
 

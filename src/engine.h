@@ -20,7 +20,6 @@
 #include "row_budget.h"
 #include "rule.h"
 #include "run_lock.h"
-#include "scope.h"
 #include "summary.h"
 #include "throttle.h"
 #include "walk.h"
@@ -51,6 +50,8 @@ struct engine_observer {
 			    const struct step_result *sr);
 	void *arg;
 };
+
+struct scope;
 
 /* The named users of a scoped run, resolved once (scope.h). */
 struct engine_scope {
