@@ -78,6 +78,8 @@ struct user_disabled_state {
 	/* Owned SQL text. */
 	char *codes_predicate;
 	char *devices_predicate;
+	char *codes_joined;
+	char *devices_joined;
 	char *user_filter;
 };
 
@@ -122,19 +124,25 @@ static int read_grace(const struct sweeper_host_api *api,
 
 /*
  * The predicate over one artifact table (codes or devices): the row's
- * owner disabled MFA at least the grace ago and the row is not newer than
- * that disable.  `created_at` is "" when the table has no such column, in
- * which case every row of the owner counts as older than the disable.
- * `since` is appended inside the EXISTS (the lookback, "" for none),
- * `extra` verbatim after it ("" for none).
+ * owner passes the user filter (disabled MFA at least the grace ago) and
+ * the row is not newer than that disable.  `created_at` is "" when the
+ * table has no such column, in which case every row of the owner counts
+ * as older than the disable.  `extra` is appended verbatim ("" for none).
+ * Into *predicate the row alone, looking its owner up (EXISTS); into
+ * *joined the same over the row and its owner, already joined as alias u
+ * (struct sweeper_step's joined_predicate).  Returns 0, or -1 when out of
+ * memory.
  */
-static char *artifact_predicate(const struct user_disabled_idents *id,
-				const char *owner, const char *created_at,
-				const char *since, const char *extra)
+static int artifact_predicates(const struct user_disabled_idents *id,
+			       const char *filter, const char *owner,
+			       const char *created_at, const char *extra,
+			       char **predicate, char **joined)
 {
 	char *guard = NULL;
-	char *sql = NULL;
+	int ret = -1;
 
+	*predicate = NULL;
+	*joined = NULL;
 	if (*created_at) {
 		if (asprintf(&guard,
 			     " AND (t.%s IS NULL OR t.%s <= u.%s)",
@@ -143,19 +151,21 @@ static char *artifact_predicate(const struct user_disabled_idents *id,
 			goto out;
 		}
 	}
-	if (asprintf(&sql,
-		     "EXISTS (SELECT 1 FROM %s AS u"
-		     " WHERE u.%s = t.%s"
-		     " AND NOT u.%s"
-		     " AND u.%s IS NOT NULL"
-		     " AND u.%s <= now() - $1::interval%s%s)%s",
-		     id->users, id->user_id, owner, id->enrolled,
-		     id->disabled_at, id->disabled_at, since,
-		     guard ? guard : "", extra) < 0)
-		sql = NULL;
+	if (asprintf(predicate,
+		     "EXISTS (SELECT 1 FROM %s AS u WHERE u.%s = t.%s AND %s%s)%s",
+		     id->users, id->user_id, owner, filter, guard ? guard : "",
+		     extra) < 0) {
+		*predicate = NULL;
+		goto out;
+	}
+	if (asprintf(joined, "%s%s%s", filter, guard ? guard : "", extra) < 0) {
+		*joined = NULL;
+		goto out;
+	}
+	ret = 0;
 out:
 	free(guard);
-	return sql;
+	return ret;
 }
 
 static void user_disabled_free(struct user_disabled_state *st)
@@ -164,6 +174,8 @@ static void user_disabled_free(struct user_disabled_state *st)
 		return;
 	free(st->codes_predicate);
 	free(st->devices_predicate);
+	free(st->codes_joined);
+	free(st->devices_joined);
 	free(st->user_filter);
 	free(st);
 }
@@ -280,21 +292,19 @@ static int user_disabled_init(const struct sweeper_host_api *api,
 		}
 	}
 
-	st->codes_predicate = artifact_predicate(id, id->code_user,
-						 id->code_created_at,
-						 since ? since : "", "");
-	st->devices_predicate = artifact_predicate(id, id->device_user,
-						   id->device_created_at,
-						   since ? since : "",
-						   confirmed_only ?
-						   confirmed_only : "");
 	if (asprintf(&st->user_filter,
 		     "NOT u.%s AND u.%s IS NOT NULL AND u.%s <= now() - $1::interval%s",
 		     id->enrolled, id->disabled_at, id->disabled_at,
 		     since ? since : "") < 0)
 		st->user_filter = NULL;
-	if (!st->codes_predicate || !st->devices_predicate ||
-	    !st->user_filter) {
+	if (!st->user_filter ||
+	    artifact_predicates(id, st->user_filter, id->code_user,
+				id->code_created_at, "", &st->codes_predicate,
+				&st->codes_joined) ||
+	    artifact_predicates(id, st->user_filter, id->device_user,
+				id->device_created_at,
+				confirmed_only ? confirmed_only : "",
+				&st->devices_predicate, &st->devices_joined)) {
 		set_err(err, errlen, "out of memory");
 		goto out;
 	}
@@ -345,6 +355,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.user_column = st->code_user,
 		/* Unless the config sets it, the table's primary key. */
 		.predicate = st->codes_predicate,
+		.joined_predicate = st->codes_joined,
 		.nparams = st->nparams,
 		.params = params,
 		.label = "backup codes",
@@ -358,6 +369,7 @@ static int user_disabled_plan(const struct sweeper_host_api *api,
 		.key_column = st->device_id,
 		.user_column = st->device_user,
 		.predicate = st->devices_predicate,
+		.joined_predicate = st->devices_joined,
 		.nparams = st->nparams,
 		.params = params,
 		.label = "totp devices",

@@ -428,6 +428,15 @@ static int host_check_time_columns(struct rule *r,
 	return SWEEPER_OK;
 }
 
+/* The step's joined predicate, or NULL when its size or value has none. */
+static const char *host_step_joined(const struct sweeper_step *in)
+{
+	if (!SWEEPER_HAS_FIELD(in, struct sweeper_step, joined_predicate) ||
+	    !in->joined_predicate || !*in->joined_predicate)
+		return NULL;
+	return in->joined_predicate;
+}
+
 /* Copy the declared time columns into `s`; the table defaults to the
  * step's. */
 static void host_copy_time_columns(struct step *s,
@@ -592,6 +601,13 @@ static int host_check_step(struct rule *r, const struct sweeper_step *in)
 			    in->nparams == 1 ? "" : "s");
 		return SWEEPER_ERR_RANGE;
 	}
+	if (host_step_joined(in) && !(in->user_column && *in->user_column)) {
+		rule_refuse(r, "add_step(): the step on '%s' has a "
+			    "joined_predicate but no user_column, which the "
+			    "core would join its user on; set .user_column, or "
+			    "leave .joined_predicate NULL", in->table);
+		return SWEEPER_ERR_RANGE;
+	}
 	return host_check_time_columns(r, in);
 }
 
@@ -623,6 +639,8 @@ static int host_add_step(struct sweeper_ctx *ctx, const struct sweeper_step *in)
 	s->user_column = (in->user_column && *in->user_column) ?
 			 xstrdup(in->user_column) : NULL;
 	s->predicate = xstrdup(in->predicate);
+	if (host_step_joined(in))
+		s->joined_predicate = xstrdup(host_step_joined(in));
 	s->label = xstrdup(in->label && *in->label ? in->label : in->table);
 	s->nparams = in->nparams;
 	s->params = host_copy_params(in->nparams, in->params);

@@ -297,6 +297,7 @@ static void plan_source(struct plan *p, const struct engine *e)
 	src->user_id = p->q_user_id[0] ? p->q_user_id : NULL;
 	src->predicate = p->step->predicate;
 	src->npredicate = p->step->nparams;
+	src->joined = p->step->joined_predicate;
 	src->filter = p->rule->user_filter;
 	src->nfilter = p->rule->filter_nparams;
 	src->many_tables = p->facts.many_tables;
@@ -632,6 +633,41 @@ static char *plan_explain_text(const PGresult *res)
 }
 
 /*
+ * A walk by users whose first window lists its users joins them once its
+ * windows are dense, and with a joined predicate (struct sweeper_step)
+ * that window's DELETE is text the first batch's EXPLAIN has not proved:
+ * EXPLAIN it too, on the first window's bounds, so that a joined
+ * predicate the server refuses stops the step before its first batch.
+ * Returns 0, or -1 with `why` (and `state` when the server refused it).
+ */
+static int plan_explain_joined(struct plan *p, PGconn *conn,
+			       enum stmt_kind kind, unsigned shape,
+			       const struct plan_values *v,
+			       char state[DB_SQLSTATE_LEN], char *why,
+			       size_t whylen)
+{
+	const struct plan_stmt *st;
+	char server[900];
+	PGresult *res;
+
+	if (p->walk != STMT_WALK_USERS || !p->step->joined_predicate ||
+	    kind != STMT_WINDOW_DELETE || (shape & STMT_JOINED))
+		return 0;
+	st = plan_stmt(p, kind, shape | STMT_JOINED, why, whylen);
+	if (!st)
+		return -1;
+	res = plan_explain(p, conn, "EXPLAIN ", st, v, state, server,
+			   sizeof(server));
+	if (!res) {
+		snprintf(why, whylen, "the window DELETE with its "
+			 "joined_predicate: %s", server);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
  * The first batch, as the run would start it: the walk started from the
  * facts just read, its first bounds (a key walk's window end read as its
  * batch reads it), and EXPLAIN of its statement.  Returns 0, or what
@@ -681,6 +717,13 @@ static int plan_first_batch(struct plan *p, struct engine *e, char *err,
 			   sizeof(why));
 	if (!res)
 		goto failed;
+	if (plan_explain_joined(p, e->conn, kind, shape, &v, state, why,
+				sizeof(why)) != 0) {
+		if (state[0])
+			goto failed;
+		snprintf(err, errlen, "rule '%s': %s", p->rule->name, why);
+		goto out;
+	}
 	p->first_kind = kind;
 	p->first_shape = shape;
 	p->first_explain = plan_explain_text(res);

@@ -77,6 +77,10 @@ static void plan_print_step(FILE *out, size_t n, const struct step *s)
 		"none (skipped in runs scoped to users)");
 	fprintf(out, "    predicate:     ");
 	plan_print_sql(out, s->predicate);
+	if (s->joined_predicate) {
+		fprintf(out, "    joined:        ");
+		plan_print_sql(out, s->joined_predicate);
+	}
 	plan_print_params(out, "    ", s->params, s->nparams);
 	fprintf(out, "    time columns:  ");
 	if (!s->time_declared)
@@ -139,6 +143,8 @@ static json_t *plan_json_step(const struct step *s)
 	json_object_set_new(o, "user_column",
 			    plan_json_string(s->user_column));
 	json_object_set_new(o, "predicate", plan_json_string(s->predicate));
+	json_object_set_new(o, "joined_predicate",
+			    plan_json_string(s->joined_predicate));
 	json_object_set_new(o, "params", plan_json_params(s->params,
 							  s->nparams));
 	times = s->time_declared ? json_array() : json_null();

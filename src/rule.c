@@ -207,6 +207,7 @@ static void step_free(struct step *s)
 	free(s->key_column);
 	free(s->user_column);
 	free(s->predicate);
+	free(s->joined_predicate);
 	free(s->label);
 	for (i = 0; i < s->nparams; i++)
 		free(s->params[i]);

@@ -27,6 +27,9 @@ struct step {
 	char *key_column;     /* unquoted */
 	char *user_column;    /* unquoted, or NULL */
 	char *predicate;
+	char *joined_predicate; /* over t and its user u, or NULL: the
+				 * plugin gave none, or the step cannot join
+				 * its user (no user_column) */
 	char *label;          /* never NULL: the table when the plugin gave none */
 	char **params;        /* nparams values, entries may be NULL */
 	int nparams;

@@ -121,6 +121,9 @@ struct stmt_source {
 	const char *user_id;      /* its id column */
 	const char *predicate;    /* the step's predicate, $1..$npredicate */
 	int npredicate;
+	const char *joined;       /* the same over t and its user u, with
+				   * the same parameters, or NULL (struct
+				   * sweeper_step's joined_predicate) */
 	const char *filter;       /* the rule's user filter, or NULL */
 	int nfilter;
 	int many_tables;          /* partitioned or inherited: victims are

@@ -50,7 +50,7 @@ static int plan(const struct sweeper_host_api *api, struct sweeper_ctx *ctx,
 		.user_column = api->config_get(ctx, "user_column"),
 		.predicate = predicate, .nparams = 1, .params = params,
 		.label = "password-reset tokens", .ntime_columns = 1,
-		.time_columns = times };
+		.time_columns = times, .joined_predicate = NULL };
 	return api->add_step(ctx, &step);
 }
 

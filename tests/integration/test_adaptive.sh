@@ -257,14 +257,64 @@ t_user_rows_joined_once_windows_delete() {
 	assert_exit 0 "--explain"
 	assert_contains "$OUT" "a window joins its users instead of listing them" \
 		"--explain says when a window joins its users"
-	assert_contains "$OUT" 't."user_id" IN (SELECT u."id" FROM "accounts_user" AS u' \
-		"--explain prints the joined statement"
+	assert_contains "$OUT" 'DELETE FROM "accounts_backupcode" AS t USING "accounts_user" AS u WHERE u."id" = t."user_id" AND (NOT u."mfa_enrolled"' \
+		"--explain prints the joined statement, with the rule's joined predicate"
 	snap
 	sweep -c "$CFG" --json -v
 	assert_exit 0
 	check_rows '^(must-go|conf)-'
 	assert_contains "$ERR" "accounts_backupcode: batch 2: " \
 		"the codes went in several windows, the later ones joined"
+}
+
+# The joined windows test the rule's joined predicate on each row and its
+# user, where the other statements test the predicate: the rows that must
+# stay and those that must go, placed after 5,000 users so that the
+# windows that meet them are joined ones, go exactly as the predicate
+# says, with confirmed devices kept and deleted.  A row trigger notes the
+# statement that deleted each of those rows.
+t_user_rows_joined_windows_judge_each_row_as_the_predicate() {
+	local confirmed
+	for confirmed in true false; do
+		fresh_db
+		fx_bulk_disabled_users
+		sql <<'EOF'
+INSERT INTO otp_totp_totpdevice (user_id, name, confirmed, key, created_at)
+  SELECT 1000 + i,
+         CASE WHEN i % 5 = 0 THEN 'must-go-bulkdev-' ELSE 'must-stay-bulkdev-' END || i,
+         false, 'k', now() - interval '300 days'
+  FROM generate_series(1, 5000) AS i;
+CREATE TABLE deleted_by (marker text, joined boolean);
+CREATE FUNCTION note_deleter() RETURNS trigger LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+  INSERT INTO deleted_by VALUES (
+    coalesce(to_jsonb(OLD) ->> 'code_hash', to_jsonb(OLD) ->> 'name'),
+    current_query() LIKE '%USING "accounts_user" AS u WHERE%');
+  RETURN OLD;
+END $$;
+CREATE TRIGGER note_code BEFORE DELETE ON accounts_backupcode
+  FOR EACH ROW WHEN (OLD.user_id < 1000) EXECUTE FUNCTION note_deleter();
+CREATE TRIGGER note_device BEFORE DELETE ON otp_totp_totpdevice
+  FOR EACH ROW WHEN (OLD.user_id < 1000) EXECUTE FUNCTION note_deleter();
+EOF
+		fx_user_disabled
+		sql <<<"ANALYZE"
+		cfg_std user_disabled "" "[rule.user_disabled]" \
+			"delete_confirmed_devices = $confirmed"
+		snap
+		sweep -c "$CFG" --json -v
+		assert_exit 0 "delete_confirmed_devices = $confirmed"
+		if [ "$confirmed" = true ]; then
+			check_rows '^(must-go|conf)-' "delete_confirmed_devices = true"
+		else
+			check_rows '^must-go-' "delete_confirmed_devices = false"
+		fi
+		assert_int_cmp "$(q "SELECT count(*) FROM deleted_by")" -ge 8 \
+			"the fixture's rows were deleted ($confirmed)"
+		assert_eq "$(q "SELECT coalesce(string_agg(marker, ', '), '') FROM deleted_by WHERE NOT joined")" "" \
+			"every one of them by a joined window ($confirmed)"
+	done
 }
 
 # Without an index on the user column a users walk would read the table

@@ -376,6 +376,11 @@ t_placeholder_hints() {
 		"[rule.bad_sql] column ('$CFG' line $(line_of 'column = used_att')) names the column 'used_att'" \
 		"check [rule.bad_sql]"
 	assert_not_contains "$ERR" "[schema]" "no [schema] hint for the rule's own key"
+	# A joined predicate only the later windows of a walk by users run:
+	# the preflight plans it too, before the first batch.
+	CFG_PLUGIN_DIR=$PDIR cfg_std "used_backup_codes, bad_sql" "" "[rule.bad_sql]" "mistake = joined"
+	expect_plugin_error bad_sql "SQLSTATE 42703" \
+		"the window DELETE with its joined_predicate" "mfa_enroled"
 }
 
 t_add_step_mistakes_explained() {
@@ -385,6 +390,7 @@ t_add_step_mistakes_explained() {
 		"no_key_column|add_step(): the step on 'accounts_backupcode' has no key_column; set .key_column"
 		"no_predicate|add_step(): the step on 'accounts_backupcode' has no predicate"
 		"params_null|has nparams = 2 but params is NULL"
+		"joined_no_user|add_step(): the step on 'accounts_backupcode' has a joined_predicate but no user_column"
 		"in_init|init failed: add_step(): called from init(); steps are added in plan()"
 		"ignored|plan failed: it returned success, but add_step(): the step on 'accounts_backupcode' has no key_column"
 		"bad_column|config_column(): [rule.bad_calls] column = 'a.b' ('$T_DIR/sweeper.ini' line 11) is not one column name"
@@ -581,13 +587,36 @@ t_print_plan_json() {
 	assert_jq '.rules[0].steps[0] == {"label": "password-reset tokens", "table": "app.tokens",
 		"key_column": "id", "user_column": "owner_id",
 		"predicate": "t.\"used_at\" IS NOT NULL OR t.\"expires_at\" < now() - $1::interval",
+		"joined_predicate": null,
 		"params": ["86400000 milliseconds"],
 		"time_columns": [{"table": "app.tokens", "column": "expires_at"}]}' \
 		"the step with the configured values"
 	assert_jq '.rules[0].user_filter == null' "no user filter"
 	# A plugin built before steps declared time columns: null, not [].
 	assert_jq '.rules[1].steps[0].time_columns == null' "time columns not declared"
+	assert_jq '.rules[1].steps[0].joined_predicate == null' \
+		"nor a joined predicate, which its step is too short to hold"
 	assert_jq '.rules[1].steps[0].user_column == "user_id"' "the old step's user column"
+}
+
+# user_disabled's steps carry the predicate a window that joins its users
+# tests instead (struct sweeper_step's joined_predicate): the plan shows
+# it beside the predicate, in text and JSON, with the filter inside both.
+t_print_plan_joined_predicate() {
+	print_plan_cfg "[rule.user_disabled]" "delete_confirmed_devices = false"
+	sed -i 's/^rules = .*/rules = user_disabled/' "$CFG"
+	sweep -c "$CFG" --print-plan
+	assert_exit 0
+	assert_contains "$OUT" '    joined:        NOT u."mfa_enrolled" AND u."mfa_disabled_at" IS NOT NULL AND u."mfa_disabled_at" <= now() - $1::interval AND (t."created_at" IS NULL OR t."created_at" <= u."mfa_disabled_at")
+    $1:' "the codes' joined predicate, after the predicate"
+	assert_contains "$OUT" 'u."mfa_disabled_at") AND NOT t."confirmed"
+    $1:' "the devices' keeps the unconfirmed-only condition"
+	sweep -c "$CFG" --print-plan --json
+	assert_exit 0 "--json"
+	assert_jq '[.rules[0].steps[].joined_predicate | startswith("NOT u.\"mfa_enrolled\"")] == [true, true]' \
+		"both steps' joined predicates in JSON"
+	assert_jq '.rules[0].steps[0].predicate | startswith("EXISTS (SELECT 1 FROM \"accounts_user\" AS u")' \
+		"the predicate still looks the user up"
 }
 
 t_print_plan_plugin_error() {

@@ -9,6 +9,7 @@
  *   no_key_column  a step without key_column
  *   no_predicate   a step without predicate
  *   params_null    nparams = 2 with params NULL
+ *   joined_no_user a joined_predicate on a step without user_column
  *   in_init        add_step() called from init()
  *   ignored        add_step() refused (no key_column), plan() returns 0
  *   bad_column     config_column() of `column`, as configured
@@ -24,14 +25,14 @@
 
 static const struct sweeper_key bad_calls_keys[] = {
 	{ "mistake", SWEEPER_KEY_ENUM, "none",
-	  "unsized|no_key_column|no_predicate|params_null|in_init|ignored|"
-	  "bad_column|wrong_type|undeclared|none", "the mistake to make" },
+	  "unsized|no_key_column|no_predicate|params_null|joined_no_user|"
+	  "in_init|ignored|bad_column|wrong_type|undeclared|none", "the mistake to make" },
 	{ "column", SWEEPER_KEY_STRING, "used_at", NULL, "a column name" },
 	SWEEPER_KEYS_END
 };
 
-enum { UNSIZED, NO_KEY_COLUMN, NO_PREDICATE, PARAMS_NULL, IN_INIT, IGNORED,
-       BAD_COLUMN, WRONG_TYPE, UNDECLARED, NONE };
+enum { UNSIZED, NO_KEY_COLUMN, NO_PREDICATE, PARAMS_NULL, JOINED_NO_USER,
+       IN_INIT, IGNORED, BAD_COLUMN, WRONG_TYPE, UNDECLARED, NONE };
 
 static int bad_calls_init(const struct sweeper_host_api *api,
 			  struct sweeper_ctx *ctx, void **state, char *err,
@@ -77,6 +78,10 @@ static int bad_calls_plan(const struct sweeper_host_api *api,
 		break;
 	case PARAMS_NULL:
 		step.nparams = 2;
+		break;
+	case JOINED_NO_USER:
+		step.user_column = NULL;
+		step.joined_predicate = "u.mfa_enrolled";
 		break;
 	case BAD_COLUMN:
 		return api->config_column(ctx, "column", buf, sizeof(buf));

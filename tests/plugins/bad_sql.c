@@ -7,6 +7,10 @@
  *   no_cast      $1 compared with nothing that gives it a type (42P18)
  *   own_column   a column named by its `column` key, which the table
  *                lacks (42703): the hint names [rule.bad_sql] column
+ *   joined       a valid predicate and user filter, but a joined
+ *                predicate naming a column the users table lacks
+ *                (42703), which only the joined windows of a walk by
+ *                users would run: the preflight must find it
  */
 #include <stdio.h>
 
@@ -16,7 +20,7 @@
 
 static const struct sweeper_key bad_sql_keys[] = {
 	{ "mistake", SWEEPER_KEY_ENUM, "wrong_cast",
-	  "wrong_cast|no_cast|own_column", "the mistake to make" },
+	  "wrong_cast|no_cast|own_column|joined", "the mistake to make" },
 	{ "column", SWEEPER_KEY_STRING, "usedat", NULL,
 	  "a column of the backup codes" },
 	SWEEPER_KEYS_END
@@ -30,7 +34,10 @@ static int bad_sql_plan(const struct sweeper_host_api *api,
 		"t.used_at < now() - $1::text",
 		"$1 IS NULL",
 		"t.%s IS NOT NULL AND $1::interval IS NOT NULL",
+		"EXISTS (SELECT 1 FROM accounts_user AS u WHERE u.id = "
+		"t.user_id AND NOT u.mfa_enrolled) AND $1::interval IS NOT NULL",
 	};
+	enum { JOINED = 3 };
 	struct sweeper_step step = STUB_CODES_STEP(NULL, "codes of bad_sql");
 	const char *params[1] = { "1 day" };
 	char column[SWEEPER_QUOTED_MAX];
@@ -49,7 +56,12 @@ static int bad_sql_plan(const struct sweeper_host_api *api,
 	step.predicate = predicate;
 	step.nparams = 1;
 	step.params = params;
-	return api->add_step(ctx, &step);
+	if (mistake != JOINED)
+		return api->add_step(ctx, &step);
+	step.joined_predicate = "NOT u.mfa_enroled AND $1::interval IS NOT NULL";
+	if (api->add_step(ctx, &step) != SWEEPER_OK)
+		return -1;
+	return api->set_user_filter(ctx, "NOT u.mfa_enrolled", 0, NULL);
 }
 
 SWEEPER_PLUGIN(.name = "bad_sql", .version = "1.0",

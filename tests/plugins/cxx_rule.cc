@@ -84,6 +84,7 @@ int cxx_rule_plan(const struct sweeper_host_api *api, struct sweeper_ctx *ctx,
 		.label = "codes of a C++ rule",
 		.ntime_columns = 1,
 		.time_columns = times,
+		.joined_predicate = nullptr,
 	};
 
 	(void)err;

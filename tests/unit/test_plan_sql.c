@@ -357,6 +357,105 @@ static void test_named_walk(void **state)
 		"step0 users run rule table");
 }
 
+/*
+ * A step with a joined predicate: a window's DELETE that would join its
+ * users (the walk by users once joined, named users with a user filter)
+ * joins them itself, USING the users table, and tests the joined
+ * predicate on the pair instead of the predicate that looks the user up
+ * again.  Every other statement keeps the predicate.
+ */
+#define JOINED_PRED "u.\"mfa_disabled_at\" <= now() - $1::interval AND " \
+	"t.\"created_at\" <= u.\"mfa_disabled_at\""
+
+static void test_joined_predicate(void **state)
+{
+	struct stmt_source src;
+
+	(void)state;
+	codes_source(&src, STMT_WALK_USERS);
+	src.joined = JOINED_PRED;
+	expect_sql(&src, STMT_WINDOW_DELETE,
+		   STMT_AFTER | STMT_UPTO | STMT_JOINED,
+		"DELETE FROM \"accounts_backupcode\" AS t USING "
+		"\"accounts_user\" AS u WHERE u.\"id\" = t.\"user_id\" AND "
+		"(" JOINED_PRED ") AND u.ctid >= $2::tid AND u.ctid < $3::tid "
+		"AND (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= "
+		"now() - $4::interval)",
+		"step0 after upto filter0");
+	expect_sql(&src, STMT_WINDOW_DELETE,
+		   STMT_EXCLUDED | STMT_AFTER | STMT_JOINED,
+		"DELETE FROM \"accounts_backupcode\" AS t USING "
+		"\"accounts_user\" AS u WHERE u.\"id\" = t.\"user_id\" AND "
+		"(" JOINED_PRED ") AND NOT (t.\"id\" = ANY($2)) AND u.ctid >= "
+		"$3::tid AND (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" "
+		"<= now() - $4::interval)",
+		"step0 excluded after filter0");
+	/* Listed windows and capped batches keep the predicate. */
+	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER | STMT_UPTO,
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"= ANY(ARRAY(SELECT u.\"id\" FROM \"accounts_user\" AS u "
+		"WHERE true AND u.ctid >= $2::tid AND u.ctid < $3::tid AND "
+		"(NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() "
+		"- $4::interval)))",
+		"step0 after upto filter0");
+	expect_sql(&src, STMT_CAPPED_DELETE, STMT_AFTER | STMT_JOINED,
+		"WITH victims AS (SELECT t.tableoid AS row_oid, t.ctid AS "
+		"row_ctid, t.\"id\" AS row_key FROM \"accounts_backupcode\" AS "
+		"t WHERE (t.\"used\" AND t.\"used_at\" < now() - $1::interval) "
+		"AND t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" "
+		"AS u WHERE true AND u.ctid >= $2::tid AND (NOT "
+		"u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= now() - "
+		"$3::interval)) LIMIT $4 FOR UPDATE OF t SKIP LOCKED), gone "
+		"AS (DELETE FROM \"accounts_backupcode\" AS t WHERE t.ctid = "
+		"ANY(ARRAY(SELECT row_ctid FROM victims)) RETURNING 1) SELECT "
+		"(SELECT count(*) FROM gone), (SELECT count(*) FROM victims), "
+		"NULL::text",
+		"step0 after filter0 limit");
+	/* With the ledger: the deleted rows' users, as before. */
+	src.ledger = LEDGER;
+	expect_sql(&src, STMT_WINDOW_DELETE,
+		   STMT_AFTER | STMT_UPTO | STMT_JOINED,
+		"WITH gone AS (DELETE FROM \"accounts_backupcode\" AS t USING "
+		"\"accounts_user\" AS u WHERE u.\"id\" = t.\"user_id\" AND "
+		"(" JOINED_PRED ") AND u.ctid >= $2::tid AND u.ctid < $3::tid "
+		"AND (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" <= "
+		"now() - $4::interval) RETURNING t.\"user_id\"::text AS "
+		"row_user), logged AS (INSERT INTO "
+		"\"mfa_sweeper\".\"deletions\" (run_id, rule, table_name, "
+		"user_id, rows_deleted) SELECT $5::uuid, $6::text, $7::text, "
+		"g.row_user, count(*) FROM gone AS g GROUP BY g.row_user "
+		"RETURNING 1) SELECT count(*), count(*), NULL::text FROM gone",
+		"step0 after upto filter0 run rule table");
+
+	/* Named users, with a user filter: joined through their ids. */
+	codes_source(&src, STMT_WALK_NAMED);
+	src.joined = JOINED_PRED;
+	expect_sql(&src, STMT_WINDOW_DELETE, STMT_EXCLUDED,
+		"DELETE FROM \"accounts_backupcode\" AS t USING "
+		"\"accounts_user\" AS u WHERE u.\"id\" = t.\"user_id\" AND "
+		"(" JOINED_PRED ") AND NOT (t.\"id\" = ANY($2)) AND u.\"id\" = "
+		"ANY($3) AND (NOT u.\"mfa_enrolled\" AND u.\"mfa_disabled_at\" "
+		"<= now() - $4::interval)",
+		"step0 excluded users filter0");
+	/* Without a user filter nothing is joined: the listed users. */
+	src.filter = NULL;
+	src.nfilter = 0;
+	expect_sql(&src, STMT_WINDOW_DELETE, 0,
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.\"user_id\" "
+		"= ANY($2)",
+		"step0 users");
+	/* Nor in a walk by blocks. */
+	codes_source(&src, STMT_WALK_BLOCKS);
+	src.joined = JOINED_PRED;
+	expect_sql(&src, STMT_WINDOW_DELETE, STMT_AFTER,
+		"DELETE FROM \"accounts_backupcode\" AS t WHERE (t.\"used\" "
+		"AND t.\"used_at\" < now() - $1::interval) AND t.ctid >= "
+		"$2::tid",
+		"step0 after");
+}
+
 /* By index: no bounds, no order. */
 static void test_index_walk(void **state)
 {
@@ -661,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_walk),
 		cmocka_unit_test(test_users_walk),
 		cmocka_unit_test(test_named_walk),
+		cmocka_unit_test(test_joined_predicate),
 		cmocka_unit_test(test_index_walk),
 		cmocka_unit_test(test_key_walk),
 		cmocka_unit_test(test_counts),
