@@ -336,6 +336,10 @@ t_scope_resolved_once_typed() {
 	assert_contains "$OUT" "-- walked by named users" "--explain shows the walk"
 	assert_contains "$OUT" "AND t.\"user_id\" IN (SELECT u.\"id\" FROM \"accounts_user\" AS u WHERE u.\"id\" = ANY(\$2) AND (" \
 		"the named users joined through the users' id, filtered"
+	assert_contains "$OUT" 'DELETE FROM "accounts_backupcode" AS t USING "accounts_user" AS u WHERE u."id" = t."user_id" AND (NOT u."mfa_enrolled"' \
+		"the first batch joins the user once, with the rule's joined predicate"
+	assert_contains "$OUT" ') AND u."id" = ANY($2) AND (NOT u."mfa_enrolled"' \
+		"the window's named users, then the user filter"
 	assert_contains "$OUT" '-- $2 = {"1"}' "the window's users as a parameter"
 }
 
