@@ -647,15 +647,28 @@ result() {
 # run_reps METHOD SRC DIR N: N runs of METHOD, each on a fresh copy of SRC;
 # a run that timed out is not repeated.
 run_reps() {
-	local method=$1 src=$2 dir=$3 n=$4 rep
+	run_turns "$1" "$2" "$3" "$4"
+}
+
+# run_turns "METHOD..." SRC DIR N: N rounds in which each METHOD runs once,
+# in turn, each on a fresh copy of SRC; a method whose run timed out is
+# not repeated.  A figure and its baseline take turns, so that a change
+# of the machine's speed during the scenario (this VM's runs of the same
+# batches swung between about 30 and 55 ms for minutes at a time) falls
+# on both, where runs in blocks would put it on one.
+run_turns() {
+	local methods=$1 src=$2 dir=$3 n=$4 rep method done=' '
 	for rep in $(seq 1 "$n"); do
-		copy_db "$src" bench_run
-		"run_$method" bench_run "$dir" "$rep"
-		drop_db bench_run
-		if [ "$LAST_TIMED_OUT" = true ] && [ "$rep" -lt "$n" ]; then
-			log "$SCALE $REC_SCN $method: timed out, not repeated"
-			break
-		fi
+		for method in $methods; do
+			case $done in *" $method "*) continue ;; esac
+			copy_db "$src" bench_run
+			"run_$method" bench_run "$dir" "$rep"
+			drop_db bench_run
+			if [ "$LAST_TIMED_OUT" = true ] && [ "$rep" -lt "$n" ]; then
+				log "$SCALE $REC_SCN $method: timed out, not repeated"
+				done="$done$method "
+			fi
+		done
 	done
 }
 
@@ -711,7 +724,7 @@ profiling() {
 # on the data of generate.sql; with "workers" selected, the backlog also
 # runs with two workers beside two DELETEs over the halves of the blocks.
 run_classic() {
-	local tpl=$1 src dir
+	local tpl=$1 src dir methods
 	scenario "$SCN"
 	REC_SCN=$SCN
 	[ "$SCN" != workers ] || REC_SCN=backlog
@@ -726,16 +739,17 @@ run_classic() {
 	log "$SCALE $REC_SCN: $EXPECT_ROWS rows to delete"
 	dir=$OUT/logs/$SCALE-$REC_SCN
 	mkdir -p "$dir"
-	run_reps single "$src" "$dir" "$RUNS"
+	methods=single
 	# "workers" alone (without "backlog") compares with the single DELETE
 	# only.
-	[ "$SCN" = workers ] || run_reps sweeper "$src" "$dir" "$RUNS"
+	[ "$SCN" = workers ] || methods="$methods sweeper"
 	if [ "$SCN" = workers ] || { [ "$SCN" = backlog ] && selected workers; }; then
 		if [ "$WORKERS_SUPPORTED" = 1 ]; then
-			run_reps sweeper_workers "$src" "$dir" "$RUNS"
+			methods="$methods sweeper_workers"
 		fi
-		run_reps split2 "$src" "$dir" "$RUNS"
+		methods="$methods split2"
 	fi
+	run_turns "$methods" "$src" "$dir" "$RUNS"
 	if [ "$SCN" != workers ] && [ "$NAIVE" = 1 ]; then
 		run_reps naive "$src" "$dir" 1
 	fi
@@ -745,6 +759,13 @@ run_classic() {
 		drop_db bench_prof
 	fi
 	[ "$src" = "$tpl" ] || drop_db "$src"
+}
+
+# scope_ids TPL: the disabled users of TPL into $SCOPE_IDS, one id a line,
+# for the scoped runs.
+scope_ids() {
+	q1 -d "$1" -c "SELECT id FROM accounts_user
+		WHERE NOT mfa_enrolled AND mfa_disabled_at IS NOT NULL ORDER BY id" >"$SCOPE_IDS"
 }
 
 # The bulk-disable scenarios on the data of generate_bulk.sql: the
@@ -758,9 +779,16 @@ run_bulk() {
 	log "$SCALE bulk ($SCN): $EXPECT_ROWS rows to delete"
 	dir=$OUT/logs/$SCALE-bulk
 	mkdir -p "$dir"
+	SCOPE_IDS=$dir/disabled-users.txt
 	if [ "$SCN" = bulk ]; then
-		run_reps single "$tpl" "$dir" "$RUNS"
-		run_reps sweeper "$tpl" "$dir" "$RUNS"
+		# With scoped selected too, its runs take turns with these: the
+		# scoped run is compared with this unscoped one.
+		if selected scoped; then
+			scope_ids "$tpl"
+			run_turns "single sweeper scoped" "$tpl" "$dir" "$RUNS"
+		else
+			run_turns "single sweeper" "$tpl" "$dir" "$RUNS"
+		fi
 		if profiling; then
 			copy_db "$tpl" bench_prof
 			PROFILE_METHOD=sweeper profile_sweeper bench_prof "$dir"
@@ -768,12 +796,12 @@ run_bulk() {
 		fi
 		return 0
 	fi
-	# scoped: the unscoped run it is compared with, unless bulk ran it.
-	selected bulk || run_reps sweeper "$tpl" "$dir" "$RUNS"
-	SCOPE_IDS=$dir/disabled-users.txt
-	q1 -d "$tpl" -c "SELECT id FROM accounts_user
-		WHERE NOT mfa_enrolled AND mfa_disabled_at IS NOT NULL ORDER BY id" >"$SCOPE_IDS"
-	run_reps scoped "$tpl" "$dir" "$RUNS"
+	# scoped: its runs and the unscoped ones they are compared with, in
+	# turns, unless bulk ran them.
+	if ! selected bulk; then
+		scope_ids "$tpl"
+		run_turns "sweeper scoped" "$tpl" "$dir" "$RUNS"
+	fi
 	scoped_one "$tpl" "$dir"
 	if profiling; then
 		copy_db "$tpl" bench_prof
