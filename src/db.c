@@ -554,6 +554,9 @@ struct db_state {
 	struct db_names memo_keys;
 	PGresult **memo;
 	size_t memo_alloc;
+	/* db_spare_start()'s connection, and what PQconnectPoll() said last. */
+	PGconn *spare;
+	PostgresPollingStatusType spare_poll;
 };
 
 static struct db_state *db_state(PGconn *conn)
@@ -561,29 +564,138 @@ static struct db_state *db_state(PGconn *conn)
 	return conn ? PQinstanceData(conn, db_event) : NULL;
 }
 
+/*
+ * The settings `old` was opened with, as the keyword and value arrays of
+ * PQconnectdbParams(), borrowed from *opts: free the arrays, then
+ * PQconninfoFree(*opts).  Returns 0, or -1 when out of memory.
+ */
+static int db_conninfo_params(PGconn *old, PQconninfoOption **opts,
+			      const char ***keys, const char ***values)
+{
+	PQconninfoOption *o;
+	size_t n = 0;
+
+	*opts = PQconninfo(old);
+	if (!*opts)
+		return -1;
+	for (o = *opts; o->keyword; o++)
+		n++;
+	*keys = xcalloc(n + 1, sizeof(**keys));
+	*values = xcalloc(n + 1, sizeof(**values));
+	n = 0;
+	for (o = *opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		(*keys)[n] = o->keyword;
+		(*values)[n] = o->val;
+		n++;
+	}
+	return 0;
+}
+
+/*
+ * Carry a connection that PQconnectStartParams() began through its
+ * handshake, from `st` (what PQconnectPoll() said last) on, waiting for
+ * its socket at most `wait_ms` each time (-1: as long as it takes, as
+ * PQconnectdbParams() does without connect_timeout).  Returns where it
+ * stopped: PGRES_POLLING_OK, PGRES_POLLING_FAILED, or, when the socket
+ * was not ready within wait_ms, the status to go on from.
+ */
+static PostgresPollingStatusType db_spare_drive(PGconn *conn,
+						PostgresPollingStatusType st,
+						int wait_ms)
+{
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { PQsocket(conn), POLLOUT, 0 };
+		int n;
+
+		if (pfd.fd < 0)
+			return PGRES_POLLING_FAILED;
+		if (st == PGRES_POLLING_READING)
+			pfd.events = POLLIN;
+		n = poll(&pfd, 1, wait_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return PGRES_POLLING_FAILED;
+		if (n == 0)
+			break;
+		st = PQconnectPoll(conn);
+	}
+	return st;
+}
+
+int db_spare_start(PGconn *conn)
+{
+	struct db_state *st = db_state(conn);
+	const char **keys, **values;
+	PQconninfoOption *opts;
+	PGconn *spare;
+
+	if (!st || st->spare)
+		return st ? 0 : -1;
+	if (db_conninfo_params(conn, &opts, &keys, &values) != 0)
+		return -1;
+	spare = PQconnectStartParams(keys, values, 0);
+	free(keys);
+	free(values);
+	PQconninfoFree(opts);
+	if (!spare || PQstatus(spare) == CONNECTION_BAD) {
+		PQfinish(spare);
+		return -1;
+	}
+	/* libpq: before the first PQconnectPoll(), as if it said WRITING. */
+	st->spare_poll = db_spare_drive(spare, PGRES_POLLING_WRITING, 0);
+	if (st->spare_poll == PGRES_POLLING_FAILED) {
+		PQfinish(spare);
+		return -1;
+	}
+	st->spare = spare;
+	return 0;
+}
+
+/* Give `conn` the settings and notice receiver of a connection like `old`;
+ * NULL (with err) when its settings cannot be applied. */
+static PGconn *db_reconnected(PGconn *old, PGconn *conn, char *err,
+			      size_t errlen)
+{
+	if (db_state(old) &&
+	    db_set_local(conn, &db_state(old)->local, err, errlen) != 0) {
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeReceiver(conn, db_notice, conn);
+	return conn;
+}
+
+PGconn *db_spare_take(PGconn *old, char *err, size_t errlen)
+{
+	struct db_state *st = db_state(old);
+	PGconn *spare = st ? st->spare : NULL;
+
+	if (!spare)
+		return db_reconnect(old, err, errlen);
+	st->spare = NULL;
+	if (db_spare_drive(spare, st->spare_poll, -1) != PGRES_POLLING_OK ||
+	    PQstatus(spare) != CONNECTION_OK) {
+		log_msg(SWEEPER_LOG_DEBUG, "the second connection opened "
+			"early did not open; opening another");
+		PQfinish(spare);
+		return db_reconnect(old, err, errlen);
+	}
+	return db_reconnected(old, spare, err, errlen);
+}
+
 PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 {
-	PQconninfoOption *opts = PQconninfo(old), *o;
+	PQconninfoOption *opts;
 	const char **keys, **values;
 	struct db_secrets ds;
 	PGconn *conn = NULL;
-	size_t n = 0;
 
-	if (!opts) {
+	if (db_conninfo_params(old, &opts, &keys, &values) != 0) {
 		snprintf(err, errlen, "cannot reconnect: out of memory");
 		return NULL;
-	}
-	for (o = opts; o->keyword; o++)
-		n++;
-	keys = xcalloc(n + 1, sizeof(*keys));
-	values = xcalloc(n + 1, sizeof(*values));
-	n = 0;
-	for (o = opts; o->keyword; o++) {
-		if (!o->val)
-			continue;
-		keys[n] = o->keyword;
-		values[n] = o->val;
-		n++;
 	}
 	conn = PQconnectdbParams(keys, values, 0);
 	if (!conn) {
@@ -595,13 +707,8 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 			   &ds, err, errlen);
 		PQfinish(conn);
 		conn = NULL;
-	} else if (db_state(old) &&
-		   db_set_local(conn, &db_state(old)->local, err,
-				errlen) != 0) {
-		PQfinish(conn);
-		conn = NULL;
 	} else {
-		PQsetNoticeReceiver(conn, db_notice, conn);
+		conn = db_reconnected(old, conn, err, errlen);
 	}
 	free(keys);
 	free(values);
@@ -646,6 +753,7 @@ static void db_state_free(struct db_state *st)
 	db_memo_clear(st);
 	free(st->memo_keys.name);
 	free(st->memo);
+	PQfinish(st->spare);
 	free(st);
 }
 

@@ -78,6 +78,23 @@ int db_dsn_has_password(const char *dsn);
 PGconn *db_reconnect(PGconn *old, char *err, size_t errlen);
 
 /*
+ * Start opening, without waiting for it, a second connection like `old`
+ * (which must carry db_set_local() settings), kept with `old` until
+ * db_spare_take() takes it, or closed with `old`.  The server then starts
+ * and authenticates its session while `old` works.  Returns 0, or -1 when
+ * it could not be started (there is then no spare).
+ */
+int db_spare_start(PGconn *conn);
+
+/*
+ * db_reconnect(), through the connection db_spare_start() began when
+ * there is one and it opens: the caller's from then on.  The spare is
+ * meant for a connection wanted soon after the start (the run lock's
+ * probe); a spare that fails is replaced by a new connection.
+ */
+PGconn *db_spare_take(PGconn *old, char *err, size_t errlen);
+
+/*
  * Settings a connection's statements run under.  They are never made for
  * the session (a session-level SET would outlive the run on a pooled
  * server connection and reach the application's next client there), only

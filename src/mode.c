@@ -161,6 +161,7 @@ static const struct mode_stage {
 	{ MODE_RULES, setup_plugin_dir, 1 },
 	{ MODE_PLUGINS, setup_plugins, 1 },
 	{ MODE_CONNECTION, setup_connection, 1 },
+	{ MODE_LOCK, run_start_probe, 0 },
 	{ MODE_CHECKS, preflight_checks, 1 },
 	{ MODE_PREFLIGHT, preflight_rules, 1 },
 	/* From the lock on, the engine sees a stop between batches. */

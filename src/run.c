@@ -53,6 +53,22 @@ static enum run_lock_pooler run_pooler(const struct config *cfg)
 	return p;
 }
 
+int run_start_probe(struct invocation *inv)
+{
+	/*
+	 * A lease needs no probe, and a run over targets keeps to its
+	 * connections (run_take_lock()).  Without a spare the probe opens its
+	 * connection when it needs it, as it did before.
+	 */
+	if (run_pooler(&inv->cfg) == RUN_LOCK_TRANSACTION_POOLER ||
+	    inv->cfg.target_name)
+		return 0;
+	if (db_spare_start(inv->conn) != 0)
+		log_msg(SWEEPER_LOG_DEBUG, "run lock: the second connection "
+			"could not be started early; the probe opens it");
+	return 0;
+}
+
 int run_take_lock(struct invocation *inv)
 {
 	struct run_summary *s = &inv->s;

@@ -9,6 +9,16 @@
 #include "invocation.h"
 
 /*
+ * A stage of MODE_LOCK, right after the connection: start opening the
+ * second connection with which the run lock checks, once it holds the
+ * lock, for a transaction pooler the config does not name
+ * (db_spare_start()), so that the server starts that session during the
+ * preflight instead of after it (2 to 3 ms of a run).  Always returns 0:
+ * without it the check opens its connection as before.
+ */
+int run_start_probe(struct invocation *inv);
+
+/*
  * The stage MODE_LOCK: take the run lock (another run holding it makes
  * this run `skipped`, exit 75) and commit the ledger's run row before the
  * first batch.  Nothing to lock when every rule failed its preflight.

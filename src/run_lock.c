@@ -411,7 +411,8 @@ static int run_lock_probe(struct run_lock *l)
 	char why[512];
 	int ret = 0;
 
-	conn = db_reconnect(l->conn, why, sizeof(why));
+	/* Opened early (run_start_probe()), it is usually ready by now. */
+	conn = db_spare_take(l->conn, why, sizeof(why));
 	if (!conn) {
 		log_msg(SWEEPER_LOG_DEBUG, "run lock: no second connection to "
 			"check for a transaction pooler: %s", why);
