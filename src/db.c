@@ -376,7 +376,8 @@ static void db_connect_target(PGconn *conn, char *buf, size_t size)
 }
 
 /*
- * Drive PQconnectPoll() until the connection is made, it fails, a stop is
+ * Drive PQconnectPoll(), from `st` (what it said last), until the
+ * connection is made, it fails, a stop is
  * requested or one server has not answered for connect_timeout (each
  * server of a multi-host dsn gets its own, as with libpq's own wait).
  * The signals are blocked but for the wait itself (ppoll()), so a stop
@@ -384,9 +385,9 @@ static void db_connect_target(PGconn *conn, char *buf, size_t size)
  * Returns 0 when connected; -1 with one line in err; -2 when libpq gave
  * up, with its message (PQerrorMessage()) left for the caller to scrub.
  */
-static int db_connect_wait(PGconn *conn, char *err, size_t errlen)
+static int db_connect_wait(PGconn *conn, PostgresPollingStatusType st,
+			   char *err, size_t errlen)
 {
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	long long timeout_ms = db_connect_timeout_ms(conn);
 	struct timespec deadline = { 0, 0 };
 	char target[512] = "", now_at[512];
@@ -499,7 +500,8 @@ PGconn *db_connect(const struct db_target *t, char *err, size_t errlen)
 		return NULL;
 	}
 	rc = PQstatus(conn) == CONNECTION_BAD ? -2 :
-	     db_connect_wait(conn, err, errlen);
+	     /* libpq: before the first PQconnectPoll(), as if it said WRITING. */
+	     db_connect_wait(conn, PGRES_POLLING_WRITING, err, errlen);
 	if (rc == -1) {
 		PQfinish(conn);
 		conn = NULL;
@@ -594,31 +596,22 @@ static int db_conninfo_params(PGconn *old, PQconninfoOption **opts,
 }
 
 /*
- * Carry a connection that PQconnectStartParams() began through its
- * handshake, from `st` (what PQconnectPoll() said last) on, waiting for
- * its socket at most `wait_ms` each time (-1: as long as it takes, as
- * PQconnectdbParams() does without connect_timeout).  Returns where it
- * stopped: PGRES_POLLING_OK, PGRES_POLLING_FAILED, or, when the socket
- * was not ready within wait_ms, the status to go on from.
+ * Carry a connection that PQconnectStartParams() began through as much of
+ * its handshake as needs no waiting, from `st` (what PQconnectPoll() said
+ * last).  Returns the status to go on from (db_connect_wait()), or
+ * PGRES_POLLING_FAILED.
  */
-static PostgresPollingStatusType db_spare_drive(PGconn *conn,
-						PostgresPollingStatusType st,
-						int wait_ms)
+static PostgresPollingStatusType db_spare_advance(PGconn *conn,
+						  PostgresPollingStatusType st)
 {
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		struct pollfd pfd = { PQsocket(conn), POLLOUT, 0 };
-		int n;
 
 		if (pfd.fd < 0)
 			return PGRES_POLLING_FAILED;
 		if (st == PGRES_POLLING_READING)
 			pfd.events = POLLIN;
-		n = poll(&pfd, 1, wait_ms);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return PGRES_POLLING_FAILED;
-		if (n == 0)
+		if (poll(&pfd, 1, 0) != 1)
 			break;
 		st = PQconnectPoll(conn);
 	}
@@ -645,7 +638,7 @@ int db_spare_start(PGconn *conn)
 		return -1;
 	}
 	/* libpq: before the first PQconnectPoll(), as if it said WRITING. */
-	st->spare_poll = db_spare_drive(spare, PGRES_POLLING_WRITING, 0);
+	st->spare_poll = db_spare_advance(spare, PGRES_POLLING_WRITING);
 	if (st->spare_poll == PGRES_POLLING_FAILED) {
 		PQfinish(spare);
 		return -1;
@@ -676,11 +669,16 @@ PGconn *db_spare_take(PGconn *old, char *err, size_t errlen)
 	if (!spare)
 		return db_reconnect(old, err, errlen);
 	st->spare = NULL;
-	if (db_spare_drive(spare, st->spare_poll, -1) != PGRES_POLLING_OK ||
-	    PQstatus(spare) != CONNECTION_OK) {
+	if (db_connect_wait(spare, st->spare_poll, err, errlen) != 0) {
+		PQfinish(spare);
+		if (stop_requested) {
+			snprintf(err, errlen, "stopped by a signal while "
+				 "connecting");
+			return NULL;
+		}
+		/* Left waiting too long (authentication_timeout), say. */
 		log_msg(SWEEPER_LOG_DEBUG, "the second connection opened "
 			"early did not open; opening another");
-		PQfinish(spare);
 		return db_reconnect(old, err, errlen);
 	}
 	return db_reconnected(old, spare, err, errlen);
