@@ -657,16 +657,16 @@ run_reps() {
 # batches swung between about 30 and 55 ms for minutes at a time) falls
 # on both, where runs in blocks would put it on one.
 run_turns() {
-	local methods=$1 src=$2 dir=$3 n=$4 rep method done=' '
+	local methods=$1 src=$2 dir=$3 n=$4 rep method stopped=' '
 	for rep in $(seq 1 "$n"); do
 		for method in $methods; do
-			case $done in *" $method "*) continue ;; esac
+			case $stopped in *" $method "*) continue ;; esac
 			copy_db "$src" bench_run
 			"run_$method" bench_run "$dir" "$rep"
 			drop_db bench_run
 			if [ "$LAST_TIMED_OUT" = true ] && [ "$rep" -lt "$n" ]; then
 				log "$SCALE $REC_SCN $method: timed out, not repeated"
-				done="$done$method "
+				stopped="$stopped$method "
 			fi
 		done
 	done
