@@ -810,6 +810,19 @@ static int scope_lookup_emails(struct scope *s, PGconn *conn,
 	return 0;
 }
 
+/* Drop the lists of the users each filter leaves out (their ids are the
+ * found ids, kept in the blocks). */
+static void scope_left_out_clear(struct scope *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nleft_out; i++)
+		free(s->left_out[i].ids);
+	free(s->left_out);
+	s->left_out = NULL;
+	s->nleft_out = 0;
+}
+
 int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		  const struct scope_filter *filters, size_t nfilters,
 		  int *bad_input, char *err, size_t errlen)
@@ -830,9 +843,7 @@ int scope_resolve(struct scope *s, PGconn *conn, const struct config *cfg,
 		return -1;
 	if (scope_check_ids(s, cfg, &type, bad_input, err, errlen) != 0)
 		return -1;
-	for (i = 0; i < s->nleft_out; i++)
-		free(s->left_out[i].ids);
-	free(s->left_out);
+	scope_left_out_clear(s);
 	s->left_out = xcalloc(nfilters + 1, sizeof(*s->left_out));
 	s->nleft_out = nfilters;
 	for (i = 0; i < nfilters; i++)
@@ -891,8 +902,6 @@ int scope_left_out(const struct scope *s, const void *owner,
 
 void scope_free(struct scope *s)
 {
-	size_t i;
-
 	free(s->id_line);
 	free(s->file);
 	/* The ids, emails and found ids are kept in the blocks. */
@@ -901,9 +910,7 @@ void scope_free(struct scope *s)
 	free(s->found);
 	scope_free_list(s->unknown, s->nunknown);
 	free(s->ids_literal);
-	for (i = 0; i < s->nleft_out; i++)
-		free(s->left_out[i].ids);
-	free(s->left_out);
+	scope_left_out_clear(s);
 	while (s->blocks) {
 		struct scope_block *b = s->blocks;
 
