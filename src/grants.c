@@ -162,6 +162,11 @@ static const struct grants_row grants_rows[] = {
  * exist, and the table's one-column primary key when it has one (the
  * key a step walks when the config names none).  $1 is the name quoted
  * by ident_quote().
+ *
+ * The OFFSET 0 keeps the planner from pulling `s` up into the outer query:
+ * pulled up, the schema's CASE and its two searches were planned twice
+ * (once for the output, once for the join on pg_namespace), and planning
+ * took 1.3 ms warm instead of 0.8 ms, in every run's first catalog query.
  */
 #define GRANTS_RESOLVE_SQL \
 	"SELECT s.nsp, s.rel, ns.oid::text, c.oid::text," \
@@ -185,7 +190,7 @@ static const struct grants_row grants_rows[] = {
 	" JOIN pg_class AS xc ON xc.relnamespace = xn.oid" \
 	" AND xc.relname = p.n[1] ORDER BY x.i LIMIT 1)) END," \
 	" p.n[cardinality(p.n)]" \
-	" FROM (SELECT parse_ident($1) AS n) AS p) AS s(nsp, rel)" \
+	" FROM (SELECT parse_ident($1) AS n) AS p OFFSET 0) AS s(nsp, rel)" \
 	" LEFT JOIN pg_namespace AS ns ON ns.nspname = s.nsp" \
 	" LEFT JOIN pg_class AS c ON c.relnamespace = ns.oid" \
 	" AND c.relname = s.rel"

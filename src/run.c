@@ -313,9 +313,12 @@ enum outcome run_rules(struct invocation *inv)
 	progress_finish(&progress);
 	if (own_rate)
 		rate_limit_destroy(&rate);
-	/* Nothing of the run stays on the server session: neither the
-	 * statements it prepared nor its lock. */
-	db_deallocate(inv->conn);
+	/*
+	 * Nothing of the run stays on the server session: the lock goes now,
+	 * the statements it prepared with the connection, in one round trip
+	 * with the catalog queries (invocation_free()), or before a fleet
+	 * worker keeps it for its next target (fleet_worker.c).
+	 */
 	invocation_release_lock(inv);
 	return outcome;
 }
