@@ -36,9 +36,9 @@
 const char *refused_reason(const char *state);
 
 /*
- * Remove the " (SQLSTATE XXXXX)" that db.c appends to a server message, in
- * place, so that a refused row's record holds the message alone next to
- * its own sqlstate field.
+ * Remove the " (SQLSTATE XXXXX)" that db_message() (src/db_secret.c)
+ * appends to a server message, in place, so that a refused row's record
+ * holds the message alone next to its own sqlstate field.
  */
 void refused_strip_state(char *message);
 
