@@ -158,13 +158,18 @@ fi
 
 # Every fuzz target (tests/fuzz/fuzz_NAME.c) is built with the replay
 # driver as $BUILD/tests/fuzz/replay_NAME and fed its whole corpus
-# (tests/fuzz/corpus/NAME/): one test each, failed by a broken check, a
+# (tests/fuzz/corpus/NAME/) and the files tests/fuzz/live-seeds names for
+# it: one test each, failed by a broken check, a
 # crash, a sanitizer report or a leak.  They run with the unit tests.
 run_replay() {
-	local name=$1 bin=$BUILD/tests/fuzz/replay_$1 out rc
+	local name=$1 bin=$BUILD/tests/fuzz/replay_$1 out rc live=()
+	# With the files that seed it where they live (tests/fuzz/live-seeds).
+	while read -r target path; do
+		[ "$target" = "$name" ] && live+=("$ROOT/$path")
+	done < <(grep -v '^#' "$ROOT/tests/fuzz/live-seeds")
 	out=$(mktemp /tmp/mfa-sweeper-replay.XXXXXX)
 	timeout -k 10 "$T_UNIT_TIMEOUT" "$bin" "$ROOT/tests/fuzz/corpus/$name" \
-		>"$out" 2>&1 </dev/null
+		"${live[@]}" >"$out" 2>&1 </dev/null
 	rc=$?
 	if [ "$rc" = 0 ]; then
 		passed=$((passed + 1))

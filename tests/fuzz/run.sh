@@ -7,9 +7,9 @@
 #
 # TARGET is a name of tests/fuzz/fuzz_NAME.c (default: every one).  Each
 # target starts from its committed corpus (tests/fuzz/corpus/NAME/, only
-# read) and from what earlier runs found ($FUZZ_BUILD/corpus/NAME/, where
-# new inputs go), with the dictionary tests/fuzz/NAME.dict when there is
-# one.  A crash, leak, timeout or failed check stops that target and is
+# read), the files tests/fuzz/live-seeds names for it, and what earlier
+# runs found ($FUZZ_BUILD/corpus/NAME/, where new inputs go), with the
+# dictionary tests/fuzz/NAME.dict when there is one.  A crash, leak, timeout or failed check stops that target and is
 # saved under $FUZZ_BUILD/findings/NAME/; the log of each run is
 # $FUZZ_BUILD/logs/NAME.log.  Exits 1 when any target found something.
 #
@@ -47,6 +47,11 @@ for t in "${targets[@]}"; do
 	findings=$FUZZ_BUILD/findings/$t
 	log=$FUZZ_BUILD/logs/$t.log
 	mkdir -p "$work" "$findings" "$(dirname "$log")"
+	# libFuzzer reads directories: the live seeds go in with what earlier
+	# runs found, copied afresh each time.
+	grep -v '^#' tests/fuzz/live-seeds | while read -r target path; do
+		[ "$target" = "$t" ] && cp "$path" "$work/live-$(basename "$path")"
+	done
 	dict=()
 	[ -f "tests/fuzz/$t.dict" ] && dict=("-dict=tests/fuzz/$t.dict")
 	echo "== fuzz $t for ${FUZZ_SECONDS}s (log: $log)"
