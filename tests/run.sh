@@ -159,8 +159,8 @@ fi
 # Every fuzz target (tests/fuzz/fuzz_NAME.c) is built with the replay
 # driver as $BUILD/tests/fuzz/replay_NAME and fed its whole corpus
 # (tests/fuzz/corpus/NAME/) and the files tests/fuzz/live-seeds names for
-# it: one test each, failed by a broken check, a
-# crash, a sanitizer report or a leak.  They run with the unit tests.
+# it: one test each, failed by a broken check, a crash, a sanitizer report
+# or a leak.  They run with the unit tests.
 run_replay() {
 	local name=$1 bin=$BUILD/tests/fuzz/replay_$1 out rc live=()
 	# With the files that seed it where they live (tests/fuzz/live-seeds).
