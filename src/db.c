@@ -31,6 +31,11 @@ struct db_state *db_state(PGconn *conn)
 	return conn ? PQinstanceData(conn, db_event) : NULL;
 }
 
+int db_lost(PGconn *conn)
+{
+	return PQstatus(conn) != CONNECTION_OK;
+}
+
 /* Forget every name of `names` (the statements are gone). */
 static void db_names_clear(struct db_names *names)
 {

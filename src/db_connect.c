@@ -395,8 +395,3 @@ PGconn *db_reconnect(PGconn *old, char *err, size_t errlen)
 	PQconninfoFree(opts);
 	return conn;
 }
-
-int db_lost(PGconn *conn)
-{
-	return PQstatus(conn) != CONNECTION_OK;
-}
