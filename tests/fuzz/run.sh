@@ -9,8 +9,9 @@
 # target starts from its committed corpus (tests/fuzz/corpus/NAME/, only
 # read), the files tests/fuzz/live-seeds names for it, and what earlier
 # runs found ($FUZZ_BUILD/corpus/NAME/, where new inputs go), with the
-# dictionary tests/fuzz/NAME.dict when there is one.  A crash, leak, timeout or failed check stops that target and is
-# saved under $FUZZ_BUILD/findings/NAME/; the log of each run is
+# dictionary tests/fuzz/NAME.dict when there is one.  A crash, leak,
+# timeout or failed check stops that target and is saved under
+# $FUZZ_BUILD/findings/NAME/; the log of each run is
 # $FUZZ_BUILD/logs/NAME.log.  Exits 1 when any target found something.
 #
 # FUZZ_FLAGS adds libFuzzer options (e.g. "-jobs=2 -workers=2").
