@@ -694,8 +694,9 @@ profile_sweeper() {
 			else if (sql ~ /OFFSET [0-9]+ LIMIT 1$/) k = "key window (OFFSET)"
 			else if (sql ~ /::text = ANY\(/ && sql ~ /^WITH victims/) k = "scoped batch (ids as text, SKIP LOCKED)"
 			else if (sql ~ /::text = ANY\(/) k = "scope lookup (ids as text)"
-			else if (sql ~ /^WITH gone/) k = "window DELETE (plain)"
-			else if (sql ~ /^WITH victims/) k = "capped DELETE (SKIP LOCKED)"
+			else if (sql ~ /^WITH gone/ || sql ~ /^DELETE /) k = "window DELETE (plain)"
+			else if (sql ~ /^WITH victims/ && sql ~ /SKIP LOCKED/) k = "capped DELETE (SKIP LOCKED)"
+			else if (sql ~ /^WITH victims/) k = "capped DELETE (unlocked)"
 			else if (sql ~ /^COMMIT/) k = "COMMIT"
 			else k = "other"
 			tot[k] += ms
