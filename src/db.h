@@ -1,5 +1,7 @@
 /*
- * db.h: the PostgreSQL connection (libpq) and small helpers around it.
+ * db.h: the PostgreSQL connection (libpq) and small helpers around it:
+ * connecting in db_connect.c, running statements in db.c, and libpq's
+ * messages without the secrets they may quote in db_secret.c.
  */
 #ifndef SWEEPER_DB_H
 #define SWEEPER_DB_H
