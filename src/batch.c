@@ -451,13 +451,50 @@ static int batch_refused(const struct engine *e, const char *state)
 	return refused_reason(state) != NULL;
 }
 
-void batch_note_size(struct step_result *sr, long long size)
+/*
+ * Record the size of a counted batch in the step's result: its LIMIT, or
+ * for a window the rows it deleted.
+ */
+static void batch_note_size(struct step_result *sr, long long size)
 {
 	if (sr->batches == 1 || size < sr->batch_size_min)
 		sr->batch_size_min = size;
 	if (size > sr->batch_size_max)
 		sr->batch_size_max = size;
 	sr->batch_size_last = size;
+}
+
+/* Count `deleted` rows of a batch of `size` in the step's result and the
+ * run's. */
+static void batch_tally(struct engine *e, struct step_result *sr,
+			long long deleted, long long size)
+{
+	sr->deleted += deleted;
+	sr->batches++;
+	e->rows_done += deleted;
+	batch_note_size(sr, size);
+}
+
+void batch_count_done(struct engine *e, const struct walk *w,
+		      struct step_result *sr)
+{
+	struct log_fields f = LOG_FIELDS_INIT;
+	char where[128];
+	int windowed = walk_windowed(w);
+
+	batch_tally(e, sr, w->deleted, windowed ? w->deleted : w->limit);
+	w->ops->describe(w, where, sizeof(where));
+	/* deleted and duration_ms are the batch's own. */
+	f.rule = batch_rule(w);
+	f.table = batch_table(w);
+	f.deleted = w->deleted;
+	f.batches = sr->batches;
+	f.duration_ms = (long long)w->ms;
+	log_event(SWEEPER_LOG_DEBUG, &f,
+		  "rule '%s': %s: batch %lld: %lld rows deleted in %lld ms, "
+		  "batch size %lld (%s%s)", batch_rule(w), batch_table(w),
+		  sr->batches, w->deleted, f.duration_ms, sr->batch_size_last,
+		  where, windowed && !w->plain ? ", capped" : "");
 }
 
 /*
@@ -470,10 +507,7 @@ static void batch_count_part(struct engine *e, const struct walk *w,
 {
 	struct log_fields f = LOG_FIELDS_INIT;
 
-	sr->deleted += deleted;
-	sr->batches++;
-	e->rows_done += deleted;
-	batch_note_size(sr, size);
+	batch_tally(e, sr, deleted, size);
 	f.rule = batch_rule(w);
 	f.table = batch_table(w);
 	f.deleted = deleted;

@@ -33,9 +33,11 @@ int batch_run(struct engine *e, struct walk *w, struct step_result *sr,
 	      struct rule_result *res);
 
 /*
- * Record the size of a counted batch in the step's result: its LIMIT, or
- * for a window the rows it deleted.
+ * For the loop over a step's batches and its workers: count a batch that
+ * deleted rows (w->deleted) in `sr` and e->rows_done, with its size (its
+ * LIMIT, or for a window the rows it deleted), and log it.
  */
-void batch_note_size(struct step_result *sr, long long size);
+void batch_count_done(struct engine *e, const struct walk *w,
+		      struct step_result *sr);
 
 #endif /* SWEEPER_BATCH_H */

@@ -3,7 +3,8 @@
  * the preflight built for it (plan.h): the loop over a step's batches
  * (its walk, walk.h; each batch one transaction under the run lock,
  * batch.h), the limits and throttles between batches, and the dry run's
- * counts (dry_run.h).
+ * counts (dry_run.h).  engine.c is the loop; engine_state.c what the
+ * loop, its workers, its batches and the dry run ask of the run.
  */
 #ifndef SWEEPER_ENGINE_H
 #define SWEEPER_ENGINE_H
@@ -201,13 +202,6 @@ int engine_failure(struct engine *e, const char *what, const char *why,
 
 /* Whether a stop was requested (a signal). */
 int engine_stop_requested(const struct engine *e);
-
-/*
- * For workers.c: count a batch that deleted rows (w->deleted) in `sr`
- * and e->rows_done, and log it.
- */
-void engine_count_batch(struct engine *e, const struct walk *w,
-			struct step_result *sr);
 
 /*
  * Before a batch of `rows` rows: wait until max_rate allows it, counted

@@ -240,7 +240,7 @@ static void worker_after_batch(struct worker *wk, struct step_result *psr,
 	pthread_mutex_lock(&sh->mu);
 	workers_merge(sh, psr);
 	if (rc == ENGINE_DONE && wk->w.deleted > 0)
-		engine_count_batch(sh->e, &wk->w, sh->sr);
+		batch_count_done(sh->e, &wk->w, sh->sr);
 	if (rc == ENGINE_DONE && ob->on_batch)
 		ob->on_batch(ob->arg, p->rule, p->step, sh->sr);
 	pthread_cond_broadcast(&sh->cv);
