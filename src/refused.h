@@ -1,7 +1,7 @@
 /*
  * refused.h: which failures of a batch belong to particular rows, so that
  * the engine splits the batch to leave those rows behind rather than fail
- * the rule (engine.c, engine_isolate()).
+ * the rule (batch.c, batch_isolate()).
  *
  * A foreign key with no ON DELETE action (Django's, whose ORM cascades in
  * Python) makes a row another table still points at impossible to delete

@@ -9,7 +9,7 @@
  * America/New_York and the server in UTC, a user who disabled MFA a
  * minute ago looks five hours gone, and loses the codes the grace period
  * was meant to keep.  With time_zone set, the engine gives every
- * transaction SET LOCAL TimeZone (engine.c, engine_begin()), and grace
+ * transaction SET LOCAL TimeZone (db.c, db_begin_sql()), and grace
  * periods and ages are exact; without it, a step that compares such a
  * column does not run at all.
  */

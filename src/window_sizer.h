@@ -1,6 +1,6 @@
 /*
  * window_sizer.h: the length, in heap blocks, of the next window of a
- * block walk (engine.c).
+ * block walk (walk_blocks.c).
  *
  * A window is deleted whole by one plain DELETE, so its length is what
  * bounds a batch: it must hold at most `cap` matching rows (the batch
