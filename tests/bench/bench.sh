@@ -644,12 +644,6 @@ result() {
 		"rows ok: $same$([ "$timed_out" != true ] || echo ', timed out')"
 }
 
-# run_reps METHOD SRC DIR N: N runs of METHOD, each on a fresh copy of SRC;
-# a run that timed out is not repeated.
-run_reps() {
-	run_turns "$1" "$2" "$3" "$4"
-}
-
 # run_turns "METHOD..." SRC DIR N: N rounds in which each METHOD runs once,
 # in turn, each on a fresh copy of SRC; a method whose run timed out is
 # not repeated.  A figure and its baseline take turns, so that a change
@@ -752,7 +746,7 @@ run_classic() {
 	fi
 	run_turns "$methods" "$src" "$dir" "$RUNS"
 	if [ "$SCN" != workers ] && [ "$NAIVE" = 1 ]; then
-		run_reps naive "$src" "$dir" 1
+		run_turns naive "$src" "$dir" 1
 	fi
 	if profiling && [ "$SCN" != workers ]; then
 		copy_db "$src" bench_prof
